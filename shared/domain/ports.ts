@@ -1,0 +1,212 @@
+/**
+ * Ports: the small interfaces, in the domain's words, that use cases depend on.
+ * Adapters in `shared/adapters/` implement them against DynamoDB, S3, SES and HTTP.
+ */
+import type { BucketName, Category } from './catalog.js';
+import type { LegalHold } from './holds.js';
+import type { TenantPolicy } from './policy.js';
+import type { DueRecord, IdentifierKind, RecordItem, RecordKey } from './records.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+/** A page of results with an opaque continuation cursor (absent on the last page). */
+export interface Page<T> {
+  readonly items: T[];
+  readonly cursor?: string;
+}
+
+export interface FindDueOptions {
+  /** Opaque cursor from a previous page. */
+  readonly cursor?: string;
+  /** Upper bound on items per page (default 500). */
+  readonly limit?: number;
+}
+
+export interface BatchResult<K> {
+  readonly succeeded: K[];
+  readonly failed: { readonly key: K; readonly reason: string }[];
+}
+
+export interface UpdateChanges {
+  /** Top-level attributes to set. */
+  readonly set?: Readonly<Record<string, unknown>>;
+  /** Top-level attributes to remove. */
+  readonly remove?: readonly string[];
+}
+
+export interface UpdateCondition {
+  /** The item must exist (default true). */
+  readonly exists?: boolean;
+  /** Top-level attributes that must currently equal these values. */
+  readonly equals?: Readonly<Record<string, unknown>>;
+}
+
+/** The governed records (records table). */
+export interface RecordStore {
+  /** Writes items (overwriting same keys); retries unprocessed items until all are written. */
+  putBatch(items: readonly RecordItem[]): Promise<void>;
+  /** Every item of a partition, optionally only those whose `sk` starts with `skPrefix`. */
+  findByPartition(pk: string, options?: { readonly skPrefix?: string }): Promise<RecordItem[]>;
+  /** Every item of one data subject (customer). */
+  findBySubject(tenantId: string, subjectId: string): Promise<RecordItem[]>;
+  /** One item, or undefined. Honours the TTL backstop: an item past `expiresAt` reads as absent. */
+  get(key: RecordKey): Promise<RecordItem | undefined>;
+  /**
+   * Records of a category whose clock started strictly before `cutoff`, over every
+   * shard of `byRetention`, paged.
+   */
+  findDueForDeletion(
+    tenantId: string,
+    category: Category,
+    cutoff: Date,
+    options?: FindDueOptions,
+  ): Promise<Page<DueRecord>>;
+  /** Subjects (customer ids) carrying an identifier; `normalised` as produced by the identifier normalisers. */
+  findByIdentifier(tenantId: string, kind: IdentifierKind, normalised: string): Promise<string[]>;
+  /**
+   * Deletes items in batches of 25, retrying `UnprocessedItems` with backoff and
+   * jitter; keys still unprocessed after the retry budget come back as failed.
+   */
+  deleteBatch(keys: readonly RecordKey[]): Promise<BatchResult<RecordKey>>;
+  /** Conditional update; resolves false when the condition does not hold. */
+  update(key: RecordKey, changes: UpdateChanges, condition?: UpdateCondition): Promise<boolean>;
+}
+
+export interface BlobObject {
+  readonly key: string;
+  readonly size: number;
+}
+
+/** Blob storage (S3 buckets `recordings`, `media`, `exports`). */
+export interface BlobStore {
+  put(bucket: BucketName, key: string, body: Uint8Array | string, contentType: string): Promise<void>;
+  get(bucket: BucketName, key: string): Promise<Uint8Array | undefined>;
+  list(bucket: BucketName, prefix: string): Promise<BlobObject[]>;
+  /**
+   * Deletes objects (every version where the bucket is versioned), at most 1000
+   * keys per request; per-key errors come back as failed, never thrown.
+   */
+  deleteBatch(bucket: BucketName, keys: readonly string[]): Promise<BatchResult<string>>;
+  /** Sets or clears an Object Lock legal hold; 'unsupported' where the bucket has no Object Lock. */
+  setLegalHold(bucket: BucketName, key: string, on: boolean): Promise<'applied' | 'unsupported'>;
+  /** A pre-signed GET URL. */
+  presignGet(bucket: BucketName, key: string, expiresInSeconds: number): Promise<string>;
+  /** A pre-signed PUT URL. */
+  presignPut(bucket: BucketName, key: string, contentType: string, expiresInSeconds: number): Promise<string>;
+}
+
+export type TenantStatus = 'active' | 'suspended' | 'offboarded';
+
+export interface ThirdPartyEndpoint {
+  readonly name: string;
+  /** URL template; `{ref}` is replaced by the provider's reference of the call. */
+  readonly deleteUrl: string;
+}
+
+export interface Tenant {
+  readonly tenantId: string;
+  readonly name: string;
+  readonly status: TenantStatus;
+  readonly adminEmails: readonly string[];
+  /** ISO instant of the last customer-facing activity (ingest keeps it current). */
+  readonly lastActivityAt?: string;
+  readonly contractEndsAt?: string;
+  readonly thirdPartyEndpoints?: readonly ThirdPartyEndpoint[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** One entry of a tenant policy's history. */
+export interface PolicyRevision {
+  readonly version: number;
+  readonly policy: TenantPolicy;
+  readonly previous?: TenantPolicy;
+  readonly changedAt: string;
+  readonly changedBy: string;
+}
+
+/** Per-category counts of a deletion run. */
+export interface CategoryCounts {
+  examined: number;
+  deleted: number;
+  held: number;
+  failed: number;
+}
+
+/** PII-free proof of one tenant run (sweep, manual deletion or privacy request). */
+export interface Receipt {
+  readonly runId: string;
+  readonly tenantId: string;
+  readonly kind: 'sweep' | 'manual' | 'privacy_request';
+  readonly status: 'running' | 'completed' | 'failed';
+  readonly dryRun: boolean;
+  readonly policyVersion: number;
+  readonly profile: string;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly durationMs?: number;
+  readonly cutoffs: Partial<Record<Category, string | null>>;
+  readonly categories: Partial<Record<Category, CategoryCounts>>;
+  /** Keyed HMACs of the subjects touched; never raw ids of people. */
+  readonly subjectRefs?: readonly string[];
+  readonly failedStages?: readonly { readonly stage: number; readonly error: string }[];
+}
+
+/** An audit event: who did what, when, with hashed references only. */
+export interface AuditEvent {
+  readonly tenantId: string;
+  readonly eventId: string;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  /** Keyed HMACs or opaque ids (policy version, hold id, run id); never raw PII. */
+  readonly refs?: Readonly<Record<string, string>>;
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+/** Control data: tenants, policies, holds, receipts, audit. Holds no raw PII. */
+export interface ControlStore {
+  putTenant(tenant: Tenant): Promise<void>;
+  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  listTenants(options?: { readonly status?: TenantStatus }): Promise<Tenant[]>;
+  /** Sets `lastActivityAt` if later than the stored one. */
+  touchTenantActivity(tenantId: string, at: string): Promise<void>;
+
+  getPolicy(tenantId: string): Promise<TenantPolicy | undefined>;
+  /**
+   * Saves a new policy version; fails with a `ConcurrentModificationError` when the
+   * stored version is not `expectedVersion` (0 = none yet). Appends to history.
+   */
+  savePolicy(revision: PolicyRevision, expectedVersion: number): Promise<void>;
+  policyHistory(tenantId: string): Promise<PolicyRevision[]>;
+
+  putHold(hold: LegalHold): Promise<void>;
+  getHold(tenantId: string, holdId: string): Promise<LegalHold | undefined>;
+  listHolds(tenantId: string, options?: { readonly activeAt?: Date }): Promise<LegalHold[]>;
+
+  putReceipt(receipt: Receipt): Promise<void>;
+  getReceipt(tenantId: string, runId: string): Promise<Receipt | undefined>;
+  listReceipts(tenantId: string, options?: { readonly limit?: number }): Promise<Receipt[]>;
+
+  appendAudit(event: AuditEvent): Promise<void>;
+  listAudit(tenantId: string, options?: { readonly limit?: number }): Promise<AuditEvent[]>;
+}
+
+export interface MailMessage {
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+}
+
+/** Third-party call data held by an external provider. */
+export interface ExternalDataProvider {
+  /** Deletes the provider's data for a call reference; a missing one counts as deleted. */
+  deleteCallData(tenant: Tenant, endpoint: ThirdPartyEndpoint, ref: string): Promise<'deleted' | 'not_found'>;
+}

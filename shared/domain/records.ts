@@ -1,0 +1,133 @@
+/**
+ * The stored shape of governed records and the key formats of the records table
+ * (DESIGN.md §3). The entity owns its keys: nothing else builds `pk`/`sk` strings.
+ */
+import type { BucketName, Category } from './catalog.js';
+
+/** Default number of write shards of the `byRetention` index. */
+export const DEFAULT_RETENTION_SHARDS = 16;
+
+/** Primary key of one item in the records table. */
+export interface RecordKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+export type RecordStatus = 'open' | 'closed' | 'deleted';
+
+/**
+ * One item of the records table. Everything a sweep needs sits at the top level
+ * (and is projected into `byRetention`); the personal data lives in `data` only.
+ */
+export interface RecordItem extends RecordKey {
+  readonly tenantId: string;
+  readonly category: Category;
+  readonly id: string;
+  /** The customer (data subject) the record belongs to, if any. */
+  readonly subjectId?: string;
+  /** `sk` of the parent record in the same partition, if any. */
+  readonly parentSk?: string;
+  readonly conversationId?: string;
+  readonly callId?: string;
+  /** ISO-8601 UTC instant at which the retention clock started. */
+  readonly clockStart: string;
+  /** Backstop for DynamoDB TTL, epoch seconds. Absent when held or indefinite. */
+  readonly expiresAt?: number;
+  /** `byRetention` GSI keys; absent on items that only go with their parent (identifiers). */
+  readonly retentionPk?: string;
+  readonly retentionSk?: string;
+  /** `byIdentifier` GSI keys; only on identifier items. */
+  readonly identifierPk?: string;
+  readonly identifierSk?: string;
+  readonly blobBucket?: BucketName;
+  readonly blobKey?: string;
+  readonly status?: RecordStatus;
+  /** The record's payload. The only place personal data may live. */
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+/** What `byRetention` projects: enough to decide and perform a deletion. */
+export type DueRecord = Pick<
+  RecordItem,
+  | 'pk'
+  | 'sk'
+  | 'tenantId'
+  | 'category'
+  | 'id'
+  | 'subjectId'
+  | 'parentSk'
+  | 'conversationId'
+  | 'callId'
+  | 'clockStart'
+  | 'blobBucket'
+  | 'blobKey'
+  | 'status'
+>;
+
+/** Attributes projected into the `byRetention` index besides its keys and the table keys. */
+export const RETENTION_PROJECTION: readonly string[] = [
+  'tenantId',
+  'category',
+  'id',
+  'subjectId',
+  'parentSk',
+  'conversationId',
+  'callId',
+  'clockStart',
+  'blobBucket',
+  'blobKey',
+  'status',
+];
+
+export type IdentifierKind = 'PHONE' | 'EMAIL' | 'NAME' | 'EXTERNAL';
+
+/** Key formats of the records table. */
+export const keys = {
+  subjectPk: (tenantId: string, subjectId: string): string => `T#${tenantId}#S#${subjectId}`,
+  accountPk: (tenantId: string): string => `T#${tenantId}#ACCOUNT`,
+  userPk: (tenantId: string, userId: string): string => `T#${tenantId}#U#${userId}`,
+
+  profileSk: (): string => 'PROFILE',
+  identifierSk: (kind: IdentifierKind, normalised: string): string => `ID#${kind}#${normalised}`,
+  conversationSk: (conversationId: string): string => `CONV#${conversationId}`,
+  messageSk: (conversationId: string, sentAt: string, messageId: string): string =>
+    `CONV#${conversationId}#MSG#${sentAt}#${messageId}`,
+  mediaSk: (conversationId: string, mediaId: string): string => `CONV#${conversationId}#MEDIA#${mediaId}`,
+  attachmentSk: (conversationId: string, attachmentId: string): string => `CONV#${conversationId}#ATT#${attachmentId}`,
+  communicationLogSk: (conversationId: string, logId: string): string => `CONV#${conversationId}#LOG#${logId}`,
+  callSk: (callId: string): string => `CALL#${callId}`,
+  recordingSk: (callId: string, recordingId: string): string => `CALL#${callId}#REC#${recordingId}`,
+  thirdPartyCallDataSk: (callId: string): string => `CALL#${callId}#TPD`,
+  analyticsEventSk: (eventId: string): string => `EVT#${eventId}`,
+  webhookDeliverySk: (deliveryId: string): string => `WEBHOOK#${deliveryId}`,
+  adminActivitySk: (occurredAt: string, logId: string): string => `ADMINLOG#${occurredAt}#${logId}`,
+  accountConfigSk: (kind: string, configId: string): string => `CONFIG#${kind}#${configId}`,
+  userSk: (): string => 'USER',
+
+  retentionPk: (tenantId: string, category: Category, shard: number): string => `T#${tenantId}#${category}#${shard}`,
+  retentionSk: (clockStart: string, id: string): string => `${clockStart}#${id}`,
+  identifierPk: (tenantId: string, kind: IdentifierKind, normalised: string): string =>
+    `T#${tenantId}#${kind}#${normalised}`,
+
+  /** Prefix of every child `sk` of the record with this `sk`. */
+  childPrefix: (sk: string): string => `${sk}#`,
+} as const;
+
+/**
+ * Deterministic write shard of a record: FNV-1a over pk and sk, so the same record
+ * always lands on the same shard and one busy tenant spreads over all of them.
+ */
+export function retentionShard(pk: string, sk: string, shardCount: number = DEFAULT_RETENTION_SHARDS): number {
+  let hash = 0x811c9dc5;
+  const text = `${pk}|${sk}`;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shardCount;
+}
+
+/** Object key of a blob: `<prefix>/<tenant>/<subject>/<id>` (DESIGN.md §3). */
+export function blobKey(prefix: string, tenantId: string, subjectId: string, id: string): string {
+  return `${prefix}/${tenantId}/${subjectId}/${id}`;
+}
