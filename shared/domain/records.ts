@@ -42,6 +42,10 @@ export interface RecordItem extends RecordKey {
   readonly blobBucket?: BucketName;
   readonly blobKey?: string;
   readonly status?: RecordStatus;
+  /** Provider reference of third-party call data (not personal data). */
+  readonly externalRef?: string;
+  /** Users only: whether the user still has access to the account. */
+  readonly hasAccountAccess?: boolean;
   /** The record's payload. The only place personal data may live. */
   readonly data?: Readonly<Record<string, unknown>>;
 }
@@ -62,6 +66,8 @@ export type DueRecord = Pick<
   | 'blobBucket'
   | 'blobKey'
   | 'status'
+  | 'externalRef'
+  | 'hasAccountAccess'
 >;
 
 /** Attributes projected into the `byRetention` index besides its keys and the table keys. */
@@ -77,6 +83,8 @@ export const RETENTION_PROJECTION: readonly string[] = [
   'blobBucket',
   'blobKey',
   'status',
+  'externalRef',
+  'hasAccountAccess',
 ];
 
 export type IdentifierKind = 'PHONE' | 'EMAIL' | 'NAME' | 'EXTERNAL';
