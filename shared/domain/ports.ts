@@ -152,6 +152,8 @@ export interface Receipt {
   /** Keyed HMACs of the subjects touched; never raw ids of people. */
   readonly subjectRefs?: readonly string[];
   readonly failedStages?: readonly { readonly stage: number; readonly error: string }[];
+  /** Stages that ran to completion (a re-run of a finished stage is a no-op). */
+  readonly completedStages?: readonly number[];
 }
 
 /** An audit event: who did what, when, with hashed references only. */

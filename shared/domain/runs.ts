@@ -1,0 +1,205 @@
+/**
+ * Tenant runs: the use cases the Sweep state machine calls. `startRun` writes a
+ * running receipt, `runStage` sweeps one stage chunk and folds its counts into
+ * the receipt, `recordStageFailure` notes a stage the orchestrator caught, and
+ * `finishRun` completes the receipt and alerts on a critical outcome.
+ */
+import type { Category, Stage } from './catalog.js';
+import { addCounts } from './deletion.js';
+import { defaultTenantPolicy, type PlatformPolicy } from './policy.js';
+import type { Clock, ControlStore, Mailer, Receipt, Tenant } from './ports.js';
+import { subjectRef } from './references.js';
+import { runCutoffs, sweepStage, type SweepDeps, type TenantRunContext } from './sweep.js';
+
+export interface RunDeps extends SweepDeps {
+  readonly control: ControlStore;
+  readonly mailer: Mailer;
+  readonly platform: PlatformPolicy;
+  /** Secret for the keyed HMACs of subject references. */
+  readonly refSecret: string;
+  /** Operator addresses that receive every critical alert. */
+  readonly operatorEmails: readonly string[];
+}
+
+export class TenantNotFoundError extends Error {
+  override readonly name = 'TenantNotFoundError';
+}
+
+export class RunNotFoundError extends Error {
+  override readonly name = 'RunNotFoundError';
+}
+
+export interface RunRef {
+  readonly tenantId: string;
+  readonly runId: string;
+}
+
+async function loadContext(deps: RunDeps, tenantId: string): Promise<TenantRunContext> {
+  const tenant = await deps.control.getTenant(tenantId);
+  if (tenant === undefined) throw new TenantNotFoundError(`tenant ${tenantId} not found`);
+  const [policy, holds] = await Promise.all([deps.control.getPolicy(tenantId), deps.control.listHolds(tenantId)]);
+  return { tenant, platform: deps.platform, policy: policy ?? defaultTenantPolicy(deps.platform, tenantId), holds };
+}
+
+async function loadReceipt(deps: RunDeps, ref: RunRef): Promise<Receipt> {
+  const receipt = await deps.control.getReceipt(ref.tenantId, ref.runId);
+  if (receipt === undefined) throw new RunNotFoundError(`run ${ref.runId} not found`);
+  return receipt;
+}
+
+/** The tenants a scheduled sweep covers. */
+export async function listSweepTenants(deps: Pick<RunDeps, 'control'>): Promise<string[]> {
+  const tenants = await deps.control.listTenants({ status: 'active' });
+  return tenants.map((t) => t.tenantId);
+}
+
+/** Opens a run: fixes its start instant (and so its cutoffs) and writes a running receipt. Idempotent per run id. */
+export async function startRun(
+  deps: RunDeps,
+  input: RunRef & { readonly dryRun: boolean; readonly kind?: Receipt['kind'] },
+): Promise<Receipt> {
+  const existing = await deps.control.getReceipt(input.tenantId, input.runId);
+  if (existing !== undefined) return existing;
+  const ctx = await loadContext(deps, input.tenantId);
+  const now = deps.clock.now();
+  const receipt: Receipt = {
+    runId: input.runId,
+    tenantId: input.tenantId,
+    kind: input.kind ?? 'sweep',
+    status: 'running',
+    dryRun: input.dryRun,
+    policyVersion: ctx.policy?.version ?? 0,
+    profile: deps.platform.profile,
+    startedAt: now.toISOString(),
+    cutoffs: runCutoffs(ctx, now),
+    categories: {},
+    subjectRefs: [],
+    failedStages: [],
+    completedStages: [],
+  };
+  await deps.control.putReceipt(receipt);
+  return receipt;
+}
+
+export interface StageChunkInput extends RunRef {
+  readonly stage: Stage;
+  readonly continuation?: string;
+}
+
+export interface StageChunkResult {
+  readonly done: boolean;
+  readonly continuation?: string;
+  readonly deleted: number;
+  readonly failed: number;
+}
+
+/** Sweeps one chunk of one stage within `budgetMs` and folds the counts into the receipt. */
+export async function runStage(deps: RunDeps, input: StageChunkInput, budgetMs: number): Promise<StageChunkResult> {
+  const receipt = await loadReceipt(deps, input);
+  if (receipt.status !== 'running') return { done: true, deleted: 0, failed: 0 };
+  const ctx = await loadContext(deps, input.tenantId);
+  const deadline = new Date(deps.clock.now().getTime() + budgetMs);
+  const result = await sweepStage(
+    deps,
+    ctx,
+    {
+      runId: input.runId,
+      stage: input.stage,
+      dryRun: receipt.dryRun,
+      runStartedAt: receipt.startedAt,
+      continuation: input.continuation,
+    },
+    { deadline },
+  );
+  const categories = addCounts(structuredClone(receipt.categories) as Receipt['categories'] & object, result.counts);
+  const refs = new Set(receipt.subjectRefs ?? []);
+  for (const s of result.subjectsTouched) refs.add(subjectRef(deps.refSecret, input.tenantId, s));
+  const completedStages = result.done
+    ? [...new Set([...(receipt.completedStages ?? []), input.stage])]
+    : receipt.completedStages;
+  await deps.control.putReceipt({ ...receipt, categories, subjectRefs: [...refs], completedStages });
+  let deleted = 0;
+  let failed = 0;
+  for (const c of Object.values(result.counts)) {
+    deleted += c.deleted;
+    failed += c.failed;
+  }
+  return { done: result.done, continuation: result.continuation, deleted, failed };
+}
+
+/** Records a stage the orchestrator caught as failed (error name only, never a message with data). */
+export async function recordStageFailure(
+  deps: RunDeps,
+  input: RunRef & { readonly stage: Stage; readonly error: string },
+): Promise<void> {
+  const receipt = await loadReceipt(deps, input);
+  const error = input.error.replace(/[^A-Za-z0-9_.:-]/g, '').slice(0, 80) || 'Error';
+  const failedStages = [...(receipt.failedStages ?? []), { stage: input.stage, error }];
+  await deps.control.putReceipt({ ...receipt, failedStages });
+}
+
+export interface FinishResult {
+  readonly status: Receipt['status'];
+  readonly critical: boolean;
+  readonly alerted: boolean;
+}
+
+/** Whether a run's outcome must alert: a stage failed, or failures above the platform's ratio. */
+export function isCritical(receipt: Receipt, platform: PlatformPolicy): boolean {
+  if ((receipt.failedStages ?? []).length > 0) return true;
+  let examined = 0;
+  let failed = 0;
+  for (const c of Object.values(receipt.categories)) {
+    examined += c.examined;
+    failed += c.failed;
+  }
+  return examined > 0 && failed / examined > platform.sweep.failureAlertRatio;
+}
+
+/** The alert e-mail: ids, counts and error names only. */
+export function alertMessage(receipt: Receipt, tenant: Tenant | undefined, operatorEmails: readonly string[]) {
+  const to = [...new Set([...(tenant?.adminEmails ?? []), ...operatorEmails])];
+  const lines = [
+    `Lethe retention run ${receipt.runId} for tenant ${receipt.tenantId} needs attention.`,
+    '',
+    `Profile: ${receipt.profile}   Policy version: ${receipt.policyVersion}   Dry run: ${receipt.dryRun}`,
+    `Started: ${receipt.startedAt}   Finished: ${receipt.finishedAt ?? '-'}`,
+    '',
+  ];
+  for (const f of receipt.failedStages ?? []) lines.push(`Stage ${f.stage} failed: ${f.error}`);
+  lines.push('', 'category                 examined  deleted     held   failed');
+  for (const [category, c] of Object.entries(receipt.categories) as [Category, NonNullable<Receipt['categories'][Category]>][]) {
+    lines.push(
+      `${category.padEnd(24)} ${String(c.examined).padStart(8)} ${String(c.deleted).padStart(8)} ${String(c.held).padStart(8)} ${String(c.failed).padStart(8)}`,
+    );
+  }
+  lines.push('', 'Records that could not be deleted stay in place and are retried by the next run.');
+  return { to, subject: `[Lethe] Retention run needs attention: tenant ${receipt.tenantId}`, text: lines.join('\n') };
+}
+
+/** Completes the run's receipt and e-mails the tenant admins and operators when it is critical. */
+export async function finishRun(deps: RunDeps, ref: RunRef): Promise<FinishResult> {
+  const receipt = await loadReceipt(deps, ref);
+  const finishedAt = deps.clock.now();
+  const status: Receipt['status'] = (receipt.failedStages ?? []).length > 0 ? 'failed' : 'completed';
+  const final: Receipt = {
+    ...receipt,
+    status,
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - Date.parse(receipt.startedAt),
+  };
+  const critical = isCritical(final, deps.platform);
+  let alerted = false;
+  if (receipt.status !== 'running') return { status: receipt.status, critical, alerted };
+  // Alert before completing the receipt: a crash in between repeats the alert rather than losing it.
+  if (critical) {
+    const tenant = await deps.control.getTenant(ref.tenantId);
+    const message = alertMessage(final, tenant, deps.operatorEmails);
+    if (message.to.length > 0) {
+      await deps.mailer.send(message);
+      alerted = true;
+    }
+  }
+  await deps.control.putReceipt(final);
+  return { status: final.status, critical, alerted };
+}
