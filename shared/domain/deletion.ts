@@ -26,11 +26,11 @@ export interface DeletionRequest {
   readonly dryRun: boolean;
   /**
    * Whether a descendant was already accounted for by an earlier pass of the same
-   * run (its own category came first and it was due by its own clock). Such a
-   * record, if still present in a real run, was held or failed then: it blocks
-   * its ancestors and is not counted again.
+   * run (it, or one of its ancestors, was due in a category handled earlier).
+   * Such a record, if still present in a real run, was held or failed then: it
+   * blocks its ancestors and is not counted again. `ancestors` are those in the set.
    */
-  readonly alreadyCounted?: (item: DueRecord) => boolean;
+  readonly alreadyCounted?: (item: DueRecord, ancestors: readonly DueRecord[]) => boolean;
   /** Set on conversations closed because their retention passed. */
   readonly closedAt: string;
 }
@@ -140,8 +140,12 @@ export async function deleteRecords(deps: DeletionDeps, request: DeletionRequest
 
   // Holds, and records an earlier pass of this run left behind, keep their ancestors.
   const candidates: DueRecord[] = [];
+  const ancestorsInSet = (item: DueRecord): DueRecord[] =>
+    ancestorSks(item.sk)
+      .map((sk) => set.get(`${item.pk}\u0000${sk}`))
+      .filter((a): a is DueRecord => a !== undefined);
   for (const [k, item] of set) {
-    const counted = !rootKeys.has(k) && alreadyCounted(item);
+    const counted = !rootKeys.has(k) && alreadyCounted(item, ancestorsInSet(item));
     const held = request.isHeld(item);
     if (counted) {
       if (held) block(item, 'held');

@@ -93,12 +93,19 @@ export interface StageChunkResult {
   readonly failed: number;
 }
 
-/** Sweeps one chunk of one stage within `budgetMs` and folds the counts into the receipt. */
-export async function runStage(deps: RunDeps, input: StageChunkInput, budgetMs: number): Promise<StageChunkResult> {
+export interface StageChunkOptions {
+  /** Time the chunk may take before it returns a continuation. */
+  readonly budgetMs: number;
+  /** Due records per page (default 500). */
+  readonly pageSize?: number;
+}
+
+/** Sweeps one chunk of one stage within its time budget and folds the counts into the receipt. */
+export async function runStage(deps: RunDeps, input: StageChunkInput, options: StageChunkOptions): Promise<StageChunkResult> {
   const receipt = await loadReceipt(deps, input);
   if (receipt.status !== 'running') return { done: true, deleted: 0, failed: 0 };
   const ctx = await loadContext(deps, input.tenantId);
-  const deadline = new Date(deps.clock.now().getTime() + budgetMs);
+  const deadline = new Date(deps.clock.now().getTime() + options.budgetMs);
   const result = await sweepStage(
     deps,
     ctx,
@@ -109,7 +116,7 @@ export async function runStage(deps: RunDeps, input: StageChunkInput, budgetMs: 
       runStartedAt: receipt.startedAt,
       continuation: input.continuation,
     },
-    { deadline },
+    { deadline, pageSize: options.pageSize },
   );
   const categories = addCounts(structuredClone(receipt.categories) as Receipt['categories'] & object, result.counts);
   const refs = new Set(receipt.subjectRefs ?? []);

@@ -148,7 +148,10 @@ export async function sweepStage(
         isHeld,
         dryRun: input.dryRun,
         closedAt: input.runStartedAt,
-        alreadyCounted: (item) => ORDER_INDEX[item.category] < ORDER_INDEX[category] && dueByOwnClock(cutoffs, item),
+        alreadyCounted: (item, ancestors) =>
+          [item, ...ancestors].some(
+            (x) => ORDER_INDEX[x.category] < ORDER_INDEX[category] && dueByOwnClock(cutoffs, x),
+          ),
       });
       addCounts(counts, report.counts);
       for (const s of report.subjectsTouched) subjects.add(s);
