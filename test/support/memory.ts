@@ -264,11 +264,11 @@ export class MemoryMailer implements Mailer {
 }
 
 export class MemoryExternalProvider implements ExternalDataProvider {
-  readonly deleted: { tenantId: string; endpoint: string; ref: string }[] = [];
+  readonly deleted: { tenantId: string; endpoint: string; ref: string; seq: number }[] = [];
   fails: (ref: string) => boolean = () => false;
   async deleteCallData(tenant: Tenant, endpoint: ThirdPartyEndpoint, ref: string): Promise<'deleted' | 'not_found'> {
     if (this.fails(ref)) throw Object.assign(new Error('provider unavailable'), { name: 'ExternalProviderError' });
-    this.deleted.push({ tenantId: tenant.tenantId, endpoint: endpoint.name, ref });
+    this.deleted.push({ tenantId: tenant.tenantId, endpoint: endpoint.name, ref, seq: nextSequence() });
     return 'deleted';
   }
 }

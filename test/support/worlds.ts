@@ -98,9 +98,9 @@ export const worldArb: fc.Arbitrary<World> = fc
   .record({ profile: fc.constantFrom(...PROFILE_NAMES), tenants: fc.array(tenantArb, { minLength: 1, maxLength: 2 }) })
   .map(({ profile, tenants }) => buildWorld(loadProfile(profile), tenants));
 
-type TenantSpec = typeof tenantArb extends fc.Arbitrary<infer T> ? T : never;
+export type TenantSpec = typeof tenantArb extends fc.Arbitrary<infer T> ? T : never;
 
-function buildWorld(platform: PlatformPolicy, specs: TenantSpec[]): World {
+export function buildWorld(platform: PlatformPolicy, specs: TenantSpec[]): World {
   const now = WORLD_NOW.getTime();
   const b: Builder = { items: [], blobs: [] };
   const tenants: Tenant[] = [];
