@@ -154,6 +154,8 @@ export interface Receipt {
   readonly failedStages?: readonly { readonly stage: number; readonly error: string }[];
   /** Stages that ran to completion (a re-run of a finished stage is a no-op). */
   readonly completedStages?: readonly number[];
+  /** When the critical-run alert went out, if it did. */
+  readonly alertedAt?: string;
 }
 
 /** An audit event: who did what, when, with hashed references only. */

@@ -148,7 +148,6 @@ export async function recordStageFailure(
 export interface FinishResult {
   readonly status: Receipt['status'];
   readonly critical: boolean;
-  readonly alerted: boolean;
 }
 
 /** Whether a run's outcome must alert: a stage failed, or failures above the platform's ratio. */
@@ -184,29 +183,36 @@ export function alertMessage(receipt: Receipt, tenant: Tenant | undefined, opera
   return { to, subject: `[Lethe] Retention run needs attention: tenant ${receipt.tenantId}`, text: lines.join('\n') };
 }
 
-/** Completes the run's receipt and e-mails the tenant admins and operators when it is critical. */
+/** Completes the run's receipt (idempotent) and says whether it is critical. */
 export async function finishRun(deps: RunDeps, ref: RunRef): Promise<FinishResult> {
   const receipt = await loadReceipt(deps, ref);
+  if (receipt.status !== 'running') return { status: receipt.status, critical: isCritical(receipt, deps.platform) };
   const finishedAt = deps.clock.now();
-  const status: Receipt['status'] = (receipt.failedStages ?? []).length > 0 ? 'failed' : 'completed';
   const final: Receipt = {
     ...receipt,
-    status,
+    status: (receipt.failedStages ?? []).length > 0 ? 'failed' : 'completed',
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - Date.parse(receipt.startedAt),
   };
-  const critical = isCritical(final, deps.platform);
-  let alerted = false;
-  if (receipt.status !== 'running') return { status: receipt.status, critical, alerted };
-  // Alert before completing the receipt: a crash in between repeats the alert rather than losing it.
-  if (critical) {
-    const tenant = await deps.control.getTenant(ref.tenantId);
-    const message = alertMessage(final, tenant, deps.operatorEmails);
-    if (message.to.length > 0) {
-      await deps.mailer.send(message);
-      alerted = true;
-    }
-  }
   await deps.control.putReceipt(final);
-  return { status: final.status, critical, alerted };
+  return { status: final.status, critical: isCritical(final, deps.platform) };
+}
+
+/** E-mails the tenant admins and the operators about a critical run, once. */
+export async function alertRun(deps: RunDeps, ref: RunRef): Promise<{ readonly alerted: boolean }> {
+  const receipt = await loadReceipt(deps, ref);
+  if (receipt.alertedAt !== undefined || !isCritical(receipt, deps.platform)) return { alerted: false };
+  const tenant = await deps.control.getTenant(ref.tenantId);
+  const message = alertMessage(receipt, tenant, deps.operatorEmails);
+  if (message.to.length === 0) return { alerted: false };
+  await deps.mailer.send(message);
+  await deps.control.putReceipt({ ...receipt, alertedAt: deps.clock.now().toISOString() });
+  return { alerted: true };
+}
+
+/** Finish and, when critical, alert: what the state machine does after the last stage. */
+export async function completeRun(deps: RunDeps, ref: RunRef): Promise<FinishResult & { readonly alerted: boolean }> {
+  const finished = await finishRun(deps, ref);
+  const { alerted } = finished.critical ? await alertRun(deps, ref) : { alerted: false };
+  return { ...finished, alerted };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { STAGES } from '../../shared/domain/catalog.js';
 import { effectivePeriod, periodMs } from '../../shared/domain/policy.js';
-import { finishRun, runStage, startRun, type RunDeps } from '../../shared/domain/runs.js';
+import { completeRun, runStage, startRun, type RunDeps } from '../../shared/domain/runs.js';
 import { keys, retentionShard, type RecordItem } from '../../shared/domain/records.js';
 import { loadProfile } from '../../shared/config/profiles.js';
 import {
@@ -73,7 +73,7 @@ describe('deletion lag under the voice profile', () => {
         const runId = `run${runs++}`;
         await startRun(deps, { tenantId: 'v', runId, dryRun: false });
         for (const stage of STAGES) await runStage(deps, { tenantId: 'v', runId, stage }, { budgetMs: 60_000 });
-        await finishRun(deps, { tenantId: 'v', runId });
+        await completeRun(deps, { tenantId: 'v', runId });
         for (const d of records.deleteLog.splice(0)) deletedAt.set(`${d.pk}\u0000${d.sk}`, t);
       }
     }

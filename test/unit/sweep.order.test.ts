@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { STAGES } from '../../shared/domain/catalog.js';
-import { finishRun, runStage, startRun, type RunDeps } from '../../shared/domain/runs.js';
+import { completeRun, runStage, startRun, type RunDeps } from '../../shared/domain/runs.js';
 import { loadProfile } from '../../shared/config/profiles.js';
 import {
   FixedClock,
@@ -73,7 +73,7 @@ async function run(deps: RunDeps, runId: string) {
       continuation = chunk.done ? undefined : chunk.continuation;
     } while (continuation !== undefined);
   }
-  return finishRun(deps, { tenantId: 't0', runId });
+  return completeRun(deps, { tenantId: 't0', runId });
 }
 
 describe('deletion order', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CATEGORIES, STAGES, type Category } from '../../shared/domain/catalog.js';
-import { finishRun, runStage, startRun, type RunDeps } from '../../shared/domain/runs.js';
+import { completeRun, runStage, startRun, type RunDeps } from '../../shared/domain/runs.js';
 import type { Receipt } from '../../shared/domain/ports.js';
 import {
   FixedClock,
@@ -49,7 +49,7 @@ async function runTenant(deps: RunDeps, tenantId: string, runId: string, dryRun:
       continuation = chunk.done ? undefined : chunk.continuation;
     } while (continuation !== undefined);
   }
-  await finishRun(deps, { tenantId, runId });
+  await completeRun(deps, { tenantId, runId });
   return (await deps.control.getReceipt(tenantId, runId))!;
 }
 
