@@ -104,6 +104,10 @@ export interface StageChunkOptions {
 export async function runStage(deps: RunDeps, input: StageChunkInput, options: StageChunkOptions): Promise<StageChunkResult> {
   const receipt = await loadReceipt(deps, input);
   if (receipt.status !== 'running') return { done: true, deleted: 0, failed: 0 };
+  // A retried invocation of a stage that already completed is a no-op.
+  if (input.continuation === undefined && (receipt.completedStages ?? []).includes(input.stage)) {
+    return { done: true, deleted: 0, failed: 0 };
+  }
   const ctx = await loadContext(deps, input.tenantId);
   const deadline = new Date(deps.clock.now().getTime() + options.budgetMs);
   const result = await sweepStage(

@@ -1,0 +1,30 @@
+/**
+ * Composition root of every Lambda: configuration, clients and adapters are
+ * built once per container, at module load, and injected into the handlers.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { createDynamoClients, createS3Client } from '../shared/adapters/clients.js';
+import { SesMailer } from '../shared/adapters/mail/ses-mailer.js';
+import { composeRunDeps } from '../shared/app/compose.js';
+import { readLambdaConfig } from '../shared/config/lambda-env.js';
+
+export const config = readLambdaConfig(process.env);
+export const logger = new Logger({ serviceName: 'lethe' });
+
+const secrets = new SecretsManagerClient({ region: config.region });
+const secret = await secrets.send(new GetSecretValueCommand({ SecretId: config.refSecretArn }));
+if (secret.SecretString === undefined) throw new Error('reference secret has no string value');
+
+export const runDeps = composeRunDeps({
+  doc: createDynamoClients({ region: config.region }).doc,
+  s3: createS3Client({ region: config.region }),
+  tableNames: config.tableNames,
+  bucketNames: config.bucketNames,
+  platform: config.platform,
+  mailer: new SesMailer(new SESv2Client({ region: config.region }), { from: config.mailFrom }),
+  refSecret: secret.SecretString,
+  operatorEmails: config.operatorEmails,
+  shardCount: config.shardCount,
+});

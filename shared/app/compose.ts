@@ -1,0 +1,58 @@
+/**
+ * Builds the use cases' dependencies from clients and names. One place for the
+ * wiring, shared by the Lambda composition root and local mode.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { BUCKETS } from '../adapters/table-definitions.js';
+import { DynamoControlStore } from '../adapters/dynamodb/control-store.js';
+import { DynamoRecordStore } from '../adapters/dynamodb/record-store.js';
+import { HttpExternalDataProvider } from '../adapters/http/external-provider.js';
+import type { BucketNames, TableNames } from '../adapters/provision.js';
+import { bucketFeaturesFrom, S3BlobStore, type BucketFeatures } from '../adapters/s3/blob-store.js';
+import type { BucketName } from '../domain/catalog.js';
+import type { PlatformPolicy } from '../domain/policy.js';
+import type { Clock, ExternalDataProvider, Mailer } from '../domain/ports.js';
+import type { RunDeps } from '../domain/runs.js';
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface ComposeOptions {
+  readonly doc: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  readonly tableNames: TableNames;
+  readonly bucketNames: BucketNames;
+  /** Default: from the bucket definitions (Object Lock and versioning on recordings and media). */
+  readonly bucketFeatures?: Readonly<Record<BucketName, BucketFeatures>>;
+  readonly platform: PlatformPolicy;
+  readonly mailer: Mailer;
+  readonly refSecret: string;
+  readonly operatorEmails: readonly string[];
+  readonly clock?: Clock;
+  readonly external?: ExternalDataProvider;
+  readonly shardCount?: number;
+}
+
+export function composeRunDeps(options: ComposeOptions): RunDeps {
+  const clock = options.clock ?? systemClock;
+  return {
+    records: new DynamoRecordStore({
+      doc: options.doc,
+      tableName: options.tableNames.records,
+      clock,
+      shardCount: options.shardCount,
+    }),
+    control: new DynamoControlStore({ doc: options.doc, tableName: options.tableNames.control }),
+    blobs: new S3BlobStore({
+      s3: options.s3,
+      bucketNames: options.bucketNames,
+      bucketFeatures: options.bucketFeatures ?? bucketFeaturesFrom(BUCKETS),
+    }),
+    external: options.external ?? new HttpExternalDataProvider(),
+    mailer: options.mailer,
+    clock,
+    platform: options.platform,
+    refSecret: options.refSecret,
+    operatorEmails: options.operatorEmails,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The Lambda runtime's configuration: read from the environment once, at module
+ * load, failing fast with the name of anything missing or malformed.
+ */
+import { platformPolicySchema, type PlatformPolicy } from '../domain/policy.js';
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') throw new ConfigurationError(`environment variable ${name} is not set`);
+  return value;
+}
+
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  const value = env[name];
+  if (value === undefined) throw new ConfigurationError(`environment variable ${name} is not set (it may be empty)`);
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number {
+  const n = Number(required(env, name));
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigurationError(`environment variable ${name} must be a positive integer`);
+  return n;
+}
+
+export interface LambdaConfig {
+  readonly region: string;
+  readonly tableNames: { readonly records: string; readonly control: string; readonly keys: string };
+  readonly bucketNames: { readonly recordings: string; readonly media: string; readonly exports: string };
+  readonly platform: PlatformPolicy;
+  readonly refSecretArn: string;
+  readonly operatorEmails: string[];
+  readonly mailFrom: string;
+  readonly shardCount: number;
+  readonly stageBudgetMs: number;
+}
+
+export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
+  let platform: PlatformPolicy;
+  try {
+    platform = platformPolicySchema.parse(JSON.parse(required(env, 'PLATFORM_POLICY')));
+  } catch (error) {
+    throw new ConfigurationError('environment variable PLATFORM_POLICY is not a valid platform policy', { cause: error });
+  }
+  return {
+    region: required(env, 'AWS_REGION'),
+    tableNames: {
+      records: required(env, 'RECORDS_TABLE'),
+      control: required(env, 'CONTROL_TABLE'),
+      keys: required(env, 'KEYS_TABLE'),
+    },
+    bucketNames: {
+      recordings: required(env, 'RECORDINGS_BUCKET'),
+      media: required(env, 'MEDIA_BUCKET'),
+      exports: required(env, 'EXPORTS_BUCKET'),
+    },
+    platform,
+    refSecretArn: required(env, 'REF_SECRET_ARN'),
+    operatorEmails: list(env, 'OPERATOR_EMAILS'),
+    mailFrom: required(env, 'MAIL_FROM'),
+    shardCount: positiveInt(env, 'RETENTION_SHARDS'),
+    stageBudgetMs: positiveInt(env, 'STAGE_BUDGET_MS'),
+  };
+}
