@@ -1,0 +1,204 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  JitterType,
+  JsonPath,
+  LogLevel,
+  Map as MapState,
+  Pass,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Timeout,
+  type IChainable,
+  type INextable,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { STAGE_NAMES, STAGES, type Stage } from '../../shared/domain/catalog.js';
+
+/** Errors worth retrying: Lambda throttling and service faults, a killed or timed-out invocation, storage throttling. */
+export const RETRYABLE_ERRORS = [
+  'Lambda.TooManyRequestsException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.Unknown',
+  'Sandbox.Timedout',
+  'States.Timeout',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'SlowDown',
+];
+
+export interface SweepWorkflowProps {
+  readonly listTenantsFunction: IFunction;
+  readonly stageFunction: IFunction;
+  readonly lifecycleFunction: IFunction;
+  /** Tenants swept in parallel (the Map's MaxConcurrency). */
+  readonly tenantConcurrency: number;
+  /** Longest one stage chunk may take (the stage function's timeout). */
+  readonly stageTimeout: Duration;
+  /**
+   * Longest a whole sweep may run.
+   * @default Duration.hours(12)
+   */
+  readonly timeout?: Duration;
+  /** @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The `Sweep` state machine: list tenants → Map over tenants (bounded) → per
+ * tenant: start run → stages 1→4, each looping on its continuation, a failed
+ * stage caught and recorded → finish → alert when critical. Orchestrates per
+ * chunk, never per record (Standard workflows cost per state transition).
+ */
+export class SweepWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly listTenantsFunction: IFunction;
+  readonly stageFunction: IFunction;
+  readonly lifecycleFunction: IFunction;
+
+  constructor(scope: Construct, id: string, props: SweepWorkflowProps) {
+    super(scope, id);
+    const { lifecycleFunction, stageFunction } = props;
+    this.listTenantsFunction = props.listTenantsFunction;
+    this.stageFunction = stageFunction;
+    this.lifecycleFunction = lifecycleFunction;
+
+    const retrying = <T extends LambdaInvoke>(task: T): T => {
+      task.addRetry({
+        errors: RETRYABLE_ERRORS,
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 6,
+        maxDelay: Duration.seconds(60),
+        jitterStrategy: JitterType.FULL,
+      });
+      return task;
+    };
+    const lifecycle = (name: string, payload: Record<string, unknown>, resultSelector?: Record<string, string>) =>
+      retrying(
+        new LambdaInvoke(this, name, {
+          lambdaFunction: lifecycleFunction,
+          payload: TaskInput.fromObject({
+            tenantId: JsonPath.stringAt('$.tenantId'),
+            runId: JsonPath.stringAt('$.runId'),
+            ...payload,
+          }),
+          retryOnServiceExceptions: false,
+          ...(resultSelector === undefined
+            ? { resultPath: JsonPath.DISCARD }
+            : { resultSelector, resultPath: '$.outcome' }),
+        }),
+      );
+
+    const runState = (continuation: string) => ({
+      tenantId: JsonPath.stringAt('$.tenantId'),
+      runId: JsonPath.stringAt('$.runId'),
+      dryRun: JsonPath.stringAt('$.dryRun'),
+      continuation,
+    });
+
+    const tenantDone = new Succeed(this, 'Tenant run done');
+    const tenantNotCompleted = new Pass(this, 'Tenant run not completed');
+
+    const finish = lifecycle(
+      'Finish run',
+      { action: 'finish' },
+      { 'critical.$': '$.Payload.critical', 'status.$': '$.Payload.status' },
+    );
+    const alert = lifecycle('Alert admins', { action: 'alert' });
+    finish.addCatch(tenantNotCompleted, { resultPath: '$.error' });
+    alert.addCatch(tenantNotCompleted, { resultPath: '$.error' });
+    finish.next(
+      new Choice(this, 'Critical?')
+        .when(Condition.booleanEquals('$.outcome.critical', true), alert.next(tenantDone))
+        .otherwise(tenantDone),
+    );
+
+    // Stages are built last to first, so each knows where to go next.
+    let next: IChainable & INextable = finish;
+    let nextEntry: IChainable = finish;
+    for (const stage of [...STAGES].reverse() as Stage[]) {
+      const label = `Stage ${stage} ${STAGE_NAMES[stage]}`;
+      const entry = new Pass(this, `${label}: begin`, { parameters: runState('') });
+      const chunk = retrying(
+        new LambdaInvoke(this, label, {
+          lambdaFunction: stageFunction,
+          payload: TaskInput.fromObject({
+            tenantId: JsonPath.stringAt('$.tenantId'),
+            runId: JsonPath.stringAt('$.runId'),
+            stage,
+            continuation: JsonPath.stringAt('$.continuation'),
+          }),
+          retryOnServiceExceptions: false,
+          taskTimeout: Timeout.duration(props.stageTimeout),
+          resultSelector: { 'done.$': '$.Payload.done', 'continuation.$': '$.Payload.continuation' },
+          resultPath: '$.chunk',
+        }),
+      );
+      const failed = lifecycle(`${label}: record failure`, {
+        action: 'stageFailed',
+        stage,
+        error: JsonPath.stringAt('$.error.Error'),
+      });
+      failed.addCatch(nextEntry, { resultPath: JsonPath.DISCARD });
+      chunk.addCatch(failed.next(nextEntry), { resultPath: '$.error' });
+      const again = new Pass(this, `${label}: continue`, {
+        parameters: runState(JsonPath.stringAt('$.chunk.continuation')),
+      });
+      entry.next(chunk);
+      chunk.next(
+        new Choice(this, `${label}: done?`)
+          .when(Condition.booleanEquals('$.chunk.done', true), nextEntry)
+          .otherwise(again.next(chunk)),
+      );
+      nextEntry = entry;
+      next = entry;
+    }
+    void next;
+
+    const start = lifecycle('Start run', { action: 'start', dryRun: JsonPath.stringAt('$.dryRun') });
+    start.addCatch(tenantNotCompleted, { resultPath: '$.error' });
+    const perTenant = start.next(nextEntry);
+
+    const listTenants = retrying(
+      new LambdaInvoke(this, 'List tenants', {
+        lambdaFunction: props.listTenantsFunction,
+        payload: TaskInput.fromJsonPathAt('$'),
+        retryOnServiceExceptions: false,
+        outputPath: '$.Payload',
+      }),
+    );
+    const sweepTenants = new MapState(this, 'Sweep tenants', {
+      itemsPath: JsonPath.stringAt('$.tenants'),
+      maxConcurrency: props.tenantConcurrency,
+      itemSelector: {
+        tenantId: JsonPath.stringAt('$$.Map.Item.Value.tenantId'),
+        runId: JsonPath.stringAt('$$.Execution.Name'),
+        dryRun: JsonPath.stringAt('$.dryRun'),
+      },
+      resultPath: JsonPath.DISCARD,
+    }).itemProcessor(perTenant);
+
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(listTenants.next(sweepTenants).next(new Succeed(this, 'Sweep done'))),
+      timeout: props.timeout ?? Duration.hours(12),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+  }
+}

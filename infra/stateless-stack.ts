@@ -1,0 +1,132 @@
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { DEFAULT_RETENTION_SHARDS } from '../shared/domain/records.js';
+import type { PlatformPolicy } from '../shared/domain/policy.js';
+import { LetheFunction } from './constructs/lethe-function.js';
+import { SweepWorkflow } from './constructs/sweep-workflow.js';
+import type { StatefulStack } from './stateful-stack.js';
+
+export interface StatelessStackProps extends StackProps {
+  readonly stateful: StatefulStack;
+  readonly platformPolicy: PlatformPolicy;
+  /** Operators who receive every critical alert, besides each tenant's admins. */
+  readonly operatorEmails: readonly string[];
+  /** Verified SES sender address of alert and confirmation e-mails. */
+  readonly mailFrom: string;
+  /**
+   * Write shards of the `byRetention` index.
+   * @default 16
+   */
+  readonly retentionShards?: number;
+  /**
+   * Time one stage chunk works before handing back a continuation.
+   * @default Duration.minutes(4)
+   */
+  readonly stageBudget?: Duration;
+}
+
+/**
+ * Everything Lethe runs: the sweep functions, the `Sweep` state machine and its
+ * schedule. Replaceable at will; the data lives in the stateful stack.
+ */
+export class StatelessStack extends Stack {
+  readonly sweep: SweepWorkflow;
+  readonly schedule: Schedule;
+  readonly scheduleDeadLetterQueue: Queue;
+  readonly referenceSecret: Secret;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, {
+      description: `Lethe stateless resources (${props.platformPolicy.profile} profile): functions, workflows, schedule`,
+      ...props,
+    });
+    const { stateful, platformPolicy } = props;
+    const stageBudget = props.stageBudget ?? Duration.minutes(4);
+    if (props.mailFrom.trim() === '') throw new Error('StatelessStack: mailFrom must be a verified SES sender address');
+
+    this.referenceSecret = new Secret(this, 'ReferenceSecret', {
+      description: 'Key of the HMACs that stand for data subjects in receipts and audit events',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+
+    const environment = {
+      RECORDS_TABLE: stateful.recordsTable.tableName,
+      CONTROL_TABLE: stateful.controlTable.tableName,
+      KEYS_TABLE: stateful.keysTable.tableName,
+      RECORDINGS_BUCKET: stateful.recordingsBucket.bucketName,
+      MEDIA_BUCKET: stateful.mediaBucket.bucketName,
+      EXPORTS_BUCKET: stateful.exportsBucket.bucketName,
+      PLATFORM_POLICY: JSON.stringify(platformPolicy),
+      REF_SECRET_ARN: this.referenceSecret.secretArn,
+      OPERATOR_EMAILS: props.operatorEmails.join(','),
+      MAIL_FROM: props.mailFrom,
+      RETENTION_SHARDS: String(props.retentionShards ?? DEFAULT_RETENTION_SHARDS),
+      STAGE_BUDGET_MS: String(stageBudget.toMilliseconds()),
+    };
+
+    const listTenants = new LetheFunction(this, 'SweepListTenants', {
+      functionDir: 'sweep-list-tenants',
+      description: 'Lethe sweep: lists the tenants a run covers',
+      environment,
+    }).function;
+    const stageTimeout = stageBudget.plus(Duration.minutes(2));
+    const stage = new LetheFunction(this, 'SweepStage', {
+      functionDir: 'sweep-stage',
+      description: 'Lethe sweep: deletes one chunk of one stage of a tenant run',
+      environment,
+      memorySizeMb: 1024,
+      timeout: stageTimeout,
+    }).function;
+    const lifecycle = new LetheFunction(this, 'SweepLifecycle', {
+      functionDir: 'sweep-lifecycle',
+      description: 'Lethe sweep: opens, finishes and alerts on a tenant run',
+      environment,
+    }).function;
+
+    // Least privilege: the lister reads control data; the stage deletes records and blobs
+    // and writes receipts; the lifecycle writes receipts and sends alerts.
+    for (const fn of [listTenants, stage, lifecycle]) {
+      stateful.control.grantAccess(fn, fn === listTenants ? 'read' : 'readWrite');
+      this.referenceSecret.grantRead(fn);
+    }
+    stateful.records.grantReadWrite(stage);
+    stateful.blobs.grantDelete(stage, 'recordings');
+    stateful.blobs.grantDelete(stage, 'media');
+    lifecycle.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['ses:SendEmail'],
+        resources: [`arn:${this.partition}:ses:${this.region}:${this.account}:identity/*`],
+      }),
+    );
+
+    this.sweep = new SweepWorkflow(this, 'Sweep', {
+      listTenantsFunction: listTenants,
+      stageFunction: stage,
+      lifecycleFunction: lifecycle,
+      tenantConcurrency: platformPolicy.sweep.tenantConcurrency,
+      stageTimeout,
+    });
+
+    this.scheduleDeadLetterQueue = new Queue(this, 'ScheduleDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.schedule = new Schedule(this, 'SweepSchedule', {
+      description: `Lethe retention sweep every ${platformPolicy.sweep.cadenceMinutes} minutes`,
+      schedule: ScheduleExpression.rate(Duration.minutes(platformPolicy.sweep.cadenceMinutes)),
+      target: new StepFunctionsStartExecution(this.sweep.stateMachine, {
+        input: ScheduleTargetInput.fromObject({ dryRun: false }),
+        deadLetterQueue: this.scheduleDeadLetterQueue,
+        retryAttempts: 5,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
+  }
+}
