@@ -1,0 +1,105 @@
+/**
+ * Composition of the Lethe CDK app, shared by `bin/app.ts` (the CLI entry),
+ * `scripts/synth-all.ts` and the infra tests.
+ */
+import { Tags, Validations, type App, type Environment } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_PROFILE, loadProfile, type ProfileName } from '../shared/config/profiles.js';
+import type { PlatformPolicy } from '../shared/domain/policy.js';
+import { StatefulStack } from './stateful-stack.js';
+
+/**
+ * Feature flags the stacks rely on, applied unless the context (cdk.json, -c)
+ * already sets them: access-log delivery through a bucket policy rather than
+ * the legacy LogDeliveryWrite ACL, and S3 write grants without `s3:PutObjectAcl`.
+ */
+export const FEATURE_FLAGS: Readonly<Record<string, boolean>> = {
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+  '@aws-cdk/aws-s3:grantWriteWithoutAcl': true,
+};
+
+export interface BuildAppOptions {
+  /**
+   * Platform-policy profile to deploy.
+   * @default context `profile`, else conversations
+   */
+  readonly profile?: string;
+  /**
+   * Point-in-time recovery window of the records and control tables, in days (1–35).
+   * @default context `pitrDays`, else 35
+   */
+  readonly pointInTimeRecoveryPeriodDays?: number;
+  /**
+   * Target account and region.
+   * @default - environment-agnostic stacks
+   */
+  readonly env?: Environment;
+  /**
+   * Whether cdk-nag (AwsSolutions) checks run at synth and fail it on unacknowledged errors.
+   * @default true
+   */
+  readonly nag?: boolean;
+}
+
+export interface LetheApp {
+  readonly profile: ProfileName;
+  readonly platformPolicy: PlatformPolicy;
+  readonly stateful: StatefulStack;
+}
+
+export class InvalidAppContextError extends Error {
+  override readonly name = 'InvalidAppContextError';
+}
+
+/** The name of a Lethe stack, e.g. `Lethe-voice-Stateful`. */
+export function stackName(profile: string, part: 'Stateful' | 'Stateless'): string {
+  return `Lethe-${profile}-${part}`;
+}
+
+/** Sets {@link FEATURE_FLAGS} the context leaves unset; call before adding any stack. */
+export function applyFeatureFlags(app: App): void {
+  for (const [flag, value] of Object.entries(FEATURE_FLAGS)) {
+    if (app.node.tryGetContext(flag) === undefined) app.node.setContext(flag, value);
+  }
+}
+
+/** Adds the Lethe stacks for one profile to a fresh app. */
+export function buildApp(app: App, options: BuildAppOptions = {}): LetheApp {
+  applyFeatureFlags(app);
+
+  const platformPolicy = loadProfile(options.profile ?? contextString(app, 'profile') ?? DEFAULT_PROFILE);
+  const profile = platformPolicy.profile as ProfileName;
+  const pointInTimeRecoveryPeriodDays = options.pointInTimeRecoveryPeriodDays ?? contextInteger(app, 'pitrDays');
+
+  const statefulName = stackName(profile, 'Stateful');
+  const stateful = new StatefulStack(app, statefulName, {
+    stackName: statefulName,
+    platformPolicy,
+    ...(pointInTimeRecoveryPeriodDays === undefined ? {} : { pointInTimeRecoveryPeriodDays }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+  });
+  Tags.of(stateful).add('lethe:profile', profile);
+
+  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { profile, platformPolicy, stateful };
+}
+
+function contextString(app: App, key: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidAppContextError(`context "${key}" must be a non-empty string, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function contextInteger(app: App, key: string): number | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined) return undefined;
+  // -c key=value arrives as a string; cdk.json may hold a number.
+  const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(parsed)) {
+    throw new InvalidAppContextError(`context "${key}" must be a whole number, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
