@@ -47,10 +47,12 @@ export interface DeletionReport {
 
 const keyOf = (r: RecordKey): string => `${r.pk}\u0000${r.sk}`;
 
-/** Records whose catalog entry cascades to other categories may have descendants. */
-function mayHaveChildren(record: DueRecord): boolean {
-  return CATALOG[record.category].cascadesTo.length > 0 && record.sk !== undefined;
-}
+/**
+ * Categories whose descendants live under their own key (`<sk>#…`), or, for a
+ * profile, in the whole partition. A message's attachments sit beside it
+ * under the conversation, so only a manual message delete looks for them.
+ */
+const EXPANDING: ReadonlySet<Category> = new Set<Category>(['conversation', 'whatsapp_conversation', 'call', 'customer_profile']);
 
 /** Deletion depth: deeper records (longer sk) go first, the profile goes last. */
 function depth(sk: string): number {
@@ -85,19 +87,32 @@ export function addCounts(
   return into;
 }
 
-/** Expands roots with their descendants, one partition query per root that may have children. */
+/**
+ * Expands roots with their descendants: one query per partition — the whole
+ * partition when it holds a profile root or several roots, else the root's
+ * key prefix.
+ */
 async function expand(records: RecordStore, roots: readonly DueRecord[]): Promise<Map<string, DueRecord>> {
   const all = new Map<string, DueRecord>();
-  for (const root of roots) all.set(keyOf(root), root);
-  const parents = roots.filter(mayHaveChildren);
-  await forEachLimited(parents, 8, async (root) => {
-    const children =
-      root.category === 'customer_profile'
-        ? await records.findByPartition(root.pk)
-        : await records.findByPartition(root.pk, { skPrefix: keys.childPrefix(root.sk) });
-    for (const child of children) {
-      const k = keyOf(child);
-      if (!all.has(k)) all.set(k, child);
+  const byPartition = new Map<string, DueRecord[]>();
+  for (const root of roots) {
+    all.set(keyOf(root), root);
+    if (!EXPANDING.has(root.category)) continue;
+    const list = byPartition.get(root.pk) ?? [];
+    list.push(root);
+    byPartition.set(root.pk, list);
+  }
+  await forEachLimited([...byPartition.entries()], 8, async ([pk, parents]) => {
+    const whole = parents.length > 1 || parents.some((p) => p.category === 'customer_profile');
+    const found = whole
+      ? await records.findByPartition(pk)
+      : await records.findByPartition(pk, { skPrefix: keys.childPrefix((parents[0] as DueRecord).sk) });
+    const wholePartition = parents.some((p) => p.category === 'customer_profile');
+    const prefixes = parents.map((p) => keys.childPrefix(p.sk));
+    for (const item of found) {
+      if (!wholePartition && !prefixes.some((prefix) => item.sk.startsWith(prefix))) continue;
+      const k = keyOf(item);
+      if (!all.has(k)) all.set(k, item);
     }
   });
   return all;
