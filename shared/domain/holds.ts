@@ -36,7 +36,10 @@ export interface HoldTarget {
 
 export function isHoldActive(hold: LegalHold, now: Date): boolean {
   if (hold.releasedAt !== undefined) return false;
-  return hold.expiresAt === undefined || Date.parse(hold.expiresAt) > now.getTime();
+  if (hold.expiresAt === undefined) return true;
+  const expires = Date.parse(hold.expiresAt);
+  // An unreadable expiry must not lift a legal hold: fail closed.
+  return Number.isNaN(expires) || expires > now.getTime();
 }
 
 /** Whether the hold's scope covers the target (ignores whether the hold is active). */

@@ -215,23 +215,22 @@ export function validatePolicyChange(
     const field = `categories.${category}.days`;
     const b = platform.categories[category];
     const d = requested.days;
-    if (d === null) {
-      if (!b.indefiniteAllowed) {
-        violations.push({ field, message: `${category} cannot be kept indefinitely under the ${platform.profile} profile` });
-      }
+    if (d === null && !b.indefiniteAllowed) {
+      violations.push({ field, message: `${category} cannot be kept indefinitely under the ${platform.profile} profile` });
       continue;
     }
-    if (d < b.minDays) {
+    if (d !== null && d < b.minDays) {
       violations.push({ field, message: `${category} must be kept at least ${b.minDays} days (minimum), got ${d}` });
     }
+    // Indefinite is longer than any cap and any default: it must pass the same checks.
     const cap = capDays(platform, category);
-    if (cap !== null && d > cap) {
-      violations.push({ field, message: `${category} may be kept at most ${cap} days (maximum), got ${d}` });
+    if (cap !== null && (d === null || d > cap)) {
+      violations.push({ field, message: `${category} may be kept at most ${cap} days (maximum), got ${describe(d)}` });
     }
-    if (!b.extendable && b.defaultDays !== null && d > b.defaultDays) {
+    if (!b.extendable && b.defaultDays !== null && (d === null || d > b.defaultDays)) {
       violations.push({
         field,
-        message: `${category} cannot be extended beyond its default of ${b.defaultDays} days, got ${d}`,
+        message: `${category} cannot be extended beyond its default of ${b.defaultDays} days, got ${describe(d)}`,
       });
     }
   }
