@@ -46,7 +46,8 @@ export const RECORDS_TABLE: TableDefinition = {
       indexName: 'byIdentifier',
       partitionKey: { name: 'identifierPk', type: 'S' },
       sortKey: { name: 'identifierSk', type: 'S' },
-      projection: ['tenantId', 'subjectId'],
+      // expiresAt: lookups honour the TTL backstop without reading the base table.
+      projection: ['tenantId', 'subjectId', 'expiresAt'],
     },
   ],
   timeToLiveAttribute: 'expiresAt',
