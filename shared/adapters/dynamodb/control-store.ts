@@ -1,0 +1,301 @@
+/**
+ * The control table behind the `ControlStore` port. The store persists what it
+ * is given and adds nothing: callers hand it PII-free objects (hashed subject
+ * references, opaque ids), and it never copies anything from the records table.
+ *
+ * Item layout (pk / sk), one item collection per tenant so that everything of a
+ * tenant is one Query away and one tenant's traffic never touches another's:
+ *
+ * | pk            | sk                         | holds                                        |
+ * |---------------|----------------------------|----------------------------------------------|
+ * | `TENANTS`     | `<tenantId>`               | the tenant (small registry, listed by sweeps) |
+ * | `TENANT#<t>`  | `POLICY`                   | current policy + the revision that made it   |
+ * | `TENANT#<t>`  | `POLICY#V#<000001>`        | one history entry per version                |
+ * | `TENANT#<t>`  | `HOLD#<holdId>`            | a legal hold                                 |
+ * | `TENANT#<t>`  | `RUN#<runId>`              | a run receipt, read by id                    |
+ * | `TENANT#<t>`  | `RUNAT#<startedAt>#<runId>`| the same receipt, listed newest first        |
+ * | `TENANT#<t>`  | `AUDIT#<at>#<eventId>`     | an audit event, listed newest first          |
+ *
+ * Instants in sort keys are `Date#toISOString()` strings, so string order is time
+ * order. Every item carries `type`; domain fields sit at the top level so
+ * conditions can name them.
+ */
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { ConcurrentModificationError, ValidationError } from '../../domain/errors.js';
+import { isHoldActive, type LegalHold } from '../../domain/holds.js';
+import type { TenantPolicy } from '../../domain/policy.js';
+import type {
+  AuditEvent,
+  ControlStore,
+  PolicyRevision,
+  Receipt,
+  Tenant,
+  TenantStatus,
+} from '../../domain/ports.js';
+import { errorName } from '../retry.js';
+
+const TENANTS_PK = 'TENANTS';
+const POLICY_SK = 'POLICY';
+const POLICY_HISTORY_PREFIX = 'POLICY#V#';
+const HOLD_PREFIX = 'HOLD#';
+const RUN_PREFIX = 'RUN#';
+const RUN_BY_START_PREFIX = 'RUNAT#';
+const AUDIT_PREFIX = 'AUDIT#';
+
+/** Key formats of the control table. */
+export const controlKeys = {
+  tenantPk: (tenantId: string): string => `TENANT#${tenantId}`,
+  policyVersionSk: (version: number): string => `${POLICY_HISTORY_PREFIX}${String(version).padStart(6, '0')}`,
+  holdSk: (holdId: string): string => `${HOLD_PREFIX}${holdId}`,
+  runSk: (runId: string): string => `${RUN_PREFIX}${runId}`,
+  runByStartSk: (startedAt: string, runId: string): string => `${RUN_BY_START_PREFIX}${startedAt}#${runId}`,
+  auditSk: (at: string, eventId: string): string => `${AUDIT_PREFIX}${at}#${eventId}`,
+} as const;
+
+export interface DynamoControlStoreOptions {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+interface PolicyItem {
+  readonly version: number;
+  readonly revision: PolicyRevision;
+}
+
+export class DynamoControlStore implements ControlStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+
+  constructor(options: DynamoControlStoreOptions) {
+    this.doc = options.doc;
+    this.tableName = options.tableName;
+  }
+
+  async putTenant(tenant: Tenant): Promise<void> {
+    await this.put({ ...tenant, pk: TENANTS_PK, sk: tenant.tenantId, type: 'tenant' });
+  }
+
+  async getTenant(tenantId: string): Promise<Tenant | undefined> {
+    return this.get<Tenant>(TENANTS_PK, tenantId);
+  }
+
+  async listTenants(options: { readonly status?: TenantStatus } = {}): Promise<Tenant[]> {
+    const { status } = options;
+    return this.query<Tenant>({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': TENANTS_PK, ...(status !== undefined && { ':status': status }) },
+      ...(status !== undefined && {
+        FilterExpression: '#status = :status',
+        ExpressionAttributeNames: { '#status': 'status' },
+      }),
+    });
+  }
+
+  async touchTenantActivity(tenantId: string, at: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: TENANTS_PK, sk: tenantId },
+          UpdateExpression: 'SET #last = :at',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#last) OR #last < :at)',
+          ExpressionAttributeNames: { '#last': 'lastActivityAt' },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (error) {
+      // Not later than the stored instant (or no such tenant): nothing to do.
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
+  async getPolicy(tenantId: string): Promise<TenantPolicy | undefined> {
+    const item = await this.get<PolicyItem>(controlKeys.tenantPk(tenantId), POLICY_SK);
+    return item?.revision.policy;
+  }
+
+  /**
+   * Without transactions (dynalite has no TransactWriteItems) the two writes of a
+   * save cannot be atomic, so their order decides what a crash between them
+   * leaves behind:
+   *
+   * 1. The current item is written first, conditional on `expectedVersion`. This
+   *    is the one decision point: exactly one writer wins each version, and the
+   *    current item keeps the whole revision that won.
+   * 2. Then the history item of the new version, and again the one of the
+   *    version it replaced (taken from the old current item, `ReturnValues:
+   *    ALL_OLD`). Both are plain, idempotent puts of content fixed in step 1.
+   *
+   * A crash after step 1 leaves at most the newest entry missing from history;
+   * `policyHistory` fills it in from the current item, and the next save writes
+   * it for good. Writing history first instead (attribute_not_exists) would
+   * leave, after such a crash, an entry for a version that never became current
+   * and a version number no writer could ever claim again: the tenant's policy
+   * would be stuck.
+   */
+  async savePolicy(revision: PolicyRevision, expectedVersion: number): Promise<void> {
+    if (revision.version !== expectedVersion + 1 || revision.policy.version !== revision.version) {
+      throw new ValidationError(
+        'version',
+        `a revision saved over version ${expectedVersion} must be version ${expectedVersion + 1}`,
+      );
+    }
+    const pk = controlKeys.tenantPk(revision.policy.tenantId);
+    let replaced: PolicyRevision | undefined;
+    try {
+      const output = await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk, sk: POLICY_SK, type: 'policy', version: revision.version, revision },
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
+          ...(expectedVersion !== 0 && { ExpressionAttributeValues: { ':expected': expectedVersion } }),
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      replaced = (output.Attributes as PolicyItem | undefined)?.revision;
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+      throw new ConcurrentModificationError(
+        `the retention policy changed since version ${expectedVersion} was read; read it again and retry`,
+        { cause: error },
+      );
+    }
+    const history = replaced === undefined ? [revision] : [revision, replaced];
+    await Promise.all(
+      history.map((r) =>
+        this.put({ pk, sk: controlKeys.policyVersionSk(r.version), type: 'policy_revision', version: r.version, revision: r }),
+      ),
+    );
+  }
+
+  /** Newest first. */
+  async policyHistory(tenantId: string): Promise<PolicyRevision[]> {
+    const pk = controlKeys.tenantPk(tenantId);
+    const [entries, current] = await Promise.all([
+      this.query<PolicyItem>({
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': POLICY_HISTORY_PREFIX },
+        ScanIndexForward: false,
+      }),
+      this.get<PolicyItem>(pk, POLICY_SK),
+    ]);
+    const revisions = entries.map((e) => e.revision);
+    if (current !== undefined && !revisions.some((r) => r.version === current.version)) {
+      revisions.push(current.revision);
+    }
+    return revisions.sort((a, b) => b.version - a.version);
+  }
+
+  async putHold(hold: LegalHold): Promise<void> {
+    await this.put({ ...hold, pk: controlKeys.tenantPk(hold.tenantId), sk: controlKeys.holdSk(hold.holdId), type: 'hold' });
+  }
+
+  async getHold(tenantId: string, holdId: string): Promise<LegalHold | undefined> {
+    return this.get<LegalHold>(controlKeys.tenantPk(tenantId), controlKeys.holdSk(holdId));
+  }
+
+  /** Newest first; with `activeAt`, only the holds in force at that instant. */
+  async listHolds(tenantId: string, options: { readonly activeAt?: Date } = {}): Promise<LegalHold[]> {
+    const holds = await this.query<LegalHold>({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': controlKeys.tenantPk(tenantId), ':prefix': HOLD_PREFIX },
+    });
+    const { activeAt } = options;
+    return holds
+      .filter((hold) => activeAt === undefined || isHoldActive(hold, activeAt))
+      .sort((a, b) => compareDesc(a.createdAt, b.createdAt) || compareDesc(a.holdId, b.holdId));
+  }
+
+  /** Writes the receipt under its id and under its start time; a run's `startedAt` never changes. */
+  async putReceipt(receipt: Receipt): Promise<void> {
+    const pk = controlKeys.tenantPk(receipt.tenantId);
+    await Promise.all([
+      this.put({ ...receipt, pk, sk: controlKeys.runSk(receipt.runId), type: 'receipt' }),
+      this.put({ ...receipt, pk, sk: controlKeys.runByStartSk(receipt.startedAt, receipt.runId), type: 'receipt_by_start' }),
+    ]);
+  }
+
+  async getReceipt(tenantId: string, runId: string): Promise<Receipt | undefined> {
+    return this.get<Receipt>(controlKeys.tenantPk(tenantId), controlKeys.runSk(runId));
+  }
+
+  /** Newest first by start time. */
+  async listReceipts(tenantId: string, options: { readonly limit?: number } = {}): Promise<Receipt[]> {
+    return this.query<Receipt>(
+      {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': controlKeys.tenantPk(tenantId), ':prefix': RUN_BY_START_PREFIX },
+        ScanIndexForward: false,
+      },
+      options.limit,
+    );
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    await this.put({
+      ...event,
+      pk: controlKeys.tenantPk(event.tenantId),
+      sk: controlKeys.auditSk(event.at, event.eventId),
+      type: 'audit',
+    });
+  }
+
+  /** Newest first. */
+  async listAudit(tenantId: string, options: { readonly limit?: number } = {}): Promise<AuditEvent[]> {
+    return this.query<AuditEvent>(
+      {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': controlKeys.tenantPk(tenantId), ':prefix': AUDIT_PREFIX },
+        ScanIndexForward: false,
+      },
+      options.limit,
+    );
+  }
+
+  private async put(item: Record<string, unknown>): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  private async get<T>(pk: string, sk: string): Promise<T | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }));
+    return Item === undefined ? undefined : (withoutKeys(Item) as T);
+  }
+
+  /** Every item of the query (or the first `limit`), without the table's own attributes. */
+  private async query<T>(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<T[]> {
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+      throw new ValidationError('limit', 'limit must be a positive integer');
+    }
+    const items: T[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const output = await this.doc.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.tableName,
+          ...(limit !== undefined && input.FilterExpression === undefined && { Limit: limit - items.length }),
+          ...(startKey !== undefined && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const item of output.Items ?? []) items.push(withoutKeys(item) as T);
+      startKey = output.LastEvaluatedKey;
+    } while (startKey !== undefined && (limit === undefined || items.length < limit));
+    return limit === undefined ? items : items.slice(0, limit);
+  }
+}
+
+function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
+  const { pk: _pk, sk: _sk, type: _type, ...rest } = item;
+  return rest;
+}
+
+function compareDesc(a: string, b: string): number {
+  return a < b ? 1 : a > b ? -1 : 0;
+}
