@@ -2,11 +2,15 @@
  * Composition of the Lethe CDK app, shared by `bin/app.ts` (the CLI entry),
  * `scripts/synth-all.ts` and the infra tests.
  */
-import { Tags, Validations, type App, type Environment } from 'aws-cdk-lib';
+import { Annotations, Tags, Validations, type App, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DEFAULT_PROFILE, loadProfile, type ProfileName } from '../shared/config/profiles.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
 import { StatefulStack } from './stateful-stack.js';
+import { StatelessStack } from './stateless-stack.js';
+
+/** Placeholder sender used when no `mailFrom` is given; synth warns about it. */
+export const PLACEHOLDER_MAIL_FROM = 'lethe-alerts@example.com';
 
 /**
  * Feature flags the stacks rely on, applied unless the context (cdk.json, -c)
@@ -39,12 +43,23 @@ export interface BuildAppOptions {
    * @default true
    */
   readonly nag?: boolean;
+  /**
+   * Verified SES sender of alert and confirmation e-mails.
+   * @default context `mailFrom`, else a placeholder (with a synth warning)
+   */
+  readonly mailFrom?: string;
+  /**
+   * Operators who receive every critical alert besides the tenant's admins.
+   * @default context `operatorEmails` (comma-separated), else none
+   */
+  readonly operatorEmails?: readonly string[];
 }
 
 export interface LetheApp {
   readonly profile: ProfileName;
   readonly platformPolicy: PlatformPolicy;
   readonly stateful: StatefulStack;
+  readonly stateless: StatelessStack;
 }
 
 export class InvalidAppContextError extends Error {
@@ -80,8 +95,32 @@ export function buildApp(app: App, options: BuildAppOptions = {}): LetheApp {
   });
   Tags.of(stateful).add('lethe:profile', profile);
 
+  const mailFrom = options.mailFrom ?? contextString(app, 'mailFrom');
+  const operatorEmails =
+    options.operatorEmails ??
+    (contextOptionalString(app, 'operatorEmails') ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e.length > 0);
+  const statelessName = stackName(profile, 'Stateless');
+  const stateless = new StatelessStack(app, statelessName, {
+    stackName: statelessName,
+    stateful,
+    platformPolicy,
+    mailFrom: mailFrom ?? PLACEHOLDER_MAIL_FROM,
+    operatorEmails,
+    ...(options.env === undefined ? {} : { env: options.env }),
+  });
+  if (mailFrom === undefined) {
+    Annotations.of(stateless).addWarningV2(
+      'lethe:mailFrom',
+      `no mailFrom given: alerts would be sent from ${PLACEHOLDER_MAIL_FROM}; deploy with -c mailFrom=<verified SES address>`,
+    );
+  }
+  Tags.of(stateless).add('lethe:profile', profile);
+
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { profile, platformPolicy, stateful };
+  return { profile, platformPolicy, stateful, stateless };
 }
 
 function contextString(app: App, key: string): string | undefined {
@@ -90,6 +129,13 @@ function contextString(app: App, key: string): string | undefined {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidAppContextError(`context "${key}" must be a non-empty string, got ${JSON.stringify(value)}`);
   }
+  return value;
+}
+
+function contextOptionalString(app: App, key: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidAppContextError(`context "${key}" must be a string, got ${JSON.stringify(value)}`);
   return value;
 }
 
