@@ -156,6 +156,8 @@ export interface Receipt {
   readonly completedStages?: readonly number[];
   /** When the critical-run alert went out, if it did. */
   readonly alertedAt?: string;
+  /** The last chunk folded in, so a retry of it replaces rather than adds its counts. */
+  readonly lastChunk?: { readonly key: string; readonly counts: Partial<Record<Category, CategoryCounts>> };
 }
 
 /** An audit event: who did what, when, with hashed references only. */

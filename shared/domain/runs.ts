@@ -7,7 +7,7 @@
 import type { Category, Stage } from './catalog.js';
 import { addCounts } from './deletion.js';
 import { defaultTenantPolicy, type PlatformPolicy } from './policy.js';
-import type { Clock, ControlStore, Mailer, Receipt, Tenant } from './ports.js';
+import type { CategoryCounts, Clock, ControlStore, Mailer, Receipt, Tenant } from './ports.js';
 import { subjectRef } from './references.js';
 import { runCutoffs, sweepStage, type SweepDeps, type TenantRunContext } from './sweep.js';
 
@@ -122,13 +122,30 @@ export async function runStage(deps: RunDeps, input: StageChunkInput, options: S
     },
     { deadline, pageSize: options.pageSize },
   );
-  const categories = addCounts(structuredClone(receipt.categories) as Receipt['categories'] & object, result.counts);
+  // A chunk retried after its earlier attempt was already folded in (the function died
+  // before answering) replaces that attempt's counts; the attempt's deletions happened
+  // once, cannot be seen again, and are carried into the retry's counts.
+  const chunkKey = `${input.stage}:${input.continuation ?? ''}`;
+  const previous = receipt.lastChunk?.key === chunkKey ? receipt.lastChunk.counts : undefined;
+  const categories = structuredClone(receipt.categories) as Partial<Record<Category, CategoryCounts>>;
+  const chunkCounts = structuredClone(result.counts);
+  if (previous !== undefined) {
+    addCounts(categories, scaled(previous, -1));
+    addCounts(chunkCounts, deletionsOf(previous));
+  }
+  addCounts(categories, chunkCounts);
   const refs = new Set(receipt.subjectRefs ?? []);
   for (const s of result.subjectsTouched) refs.add(subjectRef(deps.refSecret, input.tenantId, s));
   const completedStages = result.done
     ? [...new Set([...(receipt.completedStages ?? []), input.stage])]
     : receipt.completedStages;
-  await deps.control.putReceipt({ ...receipt, categories, subjectRefs: [...refs], completedStages });
+  await deps.control.putReceipt({
+    ...receipt,
+    categories,
+    subjectRefs: [...refs],
+    completedStages,
+    lastChunk: { key: chunkKey, counts: chunkCounts },
+  });
   let deleted = 0;
   let failed = 0;
   for (const c of Object.values(result.counts)) {
@@ -136,6 +153,23 @@ export async function runStage(deps: RunDeps, input: StageChunkInput, options: S
     failed += c.failed;
   }
   return { done: result.done, continuation: result.continuation, deleted, failed };
+}
+
+function scaled(counts: Partial<Record<Category, CategoryCounts>>, factor: number): Partial<Record<Category, CategoryCounts>> {
+  const out: Partial<Record<Category, CategoryCounts>> = {};
+  for (const [category, c] of Object.entries(counts) as [Category, CategoryCounts][]) {
+    out[category] = { examined: c.examined * factor, deleted: c.deleted * factor, held: c.held * factor, failed: c.failed * factor };
+  }
+  return out;
+}
+
+/** An attempt's deletions (examined and deleted), which a retry cannot see again. */
+function deletionsOf(counts: Partial<Record<Category, CategoryCounts>>): Partial<Record<Category, CategoryCounts>> {
+  const out: Partial<Record<Category, CategoryCounts>> = {};
+  for (const [category, c] of Object.entries(counts) as [Category, CategoryCounts][]) {
+    out[category] = { examined: c.deleted, deleted: c.deleted, held: 0, failed: 0 };
+  }
+  return out;
 }
 
 /** Records a stage the orchestrator caught as failed (error name only, never a message with data). */
