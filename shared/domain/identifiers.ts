@@ -104,6 +104,8 @@ export function normaliseIdentifier(kind: IdentifierKind, raw: string, options: 
     case 'NAME':
       return normaliseName(raw, options);
     case 'EXTERNAL':
+    case 'CONVERSATION':
+    case 'CALL':
       return normaliseExternalId(raw, options);
   }
 }

@@ -472,6 +472,8 @@ interface Governed {
   readonly status?: RecordItem['status'];
   readonly externalRef?: string;
   readonly hasAccountAccess?: boolean;
+  readonly identifierPk?: string;
+  readonly identifierSk?: string;
   readonly blob?: { readonly bucket: BucketName; readonly key: string };
   readonly data?: Record<string, unknown>;
 }
@@ -583,6 +585,8 @@ class Batch {
       status: g.status,
       externalRef: g.externalRef,
       hasAccountAccess: g.hasAccountAccess,
+      identifierPk: g.identifierPk,
+      identifierSk: g.identifierSk,
       data: g.data === undefined ? undefined : compact(g.data),
     });
   }
@@ -698,6 +702,9 @@ function writeConversation(b: Batch, r: RecordOf<'conversation'>, index: number)
       parentSk: keys.profileSk(),
       clockStart: r.startedAt,
       status: r.status,
+      // Locator: finds the conversation's partition from its id alone (admin API, holds).
+      identifierPk: keys.identifierPk(b.tenantId, 'CONVERSATION', r.id),
+      identifierSk: r.customerId,
       data: { channel: r.channel, botId: r.botId, startedAt: r.startedAt, notes: r.notes },
     }),
   );
@@ -801,6 +808,9 @@ function writeCall(b: Batch, r: RecordOf<'call'>, index: number): void {
     callId: r.id,
     parentSk: keys.profileSk(),
     clockStart: r.startedAt,
+    // Locator: finds the call's partition from its id alone (admin API, holds).
+    identifierPk: keys.identifierPk(b.tenantId, 'CALL', r.id),
+    identifierSk: r.customerId,
     data: { startedAt: r.startedAt, durationSeconds: r.durationSeconds },
   });
   if (!b.add(index, call) || r.thirdPartyRef === undefined) return;

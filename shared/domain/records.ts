@@ -87,7 +87,11 @@ export const RETENTION_PROJECTION: readonly string[] = [
   'hasAccountAccess',
 ];
 
-export type IdentifierKind = 'PHONE' | 'EMAIL' | 'NAME' | 'EXTERNAL';
+/**
+ * Kinds of `byIdentifier` entries: a customer's identifiers (on `ID#…` items),
+ * and locators that find a conversation's or call's partition from its id.
+ */
+export type IdentifierKind = 'PHONE' | 'EMAIL' | 'NAME' | 'EXTERNAL' | 'CONVERSATION' | 'CALL';
 
 /** Key formats of the records table. */
 export const keys = {
