@@ -1,0 +1,78 @@
+/**
+ * The admin API's contract between its parts: roles and claims (what the JWT
+ * authorizer hands the handlers), the route table grouped by Lambda function
+ * (least privilege per group), and the ports the API needs beyond the sweep's.
+ * DESIGN.md §5.
+ */
+import type { RunDeps } from '../../domain/runs.js';
+
+export const ROLES = ['Administrator', 'ComplianceAdministrator', 'SuperAdministrator'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * JWT claims the handlers read (API Gateway's JWT authorizer puts the verified
+ * claims in `requestContext.authorizer.jwt.claims`):
+ * - roles: `cognito:groups` — an array, or API Gateway's string form `[A B]`;
+ * - tenant: `custom:tenantId` — the one tenant a non-super token may act on;
+ * - actor: `sub` — recorded (as a keyed HMAC) in audit events.
+ */
+export const CLAIMS = {
+  roles: 'cognito:groups',
+  tenant: 'custom:tenantId',
+  subject: 'sub',
+} as const;
+
+/** Local mode's dev tokens: HS256 JWTs with the same claims, checked by the local server. */
+export const DEV_TOKEN = { issuer: 'lethe-local', audience: 'lethe-api' } as const;
+
+/** One Lambda function per group, granted only what its routes use. */
+export const ROUTE_GROUPS = ['tenants', 'policy', 'holds', 'customers', 'ingest', 'runs', 'audit', 'privacy', 'openapi'] as const;
+export type RouteGroup = (typeof ROUTE_GROUPS)[number];
+
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+export interface RouteSpec {
+  readonly method: HttpMethod;
+  /** API Gateway route path, e.g. `/v1/tenants/{t}/legal-holds/{holdId}`. */
+  readonly path: string;
+  readonly group: RouteGroup;
+  /** The least role allowed; 'public' needs no token. */
+  readonly minRole: Role | 'public';
+}
+
+/** Every route of DESIGN.md §5. Privacy requests are served by their own issue's handlers. */
+export const ROUTES: readonly RouteSpec[] = [
+  { method: 'GET', path: '/v1/tenants', group: 'tenants', minRole: 'SuperAdministrator' },
+  { method: 'PUT', path: '/v1/tenants/{t}', group: 'tenants', minRole: 'SuperAdministrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/retention-policy', group: 'policy', minRole: 'Administrator' },
+  { method: 'PUT', path: '/v1/tenants/{t}/retention-policy', group: 'policy', minRole: 'Administrator' },
+  { method: 'POST', path: '/v1/tenants/{t}/retention-policy/preview', group: 'policy', minRole: 'Administrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/retention-policy/history', group: 'policy', minRole: 'Administrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/legal-holds', group: 'holds', minRole: 'ComplianceAdministrator' },
+  { method: 'POST', path: '/v1/tenants/{t}/legal-holds', group: 'holds', minRole: 'ComplianceAdministrator' },
+  { method: 'DELETE', path: '/v1/tenants/{t}/legal-holds/{holdId}', group: 'holds', minRole: 'ComplianceAdministrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/customers', group: 'customers', minRole: 'ComplianceAdministrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/customers/{id}/export', group: 'customers', minRole: 'ComplianceAdministrator' },
+  { method: 'DELETE', path: '/v1/tenants/{t}/customers/{id}', group: 'customers', minRole: 'ComplianceAdministrator' },
+  { method: 'DELETE', path: '/v1/tenants/{t}/conversations/{id}', group: 'customers', minRole: 'ComplianceAdministrator' },
+  { method: 'DELETE', path: '/v1/tenants/{t}/conversations/{id}/messages/{msgId}', group: 'customers', minRole: 'ComplianceAdministrator' },
+  { method: 'DELETE', path: '/v1/tenants/{t}/calls/{id}/recording', group: 'customers', minRole: 'ComplianceAdministrator' },
+  { method: 'POST', path: '/v1/tenants/{t}/records', group: 'ingest', minRole: 'Administrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/deletion-runs', group: 'runs', minRole: 'Administrator' },
+  { method: 'POST', path: '/v1/tenants/{t}/deletion-runs', group: 'runs', minRole: 'Administrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/deletion-runs/{id}', group: 'runs', minRole: 'Administrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/audit-events', group: 'audit', minRole: 'Administrator' },
+  { method: 'GET', path: '/v1/openapi.json', group: 'openapi', minRole: 'public' },
+];
+
+/** Starts a deletion run: a `Sweep` execution for one tenant, named by the run id. */
+export interface SweepStarter {
+  start(input: { readonly tenantId: string; readonly runId: string; readonly dryRun: boolean }): Promise<void>;
+}
+
+/** What the API's use cases need: the sweep's dependencies plus a way to start runs. */
+export interface ApiDeps extends RunDeps {
+  readonly sweeps: SweepStarter;
+  /** Largest inline blob in an ingest body, in bytes (larger ones get an upload URL). */
+  readonly maxInlineBlobBytes: number;
+}
