@@ -54,6 +54,13 @@ const keyOf = (r: RecordKey): string => `${r.pk}\u0000${r.sk}`;
  */
 const EXPANDING: ReadonlySet<Category> = new Set<Category>(['conversation', 'whatsapp_conversation', 'call', 'customer_profile']);
 
+/** The profile item itself (identifier items share its category but cascade to nothing). */
+const isProfile = (r: DueRecord): boolean => r.category === 'customer_profile' && r.sk === keys.profileSk();
+
+function expands(r: DueRecord): boolean {
+  return r.category === 'customer_profile' ? isProfile(r) : EXPANDING.has(r.category);
+}
+
 /** Deletion depth: deeper records (longer sk) go first, the profile goes last. */
 function depth(sk: string): number {
   return sk === keys.profileSk() ? 0 : Math.ceil(sk.split('#').length / 2);
@@ -97,17 +104,17 @@ async function expand(records: RecordStore, roots: readonly DueRecord[]): Promis
   const byPartition = new Map<string, DueRecord[]>();
   for (const root of roots) {
     all.set(keyOf(root), root);
-    if (!EXPANDING.has(root.category)) continue;
+    if (!expands(root)) continue;
     const list = byPartition.get(root.pk) ?? [];
     list.push(root);
     byPartition.set(root.pk, list);
   }
   await forEachLimited([...byPartition.entries()], 8, async ([pk, parents]) => {
-    const whole = parents.length > 1 || parents.some((p) => p.category === 'customer_profile');
-    const found = whole
-      ? await records.findByPartition(pk)
-      : await records.findByPartition(pk, { skPrefix: keys.childPrefix((parents[0] as DueRecord).sk) });
-    const wholePartition = parents.some((p) => p.category === 'customer_profile');
+    const wholePartition = parents.some(isProfile);
+    const found =
+      wholePartition || parents.length > 1
+        ? await records.findByPartition(pk)
+        : await records.findByPartition(pk, { skPrefix: keys.childPrefix((parents[0] as DueRecord).sk) });
     const prefixes = parents.map((p) => keys.childPrefix(p.sk));
     for (const item of found) {
       if (!wholePartition && !prefixes.some((prefix) => item.sk.startsWith(prefix))) continue;

@@ -4,12 +4,14 @@
  * definition that `cdk deploy` ships. CloudFormation tokens become fake ARNs
  * (`arn:aws:lambda:local:000000000000:function:<role>`).
  */
-import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, type CfnElement } from 'aws-cdk-lib';
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { applyFeatureFlags } from '../../infra/app.js';
 import { StatefulStack } from '../../infra/stateful-stack.js';
 import { StatelessStack } from '../../infra/stateless-stack.js';
+import { LetheFunction } from '../../infra/constructs/lethe-function.js';
+import { PrivacyWorkflow } from '../../infra/constructs/privacy-workflow.js';
 import type { PlatformPolicy } from '../domain/policy.js';
 
 export type SweepFunctionRole = 'listTenants' | 'stage' | 'lifecycle';
@@ -82,4 +84,23 @@ export function renderSweepStateMachine(platformPolicy: PlatformPolicy): Rendere
   });
   cache.set(cacheKey, rendered);
   return rendered;
+}
+
+export type PrivacyFunctionRole = 'worker';
+
+let privacyRendered: RenderedStateMachine<PrivacyFunctionRole> | undefined;
+
+/** The `PrivacyRequest` state machine as plain ASL (the construct the stateless stack deploys). */
+export function renderPrivacyStateMachine(): RenderedStateMachine<PrivacyFunctionRole> {
+  if (privacyRendered !== undefined) return privacyRendered;
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'LocalPrivacy');
+  const worker = new LetheFunction(stack, 'PrivacyWorker', {
+    functionDir: 'privacy-worker',
+    description: 'Lethe privacy requests (local rendering)',
+    environment: {},
+  }).function;
+  const workflow = new PrivacyWorkflow(stack, 'PrivacyRequest', { workerFunction: worker, stepTimeout: Duration.minutes(15) });
+  privacyRendered = render(stack, workflow.stateMachine.node.defaultChild as CfnStateMachine, { worker });
+  return privacyRendered;
 }
