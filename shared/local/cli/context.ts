@@ -1,0 +1,151 @@
+/**
+ * What every CLI command shares: the global options (endpoint, token, tenant,
+ * JSON output), the API client they imply, output helpers (tables for people,
+ * JSON for scripts, progress bars on stderr) and the CLI's own errors.
+ */
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import Table from 'cli-table3';
+import { CLAIMS } from '../../app/api/contract.js';
+import { peekClaims } from '../dev-token.js';
+import { ApiClient } from './api-client.js';
+
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4400';
+
+/** A mistake in how the CLI was called: exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** A failure the CLI detected itself (not an API error): exit code 1. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+export interface GlobalOptions {
+  readonly endpoint: string;
+  readonly token?: string;
+  readonly tenant?: string;
+  readonly json: boolean;
+}
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether stderr is a terminal (progress bars are drawn only there). */
+  readonly interactive: boolean;
+}
+
+export const processOutput: Output = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  interactive: process.stderr.isTTY === true,
+};
+
+export class CliContext {
+  constructor(
+    readonly options: GlobalOptions,
+    readonly output: Output,
+  ) {}
+
+  static of(command: Command, output: Output): CliContext {
+    const o = command.optsWithGlobals<GlobalOptions>();
+    return new CliContext(
+      { endpoint: o.endpoint || DEFAULT_ENDPOINT, token: o.token || undefined, tenant: o.tenant || undefined, json: o.json === true },
+      output,
+    );
+  }
+
+  get json(): boolean {
+    return this.options.json;
+  }
+
+  client(): ApiClient {
+    if (this.options.token === undefined) {
+      throw new UsageError(
+        'no token: pass --token or set LETHE_TOKEN (local mode: export LETHE_TOKEN=$(npx lethe token --tenant <t> --role ComplianceAdministrator))',
+      );
+    }
+    return new ApiClient({ endpoint: this.options.endpoint, token: this.options.token });
+  }
+
+  /** The tenant to act on: --tenant / LETHE_TENANT, else the token's own tenant. */
+  tenant(): string {
+    if (this.options.tenant !== undefined) return this.options.tenant;
+    const claimed = this.options.token === undefined ? undefined : peekClaims(this.options.token)?.[CLAIMS.tenant];
+    if (typeof claimed === 'string' && claimed !== '') return claimed;
+    throw new UsageError('no tenant: pass --tenant or set LETHE_TENANT');
+  }
+
+  /** `/v1/tenants/<tenant>` + rest. */
+  tenantPath(rest = ''): string {
+    return `/v1/tenants/${encodeURIComponent(this.tenant())}${rest}`;
+  }
+
+  printJson(value: unknown): void {
+    this.output.out(JSON.stringify(value ?? null, null, 2));
+  }
+
+  print(text: string): void {
+    this.output.out(text);
+  }
+
+  /** JSON for scripts, or what `human` prints for people. */
+  emit(value: unknown, human: () => void): void {
+    if (this.json) this.printJson(value);
+    else human();
+  }
+
+  /** A progress bar on stderr, drawn only on a terminal and never in JSON mode. */
+  progress(format: string, total: number, payload: Record<string, unknown> = {}): ProgressBar {
+    if (this.json || !this.output.interactive) return silentBar;
+    const bar = new SingleBar({ format, hideCursor: true, clearOnComplete: false, stream: process.stderr, etaBuffer: 20 });
+    bar.start(total, 0, payload);
+    return {
+      update: (value, more) => bar.update(value, more ?? {}),
+      setTotal: (n) => bar.setTotal(n),
+      stop: () => bar.stop(),
+    };
+  }
+}
+
+export interface ProgressBar {
+  update(value: number, payload?: Record<string, unknown>): void;
+  setTotal(total: number): void;
+  stop(): void;
+}
+
+const silentBar: ProgressBar = { update: () => undefined, setTotal: () => undefined, stop: () => undefined };
+
+/** A cli-table3 table as text. */
+export function table(head: readonly string[], rows: readonly (readonly unknown[])[], alignRight: readonly number[] = []): string {
+  const t = new Table({
+    head: [...head],
+    style: { head: ['cyan'], border: ['grey'] },
+    colAligns: head.map((_, i) => (alignRight.includes(i) ? 'right' : 'left')),
+  });
+  for (const row of rows) t.push(row.map(cell));
+  return t.toString();
+}
+
+function cell(value: unknown): string {
+  if (value === undefined || value === null || value === '') return '-';
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/** A list out of a response that is either an array or `{ <key>: [...] }`. */
+export function listOf<T>(body: unknown, key: string): T[] {
+  if (Array.isArray(body)) return body as T[];
+  const inner = (body as Record<string, unknown> | undefined)?.[key];
+  return Array.isArray(inner) ? (inner as T[]) : [];
+}
+
+/** Days for display: `null` is indefinite. */
+export function days(value: number | null | undefined): string {
+  if (value === undefined) return '-';
+  return value === null ? 'indefinite' : String(value);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,401 @@
+/** `lethe hold …`, `lethe privacy …`, `lethe runs …`, `lethe sweep`, `lethe audit`. */
+import { Command, Option } from 'commander';
+import { CATEGORIES, SWEEP_ORDER, type Category } from '../../domain/catalog.js';
+import { ApiError } from './api-client.js';
+import { CliContext, CliError, listOf, sleep, table, UsageError, type Output } from './context.js';
+
+// ---------------------------------------------------------------------------
+// Legal holds
+// ---------------------------------------------------------------------------
+
+interface HoldView {
+  readonly holdId: string;
+  readonly scope?: Record<string, string>;
+  readonly reason?: string;
+  readonly createdAt?: string;
+  readonly expiresAt?: string;
+  readonly releasedAt?: string;
+}
+
+const scopeText = (scope: Record<string, string> | undefined) => {
+  const parts = Object.entries(scope ?? {}).map(([k, v]) => `${k}=${v}`);
+  return parts.length === 0 ? 'whole tenant' : parts.join(' ');
+};
+
+export function holdCommand(output: Output): Command {
+  const hold = new Command('hold').description('legal holds: nothing in scope is deleted while a hold is active');
+
+  hold
+    .command('add')
+    .description('place a hold (no scope option: the whole tenant)')
+    .option('--customer <id>', 'every record of one customer')
+    .option('--conversation <id>', 'one conversation with its messages and media')
+    .option('--call <id>', 'one call with its recordings and third-party data')
+    .addOption(new Option('--category <category>', 'one category').choices(CATEGORIES))
+    .requiredOption('--reason <text>', 'why (e.g. a case number); kept in the audit trail')
+    .option('--expires-at <iso>', 'lapse by itself at this instant')
+    .action(async (options: Record<string, string | undefined>, command: Command) => {
+      const ctx = CliContext.of(command, output);
+      const scope = Object.fromEntries(
+        (
+          [
+            ['customerId', options.customer],
+            ['conversationId', options.conversation],
+            ['callId', options.call],
+            ['category', options.category],
+          ] as const
+        ).filter(([, v]) => v !== undefined),
+      );
+      const created = await ctx.client().post<HoldView>(ctx.tenantPath('/legal-holds'), {
+        scope,
+        reason: options.reason,
+        ...(options.expiresAt !== undefined && { expiresAt: options.expiresAt }),
+      });
+      ctx.emit(created, () => ctx.print(`hold ${created.holdId} placed on ${scopeText(created.scope ?? (scope as Record<string, string>))}`));
+    });
+
+  hold
+    .command('ls')
+    .description("the tenant's holds")
+    .action(async (_options, command: Command) => {
+      const ctx = CliContext.of(command, output);
+      const body = await ctx.client().get<unknown>(ctx.tenantPath('/legal-holds'));
+      const holds = listOf<HoldView>(body, 'holds');
+      ctx.emit(body, () =>
+        ctx.print(
+          table(
+            ['hold', 'scope', 'reason', 'created', 'expires', 'status'],
+            holds.map((h) => [
+              h.holdId,
+              scopeText(h.scope),
+              h.reason,
+              h.createdAt,
+              h.expiresAt,
+              h.releasedAt !== undefined ? `released ${h.releasedAt}` : 'active',
+            ]),
+          ),
+        ),
+      );
+    });
+
+  hold
+    .command('release')
+    .description('release a hold; what it kept becomes due again')
+    .argument('<holdId>')
+    .action(async (holdId: string, _options, command: Command) => {
+      const ctx = CliContext.of(command, output);
+      const released = await ctx
+        .client()
+        .delete<{ holdId: string; releasedAt: string }>(ctx.tenantPath(`/legal-holds/${encodeURIComponent(holdId)}`));
+      ctx.emit(released, () => ctx.print(`hold ${released.holdId} released at ${released.releasedAt}`));
+    });
+
+  return hold;
+}
+
+// ---------------------------------------------------------------------------
+// Privacy requests
+// ---------------------------------------------------------------------------
+
+interface PrivacyView {
+  readonly requestId: string;
+  readonly kind?: string;
+  readonly status: string;
+  readonly dueAt?: string;
+  readonly receivedAt?: string;
+  readonly counts?: Partial<Record<Category, { examined?: number; deleted?: number; held?: number; failed?: number }>>;
+  readonly exportUrl?: string;
+  readonly reason?: string;
+}
+
+const FINAL_PRIVACY = new Set(['completed', 'partially_completed', 'failed', 'rejected']);
+
+/** A 404 for the route itself means this API has no privacy requests yet; say so plainly. */
+function explainMissingPrivacyRoutes(error: unknown, endpoint: string): never {
+  if (error instanceof ApiError && error.isMissingRoute) {
+    throw new CliError(`the API at ${endpoint} does not serve privacy requests (${error.method} ${error.path} has no route)`);
+  }
+  throw error;
+}
+
+function printPrivacy(ctx: CliContext, r: PrivacyView): void {
+  ctx.print(
+    `request ${r.requestId}${r.kind === undefined ? '' : ` (${r.kind})`}: ${r.status}${r.dueAt === undefined ? '' : ` · due ${r.dueAt}`}${
+      r.reason === undefined ? '' : ` · ${r.reason}`
+    }`,
+  );
+  const rows = SWEEP_ORDER.filter((c) => r.counts?.[c] !== undefined).map((c) => {
+    const v = r.counts?.[c] ?? {};
+    return [c, v.examined, v.deleted, v.held, v.failed];
+  });
+  if (rows.length > 0) ctx.print(table(['category', 'examined', 'done', 'held', 'failed'], rows, [1, 2, 3, 4]));
+  if (r.exportUrl !== undefined) ctx.print(`export: ${r.exportUrl}`);
+}
+
+async function waitForPrivacy(ctx: CliContext, requestId: string): Promise<PrivacyView> {
+  const bar = ctx.progress('privacy request {id} [{bar}] {status}', 1, { id: requestId, status: 'received' });
+  try {
+    for (;;) {
+      const r = await ctx.client().get<PrivacyView>(ctx.tenantPath(`/privacy-requests/${encodeURIComponent(requestId)}`));
+      bar.update(FINAL_PRIVACY.has(r.status) ? 1 : 0, { status: r.status });
+      if (FINAL_PRIVACY.has(r.status)) return r;
+      await sleep(400);
+    }
+  } finally {
+    bar.stop();
+  }
+}
+
+function privacySubcommand(output: Output, name: string, kind: 'erasure' | 'access' | 'anonymization', description: string): Command {
+  const command = new Command(name)
+    .description(description)
+    .option('--customer <id>', 'the subject by customer id')
+    .option('--phone <number>', 'the subject by phone number (any format with its country code)')
+    .option('--email <address>', 'the subject by e-mail address')
+    .option('--name <name>', 'the subject by name')
+    .option('--notify <email>', 'send the confirmation (and an export link) to this address')
+    .option('--idempotency-key <key>', 'a retried call with the same key returns the same request')
+    .option('--wait', 'wait until the request has finished');
+  if (kind === 'erasure') {
+    command
+      .option('--force', 'close open conversations instead of refusing')
+      .option('--bot <botId>', 'bulk: customers brought in by this bot')
+      .addOption(new Option('--channel <channel>', 'bulk: customers on this channel').choices(['chat', 'sms', 'whatsapp', 'email', 'voice']))
+      .option('--first-contact-from <iso>', 'bulk: first contact at or after')
+      .option('--first-contact-to <iso>', 'bulk: first contact before');
+  }
+  return command.action(async (options: Record<string, string | boolean | undefined>, cmd: Command) => {
+    const ctx = CliContext.of(cmd, output);
+    const selectors = (['customer', 'phone', 'email', 'name'] as const).filter((k) => options[k] !== undefined);
+    const bulk = Object.fromEntries(
+      (
+        [
+          ['botId', options.bot],
+          ['channel', options.channel],
+          ['firstContactFrom', options.firstContactFrom],
+          ['firstContactTo', options.firstContactTo],
+        ] as const
+      ).filter(([, v]) => v !== undefined),
+    );
+    const hasBulk = Object.keys(bulk).length > 0;
+    if (selectors.length + (hasBulk ? 1 : 0) !== 1) {
+      throw new UsageError(`name the subject with exactly one of --customer, --phone, --email, --name${kind === 'erasure' ? ' (or a bulk filter)' : ''}`);
+    }
+    const selector = selectors[0];
+    const field = selector === 'customer' ? 'customerId' : selector;
+    const body = {
+      kind,
+      ...(field !== undefined && { subject: { [field]: options[selector as string] } }),
+      ...(hasBulk && { filter: bulk }),
+      ...(options.force === true && { force: true }),
+      ...(typeof options.notify === 'string' && { notify: { email: options.notify } }),
+    };
+    const headers = typeof options.idempotencyKey === 'string' ? { 'idempotency-key': options.idempotencyKey } : undefined;
+    const accepted = await ctx
+      .client()
+      .post<PrivacyView>(ctx.tenantPath('/privacy-requests'), body, headers)
+      .catch((error: unknown) => explainMissingPrivacyRoutes(error, ctx.options.endpoint));
+    const final = options.wait === true ? await waitForPrivacy(ctx, accepted.requestId) : accepted;
+    ctx.emit(final, () => printPrivacy(ctx, final));
+  });
+}
+
+export function privacyCommand(output: Output): Command {
+  const privacy = new Command('privacy').description("data subjects' requests: erasure, access export, anonymisation");
+  privacy.addCommand(privacySubcommand(output, 'erase', 'erasure', 'erase everything held about a subject'));
+  privacy.addCommand(privacySubcommand(output, 'export', 'access', 'export everything held about a subject (access request)'));
+  privacy.addCommand(privacySubcommand(output, 'anonymize', 'anonymization', 'replace a subject’s personal data with irreversible tokens'));
+  privacy
+    .command('status')
+    .description('one request, or every request of the tenant')
+    .argument('[requestId]')
+    .option('--wait', 'wait until the request has finished')
+    .action(async (requestId: string | undefined, options: { wait?: boolean }, command: Command) => {
+      const ctx = CliContext.of(command, output);
+      if (requestId === undefined) {
+        const body = await ctx
+          .client()
+          .get<unknown>(ctx.tenantPath('/privacy-requests'))
+          .catch((error: unknown) => explainMissingPrivacyRoutes(error, ctx.options.endpoint));
+        const requests = listOf<PrivacyView>(body, 'requests').concat(listOf(body, 'privacyRequests'));
+        ctx.emit(body, () =>
+          ctx.print(table(['request', 'kind', 'status', 'received', 'due'], requests.map((r) => [r.requestId, r.kind, r.status, r.receivedAt, r.dueAt]))),
+        );
+        return;
+      }
+      const r =
+        options.wait === true
+          ? await waitForPrivacy(ctx, requestId)
+          : await ctx
+              .client()
+              .get<PrivacyView>(ctx.tenantPath(`/privacy-requests/${encodeURIComponent(requestId)}`))
+              .catch((error: unknown) => explainMissingPrivacyRoutes(error, ctx.options.endpoint));
+      ctx.emit(r, () => printPrivacy(ctx, r));
+    });
+  return privacy;
+}
+
+// ---------------------------------------------------------------------------
+// Deletion runs
+// ---------------------------------------------------------------------------
+
+interface Counts {
+  readonly examined: number;
+  readonly deleted: number;
+  readonly held: number;
+  readonly failed: number;
+}
+
+export interface RunView {
+  readonly runId: string;
+  readonly status: 'running' | 'completed' | 'failed';
+  readonly dryRun?: boolean;
+  readonly kind?: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly durationMs?: number;
+  readonly policyVersion?: number;
+  readonly categories?: Partial<Record<Category, Counts>>;
+  readonly completedStages?: readonly number[];
+  readonly failedStages?: readonly { readonly stage: number; readonly error: string }[];
+}
+
+export function runTotals(run: Pick<RunView, 'categories'>): Counts {
+  const total = { examined: 0, deleted: 0, held: 0, failed: 0 };
+  for (const c of Object.values(run.categories ?? {}) as Counts[]) {
+    total.examined += c.examined;
+    total.deleted += c.deleted;
+    total.held += c.held;
+    total.failed += c.failed;
+  }
+  return total;
+}
+
+/** A receipt as a table: one row per category in sweep order, and a total. */
+export function receiptTable(run: Pick<RunView, 'categories' | 'dryRun'>): string {
+  const rows: unknown[][] = SWEEP_ORDER.filter((c) => run.categories?.[c] !== undefined).map((c) => {
+    const v = run.categories?.[c] as Counts;
+    return [c, v.examined, v.deleted, v.held, v.failed];
+  });
+  const t = runTotals(run);
+  rows.push(['total', t.examined, t.deleted, t.held, t.failed]);
+  return table(['category', 'examined', run.dryRun === true ? 'would delete' : 'deleted', 'held', 'failed'], rows, [1, 2, 3, 4]);
+}
+
+function printRun(ctx: CliContext, run: RunView): void {
+  const duration = run.durationMs === undefined ? '' : ` in ${(run.durationMs / 1000).toFixed(1)} s`;
+  ctx.print(`run ${run.runId}: ${run.status}${run.dryRun === true ? ' (dry run)' : ''}${duration}${run.startedAt === undefined ? '' : ` · started ${run.startedAt}`}`);
+  for (const f of run.failedStages ?? []) ctx.print(`  stage ${f.stage} failed: ${f.error}`);
+  ctx.print(receiptTable(run));
+}
+
+async function waitForRun(ctx: CliContext, runId: string): Promise<RunView> {
+  const bar = ctx.progress('run {id} [{bar}] {value}/{total} stages | {deleted} deleted', 4, { id: runId, deleted: 0 });
+  try {
+    for (;;) {
+      const run = await ctx.client().get<RunView>(ctx.tenantPath(`/deletion-runs/${encodeURIComponent(runId)}`));
+      bar.update(run.status === 'running' ? Math.min(3, run.completedStages?.length ?? 0) : 4, { deleted: runTotals(run).deleted });
+      if (run.status !== 'running') return run;
+      await sleep(300);
+    }
+  } finally {
+    bar.stop();
+  }
+}
+
+async function startRun(ctx: CliContext, options: { dryRun?: boolean; wait?: boolean }): Promise<void> {
+  const started = await ctx.client().post<RunView>(ctx.tenantPath('/deletion-runs'), { dryRun: options.dryRun === true });
+  if (options.wait !== true) {
+    ctx.emit(started, () => ctx.print(`run ${started.runId} started${options.dryRun === true ? ' (dry run)' : ''}; follow it with: lethe runs show ${started.runId}`));
+    return;
+  }
+  const run = await waitForRun(ctx, started.runId);
+  ctx.emit(run, () => printRun(ctx, run));
+  if (run.status === 'failed') throw new CliError(`run ${run.runId} failed; records that could not be deleted are retried by the next run`);
+}
+
+export function runsCommand(output: Output): Command {
+  const runs = new Command('runs').description('deletion runs and their receipts');
+
+  runs
+    .command('ls')
+    .description('recent runs, newest first')
+    .option('--limit <n>', 'at most this many', (v) => positiveInt(v, '--limit'))
+    .action(async (options: { limit?: number }, command: Command) => {
+      const ctx = CliContext.of(command, output);
+      const body = await ctx.client().get<unknown>(ctx.tenantPath('/deletion-runs'), { limit: options.limit });
+      const list = listOf<RunView>(body, 'runs');
+      ctx.emit(body, () =>
+        ctx.print(
+          table(
+            ['run', 'kind', 'status', 'dry run', 'started', 'examined', 'deleted', 'held', 'failed'],
+            list.map((r) => {
+              const t = runTotals(r);
+              return [r.runId, r.kind, r.status, r.dryRun, r.startedAt, t.examined, t.deleted, t.held, t.failed];
+            }),
+            [5, 6, 7, 8],
+          ),
+        ),
+      );
+    });
+
+  runs
+    .command('show')
+    .description("one run's receipt")
+    .argument('<runId>')
+    .action(async (runId: string, _options, command: Command) => {
+      const ctx = CliContext.of(command, output);
+      const run = await ctx.client().get<RunView>(ctx.tenantPath(`/deletion-runs/${encodeURIComponent(runId)}`));
+      ctx.emit(run, () => printRun(ctx, run));
+    });
+
+  runs
+    .command('start')
+    .description('start a deletion run for the tenant now')
+    .option('--dry-run', 'count what would be deleted, delete nothing')
+    .option('--wait', 'wait for the run to finish and print its receipt (exit 1 if it failed)')
+    .action(async (options: { dryRun?: boolean; wait?: boolean }, command: Command) => {
+      await startRun(CliContext.of(command, output), options);
+    });
+
+  return runs;
+}
+
+export function sweepCommand(output: Output): Command {
+  return new Command('sweep')
+    .description('run a sweep for the tenant now and wait for its receipt (= runs start --wait)')
+    .option('--dry-run', 'count what would be deleted, delete nothing')
+    .action(async (options: { dryRun?: boolean }, command: Command) => {
+      await startRun(CliContext.of(command, output), { ...options, wait: true });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Audit
+// ---------------------------------------------------------------------------
+
+export function auditCommand(output: Output): Command {
+  return new Command('audit')
+    .description("the tenant's audit trail, newest first")
+    .option('--limit <n>', 'at most this many', (v) => positiveInt(v, '--limit'))
+    .action(async (options: { limit?: number }, command: Command) => {
+      const ctx = CliContext.of(command, output);
+      const body = await ctx.client().get<unknown>(ctx.tenantPath('/audit-events'), { limit: options.limit });
+      const events = listOf<{ at: string; action: string; actor: string; refs?: Record<string, string> }>(body, 'events').concat(
+        listOf(body, 'auditEvents'),
+      );
+      ctx.emit(body, () =>
+        ctx.print(
+          table(
+            ['at', 'action', 'actor', 'refs'],
+            events.map((e) => [e.at, e.action, e.actor, Object.entries(e.refs ?? {}).map(([k, v]) => `${k}=${v}`).join(' ')]),
+          ),
+        ),
+      );
+    });
+}
+
+export function positiveInt(value: string, flag: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
+  return Number(value);
+}

@@ -1,0 +1,119 @@
+/**
+ * The `lethe` CLI against a scripted API: exit codes, one-line errors, the
+ * tenant taken from the token, and policy changes merged into the overrides.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../shared/local/cli/program.js';
+import type { Output } from '../../shared/local/cli/context.js';
+import { parseAssignment } from '../../shared/local/cli/policy.js';
+import { signDevToken } from '../../shared/local/dev-token.js';
+import { closeServer, listen } from '../../shared/local/server.js';
+
+interface Seen {
+  readonly method: string;
+  readonly url: string;
+  readonly body: unknown;
+  readonly authorization?: string;
+}
+
+function capture(): Output & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t), interactive: false };
+}
+
+let server: Server;
+let endpoint: string;
+const seen: Seen[] = [];
+let token: string;
+
+beforeAll(async () => {
+  token = await signDevToken(randomBytes(32), { tenantId: 'acme', roles: ['Administrator'] });
+  server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      seen.push({ method: request.method ?? '', url: request.url ?? '', body: text === '' ? undefined : JSON.parse(text), authorization: request.headers.authorization });
+      const reply = (status: number, body: unknown) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (request.url === '/v1/tenants/acme/retention-policy' && request.method === 'GET') {
+        return reply(200, {
+          tenantId: 'acme',
+          profile: 'conversations',
+          version: 2,
+          locked: false,
+          categories: {
+            message: { days: 100, default: 183, min: 1, max: 3650, extendable: true, source: 'tenant' },
+            conversation: { days: 183, default: 183, min: 1, max: 3650, extendable: true, source: 'default' },
+          },
+        });
+      }
+      if (request.url === '/v1/tenants/acme/retention-policy' && request.method === 'PUT') {
+        return reply(400, { error: { code: 'validation_error', message: 'shortening conversation needs acknowledgeDataLoss', field: 'acknowledgeDataLoss' } });
+      }
+      if (request.url === '/v1/tenants/acme/privacy-requests') return reply(404, { error: { code: 'route_not_found', message: 'no route' } });
+      return reply(404, { error: { code: 'not_found', message: 'nothing here' } });
+    });
+  });
+  endpoint = await listen(server, 0);
+});
+afterAll(async () => {
+  await closeServer(server);
+});
+
+const run = async (...args: string[]) => {
+  const output = capture();
+  const code = await main(['node', 'lethe', '--endpoint', endpoint, '--token', token, ...args], output);
+  return { code, ...output };
+};
+
+describe('the lethe CLI', () => {
+  it('acts on the token’s tenant and prints JSON with --json', async () => {
+    const result = await run('--json', 'policy', 'get');
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout.join('\n')).version).toBe(2);
+    expect(seen.at(-1)?.url).toBe('/v1/tenants/acme/retention-policy');
+    expect(seen.at(-1)?.authorization).toBe(`Bearer ${token}`);
+  });
+
+  it('merges a changed period into the tenant’s overrides and shows an API error in one line with its field', async () => {
+    const result = await run('policy', 'set', '--category', 'conversation=90');
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toEqual(['error: shortening conversation needs acknowledgeDataLoss (field: acknowledgeDataLoss)']);
+    expect(seen.at(-1)).toMatchObject({ method: 'PUT', body: { categories: { message: { days: 100 }, conversation: { days: 90 } } } });
+  });
+
+  it('says plainly when the API has no privacy-request routes', async () => {
+    const result = await run('privacy', 'erase', '--customer', 'c1');
+
+    expect(result.code).toBe(1);
+    expect(result.stderr[0]).toMatch(/^error: the API at .* does not serve privacy requests/);
+  });
+
+  it('exits 2 on a usage mistake and 1 when the API cannot be reached', async () => {
+    const unknownCategory = await run('policy', 'preview', '--category', 'nonsense=3');
+    const missingReason = await run('hold', 'add', '--customer', 'c1');
+    const closed = createServer();
+    const nobody = await listen(closed, 0);
+    await closeServer(closed);
+    const unreachable = capture();
+    const code = await main(['node', 'lethe', '--endpoint', nobody, '--token', token, 'runs', 'ls'], unreachable);
+
+    expect(unknownCategory.code).toBe(2);
+    expect(unknownCategory.stderr[0]).toMatch(/unknown category "nonsense"/);
+    expect(missingReason.code).toBe(2);
+    expect(code).toBe(1);
+    expect(unreachable.stderr[0]).toBe(`error: cannot reach ${nobody}: connection refused (is \`npm start\` running?)`);
+  });
+
+  it('reads periods as days, "indefinite" or "default"', () => {
+    expect(parseAssignment('conversation=90')).toEqual(['conversation', 90]);
+    expect(parseAssignment('customer_profile=indefinite')).toEqual(['customer_profile', null]);
+    expect(parseAssignment('message=default')).toEqual(['message', undefined]);
+    expect(() => parseAssignment('message=-1')).toThrow(/whole number/);
+  });
+});
