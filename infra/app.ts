@@ -6,6 +6,7 @@ import { Annotations, Tags, Validations, type App, type Environment } from 'aws-
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DEFAULT_PROFILE, loadProfile, type ProfileName } from '../shared/config/profiles.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
+import type { AdminApiJwtIssuer } from './constructs/admin-api.js';
 import { StatefulStack } from './stateful-stack.js';
 import { StatelessStack } from './stateless-stack.js';
 
@@ -53,6 +54,16 @@ export interface BuildAppOptions {
    * @default context `operatorEmails` (comma-separated), else none
    */
   readonly operatorEmails?: readonly string[];
+  /**
+   * External issuer of the admin API's JWTs, instead of the built-in Cognito user pool; needs `jwtAudience` too.
+   * @default context `jwtIssuer`, else the Cognito user pool
+   */
+  readonly jwtIssuer?: string;
+  /**
+   * Accepted audiences of the external issuer's JWTs; needs `jwtIssuer` too.
+   * @default context `jwtAudience` (comma-separated), else the Cognito app client
+   */
+  readonly jwtAudience?: readonly string[];
 }
 
 export interface LetheApp {
@@ -98,10 +109,12 @@ export function buildApp(app: App, options: BuildAppOptions = {}): LetheApp {
   const mailFrom = options.mailFrom ?? contextString(app, 'mailFrom');
   const operatorEmails =
     options.operatorEmails ??
-    (contextOptionalString(app, 'operatorEmails') ?? '')
-      .split(',')
-      .map((e) => e.trim())
-      .filter((e) => e.length > 0);
+    splitList(contextOptionalString(app, 'operatorEmails')) ??
+    [];
+  const jwtIssuer = adminApiIssuer(
+    options.jwtIssuer ?? contextString(app, 'jwtIssuer'),
+    options.jwtAudience ?? splitList(contextOptionalString(app, 'jwtAudience')),
+  );
   const statelessName = stackName(profile, 'Stateless');
   const stateless = new StatelessStack(app, statelessName, {
     stackName: statelessName,
@@ -109,6 +122,7 @@ export function buildApp(app: App, options: BuildAppOptions = {}): LetheApp {
     platformPolicy,
     mailFrom: mailFrom ?? PLACEHOLDER_MAIL_FROM,
     operatorEmails,
+    ...(jwtIssuer === undefined ? {} : { adminApi: { jwtIssuer } }),
     ...(options.env === undefined ? {} : { env: options.env }),
   });
   if (mailFrom === undefined) {
@@ -121,6 +135,25 @@ export function buildApp(app: App, options: BuildAppOptions = {}): LetheApp {
 
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { profile, platformPolicy, stateful, stateless };
+}
+
+/** The external JWT issuer when both halves are given; neither means the Cognito user pool; one alone is a mistake. */
+function adminApiIssuer(issuer: string | undefined, audience: readonly string[] | undefined): AdminApiJwtIssuer | undefined {
+  const hasAudience = audience !== undefined && audience.length > 0;
+  if (issuer === undefined && !hasAudience) return undefined;
+  if (issuer === undefined || !hasAudience) {
+    throw new InvalidAppContextError('jwtIssuer and jwtAudience go together: give both for an external issuer, or neither for the Cognito user pool');
+  }
+  if (!/^https:\/\/[^\s/]+/.test(issuer)) throw new InvalidAppContextError(`context "jwtIssuer" must be an https URL, got ${JSON.stringify(issuer)}`);
+  return { issuer, audience };
+}
+
+/** `a, b,,c` → `['a', 'b', 'c']`; undefined stays undefined. */
+function splitList(value: string | undefined): string[] | undefined {
+  return value
+    ?.split(',')
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0);
 }
 
 function contextString(app: App, key: string): string | undefined {

@@ -9,6 +9,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULT_RETENTION_SHARDS } from '../shared/domain/records.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
+import { AdminApi, type AdminApiProps } from './constructs/admin-api.js';
 import { LetheFunction } from './constructs/lethe-function.js';
 import { SweepWorkflow } from './constructs/sweep-workflow.js';
 import type { StatefulStack } from './stateful-stack.js';
@@ -30,21 +31,28 @@ export interface StatelessStackProps extends StackProps {
    * @default Duration.minutes(4)
    */
   readonly stageBudget?: Duration;
+  /**
+   * The admin API's issuer, route groups and throttles.
+   * @default - a Cognito user pool as the issuer, every route group but privacy, the AdminApi default throttles
+   */
+  readonly adminApi?: Pick<AdminApiProps, 'jwtIssuer' | 'groups' | 'throttle' | 'adminChangeThrottle'>;
 }
 
 /**
  * Everything Lethe runs: the sweep functions, the `Sweep` state machine and its
- * schedule. Replaceable at will; the data lives in the stateful stack.
+ * schedule, and the admin API. Replaceable at will; the data lives in the
+ * stateful stack (the admin user pool is retained on removal).
  */
 export class StatelessStack extends Stack {
   readonly sweep: SweepWorkflow;
   readonly schedule: Schedule;
   readonly scheduleDeadLetterQueue: Queue;
   readonly referenceSecret: Secret;
+  readonly adminApi: AdminApi;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, {
-      description: `Lethe stateless resources (${props.platformPolicy.profile} profile): functions, workflows, schedule`,
+      description: `Lethe stateless resources (${props.platformPolicy.profile} profile): functions, workflows, schedule, admin API`,
       ...props,
     });
     const { stateful, platformPolicy } = props;
@@ -133,6 +141,16 @@ export class StatelessStack extends Stack {
         retryAttempts: 5,
         maxEventAge: Duration.hours(1),
       }),
+    });
+
+    this.adminApi = new AdminApi(this, 'AdminApi', {
+      ...props.adminApi,
+      records: stateful.records,
+      control: stateful.control,
+      blobs: stateful.blobs,
+      referenceSecret: this.referenceSecret,
+      sweepStateMachine: this.sweep.stateMachine,
+      environment,
     });
 
     this.acknowledgeFindings(props.stateful, { listTenants, stage, lifecycle });
