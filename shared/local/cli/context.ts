@@ -119,13 +119,20 @@ const silentBar: ProgressBar = { update: () => undefined, setTotal: () => undefi
 
 /** A cli-table3 table as text. */
 export function table(head: readonly string[], rows: readonly (readonly unknown[])[], alignRight: readonly number[] = []): string {
+  const colour = process.stdout.isTTY === true;
   const t = new Table({
     head: [...head],
-    style: { head: ['cyan'], border: ['grey'] },
+    // No rule between rows: long receipts stay readable; colours only on a terminal.
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    style: { head: colour ? ['cyan'] : [], border: colour ? ['grey'] : [] },
     colAligns: head.map((_, i) => (alignRight.includes(i) ? 'right' : 'left')),
   });
   for (const row of rows) t.push(row.map(cell));
-  return t.toString();
+  // Without row rules cli-table3 drops the header rule too; put that one back.
+  const lines = t.toString().split('\n');
+  const top = lines[0] ?? '';
+  lines.splice(2, 0, top.replace('┌', '├').replaceAll('┬', '┼').replace('┐', '┤'));
+  return lines.join('\n');
 }
 
 function cell(value: unknown): string {
