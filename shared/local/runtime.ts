@@ -1,0 +1,316 @@
+/**
+ * Local mode's composition root: the embedded emulators persisted under a data
+ * directory, the tables and buckets of the shared definitions, the production
+ * adapters and use cases bound to them, the API handler behind the local
+ * server, the Sweep state machine run by aws-local-stepfunctions, an e-mail
+ * outbox folder and a stand-in third-party provider. `bin/local.ts` drives it;
+ * the e2e test starts it the way a user does.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Server } from 'node:http';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { createDynamoClients, createS3Client, type DynamoClients } from '../adapters/clients.js';
+import { HttpExternalDataProvider } from '../adapters/http/external-provider.js';
+import { OutboxMailer } from '../adapters/mail/outbox-mailer.js';
+import { provisionBuckets, provisionTables, type BucketNames, type TableNames } from '../adapters/provision.js';
+import type { BucketFeatures } from '../adapters/s3/blob-store.js';
+import type { ApiDeps, SweepStarter } from '../app/api/contract.js';
+import { createApiHandler } from '../app/api/handler.js';
+import { composeRunDeps } from '../app/compose.js';
+import { loadProfile } from '../config/profiles.js';
+import type { BucketName, Category } from '../domain/catalog.js';
+import { MAX_INLINE_BLOB_BYTES } from '../domain/ingest.js';
+import type { PlatformPolicy } from '../domain/policy.js';
+import type { RunDeps } from '../domain/runs.js';
+import type { Receipt } from '../domain/ports.js';
+import { signDevToken, toAuthorizerClaims, verifyDevToken, type DevTokenRequest } from './dev-token.js';
+import { startEmulators, S3RVER_CREDENTIALS, type Emulators } from './emulators.js';
+import { startFakeProvider, type FakeProvider } from './fake-provider.js';
+import { loadOrCreateLocalSecrets, type LocalSecrets } from './secrets.js';
+import { closeServer, createLocalServer, errorReply, listen, type HttpReply, type LocalRoute } from './server.js';
+import { runSweepLocally, sweepHandlers, type SweepHandlers } from './sweep-runner.js';
+
+const REGION = 'us-east-1';
+/** Physical names in the emulators; one data directory holds one deployment. */
+export const LOCAL_TABLE_NAMES: TableNames = { records: 'lethe-records', control: 'lethe-control', keys: 'lethe-keys' };
+export const LOCAL_BUCKET_NAMES: BucketNames = {
+  recordings: 'lethe-local-recordings',
+  media: 'lethe-local-media',
+  exports: 'lethe-local-exports',
+};
+/** s3rver has neither versioning nor Object Lock; the adapters skip what the bucket lacks. */
+const EMULATOR_BUCKET_FEATURES: Readonly<Record<BucketName, BucketFeatures>> = {
+  recordings: { versioned: false, objectLock: false },
+  media: { versioned: false, objectLock: false },
+  exports: { versioned: false, objectLock: false },
+};
+export const LOCAL_MAIL_FROM = 'lethe@localhost.localdomain';
+export const LOCAL_OPERATOR_EMAILS = ['operator@localhost.localdomain'];
+/** Path of the stand-in provider on the local server: `DELETE <url>/_local/fake-provider/calls/{ref}`. */
+export const FAKE_PROVIDER_PATH = '/_local/fake-provider';
+
+export interface LocalRuntimeOptions {
+  readonly dataDir: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly profile: string;
+  readonly logger: Logger;
+  /** Time one stage chunk works before it hands back a continuation. @default 5000 */
+  readonly stageBudgetMs?: number;
+}
+
+/** Progress of a local sweep, reported after every stage chunk. */
+export interface SweepProgress {
+  readonly runId: string;
+  readonly tenants: number;
+  /** Stages finished, over all tenants (4 per tenant). */
+  readonly stagesDone: number;
+  readonly stagesTotal: number;
+  /** Records and blobs deleted so far (or that would be, in a dry run). */
+  readonly deleted: number;
+}
+
+export interface LocalRuntime {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly outboxDir: string;
+  readonly platform: PlatformPolicy;
+  readonly deps: ApiDeps;
+  readonly fakeProvider: FakeProvider;
+  /** `deleteUrl` template of the stand-in provider, for a tenant's `thirdPartyEndpoints`. */
+  readonly fakeProviderDeleteUrl: string;
+  /** Whether no tenant is registered yet (a fresh data directory). */
+  isEmpty(): Promise<boolean>;
+  /** Runs one Sweep execution to the end and returns its receipts (one per tenant). */
+  runSweep(
+    input: { readonly runId: string; readonly tenantIds?: readonly string[]; readonly dryRun?: boolean },
+    onProgress?: (progress: SweepProgress) => void,
+  ): Promise<Receipt[]>;
+  /** Sweep executions in flight (scheduled or started through the API). */
+  sweepsInFlight(): number;
+  /** A dev token signed with this data directory's key. */
+  issueToken(request: DevTokenRequest): Promise<string>;
+  /** Stops the server, lets running sweeps settle (up to `graceMs`), closes the emulators. */
+  close(options?: { readonly graceMs?: number }): Promise<void>;
+}
+
+/** Refused to start a second execution under a name already running (Step Functions' ExecutionAlreadyExists). */
+export class ExecutionAlreadyRunningError extends Error {
+  override readonly name = 'ExecutionAlreadyRunningError';
+}
+
+/**
+ * Runs Sweep executions in the background, one per name, and tracks them so
+ * the scheduler can avoid overlaps and shutdown can wait for them.
+ */
+class LocalSweeps implements SweepStarter {
+  private readonly running = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly deps: RunDeps,
+    private readonly handlers: SweepHandlers,
+    private readonly logger: Logger,
+  ) {}
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** The API's "start a run now": one tenant, in the background. */
+  async start(input: { readonly tenantId: string; readonly runId: string; readonly dryRun: boolean }): Promise<void> {
+    const execution = this.execute(input.runId, { tenantIds: [input.tenantId], dryRun: input.dryRun });
+    execution.catch((error: unknown) => {
+      this.logger.error('sweep execution failed', { runId: input.runId, error: error instanceof Error ? error.name : 'unknown' });
+    });
+  }
+
+  /** Starts an execution and resolves when it ends. */
+  execute(
+    name: string,
+    input: { readonly tenantIds?: readonly string[]; readonly dryRun?: boolean },
+    handlers: SweepHandlers = this.handlers,
+  ): Promise<unknown> {
+    if (this.running.has(name)) return Promise.reject(new ExecutionAlreadyRunningError(`execution ${name} is already running`));
+    const execution = runSweepLocally(this.deps, handlers, input, { executionName: name }).finally(() => {
+      this.running.delete(name);
+    });
+    this.running.set(name, execution);
+    return execution;
+  }
+
+  /** Resolves when every execution has settled, or after `ms`. */
+  async settle(ms: number): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running.values()]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+}
+
+/** The stand-in provider, reachable through the local server so its URL survives restarts. */
+function fakeProviderRoutes(provider: FakeProvider): LocalRoute[] {
+  return [
+    {
+      prefix: `${FAKE_PROVIDER_PATH}/calls/`,
+      auth: 'none',
+      handle: async (request) => {
+        const target = `${provider.url}/calls/${request.rawPath.slice(`${FAKE_PROVIDER_PATH}/calls/`.length)}`;
+        const answer = await fetch(target, { method: request.method });
+        return { status: answer.status, headers: {}, body: Buffer.from(await answer.arrayBuffer()) };
+      },
+    },
+    {
+      // Lets a demo or a test script an outage: `{"count": 3, "status": 503}`.
+      prefix: `${FAKE_PROVIDER_PATH}/fail-next`,
+      auth: 'token',
+      handle: async (request): Promise<HttpReply> => {
+        if (request.method !== 'POST') return errorReply(405, 'method_not_allowed', 'use POST');
+        try {
+          const { count, status } = JSON.parse(request.body.toString('utf8')) as { count: number; status: number };
+          provider.failNext(count, status);
+          return { status: 204, headers: {}, body: Buffer.alloc(0) };
+        } catch (error) {
+          return errorReply(400, 'validation_error', error instanceof Error ? error.message : 'invalid body');
+        }
+      },
+    },
+  ];
+}
+
+function deletedIn(receipt: Receipt | undefined): number {
+  let n = 0;
+  for (const c of Object.values(receipt?.categories ?? {}) as { deleted: number }[]) n += c.deleted;
+  return n;
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const { logger } = options;
+  const dataDir = resolve(options.dataDir);
+  const platform = loadProfile(options.profile);
+  const secrets: LocalSecrets = await loadOrCreateLocalSecrets(dataDir);
+  const outboxDir = join(dataDir, 'outbox');
+  await Promise.all([mkdir(join(dataDir, 'dynamodb'), { recursive: true }), mkdir(join(dataDir, 's3'), { recursive: true })]);
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const emulators: Emulators = await startEmulators({ dynamoPath: join(dataDir, 'dynamodb'), s3Directory: join(dataDir, 's3') });
+    cleanups.push(() => emulators.close());
+    const dynamo: DynamoClients = createDynamoClients({
+      region: REGION,
+      endpoint: emulators.dynamoEndpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const s3 = createS3Client({ region: REGION, endpoint: emulators.s3Endpoint, credentials: S3RVER_CREDENTIALS });
+    cleanups.push(async () => {
+      dynamo.doc.destroy();
+      dynamo.client.destroy();
+      s3.destroy();
+    });
+    await Promise.all([provisionTables(dynamo.client, LOCAL_TABLE_NAMES), provisionBuckets(s3, LOCAL_BUCKET_NAMES)]);
+
+    const fakeProvider = await startFakeProvider();
+    cleanups.push(() => fakeProvider.close());
+
+    const runDeps = composeRunDeps({
+      doc: dynamo.doc,
+      s3,
+      tableNames: LOCAL_TABLE_NAMES,
+      bucketNames: LOCAL_BUCKET_NAMES,
+      bucketFeatures: EMULATOR_BUCKET_FEATURES,
+      platform,
+      mailer: new OutboxMailer({ directory: outboxDir, from: LOCAL_MAIL_FROM }),
+      refSecret: secrets.refSecret,
+      operatorEmails: LOCAL_OPERATOR_EMAILS,
+      external: new HttpExternalDataProvider(),
+    });
+    const baseHandlers = sweepHandlers(runDeps, { stageBudgetMs: options.stageBudgetMs ?? 5_000, logger });
+    const sweeps = new LocalSweeps(runDeps, baseHandlers, logger);
+    const apiDeps: ApiDeps = { ...runDeps, sweeps, maxInlineBlobBytes: MAX_INLINE_BLOB_BYTES };
+
+    const server: Server = createLocalServer({
+      handler: createApiHandler(apiDeps, { logger }),
+      verifyToken: async (token) => toAuthorizerClaims(await verifyDevToken(secrets.devTokenKey, token)),
+      logger,
+      localRoutes: fakeProviderRoutes(fakeProvider),
+    });
+    const url = await listen(server, options.port);
+    cleanups.push(() => closeServer(server));
+
+    const runtime: LocalRuntime = {
+      url,
+      dataDir,
+      outboxDir,
+      platform,
+      deps: apiDeps,
+      fakeProvider,
+      fakeProviderDeleteUrl: `${url}${FAKE_PROVIDER_PATH}/calls/{ref}`,
+      isEmpty: async () => (await apiDeps.control.listTenants()).length === 0,
+      runSweep: async (input, onProgress) => {
+        let tenantIds: string[] = [];
+        let stagesDone = 0;
+        const deletedByTenant = new Map<string, number>();
+        const report = () =>
+          onProgress?.({
+            runId: input.runId,
+            tenants: tenantIds.length,
+            stagesDone,
+            stagesTotal: tenantIds.length * 4,
+            deleted: [...deletedByTenant.values()].reduce((a, b) => a + b, 0),
+          });
+        const observed: SweepHandlers = {
+          ...baseHandlers,
+          listTenants: async (payload) => {
+            const result = (await baseHandlers.listTenants(payload)) as { tenants: { tenantId: string }[] };
+            tenantIds = result.tenants.map((t) => t.tenantId);
+            report();
+            return result;
+          },
+          stage: async (payload) => {
+            const result = (await baseHandlers.stage(payload)) as { done: boolean };
+            const { tenantId } = payload as { tenantId: string };
+            if (result.done) stagesDone++;
+            deletedByTenant.set(tenantId, deletedIn(await apiDeps.control.getReceipt(tenantId, input.runId)));
+            report();
+            return result;
+          },
+        };
+        await sweeps.execute(input.runId, { tenantIds: input.tenantIds, dryRun: input.dryRun }, observed);
+        const receipts = await Promise.all(tenantIds.map((t) => apiDeps.control.getReceipt(t, input.runId)));
+        return receipts.filter((r): r is Receipt => r !== undefined);
+      },
+      sweepsInFlight: () => sweeps.size,
+      issueToken: (request) => signDevToken(secrets.devTokenKey, request),
+      close: async (closeOptions = {}) => {
+        // No new requests first, then let sweeps finish their chunk before the stores go away.
+        await closeServer(server).catch(() => undefined);
+        await sweeps.settle(closeOptions.graceMs ?? 10_000);
+        await cleanup();
+      },
+    };
+    return runtime;
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+/** Sums a receipt's counts over its categories. */
+export function receiptTotals(receipt: Receipt): { examined: number; deleted: number; held: number; failed: number } {
+  const total = { examined: 0, deleted: 0, held: 0, failed: 0 };
+  for (const c of Object.values(receipt.categories) as NonNullable<Receipt['categories'][Category]>[]) {
+    total.examined += c.examined;
+    total.deleted += c.deleted;
+    total.held += c.held;
+    total.failed += c.failed;
+  }
+  return total;
+}
