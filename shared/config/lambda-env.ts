@@ -20,6 +20,12 @@ function list(env: NodeJS.ProcessEnv, name: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** An optional variable: absent or blank is undefined, never a silent default. */
+function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
 function positiveInt(env: NodeJS.ProcessEnv, name: string): number {
   const n = Number(required(env, name));
   if (!Number.isInteger(n) || n <= 0) throw new ConfigurationError(`environment variable ${name} must be a positive integer`);
@@ -36,6 +42,11 @@ export interface LambdaConfig {
   readonly mailFrom: string;
   readonly shardCount: number;
   readonly stageBudgetMs: number;
+  /**
+   * ARN of the `Sweep` state machine (`SWEEP_STATE_MACHINE_ARN`); only the admin
+   * API's runs function starts executions, and requires it (`requireSweepStateMachineArn`).
+   */
+  readonly sweepStateMachineArn?: string;
 }
 
 export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
@@ -63,5 +74,16 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     mailFrom: required(env, 'MAIL_FROM'),
     shardCount: positiveInt(env, 'RETENTION_SHARDS'),
     stageBudgetMs: positiveInt(env, 'STAGE_BUDGET_MS'),
+    ...(optional(env, 'SWEEP_STATE_MACHINE_ARN') !== undefined && {
+      sweepStateMachineArn: optional(env, 'SWEEP_STATE_MACHINE_ARN'),
+    }),
   };
+}
+
+/** The state machine ARN, or a `ConfigurationError` naming the variable. */
+export function requireSweepStateMachineArn(config: LambdaConfig): string {
+  if (config.sweepStateMachineArn === undefined) {
+    throw new ConfigurationError('environment variable SWEEP_STATE_MACHINE_ARN is not set');
+  }
+  return config.sweepStateMachineArn;
 }

@@ -173,6 +173,12 @@ export interface AuditEvent {
   readonly after?: unknown;
 }
 
+export interface AuditListOptions {
+  readonly limit?: number;
+  /** The position of the last event of the previous page. */
+  readonly before?: Pick<AuditEvent, 'at' | 'eventId'>;
+}
+
 /** Control data: tenants, policies, holds, receipts, audit. Holds no raw PII. */
 export interface ControlStore {
   putTenant(tenant: Tenant): Promise<void>;
@@ -198,7 +204,8 @@ export interface ControlStore {
   listReceipts(tenantId: string, options?: { readonly limit?: number }): Promise<Receipt[]>;
 
   appendAudit(event: AuditEvent): Promise<void>;
-  listAudit(tenantId: string, options?: { readonly limit?: number }): Promise<AuditEvent[]>;
+  /** Newest first; with `before`, only the events listed after that one (for paging). */
+  listAudit(tenantId: string, options?: AuditListOptions): Promise<AuditEvent[]>;
 }
 
 export interface MailMessage {

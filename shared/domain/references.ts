@@ -62,6 +62,15 @@ export function identifierRef(
   return opaqueRef(secret, 'identifier', [tenantId, kind, normalised]);
 }
 
+/**
+ * Reference to a governed record by its kind and id (a conversation, message or
+ * call id), for audit events: platform ids may embed personal data (a WhatsApp
+ * conversation id is often a phone number), so they are never stored raw.
+ */
+export function recordRef(secret: ReferenceSecret, tenantId: string, kind: string, id: string): OpaqueRef {
+  return opaqueRef(secret, 'record', [tenantId, kind, id]);
+}
+
 /** Reference to an actor (an e-mail or token subject) who changed something, for audit events. */
 export function actorRef(secret: ReferenceSecret, actor: string): OpaqueRef {
   return opaqueRef(secret, 'actor', [actor]);
@@ -76,6 +85,7 @@ export interface References {
   subject(tenantId: string, subjectId: string): OpaqueRef;
   user(tenantId: string, userId: string): OpaqueRef;
   identifier(tenantId: string, kind: IdentifierKind, normalised: string): OpaqueRef;
+  record(tenantId: string, kind: string, id: string): OpaqueRef;
   actor(actor: string): OpaqueRef;
 }
 
@@ -87,6 +97,7 @@ export function createReferences(secret: ReferenceSecret): References {
     subject: (tenantId, subjectId) => subjectRef(secret, tenantId, subjectId),
     user: (tenantId, userId) => userRef(secret, tenantId, userId),
     identifier: (tenantId, kind, normalised) => identifierRef(secret, tenantId, kind, normalised),
+    record: (tenantId, kind, id) => recordRef(secret, tenantId, kind, id),
     actor: (actor) => actorRef(secret, actor),
   };
 }

@@ -8,6 +8,7 @@ import type { LegalHold } from '../../shared/domain/holds.js';
 import type { TenantPolicy } from '../../shared/domain/policy.js';
 import type {
   AuditEvent,
+  AuditListOptions,
   BatchResult,
   BlobObject,
   BlobStore,
@@ -251,8 +252,13 @@ export class MemoryControlStore implements ControlStore {
   async appendAudit(event: AuditEvent): Promise<void> {
     this.audit.push(event);
   }
-  async listAudit(tenantId: string): Promise<AuditEvent[]> {
-    return this.audit.filter((e) => e.tenantId === tenantId);
+  async listAudit(tenantId: string, options: AuditListOptions = {}): Promise<AuditEvent[]> {
+    const position = (e: Pick<AuditEvent, 'at' | 'eventId'>) => `${e.at}#${e.eventId}`;
+    const newestFirst = this.audit
+      .filter((e) => e.tenantId === tenantId)
+      .sort((a, b) => (position(a) < position(b) ? 1 : -1))
+      .filter((e) => options.before === undefined || position(e) < position(options.before));
+    return options.limit === undefined ? newestFirst : newestFirst.slice(0, options.limit);
   }
 }
 

@@ -33,6 +33,7 @@ import { isHoldActive, type LegalHold } from '../../domain/holds.js';
 import type { TenantPolicy } from '../../domain/policy.js';
 import type {
   AuditEvent,
+  AuditListOptions,
   ControlStore,
   PolicyRevision,
   Receipt,
@@ -247,16 +248,33 @@ export class DynamoControlStore implements ControlStore {
     });
   }
 
-  /** Newest first. */
-  async listAudit(tenantId: string, options: { readonly limit?: number } = {}): Promise<AuditEvent[]> {
-    return this.query<AuditEvent>(
+  /** Newest first; `before` pages on from the event at that position (exclusive). */
+  async listAudit(tenantId: string, options: AuditListOptions = {}): Promise<AuditEvent[]> {
+    const pk = controlKeys.tenantPk(tenantId);
+    const { before, limit } = options;
+    if (before === undefined) {
+      return this.query<AuditEvent>(
+        {
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': AUDIT_PREFIX },
+          ScanIndexForward: false,
+        },
+        limit,
+      );
+    }
+    // `sk < :before` would also reach the items before the audit prefix; BETWEEN keeps the
+    // range inside it, and is inclusive, so the cursor's own event is dropped here.
+    const beforeSk = controlKeys.auditSk(before.at, before.eventId);
+    const events = await this.query<AuditEvent>(
       {
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': controlKeys.tenantPk(tenantId), ':prefix': AUDIT_PREFIX },
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+        ExpressionAttributeValues: { ':pk': pk, ':low': AUDIT_PREFIX, ':high': beforeSk },
         ScanIndexForward: false,
       },
-      options.limit,
+      limit === undefined ? undefined : limit + 1,
     );
+    const older = events.filter((e) => !(e.at === before.at && e.eventId === before.eventId));
+    return limit === undefined ? older : older.slice(0, limit);
   }
 
   private async put(item: Record<string, unknown>): Promise<void> {
