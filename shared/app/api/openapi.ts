@@ -1,0 +1,138 @@
+/**
+ * The OpenAPI 3.1 document of the admin API, generated from the contract's route
+ * table and the zod schemas the edge validates with (`z.toJSONSchema`). Served at
+ * `/v1/openapi.json` and written to `openapi.json` by `npm run openapi`; a test
+ * fails when the two drift.
+ */
+import { z } from 'zod';
+import { ROUTES, type RouteSpec } from './contract.js';
+import { definitionOf, type RouteDefinition } from './routes.js';
+import { errorResponse } from './schemas.js';
+
+type JsonSchema = Record<string, unknown>;
+
+export interface OpenApiDocument {
+  readonly openapi: '3.1.0';
+  readonly info: { readonly title: string; readonly version: string; readonly description: string };
+  readonly paths: Record<string, Record<string, unknown>>;
+  readonly components: Record<string, unknown>;
+}
+
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+const ERROR_RESPONSES: Readonly<Record<number, string>> = {
+  400: 'Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name).',
+  401: 'No or invalid token.',
+  403: 'The token lacks the role, or is scoped to another tenant.',
+  404: 'Not found.',
+  413: 'The body is too large.',
+  500: 'Internal error (no details).',
+};
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', reused: 'inline' }) as JsonSchema;
+  return rest;
+}
+
+function operationId(route: RouteSpec): string {
+  const words = route.path
+    .split('/')
+    .filter((p) => p !== '' && p !== 'v1')
+    .map((p) => (p.startsWith('{') ? `by-${p.slice(1, -1)}` : p))
+    .join('-')
+    .split(/[^A-Za-z0-9]+/u)
+    .filter((w) => w !== '');
+  return [route.method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join('');
+}
+
+function parameters(definition: RouteDefinition): unknown[] {
+  const out: unknown[] = [];
+  const add = (schema: z.ZodType, where: 'path' | 'query') => {
+    const json = jsonSchema(schema, 'input');
+    const properties = (json.properties ?? {}) as Record<string, JsonSchema>;
+    const required = new Set((json.required ?? []) as string[]);
+    for (const [name, property] of Object.entries(properties)) {
+      out.push({ name, in: where, required: where === 'path' || required.has(name), schema: property });
+    }
+  };
+  add(definition.params, 'path');
+  add(definition.query, 'query');
+  return out;
+}
+
+function operation(route: RouteSpec): Record<string, unknown> {
+  const definition = definitionOf(route);
+  const responses: Record<string, unknown> = {};
+  for (const [status, doc] of Object.entries(definition.responses)) {
+    responses[status] = {
+      description: doc.description,
+      ...(doc.schema !== undefined && { content: { 'application/json': { schema: jsonSchema(doc.schema, 'output') } } }),
+    };
+  }
+  const errors = route.minRole === 'public' ? [500] : [400, 401, 403, 404, 413, 500];
+  for (const status of errors) {
+    const key = String(status);
+    const documented = responses[key] as { description: string } | undefined;
+    responses[key] = {
+      description: documented?.description ?? ERROR_RESPONSES[status],
+      content: { 'application/json': { schema: ERROR_REF } },
+    };
+  }
+  for (const [key, value] of Object.entries(responses)) {
+    if (Number(key) >= 400 && (value as { content?: unknown }).content === undefined) {
+      responses[key] = { ...(value as object), content: { 'application/json': { schema: ERROR_REF } } };
+    }
+  }
+  return {
+    operationId: operationId(route),
+    summary: definition.summary,
+    ...(definition.description !== undefined && { description: definition.description }),
+    tags: [route.group],
+    'x-lethe-min-role': route.minRole,
+    security: route.minRole === 'public' ? [] : [{ bearer: [] }],
+    parameters: parameters(definition),
+    ...(definition.body !== undefined && {
+      requestBody: {
+        required: definition.bodyRequired ?? true,
+        content: { 'application/json': { schema: jsonSchema(definition.body, 'input') } },
+      },
+    }),
+    responses,
+  };
+}
+
+/** The whole document; deterministic, so the committed copy can be compared byte for byte. */
+export function buildOpenApiDocument(): OpenApiDocument {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) {
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Lethe admin API',
+      version: '1',
+      description:
+        'Retention policy, legal holds, customer export and deletion, ingest, deletion runs and audit of the Lethe data-retention engine. ' +
+        'Tokens carry the roles (cognito:groups: Administrator, ComplianceAdministrator, SuperAdministrator) and the tenant (custom:tenantId); ' +
+        'a token acts only on its own tenant unless it is a SuperAdministrator\'s. Errors are {"error": {"code", "message", "field"?}}.',
+    },
+    paths,
+    components: {
+      schemas: { Error: jsonSchema(errorResponse, 'output') },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
+  };
+}
+
+let cached: OpenApiDocument | undefined;
+
+/** The document, built once per process. */
+export function openApiDocument(): OpenApiDocument {
+  cached ??= buildOpenApiDocument();
+  return cached;
+}
+
+/** The document as committed to `openapi.json`. */
+export function renderOpenApiDocument(): string {
+  return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+}

@@ -1,0 +1,274 @@
+/**
+ * The implementation of every route of the contract: its request schemas (path
+ * parameters, query, body), its documented responses, and a thin function that
+ * calls one use case and shapes the answer. The edge (handler.ts) validates,
+ * authenticates and maps errors; nothing here sees raw events.
+ */
+import type { z } from 'zod';
+import type { Tenant } from '../../domain/ports.js';
+import type { ApiApp, Caller } from './app.js';
+import { ROUTES, type RouteSpec } from './contract.js';
+import { openApiDocument } from './openapi.js';
+import { routeKey, type RouteKey } from './router.js';
+import * as s from './schemas.js';
+import { listAuditEvents } from './use-cases/audit.js';
+import { exportCustomer, lookupCustomers } from './use-cases/customers.js';
+import { deleteCallRecordings, deleteConversation, deleteCustomer, deleteMessage } from './use-cases/deletions.js';
+import { createHold, listHolds, releaseHold } from './use-cases/holds.js';
+import { ingestRecords } from './use-cases/ingest.js';
+import { getPolicy, policyHistory, previewPolicy, putPolicy } from './use-cases/policy.js';
+import { getRun, listRuns, startDeletionRun } from './use-cases/runs.js';
+import { listTenants, putTenant } from './use-cases/tenants.js';
+
+export interface RouteResult {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface RouteInput<P, Q, B> {
+  readonly params: P;
+  readonly query: Q;
+  readonly body: B;
+  readonly caller: Caller;
+  /** The path's tenant, loaded (404 when unknown) for every route that names one but registers it. */
+  readonly tenant: Tenant;
+}
+
+export interface ResponseDoc {
+  readonly description: string;
+  readonly schema?: z.ZodType;
+}
+
+export interface RouteDefinition<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
+  readonly summary: string;
+  readonly description?: string;
+  readonly params: P;
+  readonly query: Q;
+  /** Absent: the route takes no body, and one sent is a 400. */
+  readonly body?: B;
+  /** Whether a body must be sent (default true when `body` is given). */
+  readonly bodyRequired?: boolean;
+  /** Whether the edge validates the body with `body` (default true); ingest validates it whole itself. */
+  readonly validateBody?: boolean;
+  /** Whether the path's tenant must exist (default: when the path has `{t}`). */
+  readonly loadTenant?: boolean;
+  readonly responses: Readonly<Record<number, ResponseDoc>>;
+  handle(app: ApiApp, input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<RouteResult>;
+}
+
+/** Keeps each definition's types (params, query and body flow into `handle`). */
+function define<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+  d: RouteDefinition<P, Q, B>,
+): RouteDefinition {
+  return d as unknown as RouteDefinition;
+}
+
+const ok = (body: unknown): RouteResult => ({ status: 200, body });
+const deletionResponses = {
+  200: { description: 'Deleted through the shared deletion path; counts per category and the receipt id.', schema: s.deletionResponse },
+  404: { description: 'No such record.' },
+  409: { description: 'Everything asked for is under legal hold (the hold ids are named).' },
+};
+
+export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
+  'GET /v1/tenants': define({
+    summary: 'List tenants',
+    params: s.noParams,
+    query: s.noQuery,
+    responses: { 200: { description: 'Every registered tenant.', schema: s.tenantListResponse } },
+    handle: async (app) => ok({ tenants: await listTenants(app) }),
+  }),
+  'PUT /v1/tenants/{t}': define({
+    summary: 'Register or update a tenant',
+    params: s.tenantParams,
+    query: s.noQuery,
+    body: s.tenantBody,
+    loadTenant: false,
+    responses: {
+      200: { description: 'Updated.', schema: s.tenantResponse },
+      201: { description: 'Registered (status active).', schema: s.tenantResponse },
+    },
+    handle: async (app, { params, body, caller }) => {
+      const { tenant, created } = await putTenant(app, caller, params.t, body);
+      return { status: created ? 201 : 200, body: tenant };
+    },
+  }),
+  'GET /v1/tenants/{t}/retention-policy': define({
+    summary: 'Read the retention policy',
+    description: 'The effective period of every category with its platform bounds and where it comes from.',
+    params: s.tenantParams,
+    query: s.noQuery,
+    responses: { 200: { description: 'The policy.', schema: s.policyResponse } },
+    handle: async (app, { tenant }) => ok(await getPolicy(app, tenant)),
+  }),
+  'PUT /v1/tenants/{t}/retention-policy': define({
+    summary: 'Change the retention policy',
+    description:
+      'Replaces the tenant overrides. Periods must lie inside the platform bounds; shortening needs acknowledgeDataLoss: true; a locked policy may only be extended.',
+    params: s.tenantParams,
+    query: s.noQuery,
+    body: s.policyBody,
+    responses: {
+      200: { description: 'The new policy version.', schema: s.policyResponse },
+      409: { description: 'The policy changed since expectedVersion.' },
+    },
+    handle: async (app, { tenant, body, caller }) => ok(await putPolicy(app, caller, tenant, body)),
+  }),
+  'POST /v1/tenants/{t}/retention-policy/preview': define({
+    summary: 'Preview a policy change',
+    description: 'Exact counts the next sweep would delete and hold under the proposed policy; nothing is saved.',
+    params: s.tenantParams,
+    query: s.noQuery,
+    body: s.policyBody,
+    responses: { 200: { description: 'Per category: would delete, held.', schema: s.previewResponse } },
+    handle: async (app, { tenant, body, caller }) => ok(await previewPolicy(app, caller, tenant, body)),
+  }),
+  'GET /v1/tenants/{t}/retention-policy/history': define({
+    summary: 'Policy history',
+    params: s.tenantParams,
+    query: s.noQuery,
+    responses: { 200: { description: 'Every saved version, newest first.', schema: s.historyResponse } },
+    handle: async (app, { tenant }) => ok({ revisions: await policyHistory(app, tenant) }),
+  }),
+  'GET /v1/tenants/{t}/legal-holds': define({
+    summary: 'List legal holds',
+    params: s.tenantParams,
+    query: s.noQuery,
+    responses: { 200: { description: 'Every hold, newest first.', schema: s.holdListResponse } },
+    handle: async (app, { tenant, caller }) => ok({ holds: await listHolds(app, caller, tenant) }),
+  }),
+  'POST /v1/tenants/{t}/legal-holds': define({
+    summary: 'Create a legal hold',
+    description: `Holds every record in scope (${Object.keys(s.holdScopeSchema.shape).join(', ')}, combined with AND; empty = the whole tenant) from sweeps and manual deletes, removes their TTL backstop and sets Object Lock legal holds on their blobs.`,
+    params: s.tenantParams,
+    query: s.noQuery,
+    body: s.holdBody,
+    responses: { 201: { description: 'Created and applied.', schema: s.holdCreatedResponse } },
+    handle: async (app, { tenant, body, caller }) => {
+      const { hold, applied } = await createHold(app, caller, tenant, body);
+      return { status: 201, body: { ...hold, applied } };
+    },
+  }),
+  'DELETE /v1/tenants/{t}/legal-holds/{holdId}': define({
+    summary: 'Release a legal hold',
+    params: s.holdParams,
+    query: s.noQuery,
+    responses: {
+      200: { description: 'Released; TTL backstops restamped where no other hold applies.', schema: s.holdReleasedResponse },
+      404: { description: 'No such hold.' },
+    },
+    handle: async (app, { tenant, params, caller }) => ok(await releaseHold(app, caller, tenant, params.holdId)),
+  }),
+  'GET /v1/tenants/{t}/customers': define({
+    summary: 'Find customers by an identifier',
+    description: 'Exactly one of phone (normalised to E.164; encode + as %2B), email, name or externalId.',
+    params: s.tenantParams,
+    query: s.lookupQuery,
+    responses: { 200: { description: 'Matching customers (no personal data).', schema: s.lookupResponse } },
+    handle: async (app, { tenant, query }) => ok({ customers: await lookupCustomers(app, tenant, query) }),
+  }),
+  'GET /v1/tenants/{t}/customers/{id}/export': define({
+    summary: 'Export a customer',
+    description: 'Everything held about the customer; blobs as pre-signed links valid for one hour.',
+    params: s.tenantIdParams,
+    query: s.noQuery,
+    responses: { 200: { description: 'The export.', schema: s.exportResponse }, 404: { description: 'No such customer.' } },
+    handle: async (app, { tenant, params, caller }) => ok(await exportCustomer(app, caller, tenant, params.id)),
+  }),
+  'DELETE /v1/tenants/{t}/customers/{id}': define({
+    summary: 'Delete a customer',
+    description: 'Everything of the customer, cascading from the profile. Refused (409) while a conversation is open.',
+    params: s.tenantIdParams,
+    query: s.noQuery,
+    responses: { ...deletionResponses, 409: { description: 'A conversation is open, or everything is under legal hold.' } },
+    handle: async (app, { tenant, params, caller }) => ok(await deleteCustomer(app, caller, tenant, params.id)),
+  }),
+  'DELETE /v1/tenants/{t}/conversations/{id}': define({
+    summary: 'Delete a conversation',
+    description: 'A whole conversation or e-mail thread with its messages, logs, media and attachments.',
+    params: s.tenantIdParams,
+    query: s.noQuery,
+    responses: deletionResponses,
+    handle: async (app, { tenant, params, caller }) => ok(await deleteConversation(app, caller, tenant, params.id)),
+  }),
+  'DELETE /v1/tenants/{t}/conversations/{id}/messages/{msgId}': define({
+    summary: 'Delete a message',
+    description: 'Leaves a tombstone {"deleted": true, "text": "This item has been deleted"} and deletes its attachments.',
+    params: s.messageParams,
+    query: s.noQuery,
+    responses: deletionResponses,
+    handle: async (app, { tenant, params, caller }) =>
+      ok(await deleteMessage(app, caller, tenant, params.id, params.msgId)),
+  }),
+  'DELETE /v1/tenants/{t}/calls/{id}/recording': define({
+    summary: "Delete a call's recordings",
+    params: s.tenantIdParams,
+    query: s.noQuery,
+    responses: deletionResponses,
+    handle: async (app, { tenant, params, caller }) => ok(await deleteCallRecordings(app, caller, tenant, params.id)),
+  }),
+  'POST /v1/tenants/{t}/records': define({
+    summary: 'Ingest records',
+    description:
+      'Up to 500 typed records, all or nothing. Blobs inline as base64, or without content to get a pre-signed upload URL.',
+    params: s.tenantParams,
+    query: s.noQuery,
+    body: s.ingestBody,
+    validateBody: false,
+    responses: { 200: { description: 'Accepted.', schema: s.ingestResponse } },
+    handle: async (app, { tenant, body, caller }) => ok(await ingestRecords(app, caller, tenant, body)),
+  }),
+  'GET /v1/tenants/{t}/deletion-runs': define({
+    summary: 'List deletion runs',
+    params: s.tenantParams,
+    query: s.runListQuery,
+    responses: { 200: { description: 'Receipts, newest first.', schema: s.runListResponse } },
+    handle: async (app, { tenant, query }) => ok({ runs: await listRuns(app, tenant, query.limit ?? 50) }),
+  }),
+  'POST /v1/tenants/{t}/deletion-runs': define({
+    summary: 'Start a deletion run now',
+    params: s.tenantParams,
+    query: s.noQuery,
+    body: s.runBody,
+    bodyRequired: false,
+    responses: { 202: { description: 'Started.', schema: s.runStartedResponse } },
+    handle: async (app, { tenant, body, caller }) => ({
+      status: 202,
+      body: await startDeletionRun(app, caller, tenant, body?.dryRun === true),
+    }),
+  }),
+  'GET /v1/tenants/{t}/deletion-runs/{id}': define({
+    summary: 'Read a deletion run',
+    params: s.tenantIdParams,
+    query: s.noQuery,
+    responses: { 200: { description: 'The receipt.', schema: s.runResponse }, 404: { description: 'No such run.' } },
+    handle: async (app, { tenant, params }) => ok(await getRun(app, tenant, params.id)),
+  }),
+  'GET /v1/tenants/{t}/audit-events': define({
+    summary: 'List audit events',
+    params: s.tenantParams,
+    query: s.auditQuery,
+    responses: { 200: { description: 'Newest first; pass nextCursor as cursor for the next page.', schema: s.auditResponse } },
+    handle: async (app, { tenant, query }) =>
+      ok(await listAuditEvents(app, tenant, { limit: query.limit ?? 100, ...(query.cursor !== undefined && { cursor: query.cursor }) })),
+  }),
+  'GET /v1/openapi.json': define({
+    summary: 'This document',
+    params: s.noParams,
+    query: s.noQuery,
+    loadTenant: false,
+    responses: { 200: { description: 'The OpenAPI 3.1 document.' } },
+    handle: async () => ok(openApiDocument()),
+  }),
+};
+
+/** The definition of a contract route; every route has one (a test checks). */
+export function definitionOf(route: RouteSpec): RouteDefinition {
+  const d = ROUTE_DEFINITIONS[routeKey(route)];
+  if (d === undefined) throw new Error(`no definition for route ${routeKey(route)}`);
+  return d;
+}
+
+export function routesWithDefinitions(): { route: RouteSpec; definition: RouteDefinition }[] {
+  return ROUTES.map((route) => ({ route, definition: definitionOf(route) }));
+}

@@ -1,0 +1,425 @@
+/**
+ * The admin API's request and response schemas (zod). Requests are validated
+ * with them at the edge; the OpenAPI document is generated from them; tests
+ * parse responses with them. DESIGN.md §5.
+ */
+import { z } from 'zod';
+import { CATEGORIES } from '../../domain/catalog.js';
+import { ID_PATTERN, ingestBodySchema } from '../../domain/ingest.js';
+import { normaliseEmail } from '../../domain/identifiers.js';
+import { policyChangeSchema } from '../../domain/policy.js';
+import type { FieldIssue } from './errors.js';
+
+// ---------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------
+
+export const ID_MESSAGE = 'must be 1 to 128 characters of A-Z, a-z, 0-9, ".", "_", ":" or "-"';
+/**
+ * An id in a path: the ingest pattern, but never `.` or `..` alone, which
+ * proxies and clients may resolve as path segments before the API sees them.
+ */
+export const idSchema = z
+  .string()
+  .regex(ID_PATTERN, ID_MESSAGE)
+  .refine((s) => !/^\.+$/u.test(s), 'must not consist of dots only');
+
+/** ISO-8601 UTC instant, stored in the one canonical spelling (`toISOString`). */
+export const instantSchema = z.iso
+  .datetime({ error: 'must be an ISO-8601 UTC date-time ending in Z, e.g. 2025-01-31T09:30:00Z' })
+  .transform((value) => new Date(value).toISOString());
+
+export const emailSchema = z
+  .string()
+  .max(254, 'must have at most 254 characters')
+  .transform((value, ctx) => {
+    const result = normaliseEmail(value);
+    if (result.ok) return result.value;
+    ctx.addIssue({ code: 'custom', message: result.error.message });
+    return z.NEVER;
+  });
+
+const categorySchema = z.enum(CATEGORIES, { error: `must be one of ${CATEGORIES.join(', ')}` });
+
+/** Counts per category of a run or a manual deletion. */
+export const categoryCountsSchema = z.object({
+  examined: z.number().int(),
+  deleted: z.number().int(),
+  held: z.number().int(),
+  failed: z.number().int(),
+});
+const countsByCategory = z.partialRecord(categorySchema, categoryCountsSchema);
+
+/** A query parameter holding a positive integer. */
+const positiveIntParam = (max: number) =>
+  z
+    .string()
+    .regex(/^[1-9][0-9]{0,5}$/, `must be an integer from 1 to ${max}`)
+    .transform(Number)
+    .refine((n) => n <= max, `must be an integer from 1 to ${max}`);
+
+export const noQuery = z.strictObject({});
+
+// ---------------------------------------------------------------------------
+// Path parameters
+// ---------------------------------------------------------------------------
+
+export const noParams = z.strictObject({});
+export const tenantParams = z.strictObject({ t: idSchema });
+export const tenantIdParams = z.strictObject({ t: idSchema, id: idSchema });
+export const holdParams = z.strictObject({ t: idSchema, holdId: idSchema });
+export const messageParams = z.strictObject({ t: idSchema, id: idSchema, msgId: idSchema });
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+export const errorResponse = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      field: z.string().optional(),
+      issues: z
+        .array(z.object({ field: z.string(), message: z.string(), index: z.number().int().nullable().optional() }))
+        .optional(),
+      holdIds: z.array(z.string()).optional(),
+    }),
+  });
+
+// ---------------------------------------------------------------------------
+// Tenants
+// ---------------------------------------------------------------------------
+
+export const thirdPartyEndpointSchema = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(64, 'must have at most 64 characters'),
+  deleteUrl: z
+    .url({ protocol: /^https?$/u, error: 'must be an absolute http(s) URL' })
+    .max(2048, 'must have at most 2048 characters')
+    .refine((u) => u.includes('{ref}'), 'must contain {ref}, where the call reference goes'),
+});
+
+export const tenantBody = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(256, 'must have at most 256 characters'),
+  adminEmails: z.array(emailSchema).min(1, 'must name at least one address').max(20, 'must name at most 20 addresses'),
+  contractEndsAt: instantSchema.optional(),
+  thirdPartyEndpoints: z.array(thirdPartyEndpointSchema).max(10, 'must name at most 10 endpoints').optional(),
+});
+export type TenantBody = z.output<typeof tenantBody>;
+
+export const tenantResponse = z
+  .object({
+    tenantId: z.string(),
+    name: z.string(),
+    status: z.enum(['active', 'suspended', 'offboarded']),
+    adminEmails: z.array(z.string()),
+    lastActivityAt: z.string().optional(),
+    contractEndsAt: z.string().optional(),
+    thirdPartyEndpoints: z.array(z.object({ name: z.string(), deleteUrl: z.string() })).optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  });
+export const tenantListResponse = z.object({ tenants: z.array(tenantResponse) });
+
+// ---------------------------------------------------------------------------
+// Retention policy
+// ---------------------------------------------------------------------------
+
+export const policyBody = policyChangeSchema.extend({
+  /** The version the change was made against; a stale one is a 409. Default: the stored version. */
+  expectedVersion: z.number().int().min(0).optional(),
+});
+export type PolicyBody = z.output<typeof policyBody>;
+
+const periodDays = z.number().int().nullable();
+export const policyResponse = z
+  .object({
+    tenantId: z.string(),
+    profile: z.string(),
+    version: z.number().int(),
+    locked: z.boolean(),
+    updatedAt: z.string().optional(),
+    categories: z.record(
+      categorySchema,
+      z.object({
+        days: periodDays,
+        default: periodDays,
+        min: z.number().int(),
+        max: periodDays,
+        extendable: z.boolean(),
+        indefiniteAllowed: z.boolean(),
+        source: z.enum(['default', 'tenant']),
+      }),
+    ),
+  });
+
+export const previewResponse = z.object({
+  tenantId: z.string(),
+  at: z.string(),
+  categories: z.partialRecord(
+    categorySchema,
+    z.object({ wouldDelete: z.number().int(), held: z.number().int(), examined: z.number().int() }),
+  ),
+});
+
+const tenantPolicySchema = z.object({
+  tenantId: z.string(),
+  profile: z.string(),
+  version: z.number().int(),
+  locked: z.boolean(),
+  categories: z.partialRecord(categorySchema, z.object({ days: periodDays })),
+  updatedAt: z.string().optional(),
+  updatedBy: z.string().optional(),
+});
+export const historyResponse = z.object({
+  revisions: z.array(
+    z.object({
+      version: z.number().int(),
+      changedAt: z.string(),
+      changedBy: z.string(),
+      policy: tenantPolicySchema,
+      previous: tenantPolicySchema.optional(),
+    }),
+  ),
+});
+
+// ---------------------------------------------------------------------------
+// Legal holds
+// ---------------------------------------------------------------------------
+
+export const holdScopeSchema = z.strictObject({
+  customerId: idSchema.optional(),
+  conversationId: idSchema.optional(),
+  callId: idSchema.optional(),
+  category: categorySchema.optional(),
+});
+
+export const holdBody = z.strictObject({
+  /** The fields combine with AND; an empty scope holds the whole tenant. */
+  scope: holdScopeSchema,
+  reason: z.string().trim().min(1, 'must not be empty').max(1000, 'must have at most 1000 characters'),
+  expiresAt: instantSchema.optional(),
+});
+export type HoldBody = z.output<typeof holdBody>;
+
+export const holdResponse = z
+  .object({
+    holdId: z.string(),
+    tenantId: z.string(),
+    scope: z.object({
+      customerId: z.string().optional(),
+      conversationId: z.string().optional(),
+      callId: z.string().optional(),
+      category: categorySchema.optional(),
+    }),
+    reason: z.string(),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    expiresAt: z.string().optional(),
+    releasedAt: z.string().optional(),
+    releasedBy: z.string().optional(),
+    active: z.boolean(),
+  });
+
+export const holdCreatedResponse = holdResponse.extend({
+  applied: z.object({
+    /** Records whose TTL backstop was removed (in scope, and their ancestors). */
+    records: z.number().int(),
+    /** Blobs with an Object Lock legal hold set. */
+    blobHolds: z.number().int(),
+    /** Blobs in buckets without Object Lock (held by the sweep's hold check alone). */
+    blobHoldsUnsupported: z.number().int(),
+  }),
+});
+export const holdListResponse = z.object({ holds: z.array(holdResponse) });
+export const holdReleasedResponse = z.object({
+  holdId: z.string(),
+  releasedAt: z.string(),
+  restamped: z.number().int(),
+  blobHoldsCleared: z.number().int(),
+});
+
+// ---------------------------------------------------------------------------
+// Customers, conversations, messages, recordings
+// ---------------------------------------------------------------------------
+
+const LOOKUP_KEYS = ['phone', 'email', 'name', 'externalId'] as const;
+export const lookupQuery = z
+  .strictObject({
+    phone: z.string().max(64, 'must have at most 64 characters').optional(),
+    email: z.string().max(254, 'must have at most 254 characters').optional(),
+    name: z.string().max(256, 'must have at most 256 characters').optional(),
+    externalId: z.string().max(256, 'must have at most 256 characters').optional(),
+  })
+  .refine((q) => LOOKUP_KEYS.filter((k) => q[k] !== undefined).length === 1, {
+    message: `give exactly one of ${LOOKUP_KEYS.join(', ')}`,
+    path: ['query'],
+  });
+export type LookupQuery = z.output<typeof lookupQuery>;
+
+export const customerSummary = z.object({
+  customerId: z.string(),
+  firstContactAt: z.string().optional(),
+  lastContactAt: z.string().optional(),
+  botId: z.string().optional(),
+  conversations: z.number().int(),
+  openConversations: z.number().int(),
+  calls: z.number().int(),
+});
+export const lookupResponse = z.object({ customers: z.array(customerSummary) });
+
+const blobLink = z.object({ id: z.string(), url: z.string(), contentType: z.string().optional(), size: z.number().optional() });
+export const deletedItem = z.object({ id: z.string(), deleted: z.literal(true), text: z.string() });
+export const exportResponse = z.object({
+  exportedAt: z.string(),
+  customer: z.record(z.string(), z.unknown()),
+  identifiers: z.array(z.object({ kind: z.string(), value: z.string() })),
+  conversations: z.array(
+    z
+      .object({
+        id: z.string(),
+        messages: z.array(z.union([deletedItem, z.record(z.string(), z.unknown())])),
+        communicationLogs: z.array(z.record(z.string(), z.unknown())),
+      })
+      .catchall(z.unknown()),
+  ),
+  calls: z.array(z.object({ id: z.string(), recordings: z.array(blobLink) }).catchall(z.unknown())),
+  media: z.array(blobLink.extend({ conversationId: z.string(), direction: z.string().optional() })),
+  emailAttachments: z.array(blobLink.extend({ conversationId: z.string(), messageId: z.string().optional() })),
+  analyticsEvents: z.array(z.record(z.string(), z.unknown())),
+});
+
+export const deletionResponse = z.object({
+  receiptId: z.string(),
+  status: z.enum(['completed', 'failed']),
+  deleted: z.number().int(),
+  held: z.number().int(),
+  failed: z.number().int(),
+  categories: countsByCategory,
+  holdIds: z.array(z.string()).optional(),
+});
+
+// ---------------------------------------------------------------------------
+// Ingest
+// ---------------------------------------------------------------------------
+
+export { ingestBodySchema as ingestBody };
+
+export const ingestResponse = z.object({
+  accepted: z.number().int(),
+  uploads: z
+    .array(
+      z.object({
+        index: z.number().int(),
+        recordId: z.string(),
+        method: z.literal('PUT'),
+        url: z.string(),
+        headers: z.record(z.string(), z.string()),
+        expiresAt: z.string(),
+      }),
+    )
+    .optional(),
+});
+
+// ---------------------------------------------------------------------------
+// Deletion runs
+// ---------------------------------------------------------------------------
+
+export const runBody = z.strictObject({ dryRun: z.boolean().optional() });
+export const runStartedResponse = z.object({ runId: z.string(), status: z.literal('running'), dryRun: z.boolean() });
+export const runResponse = z
+  .object({
+    runId: z.string(),
+    kind: z.enum(['sweep', 'manual', 'privacy_request']),
+    status: z.enum(['running', 'completed', 'failed']),
+    dryRun: z.boolean(),
+    profile: z.string(),
+    policyVersion: z.number().int(),
+    startedAt: z.string(),
+    finishedAt: z.string().optional(),
+    durationMs: z.number().optional(),
+    categories: countsByCategory,
+    cutoffs: z.partialRecord(categorySchema, z.string().nullable()),
+    subjects: z.number().int(),
+    failedStages: z.array(z.object({ stage: z.number().int(), error: z.string() })),
+  });
+export const runListQuery = z.strictObject({ limit: positiveIntParam(100).optional() });
+export const runListResponse = z.object({ runs: z.array(runResponse) });
+
+// ---------------------------------------------------------------------------
+// Audit
+// ---------------------------------------------------------------------------
+
+export const auditQuery = z.strictObject({
+  limit: positiveIntParam(500).optional(),
+  cursor: z.string().max(512, 'must have at most 512 characters').optional(),
+});
+export const auditResponse = z.object({
+  events: z.array(
+    z.object({
+      eventId: z.string(),
+      at: z.string(),
+      actor: z.string(),
+      action: z.string(),
+      refs: z.record(z.string(), z.string()).optional(),
+      before: z.unknown().optional(),
+      after: z.unknown().optional(),
+    }),
+  ),
+  nextCursor: z.string().optional(),
+});
+
+// ---------------------------------------------------------------------------
+// Issues
+// ---------------------------------------------------------------------------
+
+export type RequestPart = 'body' | 'query' | 'path';
+
+/**
+ * zod issues as field issues: a dotted path into the body, or the parameter's
+ * name; the part itself (`body`, `query`, `path`) when the whole is wrong.
+ */
+export function fieldIssues(error: z.ZodError, part: RequestPart): FieldIssue[] {
+  return error.issues.flatMap((issue): FieldIssue[] => {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      const what =
+        part === 'query'
+          ? 'is not a query parameter of this route'
+          : part === 'path'
+            ? 'is not a path parameter of this route'
+            : path.at(-1) === 'categories'
+              ? `is not a category; use one of ${CATEGORIES.join(', ')}`
+              : 'is not a field of this body';
+      return issue.keys.map((key) =>
+        isSafeSegment(key)
+          ? { field: [...path, key].join('.'), message: what }
+          : // An unknown key is the caller's own text (a name, an e-mail…): name its parent instead of echoing it.
+            { field: path.join('.') || part, message: `has a key that ${what.replace(/^is /u, 'is ')}` },
+      );
+    }
+    const field = path.length === 0 ? part : safeField(path.join('.'), part);
+    const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined && path.length > 0;
+    return [{ field, message: missing ? 'is required' : issue.message }];
+  });
+}
+
+const SAFE_SEGMENT = /^[A-Za-z0-9_]{1,64}$/u;
+
+/** Whether a field-path segment may be echoed: a schema name or an index, never free text. */
+export function isSafeSegment(segment: string): boolean {
+  return SAFE_SEGMENT.test(segment);
+}
+
+/**
+ * A field path fit to echo in an error: cut before the first segment that is
+ * not a plain name or index (a key the caller made up may hold personal data).
+ */
+export function safeField(field: string, fallback: string): string {
+  const kept: string[] = [];
+  for (const segment of field.split('.')) {
+    if (!isSafeSegment(segment)) break;
+    kept.push(segment);
+  }
+  return kept.length > 0 ? kept.join('.') : fallback;
+}

@@ -1,0 +1,267 @@
+/**
+ * Manual deletion of a customer, a conversation, a message or a call's
+ * recordings. Every one goes through the one deletion path (`deleteRecords`):
+ * the same order (blobs, third-party data, records children-first), the same
+ * hold checks, and a PII-free receipt of kind `manual`. A request whose every
+ * record is held is refused (409) before anything is touched.
+ */
+import type { Category } from '../../../domain/catalog.js';
+import { addCounts, deleteRecords, emptyCounts, type DeletionReport, type DeletionRequest } from '../../../domain/deletion.js';
+import { ConflictError, NotFoundError } from '../../../domain/errors.js';
+import { holdMatcher, holdsOn, type LegalHold } from '../../../domain/holds.js';
+import type { CategoryCounts, Receipt, Tenant } from '../../../domain/ports.js';
+import { keys, type DueRecord, type RecordItem } from '../../../domain/records.js';
+import { audit, type ApiApp, type Caller } from '../app.js';
+import { HeldError } from '../errors.js';
+
+/** What a deleted message leaves behind (DESIGN.md §5). */
+export const TOMBSTONE = { deleted: true, text: 'This item has been deleted' } as const;
+
+const CONVERSATION_CATEGORIES: ReadonlySet<Category> = new Set<Category>(['conversation', 'whatsapp_conversation']);
+/** Blobs that may belong to one message (`data.messageId`). */
+const MESSAGE_BLOB_CATEGORIES: ReadonlySet<Category> = new Set<Category>(['email_attachment', 'inbound_media', 'outbound_media']);
+
+export interface DeletionOutcome {
+  readonly receiptId: string;
+  readonly status: 'completed' | 'failed';
+  readonly deleted: number;
+  readonly held: number;
+  readonly failed: number;
+  readonly categories: Partial<Record<Category, CategoryCounts>>;
+  /** Holds that kept part of what was asked for. */
+  readonly holdIds?: readonly string[];
+}
+
+function totals(counts: Partial<Record<Category, CategoryCounts>>): CategoryCounts {
+  const all = emptyCounts();
+  for (const c of Object.values(counts)) {
+    all.examined += c.examined;
+    all.deleted += c.deleted;
+    all.held += c.held;
+    all.failed += c.failed;
+  }
+  return all;
+}
+
+function holdIdsOn(holds: readonly LegalHold[], items: readonly DueRecord[], now: Date): string[] {
+  const ids = new Set<string>();
+  for (const item of items) for (const h of holdsOn(holds, item, now)) ids.add(h.holdId);
+  return [...ids].sort();
+}
+
+interface ManualDeletion {
+  readonly tenant: Tenant;
+  readonly roots: readonly DueRecord[];
+  /** Every record the request reaches, to name the holds that keep some of them. */
+  readonly reach: readonly DueRecord[];
+  /** The request field a refusal names. */
+  readonly field: string;
+  readonly action: string;
+  readonly refs: Readonly<Record<string, string>>;
+  /** Work after the deletion (a message's tombstone), with its counts and the subject it touched. */
+  readonly after?: () => Promise<{ counts: Partial<Record<Category, CategoryCounts>>; subject?: string }>;
+}
+
+/**
+ * Deletes through the shared path: a dry run first, to refuse a request whose
+ * every record is held without touching anything; then the real run, a
+ * receipt and an audit event.
+ */
+async function deleteManually(app: ApiApp, caller: Caller, job: ManualDeletion): Promise<DeletionOutcome> {
+  const { deps } = app;
+  const tenantId = job.tenant.tenantId;
+  const holds = await deps.control.listHolds(tenantId);
+  const started = deps.clock.now();
+  const request: DeletionRequest = {
+    tenant: job.tenant,
+    roots: job.roots,
+    isHeld: holdMatcher(holds, caller.now),
+    dryRun: true,
+    closedAt: caller.now.toISOString(),
+  };
+  const holdIds = holdIdsOn(holds, job.reach, caller.now);
+  let report: DeletionReport | undefined;
+  if (job.roots.length > 0) {
+    const rehearsal = totals((await deleteRecords(deps, request)).counts);
+    if (rehearsal.deleted === 0 && rehearsal.held > 0 && job.after === undefined) throw new HeldError(holdIds, job.field);
+    report = await deleteRecords(deps, { ...request, dryRun: false });
+  }
+  const categories = structuredClone(report?.counts ?? {});
+  const subjects = new Set(report?.subjectsTouched ?? []);
+  if (job.after !== undefined) {
+    const extra = await job.after();
+    addCounts(categories, extra.counts);
+    if (extra.subject !== undefined) subjects.add(extra.subject);
+  }
+  const all = totals(categories);
+  const finished = deps.clock.now();
+  const policy = await deps.control.getPolicy(tenantId);
+  const receipt: Receipt = {
+    runId: app.ids.next('manual'),
+    tenantId,
+    kind: 'manual',
+    status: all.failed > 0 ? 'failed' : 'completed',
+    dryRun: false,
+    policyVersion: policy?.version ?? 0,
+    profile: deps.platform.profile,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationMs: finished.getTime() - started.getTime(),
+    cutoffs: {},
+    categories,
+    subjectRefs: [...subjects].map((s) => app.refs.subject(tenantId, s)),
+    completedStages: [1, 2, 3, 4],
+  };
+  await deps.control.putReceipt(receipt);
+  await audit(app, caller, {
+    tenantId,
+    action: job.action,
+    refs: { ...job.refs, receiptId: receipt.runId },
+    after: { deleted: all.deleted, held: all.held, failed: all.failed },
+  });
+  return {
+    receiptId: receipt.runId,
+    status: receipt.status === 'failed' ? 'failed' : 'completed',
+    deleted: all.deleted,
+    held: all.held,
+    failed: all.failed,
+    categories,
+    ...(all.held > 0 && { holdIds }),
+  };
+}
+
+/** The customer partitions holding a conversation or call, found through its locator. */
+async function partitionsOf(app: ApiApp, tenantId: string, kind: 'CONVERSATION' | 'CALL', id: string): Promise<string[]> {
+  const subjects = await app.deps.records.findByIdentifier(tenantId, kind, id);
+  return subjects.map((s) => keys.subjectPk(tenantId, s));
+}
+
+/**
+ * Deletes a customer with everything of theirs (the whole partition, cascading
+ * from the profile). Refused while one of their conversations is open.
+ */
+export async function deleteCustomer(app: ApiApp, caller: Caller, tenant: Tenant, customerId: string): Promise<DeletionOutcome> {
+  const items = await app.deps.records.findBySubject(tenant.tenantId, customerId);
+  if (items.length === 0) throw new NotFoundError('id: no such customer', { field: 'id' });
+  const open = items.filter((i) => CONVERSATION_CATEGORIES.has(i.category) && i.status === 'open');
+  if (open.length > 0) {
+    throw new ConflictError(
+      `id: the customer has ${open.length} open conversation(s); close them before deleting the customer`,
+      { code: 'conversation_open', field: 'id' },
+    );
+  }
+  const profile = items.find((i) => i.sk === keys.profileSk());
+  return deleteManually(app, caller, {
+    tenant,
+    roots: profile !== undefined ? [profile] : items,
+    reach: items,
+    field: 'id',
+    action: 'customer.deleted',
+    refs: { customer: app.refs.subject(tenant.tenantId, customerId) },
+  });
+}
+
+/** Deletes a conversation (or e-mail thread) with its messages, logs, media and attachments. */
+export async function deleteConversation(
+  app: ApiApp,
+  caller: Caller,
+  tenant: Tenant,
+  conversationId: string,
+): Promise<DeletionOutcome> {
+  const roots: RecordItem[] = [];
+  const reach: RecordItem[] = [];
+  for (const pk of await partitionsOf(app, tenant.tenantId, 'CONVERSATION', conversationId)) {
+    const items = await app.deps.records.findByPartition(pk, { skPrefix: keys.conversationSk(conversationId) });
+    const ours = items.filter((i) => i.conversationId === conversationId);
+    const root = ours.find((i) => i.sk === keys.conversationSk(conversationId));
+    if (root !== undefined) roots.push(root);
+    reach.push(...ours);
+  }
+  if (roots.length === 0) throw new NotFoundError('id: no such conversation', { field: 'id' });
+  return deleteManually(app, caller, {
+    tenant,
+    roots,
+    reach,
+    field: 'id',
+    action: 'conversation.deleted',
+    refs: { conversation: app.refs.record(tenant.tenantId, 'conversation', conversationId) },
+  });
+}
+
+/**
+ * Deletes one message: its attachments and media go through the deletion path,
+ * the message itself stays as a tombstone (`{"deleted": true, "text": …}`), so
+ * the thread still shows that something was there. Idempotent.
+ */
+export async function deleteMessage(
+  app: ApiApp,
+  caller: Caller,
+  tenant: Tenant,
+  conversationId: string,
+  messageId: string,
+): Promise<DeletionOutcome> {
+  const { records, control } = app.deps;
+  const pks = await partitionsOf(app, tenant.tenantId, 'CONVERSATION', conversationId);
+  if (pks.length === 0) throw new NotFoundError('id: no such conversation', { field: 'id' });
+  let message: RecordItem | undefined;
+  let children: RecordItem[] = [];
+  for (const pk of pks) {
+    const items = await records.findByPartition(pk, { skPrefix: keys.childPrefix(keys.conversationSk(conversationId)) });
+    const found = items.find((i) => i.category === 'message' && i.id === messageId && i.conversationId === conversationId);
+    if (found !== undefined) {
+      message = found;
+      children = items;
+      break;
+    }
+  }
+  if (message === undefined) throw new NotFoundError('msgId: no such message in this conversation', { field: 'msgId' });
+  const holds = await control.listHolds(tenant.tenantId);
+  if (holdMatcher(holds, caller.now)(message)) throw new HeldError(holdIdsOn(holds, [message], caller.now), 'msgId');
+
+  const target = message;
+  const blobs = children.filter(
+    (i) => MESSAGE_BLOB_CATEGORIES.has(i.category) && i.conversationId === conversationId && i.data?.messageId === messageId,
+  );
+  return deleteManually(app, caller, {
+    tenant,
+    roots: blobs,
+    reach: [target, ...blobs],
+    field: 'msgId',
+    action: 'message.deleted',
+    refs: {
+      conversation: app.refs.record(tenant.tenantId, 'conversation', conversationId),
+      message: app.refs.record(tenant.tenantId, 'message', `${conversationId}/${messageId}`),
+    },
+    after: async () => {
+      const counts = { examined: 1, deleted: 0, held: 0, failed: 0 };
+      if (target.status === 'deleted') return { counts: { message: counts } };
+      const done = await records.update(
+        { pk: target.pk, sk: target.sk },
+        { set: { data: TOMBSTONE, status: 'deleted', deletedAt: caller.now.toISOString() } },
+      );
+      if (done) counts.deleted = 1;
+      else counts.failed = 1;
+      return { counts: { message: counts }, ...(done && target.subjectId !== undefined && { subject: target.subjectId }) };
+    },
+  });
+}
+
+/** Deletes every recording of one call (the call record itself stays). */
+export async function deleteCallRecordings(app: ApiApp, caller: Caller, tenant: Tenant, callId: string): Promise<DeletionOutcome> {
+  const pks = await partitionsOf(app, tenant.tenantId, 'CALL', callId);
+  if (pks.length === 0) throw new NotFoundError('id: no such call', { field: 'id' });
+  const recordings: RecordItem[] = [];
+  for (const pk of pks) {
+    const items = await app.deps.records.findByPartition(pk, { skPrefix: keys.childPrefix(keys.callSk(callId)) });
+    recordings.push(...items.filter((i) => i.category === 'call_recording' && i.callId === callId));
+  }
+  if (recordings.length === 0) throw new NotFoundError('id: the call has no recording', { field: 'id' });
+  return deleteManually(app, caller, {
+    tenant,
+    roots: recordings,
+    reach: recordings,
+    field: 'id',
+    action: 'call_recording.deleted',
+    refs: { call: app.refs.record(tenant.tenantId, 'call', callId) },
+  });
+}

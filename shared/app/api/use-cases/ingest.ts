@@ -1,0 +1,140 @@
+/**
+ * Ingest of governed records (`POST /records`): all or nothing. The body is
+ * validated whole, with the conversations and calls it refers to looked up
+ * beforehand; blobs are stored before the items that point to them; blobs
+ * sent without content get a pre-signed upload URL. DESIGN.md §5.
+ */
+import { forEachLimited } from '../../../domain/deletion.js';
+import {
+  externalParents,
+  ID_PATTERN,
+  IngestValidationError,
+  MAX_RECORDS_PER_BODY,
+  parseIngestBody,
+  validateIngest,
+  type ExternalParents,
+  type IngestIssue,
+  type IngestWrite,
+} from '../../../domain/ingest.js';
+import type { Tenant } from '../../../domain/ports.js';
+import { keys } from '../../../domain/records.js';
+import { audit, type ApiApp, type Caller } from '../app.js';
+
+/** Upload URLs live an hour. */
+const UPLOAD_URL_SECONDS = 3600;
+const CONCURRENCY = 8;
+
+export interface UploadInstruction {
+  readonly index: number;
+  readonly recordId: string;
+  readonly method: 'PUT';
+  readonly url: string;
+  /** Headers the upload must send: the content type is part of the signature. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expiresAt: string;
+}
+
+export interface IngestResult {
+  readonly accepted: number;
+  readonly uploads?: UploadInstruction[];
+}
+
+function decodedBytes(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return (base64.length / 4) * 3 - padding;
+}
+
+/** The parents named by the records of a body that did not parse, read leniently. */
+function parentsNamed(body: unknown): ExternalParents {
+  const raw = (body as { records?: unknown } | null)?.records;
+  const records = Array.isArray(raw) ? raw.slice(0, MAX_RECORDS_PER_BODY) : [];
+  const conversations = new Map<string, { customerId: string; conversationId: string }>();
+  const calls = new Map<string, { customerId: string; callId: string }>();
+  for (const r of records as Record<string, unknown>[]) {
+    if (typeof r !== 'object' || r === null) continue;
+    const { customerId, conversationId, callId } = r;
+    if (typeof customerId !== 'string' || !ID_PATTERN.test(customerId)) continue;
+    if (typeof conversationId === 'string' && ID_PATTERN.test(conversationId)) {
+      conversations.set(JSON.stringify([customerId, conversationId]), { customerId, conversationId });
+    }
+    if (r.type === 'recording' && typeof callId === 'string' && ID_PATTERN.test(callId)) {
+      calls.set(JSON.stringify([customerId, callId]), { customerId, callId });
+    }
+  }
+  return { conversations: [...conversations.values()], calls: [...calls.values()] };
+}
+
+export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant, body: unknown): Promise<IngestResult> {
+  const { records, blobs, control, platform, maxInlineBlobBytes } = app.deps;
+  const tenantId = tenant.tenantId;
+  const parsed = parseIngestBody(body);
+
+  // This deployment's inline limit may be below the schema's (a Lambda request is at most 6 MB).
+  const tooLarge: IngestIssue[] = [];
+  if (parsed.ok) {
+    parsed.body.records.forEach((r, index) => {
+      if ('contentBase64' in r && r.contentBase64 !== undefined && decodedBytes(r.contentBase64) > maxInlineBlobBytes) {
+        tooLarge.push({
+          index,
+          field: `records.${index}.contentBase64`,
+          message: `must decode to at most ${maxInlineBlobBytes} bytes; leave it out to get an upload URL`,
+        });
+      }
+    });
+  }
+
+  // Looked up even when some records are malformed, so the answer lists every issue at once.
+  const parents = parsed.ok ? externalParents(parsed.body) : parentsNamed(body);
+  const conversationStarts = new Map<string, string>();
+  const callStarts = new Map<string, string>();
+  const at = (customerId: string, id: string) => JSON.stringify([customerId, id]);
+  await forEachLimited(parents.conversations, CONCURRENCY, async ({ customerId, conversationId }) => {
+    const item = await records.get({ pk: keys.subjectPk(tenantId, customerId), sk: keys.conversationSk(conversationId) });
+    if (item !== undefined) conversationStarts.set(at(customerId, conversationId), item.clockStart);
+  });
+  await forEachLimited(parents.calls, CONCURRENCY, async ({ customerId, callId }) => {
+    const item = await records.get({ pk: keys.subjectPk(tenantId, customerId), sk: keys.callSk(callId) });
+    if (item !== undefined) callStarts.set(at(customerId, callId), item.clockStart);
+  });
+
+  const outcome = validateIngest(body, {
+    tenantId,
+    platform,
+    holds: await control.listHolds(tenantId),
+    now: caller.now,
+    conversationStart: (conversationId, customerId) => conversationStarts.get(at(customerId, conversationId)),
+    callStart: (callId, customerId) => callStarts.get(at(customerId, callId)),
+  });
+  const issues = [...(outcome.ok ? [] : outcome.issues), ...tooLarge];
+  if (!outcome.ok || issues.length > 0) {
+    throw new IngestValidationError([...issues].sort((a, b) => (a.index ?? -1) - (b.index ?? -1)));
+  }
+  const write: IngestWrite = outcome.write;
+
+  // Blobs first: an item must never point to a blob that is not there.
+  await forEachLimited(write.blobs, CONCURRENCY, (b) => blobs.put(b.bucket, b.key, b.body, b.contentType));
+  await records.putBatch(write.items);
+  if (write.lastActivityAt !== undefined) await control.touchTenantActivity(tenantId, write.lastActivityAt);
+
+  const expiresAt = new Date(caller.now.getTime() + UPLOAD_URL_SECONDS * 1000).toISOString();
+  const uploads: UploadInstruction[] = [];
+  for (const u of write.uploads) {
+    uploads.push({
+      index: u.index,
+      recordId: u.recordId,
+      method: 'PUT',
+      url: await blobs.presignPut(u.bucket, u.key, u.contentType, UPLOAD_URL_SECONDS),
+      headers: { 'content-type': u.contentType },
+      expiresAt,
+    });
+  }
+
+  const byType: Record<string, number> = {};
+  for (const r of parsed.ok ? parsed.body.records : []) byType[r.type] = (byType[r.type] ?? 0) + 1;
+  await audit(app, caller, {
+    tenantId,
+    action: 'records.ingested',
+    after: { accepted: write.accepted, items: write.items.length, blobs: write.blobs.length, uploads: uploads.length, byType },
+  });
+  return { accepted: write.accepted, ...(uploads.length > 0 && { uploads }) };
+}
