@@ -5,6 +5,7 @@
  * tenant, sweeps it and prints the receipt. Ctrl-C stops it; the next start
  * reuses the data.
  */
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SingleBar } from 'cli-progress';
@@ -14,6 +15,7 @@ import { DEFAULT_PROFILE, PROFILE_NAMES } from '../shared/config/profiles.js';
 import type { Receipt } from '../shared/domain/ports.js';
 import { ApiClient } from '../shared/local/cli/api-client.js';
 import { DEFAULT_ENDPOINT } from '../shared/local/cli/context.js';
+import { DEFAULT_DATA_DIR } from '../shared/local/cli/data.js';
 import { receiptTable } from '../shared/local/cli/operations.js';
 import { receiptTotals, startLocalRuntime, type LocalRuntime, type SweepProgress } from '../shared/local/runtime.js';
 import { formatDuration, parseDuration, startScheduler, type Scheduler } from '../shared/local/scheduler.js';
@@ -128,6 +130,7 @@ async function printAccess(runtime: LocalRuntime): Promise<void> {
   print(`Outbox: ${runtime.outboxDir}`);
   print();
   const endpoint = runtime.url === DEFAULT_ENDPOINT ? '' : `export LETHE_ENDPOINT=${runtime.url}\n  `;
+  const dataDirFlag = runtime.dataDir === resolve(DEFAULT_DATA_DIR) ? '' : ` --data-dir ${runtime.dataDir}`;
   if (tenant !== undefined) {
     const adminToken = await token(['ComplianceAdministrator'], tenant);
     print(`Dev token, ComplianceAdministrator of "${tenant}" (24 h):`);
@@ -147,10 +150,10 @@ async function printAccess(runtime: LocalRuntime): Promise<void> {
     print('No tenant yet. Try:');
     print(`  ${endpoint}export LETHE_TOKEN=${superToken}`);
     print('  npx lethe tenants put acme --name "Acme" --admin-email compliance@acme.example.com');
-    print('  export LETHE_TOKEN=$(npx lethe token --tenant acme --role ComplianceAdministrator)');
+    print(`  export LETHE_TOKEN=$(npx lethe token --tenant acme --role ComplianceAdministrator${dataDirFlag})`);
     print('  npx lethe seed && npx lethe sweep');
   }
-  print(`More tokens: npx lethe token --tenant <t> --role <Administrator|ComplianceAdministrator|SuperAdministrator>`);
+  print(`More tokens: npx lethe token --tenant <t> --role <Administrator|ComplianceAdministrator|SuperAdministrator>${dataDirFlag}`);
 }
 
 async function start(options: StartOptions): Promise<void> {
@@ -227,7 +230,7 @@ async function start(options: StartOptions): Promise<void> {
 const program = new Command('npm start')
   .description('Run Lethe locally with embedded emulators')
   .addOption(new Option('--port <port>', 'API port on 127.0.0.1').default(4400).argParser(parsePort))
-  .option('--data-dir <dir>', 'where the data, secrets and outbox live', '.lethe')
+  .option('--data-dir <dir>', 'where the data, secrets and outbox live', DEFAULT_DATA_DIR)
   .addOption(new Option('--profile <name>', 'platform policy profile').choices(PROFILE_NAMES).default(DEFAULT_PROFILE))
   .option('--no-seed', 'do not seed a demo tenant into an empty store')
   .addOption(new Option('--sweep-every <duration>', "sweep period, e.g. 5m or 2h (default: the profile's cadence)").argParser(parsePeriod))

@@ -1,6 +1,6 @@
 /** `lethe hold …`, `lethe privacy …`, `lethe runs …`, `lethe sweep`, `lethe audit`. */
 import { Command, Option } from 'commander';
-import { CATEGORIES, SWEEP_ORDER, type Category } from '../../domain/catalog.js';
+import { CATALOG, CATEGORIES, SWEEP_ORDER, type Category } from '../../domain/catalog.js';
 import { ApiError } from './api-client.js';
 import { CliContext, CliError, listOf, sleep, table, UsageError, type Output } from './context.js';
 
@@ -289,12 +289,19 @@ function printRun(ctx: CliContext, run: RunView): void {
   ctx.print(receiptTable(run));
 }
 
+/** Stages finished: as the receipt says, or else inferred from the latest stage that has counts. */
+function stagesDone(run: RunView): number {
+  if (run.completedStages !== undefined) return run.completedStages.length;
+  const seen = (Object.keys(run.categories ?? {}) as Category[]).map((c) => CATALOG[c]?.stage ?? 1);
+  return seen.length === 0 ? 0 : Math.max(...seen) - 1;
+}
+
 async function waitForRun(ctx: CliContext, runId: string): Promise<RunView> {
   const bar = ctx.progress('run {id} [{bar}] {value}/{total} stages | {deleted} deleted', 4, { id: runId, deleted: 0 });
   try {
     for (;;) {
       const run = await ctx.client().get<RunView>(ctx.tenantPath(`/deletion-runs/${encodeURIComponent(runId)}`));
-      bar.update(run.status === 'running' ? Math.min(3, run.completedStages?.length ?? 0) : 4, { deleted: runTotals(run).deleted });
+      bar.update(run.status === 'running' ? Math.min(3, stagesDone(run)) : 4, { deleted: runTotals(run).deleted });
       if (run.status !== 'running') return run;
       await sleep(300);
     }
