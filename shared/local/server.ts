@@ -300,7 +300,8 @@ export function createLocalServer(options: LocalServerOptions): Server {
         response.writeHead(reply.status, { ...reply.headers, 'content-length': String(reply.body.length) });
         response.end(reply.body);
       }
-      logger.info('api request', { routeKey, status: reply.status, durationMs: Date.now() - started });
+      // The handler logs its own requests; this line adds what it never sees (401s, 404s, local routes).
+      logger.debug('local server request', { routeKey, status: reply.status, durationMs: Date.now() - started });
     };
     readBody(incoming, maxBodyBytes)
       .then((body) =>

@@ -77,6 +77,10 @@ async function buildBody(ctx: CliContext, options: ChangeOptions): Promise<Polic
     for (const [c, v] of Object.entries(current.categories ?? {}) as [Category, CategoryView][]) {
       if (v.source === 'tenant') categories[c] = { days: v.days };
     }
+  } else if (options.category.length === 0 && options.current === true) {
+    // Nothing proposed: the periods in force, so the preview answers "what would a sweep delete now".
+    const current = await ctx.client().get<PolicyView>(ctx.tenantPath('/retention-policy'));
+    for (const [c, v] of Object.entries(current.categories ?? {}) as [Category, CategoryView][]) categories[c] = { days: v.days };
   }
   for (const [category, value] of options.category.map(parseAssignment)) {
     if (value === undefined) delete categories[category];
@@ -98,6 +102,8 @@ interface ChangeOptions {
   readonly acknowledgeDataLoss?: boolean;
   readonly lock?: boolean;
   readonly replace?: boolean;
+  /** Preview only: with no change named, use the periods in force. */
+  readonly current?: boolean;
 }
 
 function changeOptions(command: Command): Command {
@@ -134,10 +140,10 @@ export function policyCommand(output: Output): Command {
     });
 
   changeOptions(policy.command('preview'))
-    .description('what a sweep would delete and hold under the proposed periods (nothing is saved)')
+    .description('what a sweep would delete and hold under the proposed periods, or the current ones when none is named (nothing is saved)')
     .action(async (options: ChangeOptions, command: Command) => {
       const ctx = CliContext.of(command, output);
-      const body = await buildBody(ctx, options);
+      const body = await buildBody(ctx, { ...options, current: true });
       const preview = await ctx
         .client()
         .post<{ categories: Partial<Record<Category, { wouldDelete: number; held: number }>> }>(ctx.tenantPath('/retention-policy/preview'), body);
