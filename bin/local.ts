@@ -193,15 +193,25 @@ async function start(options: StartOptions): Promise<void> {
   runtime = await startLocalRuntime({ dataDir: options.dataDir, port: options.port, profile: options.profile, logger });
   if (stopping) return;
 
-  if (await runtime.isEmpty()) {
-    if (options.seed) {
-      await seedDemoTenant(runtime);
-      printReceipts(await firstSweep(runtime));
+  if (runtime.createdWithProfile !== runtime.platform.profile) {
+    print(
+      `Note: this data directory was created with the ${runtime.createdWithProfile} profile; tenant policies are now checked against ${runtime.platform.profile}.`,
+    );
+  }
+  try {
+    if (await runtime.isEmpty()) {
+      if (options.seed) {
+        await seedDemoTenant(runtime);
+        printReceipts(await firstSweep(runtime));
+      } else {
+        print('Empty store, not seeded (--no-seed).');
+      }
     } else {
-      print('Empty store, not seeded (--no-seed).');
+      print(`Reusing the data in ${runtime.dataDir} (no reseed).`);
     }
-  } else {
-    print(`Reusing the data in ${runtime.dataDir} (no reseed).`);
+  } catch (error) {
+    if (!stopping) await runtime.close({ graceMs: 2_000 }).catch(() => undefined);
+    throw error;
   }
   if (stopping) return;
 

@@ -6,7 +6,7 @@
  * outbox folder and a stand-in third-party provider. `bin/local.ts` drives it;
  * the e2e test starts it the way a user does.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -76,6 +76,8 @@ export interface LocalRuntime {
   readonly dataDir: string;
   readonly outboxDir: string;
   readonly platform: PlatformPolicy;
+  /** The profile the data directory was first started with (tenant policies were checked against it). */
+  readonly createdWithProfile: string;
   readonly deps: ApiDeps;
   readonly fakeProvider: FakeProvider;
   /** `deleteUrl` template of the stand-in provider, for a tenant's `thirdPartyEndpoints`. */
@@ -183,6 +185,24 @@ function fakeProviderRoutes(provider: FakeProvider): LocalRoute[] {
   ];
 }
 
+interface DataDirState {
+  readonly profile: string;
+  readonly createdAt: string;
+}
+
+/** `<dataDir>/local.json`: what the data directory was created with. */
+async function loadOrCreateState(dataDir: string, profile: string): Promise<DataDirState> {
+  const path = join(dataDir, 'local.json');
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as DataDirState;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const state: DataDirState = { profile, createdAt: new Date().toISOString() };
+  await writeFile(path, `${JSON.stringify(state, null, 2)}\n`);
+  return state;
+}
+
 function deletedIn(receipt: Receipt | undefined): number {
   let n = 0;
   for (const c of Object.values(receipt?.categories ?? {}) as { deleted: number }[]) n += c.deleted;
@@ -194,6 +214,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const dataDir = resolve(options.dataDir);
   const platform = loadProfile(options.profile);
   const secrets: LocalSecrets = await loadOrCreateLocalSecrets(dataDir);
+  const state = await loadOrCreateState(dataDir, platform.profile);
   const outboxDir = join(dataDir, 'outbox');
   await Promise.all([mkdir(join(dataDir, 'dynamodb'), { recursive: true }), mkdir(join(dataDir, 's3'), { recursive: true })]);
 
@@ -250,6 +271,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       dataDir,
       outboxDir,
       platform,
+      createdWithProfile: state.profile,
       deps: apiDeps,
       fakeProvider,
       fakeProviderDeleteUrl: `${url}${FAKE_PROVIDER_PATH}/calls/{ref}`,
