@@ -1,0 +1,151 @@
+/**
+ * The role and tenant matrix of DESIGN.md §5: every route × {no token, a token
+ * of another tenant, Administrator, ComplianceAdministrator, SuperAdministrator,
+ * an unknown role}. Allowed calls succeed; refused ones answer 401/403 and
+ * change nothing in any table or bucket.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES, type Role, type RouteSpec } from '../../shared/app/api/contract.js';
+import { routeKey } from '../../shared/app/api/router.js';
+import {
+  apiWorld,
+  customerRecords,
+  dumpStores,
+  ingest,
+  registerTenant,
+  token,
+  type ApiWorld,
+  type Call,
+  type Token,
+} from '../support/api.js';
+
+const T = 'acme';
+const RANK: Record<Role, number> = { Administrator: 1, ComplianceAdministrator: 2, SuperAdministrator: 3 };
+
+interface Principal {
+  readonly name: string;
+  readonly token?: Token;
+  readonly role?: Role;
+  readonly ownTenant: boolean;
+}
+
+const PRINCIPALS: readonly Principal[] = [
+  { name: 'no token', ownTenant: false },
+  { name: 'another tenant', token: token('ComplianceAdministrator', 'globex'), role: 'ComplianceAdministrator', ownTenant: false },
+  { name: 'Administrator', token: token('Administrator', T), role: 'Administrator', ownTenant: true },
+  { name: 'ComplianceAdministrator', token: token('ComplianceAdministrator', T), role: 'ComplianceAdministrator', ownTenant: true },
+  { name: 'SuperAdministrator', token: token('SuperAdministrator'), role: 'SuperAdministrator', ownTenant: true },
+  { name: 'unknown role', token: { sub: 'someone', groups: ['Janitor', 'lethe-admins'], tenantId: T }, ownTenant: false },
+];
+
+function expected(route: RouteSpec, p: Principal): 'allowed' | 401 | 403 {
+  if (route.minRole === 'public') return 'allowed';
+  if (p.token === undefined) return 401;
+  if (p.role === undefined || RANK[p.role] < RANK[route.minRole]) return 403;
+  if (p.role !== 'SuperAdministrator' && !p.ownTenant) return 403;
+  return 'allowed';
+}
+
+let w: ApiWorld;
+let n = 0;
+let runId = '';
+
+/** A fresh customer, so every allowed deletion has something of its own to delete. */
+async function freshCustomer(): Promise<string> {
+  n += 1;
+  const id = `rbac-${n}`;
+  await ingest(w, T, customerRecords({ id, name: `Rbac ${n}`, phone: `+1415555${String(3000 + n)}`, email: `rbac${n}@example.com`, secret: `s${n}`, age: 10 }));
+  return id;
+}
+
+/** A valid request for each route (prepared afresh for every principal). */
+const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
+  'GET /v1/tenants': async () => ({ method: 'GET', path: '/v1/tenants' }),
+  'PUT /v1/tenants/{t}': async () => ({ method: 'PUT', path: `/v1/tenants/${T}`, body: { name: 'Acme', adminEmails: ['admin@acme.example'], thirdPartyEndpoints: [{ name: 'p', deleteUrl: 'https://p.example/{ref}' }] } }),
+  'GET /v1/tenants/{t}/retention-policy': async () => ({ method: 'GET', path: `/v1/tenants/${T}/retention-policy` }),
+  'PUT /v1/tenants/{t}/retention-policy': async () => ({ method: 'PUT', path: `/v1/tenants/${T}/retention-policy`, body: { categories: { call: { days: 300 + (n += 1) } } } }),
+  'POST /v1/tenants/{t}/retention-policy/preview': async () => ({ method: 'POST', path: `/v1/tenants/${T}/retention-policy/preview`, body: { categories: { call: { days: 30 } } } }),
+  'GET /v1/tenants/{t}/retention-policy/history': async () => ({ method: 'GET', path: `/v1/tenants/${T}/retention-policy/history` }),
+  'GET /v1/tenants/{t}/legal-holds': async () => ({ method: 'GET', path: `/v1/tenants/${T}/legal-holds` }),
+  'POST /v1/tenants/{t}/legal-holds': async () => ({ method: 'POST', path: `/v1/tenants/${T}/legal-holds`, body: { scope: { category: 'webhook_delivery' }, reason: 'rbac' } }),
+  'DELETE /v1/tenants/{t}/legal-holds/{holdId}': async () => {
+    n += 1;
+    await w.stores.control.putHold({ tenantId: T, holdId: `h-${n}`, scope: { category: 'user' }, reason: 'rbac', createdAt: '2025-01-01T00:00:00.000Z', createdBy: 'x' });
+    return { method: 'DELETE', path: `/v1/tenants/${T}/legal-holds/h-${n}` };
+  },
+  'GET /v1/tenants/{t}/customers': async () => ({ method: 'GET', path: `/v1/tenants/${T}/customers`, query: { email: 'rbac1@example.com' } }),
+  'GET /v1/tenants/{t}/customers/{id}/export': async () => ({ method: 'GET', path: `/v1/tenants/${T}/customers/rbac-1/export` }),
+  'DELETE /v1/tenants/{t}/customers/{id}': async () => ({ method: 'DELETE', path: `/v1/tenants/${T}/customers/${await freshCustomer()}` }),
+  'DELETE /v1/tenants/{t}/conversations/{id}': async () => ({ method: 'DELETE', path: `/v1/tenants/${T}/conversations/${await freshCustomer()}-conv` }),
+  'DELETE /v1/tenants/{t}/conversations/{id}/messages/{msgId}': async () => {
+    const id = await freshCustomer();
+    return { method: 'DELETE', path: `/v1/tenants/${T}/conversations/${id}-conv/messages/${id}-conv-m1` };
+  },
+  'DELETE /v1/tenants/{t}/calls/{id}/recording': async () => ({ method: 'DELETE', path: `/v1/tenants/${T}/calls/${await freshCustomer()}-call/recording` }),
+  'POST /v1/tenants/{t}/records': async () => ({
+    method: 'POST',
+    path: `/v1/tenants/${T}/records`,
+    body: { records: [{ type: 'customer', id: `ingested-${(n += 1)}`, lastContactAt: '2025-05-01T00:00:00Z' }] },
+  }),
+  'GET /v1/tenants/{t}/deletion-runs': async () => ({ method: 'GET', path: `/v1/tenants/${T}/deletion-runs` }),
+  'POST /v1/tenants/{t}/deletion-runs': async () => ({ method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, body: { dryRun: true } }),
+  'GET /v1/tenants/{t}/deletion-runs/{id}': async () => ({ method: 'GET', path: `/v1/tenants/${T}/deletion-runs/${runId}` }),
+  'GET /v1/tenants/{t}/audit-events': async () => ({ method: 'GET', path: `/v1/tenants/${T}/audit-events` }),
+  'GET /v1/openapi.json': async () => ({ method: 'GET', path: '/v1/openapi.json' }),
+};
+
+beforeAll(async () => {
+  w = await apiWorld();
+  await registerTenant(w, T);
+  await registerTenant(w, 'globex');
+  await freshCustomer();
+  runId = (await w.call({ method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, body: { dryRun: true }, token: token('Administrator', T) })).body.runId;
+});
+
+describe('roles and tenants', () => {
+  it('has a request for every route of the contract', () => {
+    expect(Object.keys(REQUESTS).sort()).toEqual(ROUTES.map(routeKey).sort());
+  });
+
+  it.each(ROUTES.map((r) => [routeKey(r), r] as const))('%s', async (_, route) => {
+    for (const principal of PRINCIPALS) {
+      const request = await (REQUESTS[routeKey(route)] as () => Promise<Omit<Call, 'token'>>)();
+      const outcome = expected(route, principal);
+      const before = outcome === 'allowed' ? undefined : await dumpStores(w.stores);
+
+      const answer = await w.call({ ...request, ...(principal.token !== undefined && { token: principal.token }) });
+
+      if (outcome === 'allowed') {
+        expect(answer.status, `${principal.name}: ${answer.text}`).toBeGreaterThanOrEqual(200);
+        expect(answer.status, `${principal.name}: ${answer.text}`).toBeLessThan(300);
+      } else {
+        expect(answer.status, principal.name).toBe(outcome);
+        expect(answer.body.error.code).toBe(outcome === 401 ? 'unauthorized' : 'forbidden');
+        expect(await dumpStores(w.stores), `${principal.name} changed the stores`).toBe(before);
+      }
+    }
+  });
+
+  it("reads API Gateway's string form of the groups claim", async () => {
+    const answer = await w.call({
+      method: 'GET',
+      path: `/v1/tenants/${T}/legal-holds`,
+      token: { sub: 'u', groups: '[Administrator ComplianceAdministrator]', tenantId: T },
+    });
+
+    expect(answer.status).toBe(200);
+  });
+
+  it('refuses a token without a subject as unauthenticated', async () => {
+    const answer = await w.call({ method: 'GET', path: `/v1/tenants/${T}/audit-events`, token: { groups: ['SuperAdministrator'] } });
+
+    expect(answer.status).toBe(401);
+  });
+
+  it('refuses a tenant-scoped token without a tenant claim', async () => {
+    const answer = await w.call({ method: 'GET', path: `/v1/tenants/${T}/audit-events`, token: token('Administrator') });
+
+    expect(answer.status).toBe(403);
+    expect(answer.body.error.field).toBe('t');
+  });
+});

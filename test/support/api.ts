@@ -1,0 +1,268 @@
+/**
+ * The admin API on the emulators, for handler tests: stores, the production
+ * handler built by `createApiHandler`, synthetic API Gateway (payload v2)
+ * events with JWT-authorizer claims, a logger that captures what it prints,
+ * an in-process sweep starter, and full dumps of every table and bucket.
+ */
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ListObjectsCommand } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import type { ApiDeps } from '../../shared/app/api/contract.js';
+import { createApiHandler, type ApiHandler } from '../../shared/app/api/handler.js';
+import { InProcessSweepStarter } from '../../shared/app/api/in-process-sweep-starter.js';
+import { loadProfile, type ProfileName } from '../../shared/config/profiles.js';
+import type { IngestRecordInput } from '../../shared/domain/ingest.js';
+import type { PlatformPolicy } from '../../shared/domain/policy.js';
+import type { BlobStore } from '../../shared/domain/ports.js';
+import type { RunDeps } from '../../shared/domain/runs.js';
+import { TestClock } from './clock.js';
+import { makeStores, type Stores } from './env.js';
+import { MemoryExternalProvider, MemoryMailer } from './memory.js';
+
+export const API_NOW = new Date('2025-06-01T12:00:00.000Z');
+export const REF_SECRET = 'api-test-reference-secret-0123456789abcdef';
+const DAY = 86_400_000;
+
+/** A logger that keeps every line it would print. */
+export class CapturingLogger extends Logger {
+  readonly lines: string[];
+
+  constructor(lines: string[] = []) {
+    super({ serviceName: 'lethe-test', logLevel: 'DEBUG' });
+    this.lines = lines;
+  }
+
+  protected override printLog(_level: number, log: Parameters<Logger['printLog']>[1]): void {
+    log.prepareForPrint();
+    this.lines.push(JSON.stringify(log.getAttributes()));
+  }
+
+  protected override createLogger(options?: ConstructorParameters<typeof Logger>[0]): Logger {
+    void options;
+    return new CapturingLogger(this.lines);
+  }
+}
+
+export interface Token {
+  readonly sub?: string;
+  /** `cognito:groups`: an array, or API Gateway's string form. */
+  readonly groups?: readonly string[] | string;
+  readonly tenantId?: string;
+}
+
+export type Role = 'Administrator' | 'ComplianceAdministrator' | 'SuperAdministrator';
+
+export const token = (role: Role | string, tenantId?: string, sub = `user-${role}`): Token => ({
+  sub,
+  groups: [role],
+  ...(tenantId !== undefined && { tenantId }),
+});
+
+export interface Call {
+  readonly method: string;
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>>;
+  /** A value to send as JSON, or `{ raw }` to send a string as is. */
+  readonly body?: unknown;
+  readonly raw?: string;
+  readonly token?: Token;
+}
+
+export function apiEvent(call: Call): APIGatewayProxyEventV2WithJWTAuthorizer {
+  const body = call.raw ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
+  const claims: Record<string, string | string[]> = {};
+  if (call.token?.sub !== undefined) claims.sub = call.token.sub;
+  if (call.token?.groups !== undefined) claims['cognito:groups'] = call.token.groups as string | string[];
+  if (call.token?.tenantId !== undefined) claims['custom:tenantId'] = call.token.tenantId;
+  const query = call.query ?? {};
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: call.path,
+    rawQueryString: new URLSearchParams(query).toString(),
+    headers: { 'content-type': 'application/json', ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }) },
+    ...(Object.keys(query).length > 0 && { queryStringParameters: { ...query } }),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.example.test',
+      domainPrefix: 'api',
+      http: { method: call.method, path: call.path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: '01/Jun/2025:12:00:00 +0000',
+      timeEpoch: API_NOW.getTime(),
+      ...(call.token !== undefined && { authorizer: { jwt: { claims, scopes: null } } }),
+    } as APIGatewayProxyEventV2WithJWTAuthorizer['requestContext'],
+    ...(body !== undefined && { body }),
+    isBase64Encoded: false,
+  };
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly body: any;
+  readonly text: string;
+}
+
+export interface ApiWorld {
+  readonly stores: Stores;
+  readonly clock: TestClock;
+  readonly platform: PlatformPolicy;
+  readonly deps: ApiDeps;
+  readonly runDeps: RunDeps;
+  readonly sweeps: InProcessSweepStarter;
+  readonly logLines: string[];
+  readonly handler: ApiHandler;
+  call(call: Call): Promise<Answer>;
+}
+
+export interface ApiWorldOptions {
+  readonly profile?: ProfileName;
+  readonly maxInlineBlobBytes?: number;
+  /** Wraps the emulator-backed blob store (e.g. to stand in for Object Lock, which s3rver lacks). */
+  readonly blobs?: (blobs: BlobStore) => BlobStore;
+}
+
+export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld> {
+  const clock = new TestClock(API_NOW);
+  const stores = await makeStores({ clock });
+  const platform = loadProfile(options.profile ?? 'conversations');
+  const runDeps: RunDeps = {
+    records: stores.records,
+    control: stores.control,
+    blobs: options.blobs === undefined ? stores.blobs : options.blobs(stores.blobs),
+    external: new MemoryExternalProvider(),
+    mailer: new MemoryMailer(),
+    clock,
+    platform,
+    refSecret: REF_SECRET,
+    operatorEmails: ['ops@example.test'],
+  };
+  const sweeps = new InProcessSweepStarter(runDeps);
+  const deps: ApiDeps = { ...runDeps, sweeps, maxInlineBlobBytes: options.maxInlineBlobBytes ?? 1024 * 1024 };
+  const logLines: string[] = [];
+  const handler = createApiHandler(deps, { logger: new CapturingLogger(logLines) });
+  return {
+    stores,
+    clock,
+    platform,
+    deps,
+    runDeps,
+    sweeps,
+    logLines,
+    handler,
+    call: async (call) => {
+      const result = await handler(apiEvent(call));
+      const text = typeof result.body === 'string' ? result.body : '';
+      return { status: result.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text), text };
+    },
+  };
+}
+
+export const SUPER = token('SuperAdministrator', undefined, 'root');
+
+/** Registers a tenant through the API. */
+export async function registerTenant(w: ApiWorld, tenantId: string, extra: Record<string, unknown> = {}): Promise<void> {
+  const answer = await w.call({
+    method: 'PUT',
+    path: `/v1/tenants/${tenantId}`,
+    body: {
+      name: `Tenant ${tenantId}`,
+      adminEmails: [`admin@${tenantId}.example`],
+      thirdPartyEndpoints: [{ name: 'provider', deleteUrl: 'https://provider.example/calls/{ref}' }],
+      ...extra,
+    },
+    token: SUPER,
+  });
+  if (answer.status !== 201 && answer.status !== 200) throw new Error(`register ${tenantId}: ${answer.status} ${answer.text}`);
+}
+
+/** Ingests records through the API (as the tenant's Administrator). */
+export async function ingest(w: ApiWorld, tenantId: string, records: readonly IngestRecordInput[]): Promise<Answer> {
+  const answer = await w.call({
+    method: 'POST',
+    path: `/v1/tenants/${tenantId}/records`,
+    body: { records },
+    token: token('Administrator', tenantId),
+  });
+  if (answer.status !== 200) throw new Error(`ingest: ${answer.status} ${answer.text}`);
+  return answer;
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+export const daysAgo = (days: number, minutes = 0) => new Date(API_NOW.getTime() - days * DAY + minutes * 60_000).toISOString();
+
+export interface CustomerFixture {
+  readonly id: string;
+  readonly name: string;
+  readonly phone: string;
+  readonly email: string;
+  readonly secret: string;
+  /** Days since the customer's conversation (and call) started. */
+  readonly age: number;
+  readonly open?: boolean;
+}
+
+/**
+ * One customer with a conversation (messages, a log, inbound and outbound
+ * media, an e-mail attachment of the first message), a call with a recording
+ * and third-party data, and an analytics event. Ids derive from the customer id.
+ */
+export function customerRecords(c: CustomerFixture): IngestRecordInput[] {
+  const conv = `${c.id}-conv`;
+  const call = `${c.id}-call`;
+  return [
+    { type: 'customer', id: c.id, name: c.name, phones: [c.phone], emails: [c.email], lastContactAt: daysAgo(c.age) },
+    { type: 'conversation', id: conv, customerId: c.id, channel: 'email', startedAt: daysAgo(c.age), status: c.open ? 'open' : 'closed', notes: `notes ${c.secret}` },
+    { type: 'message', id: `${conv}-m1`, conversationId: conv, customerId: c.id, sentAt: daysAgo(c.age, 1), direction: 'inbound', text: `first ${c.secret}` },
+    { type: 'message', id: `${conv}-m2`, conversationId: conv, customerId: c.id, sentAt: daysAgo(c.age, 2), direction: 'outbound', text: `second ${c.secret}` },
+    { type: 'email_attachment', id: `${conv}-att`, conversationId: conv, customerId: c.id, sentAt: daysAgo(c.age, 1), contentType: 'application/pdf', contentBase64: b64(`attachment ${c.secret}`), messageId: `${conv}-m1` },
+    { type: 'media', id: `${conv}-in`, conversationId: conv, customerId: c.id, direction: 'inbound', contentType: 'image/png', contentBase64: b64(`photo ${c.secret}`), sentAt: daysAgo(c.age, 3) },
+    { type: 'media', id: `${conv}-out`, conversationId: conv, customerId: c.id, direction: 'outbound', contentType: 'image/png', contentBase64: b64('brochure') },
+    { type: 'communication_log', id: `${conv}-log`, conversationId: conv, customerId: c.id, loggedAt: daysAgo(c.age, 5), text: `log ${c.secret}` },
+    { type: 'call', id: call, customerId: c.id, startedAt: daysAgo(c.age), durationSeconds: 42, thirdPartyRef: `tp-${call}` },
+    { type: 'recording', id: `${call}-rec`, callId: call, customerId: c.id, contentType: 'audio/wav', contentBase64: b64(`voice ${c.secret}`) },
+    { type: 'analytics_event', id: `${c.id}-evt`, occurredAt: daysAgo(c.age, 4), name: 'chat_started', customerId: c.id },
+  ];
+}
+
+/** Every item of the tables and every object of the buckets, in a stable order. */
+export async function dumpStores(stores: Stores): Promise<string> {
+  const scan = async (table: string) => {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await stores.doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items.map((i) => JSON.stringify(i, Object.keys(i).sort())).sort();
+  };
+  const list = async (bucket: string) => {
+    const keys: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await stores.s3.send(new ListObjectsCommand({ Bucket: bucket, ...(marker !== undefined && { Marker: marker }) }));
+      for (const o of page.Contents ?? []) keys.push(`${o.Key}:${o.Size}`);
+      marker = page.IsTruncated === true ? keys.at(-1)?.split(':')[0] : undefined;
+    } while (marker !== undefined);
+    return keys.sort();
+  };
+  const [records, control, recordings, media, exportsBucket] = await Promise.all([
+    scan(stores.tableNames.records),
+    scan(stores.tableNames.control),
+    list(stores.bucketNames.recordings),
+    list(stores.bucketNames.media),
+    list(stores.bucketNames.exports),
+  ]);
+  return JSON.stringify({ records, control, recordings, media, exports: exportsBucket });
+}
+
+/** Audit events of a tenant, newest first, straight from the store. */
+export async function auditOf(w: ApiWorld, tenantId: string) {
+  return w.stores.control.listAudit(tenantId);
+}
