@@ -1,0 +1,579 @@
+/**
+ * `npm run bench`: seeds a synthetic world into the embedded emulators and, in
+ * one process, measures (a) the engine's sweep, (b) a naive
+ * delete-one-item-at-a-time loop and (c) the floor, a bare
+ * BatchWriteItem/DeleteObjects loop over the same keys. Each measurement gets
+ * fresh tables and buckets seeded with the same world, and is verified
+ * afterwards: exactly the expected records and blobs are gone.
+ *
+ * Prints a table and writes a JSON report. Exits 0 when a speed target is
+ * missed (it is a measurement), 1 when a verification fails, 2 on bad flags.
+ */
+import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Table from 'cli-table3';
+import { loadProfile, UnknownProfileError } from '../shared/config/profiles.js';
+import type { PlatformPolicy } from '../shared/domain/policy.js';
+import type { Clock } from '../shared/domain/ports.js';
+import { DEFAULT_RETENTION_SHARDS, type RecordItem } from '../shared/domain/records.js';
+import { provisionStage, seed, startHarness, verify, type Harness, type SeedResult, type Stage } from './harness.js';
+import { byCommand, collectGarbage, total, type Counts } from './instrument.js';
+import { runEngine, runFloor, runNaive, type EngineResult, type LoopResult, type Timed } from './measure.js';
+import { blobOf, buildWorld, prng, WorldShapeError, type BenchWorld } from './world.js';
+
+/** The bench's fixed "now"; the run clock starts here and ticks in real time. */
+const BENCH_NOW = new Date('2026-06-01T00:00:00.000Z');
+
+const USAGE = `Usage: npm run bench -- [options]
+  --records N            records to seed (default 100000)
+  --tenants N            tenants they are spread over (default 20)
+  --blob-ratio R         share of records carrying a blob, 0–0.5 (default 0.1)
+  --due-ratio R          share of records past retention, 0–1 (default 0.9)
+  --profile NAME         platform profile (default conversations)
+  --naive-sample N       due records the naive loop deletes; 0 = all (default 10000)
+  --floor-concurrency N  BatchWriteItem requests in flight in the floor (default 8)
+  --page-size N          engine page size (default 500)
+  --stage-budget-ms N    engine time budget per stage chunk (default 840000)
+  --seed N               world seed (default 1)
+  --out PATH             JSON report (default bench/results.json)`;
+
+interface Params {
+  readonly records: number;
+  readonly tenants: number;
+  readonly blobRatio: number;
+  readonly dueRatio: number;
+  readonly profile: string;
+  readonly naiveSample: number;
+  readonly floorConcurrency: number;
+  readonly pageSize: number;
+  readonly stageBudgetMs: number;
+  readonly seed: number;
+  readonly out: string;
+}
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function parseParams(argv: string[]): Params | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      records: { type: 'string', default: '100000' },
+      tenants: { type: 'string', default: '20' },
+      'blob-ratio': { type: 'string', default: '0.1' },
+      'due-ratio': { type: 'string', default: '0.9' },
+      profile: { type: 'string', default: 'conversations' },
+      'naive-sample': { type: 'string', default: '10000' },
+      'floor-concurrency': { type: 'string', default: '8' },
+      'page-size': { type: 'string', default: '500' },
+      'stage-budget-ms': { type: 'string', default: '840000' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string', default: 'bench/results.json' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const integer = (name: keyof typeof values, min: number): number => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${String(values[name])}`);
+    return n;
+  };
+  const ratio = (name: keyof typeof values, max: number): number => {
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < 0 || n > max) throw new UsageError(`--${name} must be a number in [0, ${max}], got ${String(values[name])}`);
+    return n;
+  };
+  const params: Params = {
+    records: integer('records', 1),
+    tenants: integer('tenants', 1),
+    blobRatio: ratio('blob-ratio', 0.5),
+    dueRatio: ratio('due-ratio', 1),
+    profile: values.profile,
+    naiveSample: integer('naive-sample', 0),
+    floorConcurrency: integer('floor-concurrency', 1),
+    pageSize: integer('page-size', 1),
+    stageBudgetMs: integer('stage-budget-ms', 1),
+    seed: integer('seed', 0),
+    out: values.out,
+  };
+  if (params.records < params.tenants * 60) {
+    throw new UsageError(`--records must be at least 60 per tenant (${params.tenants * 60} for ${params.tenants} tenants)`);
+  }
+  return params;
+}
+
+interface MeasurementReport {
+  readonly deletedRecords: number;
+  readonly deletedBlobs: number;
+  readonly seconds: number;
+  readonly itemsPerSecond: number;
+  /** Process CPU time (emulators included) and throughput on it: less sensitive to other load on the machine. */
+  readonly cpuSeconds: number;
+  readonly itemsPerCpuSecond: number;
+  readonly loadAverage: readonly [number, number];
+  readonly dynamodbRequests: Counts;
+  readonly dynamodbRequestsByTarget: Counts;
+  readonly s3Requests: Counts;
+  /** Of the requests above, those the SDK re-sent after a failed attempt. */
+  readonly sdkRetries: { readonly dynamodb: Counts; readonly s3: Counts };
+  readonly dynamodbRequestsPerRecord: number;
+  readonly s3RequestsPerBlob: number | null;
+  readonly peakRssMb: number;
+  readonly rssAtStartMb: number;
+  readonly peakHeapUsedMb: number;
+  readonly seed: SeedResult;
+  readonly verified: boolean;
+}
+
+function report(m: Timed, records: number, blobs: number, seeded: SeedResult, verified: boolean): MeasurementReport {
+  return {
+    deletedRecords: records,
+    deletedBlobs: blobs,
+    seconds: round(m.seconds, 3),
+    itemsPerSecond: round(records / m.seconds, 0),
+    cpuSeconds: round(m.cpuSeconds, 3),
+    itemsPerCpuSecond: round(records / m.cpuSeconds, 0),
+    loadAverage: [round(m.loadAverage[0], 2), round(m.loadAverage[1], 2)],
+    dynamodbRequests: sorted(byCommand(m.tally.dynamodb)),
+    dynamodbRequestsByTarget: sorted(m.tally.dynamodb),
+    s3Requests: sorted(m.tally.s3),
+    sdkRetries: { dynamodb: sorted(m.tally.retries.dynamodb), s3: sorted(m.tally.retries.s3) },
+    dynamodbRequestsPerRecord: round(total(m.tally.dynamodb) / records, 4),
+    s3RequestsPerBlob: blobs === 0 ? null : round(total(m.tally.s3) / blobs, 4),
+    ...m.memory,
+    seed: { ...seeded, seconds: round(seeded.seconds, 2) },
+    verified,
+  };
+}
+
+async function main(): Promise<number> {
+  let params: Params | 'help';
+  try {
+    params = parseParams(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError) && !(error instanceof TypeError)) throw error;
+    console.error(`${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (params === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  let platform: PlatformPolicy;
+  let world: BenchWorld;
+  const built = performance.now();
+  try {
+    platform = loadProfile(params.profile);
+    world = buildWorld({ ...params, platform, now: BENCH_NOW });
+  } catch (error) {
+    if (!(error instanceof UnknownProfileError) && !(error instanceof WorldShapeError)) throw error;
+    console.error(`${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const origin = performance.now();
+  // Cutoffs derive from the run's start: the clock starts at BENCH_NOW and ticks in real time,
+  // so stage budgets mean what they say; every clock in the world is days away from a cutoff.
+  const clock: Clock = { now: () => new Date(BENCH_NOW.getTime() + (performance.now() - origin)) };
+
+  const dueIndexes = world.due.flatMap((d, i) => (d ? [i] : []));
+  const dueItems = dueIndexes.map((i) => world.items[i] as RecordItem);
+  const dueBlobs = dueItems.filter((i) => blobOf(i) !== undefined).length;
+  const allBlobs = world.items.filter((i) => blobOf(i) !== undefined).length;
+  const dueExternal = dueItems.filter((i) => i.category === 'third_party_call_data' && i.externalRef !== undefined).length;
+  if (dueItems.length === 0) {
+    console.error(`--due-ratio ${params.dueRatio} leaves nothing to delete; nothing to measure.\n\n${USAGE}`);
+    return 2;
+  }
+  const sample = naiveSample(dueIndexes, params.naiveSample, params.seed);
+  const sampled = new Set(sample);
+  const isDue = (i: number): boolean => world.due[i] === true;
+  console.log(
+    `Lethe sweep bench: profile ${params.profile}, ${fmt(world.items.length)} records (${fmt(allBlobs)} with a blob) over ${params.tenants} tenants\n` +
+      `due: ${fmt(dueItems.length)} records (${pct(dueItems.length / world.items.length)}), ${fmt(dueBlobs)} blobs, ${fmt(dueExternal)} third-party markers; ` +
+      `customers gone/aged/active ${fmt(world.customers.gone)}/${fmt(world.customers.aged)}/${fmt(world.customers.active)} (built in ${secs(performance.now() - built)})\n` +
+      `naive loop: ${sample.length < dueItems.length ? `random sample of ${fmt(sample.length)} due records` : 'every due record'}; ` +
+      `floor: ${params.floorConcurrency} BatchWriteItem and 4 DeleteObjects in flight; engine: ${platform.sweep.tenantConcurrency} tenants in parallel, page ${params.pageSize}\n`,
+  );
+
+  // s3rver keeps every object as files; on tmpfs the bench measures the emulator, not the disk.
+  const s3Base = (await isWritableDir('/dev/shm')) ? '/dev/shm' : tmpdir();
+  const failures: string[] = [];
+
+  /**
+   * One measurement on its own emulators (dynalite keeps a dropped table's memory,
+   * so sharing one would carry each measurement's data into the next one's
+   * memory figures): fresh tables and buckets, the same seed, the run, its
+   * verification.
+   */
+  const measure = async <T extends Timed>(
+    label: string,
+    run: (h: Harness, stage: Stage) => Promise<T>,
+    gone: (index: number) => boolean,
+    extraChecks: (result: T) => string[] = () => [],
+  ): Promise<{ result: T; seeded: SeedResult; verified: boolean }> => {
+    collectGarbage();
+    const s3Directory = await mkdtemp(join(s3Base, `lethe-bench-${label}-`));
+    const h = await startHarness(s3Directory);
+    try {
+      const stage = await provisionStage(h, label);
+      const seeded = await seed(h, stage, world, clock, { blobConcurrency: 16, shardCount: DEFAULT_RETENTION_SHARDS });
+      console.log(`${label.padEnd(6)} seeded ${fmt(seeded.records)} records and ${fmt(seeded.blobs)} blobs in ${seeded.seconds.toFixed(1)} s`);
+      const result = await run(h, stage);
+      const v = await verify(h, stage, world, gone);
+      const problems = [...v.problems, ...extraChecks(result)];
+      console.log(
+        `${label.padEnd(6)} ran in ${result.seconds.toFixed(2)} s; ${fmt(v.recordsGone)} records and ${fmt(v.blobsGone)} blobs gone; ` +
+          (problems.length === 0 ? 'verified: exactly the expected ones, the rest intact' : 'VERIFICATION FAILED'),
+      );
+      for (const p of problems) console.error(`    ${p}`);
+      failures.push(...problems.map((p) => `${label}: ${p}`));
+      return { result, seeded, verified: problems.length === 0 };
+    } finally {
+      await h.close();
+      await rm(s3Directory, { recursive: true, force: true });
+    }
+  };
+
+  const a = await measure(
+    'engine',
+    (h, stage) =>
+      runEngine(h, stage, world.tenants, {
+        platform,
+        clock,
+        budgetMs: params.stageBudgetMs,
+        pageSize: params.pageSize,
+        shardCount: DEFAULT_RETENTION_SHARDS,
+      }),
+    isDue,
+    (result) => {
+      const problems = checkReceipts(world, result);
+      if (result.externalCalls !== dueExternal) {
+        problems.push(`external provider called ${result.externalCalls} times, expected ${dueExternal}`);
+      }
+      return problems;
+    },
+  );
+  const b = await measure('naive', (h, stage) => runNaive(h, stage, sample.map((i) => world.items[i] as RecordItem)), (i) => sampled.has(i));
+  const c = await measure(
+    'floor',
+    (h, stage) => runFloor(h, stage, dueItems, { dynamoConcurrency: params.floorConcurrency, s3Concurrency: 4 }),
+    isDue,
+  );
+  const engine = a.result;
+  const floor = c.result;
+  const reports: Record<'engine' | 'naive' | 'floor', MeasurementReport> = {
+    engine: report(engine, dueItems.length, dueBlobs, a.seeded, a.verified),
+    naive: report(b.result, b.result.records, b.result.blobs, b.seeded, b.verified),
+    floor: report(floor, floor.records, floor.blobs, c.seeded, c.verified),
+  };
+
+  const { engine: e, naive: n, floor: f } = reports;
+  const ratios = {
+    engineOverFloorThroughput: round(e.itemsPerSecond / f.itemsPerSecond, 3),
+    engineOverNaiveThroughput: round(e.itemsPerSecond / n.itemsPerSecond, 3),
+    engineOverFloorThroughputOnCpuTime: round(e.itemsPerCpuSecond / f.itemsPerCpuSecond, 3),
+    engineOverNaiveThroughputOnCpuTime: round(e.itemsPerCpuSecond / n.itemsPerCpuSecond, 3),
+    engineOverFloorDynamodbRequestsPerRecord: round(e.dynamodbRequestsPerRecord / f.dynamodbRequestsPerRecord, 3),
+    engineOverFloorS3RequestsPerBlob:
+      e.s3RequestsPerBlob === null || f.s3RequestsPerBlob === null ? null : round(e.s3RequestsPerBlob / f.s3RequestsPerBlob, 3),
+  };
+  const targets: Target[] = [
+    {
+      name: 'engine throughput ≥ 0.7 × floor',
+      target: '≥ 0.7',
+      measured: ratios.engineOverFloorThroughput,
+      onCpuTime: ratios.engineOverFloorThroughputOnCpuTime,
+      pass: ratios.engineOverFloorThroughput >= 0.7,
+    },
+    {
+      name: 'engine throughput ≥ 5 × naive',
+      target: '≥ 5',
+      measured: ratios.engineOverNaiveThroughput,
+      onCpuTime: ratios.engineOverNaiveThroughputOnCpuTime,
+      pass: ratios.engineOverNaiveThroughput >= 5,
+    },
+    {
+      name: 'DynamoDB requests per deleted record ≤ 1.15 × floor',
+      target: '≤ 1.15',
+      measured: ratios.engineOverFloorDynamodbRequestsPerRecord,
+      pass: ratios.engineOverFloorDynamodbRequestsPerRecord <= 1.15,
+    },
+    {
+      name: 'S3 requests per deleted blob ≤ 1.15 × floor',
+      target: '≤ 1.15',
+      measured: ratios.engineOverFloorS3RequestsPerBlob,
+      pass: ratios.engineOverFloorS3RequestsPerBlob === null ? null : ratios.engineOverFloorS3RequestsPerBlob <= 1.15,
+    },
+  ];
+
+  printReport(params, reports, ratios, targets, engine, floor);
+
+  const results = {
+    machine: {
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      totalMemoryMb: Math.round(totalmem() / 1_048_576),
+      date: new Date().toISOString(),
+    },
+    parameters: {
+      ...params,
+      benchNow: BENCH_NOW.toISOString(),
+      s3rverOnTmpfs: s3Base === '/dev/shm',
+      tenantConcurrency: platform.sweep.tenantConcurrency,
+      retentionShards: DEFAULT_RETENTION_SHARDS,
+    },
+    world: {
+      records: world.items.length,
+      blobs: allBlobs,
+      dueRecords: dueItems.length,
+      dueBlobs,
+      dueThirdPartyMarkers: dueExternal,
+      customers: world.customers,
+      byCategory: categoryBreakdown(world),
+    },
+    notes: [
+      sample.length < dueItems.length
+        ? `The naive loop ran on a random sample of ${sample.length} of the ${dueItems.length} due records; its items/s is measured on that sample.`
+        : 'The naive loop ran on every due record.',
+      'Peak RSS and heap are the whole process: dynalite (in memory) and s3rver run in-process.',
+      'Request counts include retries (sdkRetries lists them); engine counts include the control table (tenant, policy, holds, receipts).',
+      's3rver answers the first DeleteObjects over keys that share a folder with a 500 (its parallel empty-folder clean-up races), so nearly every DeleteObjects is sent twice, by the engine and the floor alike.',
+    ],
+    measurements: {
+      engine: {
+        ...e,
+        dynamodbRequestsByPhase: Object.fromEntries(Object.entries(engine.tally.byPhase).map(([p, c]) => [p, sorted(c)])),
+        chunksByStage: engine.chunks,
+        stageSecondsSummedOverTenants: Object.fromEntries(Object.entries(engine.stageSeconds).map(([s, v]) => [s, round(v, 2)])),
+        externalProviderCalls: engine.externalCalls,
+        alertsSent: engine.alerts,
+      },
+      naive: { ...n, sampled: sample.length < dueItems.length, sampleSize: sample.length },
+      floor: {
+        ...f,
+        dynamodbConcurrency: params.floorConcurrency,
+        s3Concurrency: 4,
+        blobSeconds: round(floor.blobSeconds ?? 0, 3),
+        recordSeconds: round(floor.recordSeconds ?? 0, 3),
+      },
+    },
+    ratios,
+    targets,
+    verification: { passed: failures.length === 0, failures },
+  };
+  await writeFile(params.out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nWrote ${params.out}`);
+
+  if (failures.length > 0) {
+    console.error(`\nVERIFICATION FAILED (${failures.length} problems): the numbers above are not valid.`);
+    return 1;
+  }
+  return 0;
+}
+
+interface Target {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: number | null;
+  /** The same ratio on process CPU time instead of wall time (throughput targets only). */
+  readonly onCpuTime?: number;
+  readonly pass: boolean | null;
+}
+
+async function isWritableDir(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A deterministic random sample of the due records (all of them when `size` is 0 or larger). */
+function naiveSample(dueIndexes: readonly number[], size: number, seed: number): number[] {
+  if (size === 0 || size >= dueIndexes.length) return [...dueIndexes];
+  const rnd = prng(seed + 7919);
+  const pool = [...dueIndexes];
+  for (let i = 0; i < size; i++) {
+    const j = i + Math.floor(rnd() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
+  }
+  return pool.slice(0, size);
+}
+
+/** Every receipt completed, no failures, and its deleted count equals the tenant's due records. */
+function checkReceipts(world: BenchWorld, engine: EngineResult): string[] {
+  const problems: string[] = [];
+  const expected = new Map<string, number>();
+  world.items.forEach((item, i) => {
+    if (world.due[i]) expected.set(item.tenantId, (expected.get(item.tenantId) ?? 0) + 1);
+  });
+  if (engine.receipts.length !== world.tenants.length) {
+    problems.push(`${engine.receipts.length} receipts for ${world.tenants.length} tenants`);
+  }
+  for (const r of engine.receipts) {
+    let deleted = 0;
+    let failed = 0;
+    for (const c of Object.values(r.categories)) {
+      deleted += c.deleted;
+      failed += c.failed;
+    }
+    const want = expected.get(r.tenantId) ?? 0;
+    if (r.status !== 'completed') problems.push(`receipt of ${r.tenantId} is ${r.status}`);
+    if (failed > 0) problems.push(`receipt of ${r.tenantId} counts ${failed} failed records`);
+    if (deleted !== want) problems.push(`receipt of ${r.tenantId} counts ${deleted} deleted records, expected ${want}`);
+  }
+  return problems;
+}
+
+function categoryBreakdown(world: BenchWorld): Record<string, { total: number; due: number; blobs: number }> {
+  const out: Record<string, { total: number; due: number; blobs: number }> = {};
+  world.items.forEach((item, i) => {
+    const c = (out[item.category] ??= { total: 0, due: 0, blobs: 0 });
+    c.total += 1;
+    if (world.due[i]) c.due += 1;
+    if (blobOf(item) !== undefined) c.blobs += 1;
+  });
+  return out;
+}
+
+function printReport(
+  params: Params,
+  reports: Record<'engine' | 'naive' | 'floor', MeasurementReport>,
+  ratios: Record<string, number | null>,
+  targets: readonly Target[],
+  engine: EngineResult,
+  floor: LoopResult,
+): void {
+  const plain = { style: { head: [], border: [] } };
+  const main = new Table({
+    ...plain,
+    head: ['measurement', 'records', 'blobs', 'seconds', 'items/s', 'CPU s', 'items/CPU s', 'DDB req', 'DDB req/record', 'S3 req', 'S3 req/blob', 'peak RSS MB', 'peak heap MB'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+  });
+  for (const [label, r] of Object.entries(reports)) {
+    main.push([
+      label === 'naive' && params.naiveSample > 0 && r.deletedRecords === params.naiveSample ? 'naive (sample)' : label,
+      fmt(r.deletedRecords),
+      fmt(r.deletedBlobs),
+      r.seconds.toFixed(2),
+      fmt(r.itemsPerSecond),
+      r.cpuSeconds.toFixed(2),
+      fmt(r.itemsPerCpuSecond),
+      fmt(total(r.dynamodbRequests)),
+      r.dynamodbRequestsPerRecord.toFixed(4),
+      fmt(total(r.s3Requests)),
+      r.s3RequestsPerBlob === null ? '-' : r.s3RequestsPerBlob.toFixed(4),
+      r.peakRssMb.toFixed(0),
+      r.peakHeapUsedMb.toFixed(0),
+    ]);
+  }
+  console.log(`\n${main.toString()}`);
+  const lines = [
+    reports.naive.deletedRecords < reports.engine.deletedRecords
+      ? `naive: a random sample of ${fmt(reports.naive.deletedRecords)} due records, one request at a time; items/s is the sample's.`
+      : 'naive: every due record, one request at a time.',
+    `floor: blobs ${floor.blobSeconds?.toFixed(2)} s, then records ${floor.recordSeconds?.toFixed(2)} s.`,
+    `S3 requests: ${(['engine', 'naive', 'floor'] as const).map((m) => `${m} ${describe(reports[m].s3Requests, reports[m].sdkRetries.s3)}`).join('; ')}.`,
+    `DynamoDB SDK retries: ${(['engine', 'naive', 'floor'] as const).map((m) => `${m} ${fmt(total(reports[m].sdkRetries.dynamodb))}`).join(', ')}.`,
+    'CPU s and memory are the whole process, emulators included; load average (1 min) before/after: ' +
+      (['engine', 'naive', 'floor'] as const).map((m) => `${m} ${reports[m].loadAverage.join('/')}`).join(', ') +
+      ` on ${cpus().length} CPUs.`,
+  ];
+  console.log(lines.join('\n'));
+
+  const e = reports.engine;
+  const breakdown = new Table({
+    ...plain,
+    head: ['engine DynamoDB requests', 'count', 'per deleted record', 'floor per record'],
+    colAligns: ['left', 'right', 'right', 'right'],
+  });
+  const floorByTarget = reports.floor.dynamodbRequestsByTarget;
+  for (const [key, count] of Object.entries(e.dynamodbRequestsByTarget)) {
+    const f = floorByTarget[key];
+    breakdown.push([key, fmt(count), (count / e.deletedRecords).toFixed(4), f === undefined ? '-' : (f / reports.floor.deletedRecords).toFixed(4)]);
+  }
+  breakdown.push(['total', fmt(total(e.dynamodbRequestsByTarget)), e.dynamodbRequestsPerRecord.toFixed(4), reports.floor.dynamodbRequestsPerRecord.toFixed(4)]);
+  console.log(`\n${breakdown.toString()}`);
+
+  const phases = new Table({
+    ...plain,
+    head: ['engine phase', 'chunks', 'DDB requests', 'by command and target', 'runStage s (Σ tenants)'],
+    colAligns: ['left', 'right', 'right', 'left', 'right'],
+  });
+  const order = ['startRun', 'stage 1', 'stage 2', 'stage 3', 'stage 4', 'completeRun'];
+  for (const phase of order) {
+    const counts = engine.tally.byPhase[phase];
+    if (counts === undefined) continue;
+    phases.push([
+      phase,
+      engine.chunks[phase] === undefined ? '-' : fmt(engine.chunks[phase] as number),
+      fmt(total(counts)),
+      Object.entries(sorted(counts))
+        .map(([k, v]) => `${k}: ${fmt(v)}`)
+        .join('\n'),
+      engine.stageSeconds[phase]?.toFixed(2) ?? '-',
+    ]);
+  }
+  console.log(`\n${phases.toString()}`);
+
+  const ratioTable = new Table({ ...plain, head: ['ratio', 'value'], colAligns: ['left', 'right'] });
+  for (const [k, v] of Object.entries(ratios)) ratioTable.push([k, v === null ? '-' : v.toFixed(3)]);
+  console.log(`\n${ratioTable.toString()}`);
+
+  const targetTable = new Table({
+    ...plain,
+    head: ['target', 'wanted', 'measured', 'result', 'on CPU time'],
+    colAligns: ['left', 'right', 'right', 'left', 'right'],
+  });
+  for (const t of targets) {
+    targetTable.push([
+      t.name,
+      t.target,
+      t.measured === null ? '-' : t.measured.toFixed(3),
+      t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS',
+      t.onCpuTime === undefined ? '' : t.onCpuTime.toFixed(3),
+    ]);
+  }
+  console.log(`\n${targetTable.toString()}`);
+}
+
+function describe(counts: Counts, retries: Counts): string {
+  const parts = Object.entries(counts).map(([k, v]) => `${fmt(v)} ${k}`);
+  const retried = total(retries);
+  return `${parts.join(' + ') || 'none'}${retried > 0 ? ` (${fmt(retried)} of them SDK retries)` : ''}`;
+}
+
+function sorted(counts: Counts): Counts {
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function pct(r: number): string {
+  return `${(r * 100).toFixed(1)}%`;
+}
+
+function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  console.error('bench crashed:', error);
+  process.exitCode = 1;
+}
