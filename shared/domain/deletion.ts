@@ -61,9 +61,9 @@ function expands(r: DueRecord): boolean {
   return r.category === 'customer_profile' ? isProfile(r) : EXPANDING.has(r.category);
 }
 
-/** Deletion depth: deeper records (longer sk) go first, the profile goes last. */
+/** Deletion depth: deeper records (longer sk) go first; the profile and its identifiers go last, together. */
 function depth(sk: string): number {
-  return sk === keys.profileSk() ? 0 : Math.ceil(sk.split('#').length / 2);
+  return sk === keys.profileSk() || sk.startsWith('ID#') ? 0 : Math.ceil(sk.split('#').length / 2);
 }
 
 /** The `sk`s of every possible ancestor of a record in its partition. */
@@ -113,8 +113,8 @@ async function expand(records: RecordStore, roots: readonly DueRecord[]): Promis
     const wholePartition = parents.some(isProfile);
     const found =
       wholePartition || parents.length > 1
-        ? await records.findByPartition(pk)
-        : await records.findByPartition(pk, { skPrefix: keys.childPrefix((parents[0] as DueRecord).sk) });
+        ? await records.findByPartition(pk, { includeExpired: true })
+        : await records.findByPartition(pk, { skPrefix: keys.childPrefix((parents[0] as DueRecord).sk), includeExpired: true });
     const prefixes = parents.map((p) => keys.childPrefix(p.sk));
     for (const item of found) {
       if (!wholePartition && !prefixes.some((prefix) => item.sk.startsWith(prefix))) continue;
@@ -152,11 +152,24 @@ export async function deleteRecords(deps: DeletionDeps, request: DeletionRequest
   const failureReasons: string[] = [];
   const present = (pk: string, sk: string) => set.has(`${pk}\u0000${sk}`);
 
+  // A customer's identifiers go with the profile, never before it: while the profile
+  // stays (a child held or failed), the customer must stay findable.
+  const identifiersOf = new Map<string, DueRecord[]>();
+  for (const item of set.values()) {
+    if (item.category !== 'customer_profile' || !item.sk.startsWith('ID#')) continue;
+    const list = identifiersOf.get(item.pk) ?? [];
+    list.push(item);
+    identifiersOf.set(item.pk, list);
+  }
+  const mark = (pk: string, sk: string, why: 'held' | 'deferred') => {
+    const k = `${pk}\u0000${sk}`;
+    if (blocked.get(k) !== 'held') blocked.set(k, why);
+  };
   const block = (item: DueRecord, why: 'held' | 'deferred') => {
     for (const sk of ancestorSks(item.sk)) {
       if (!present(item.pk, sk)) continue;
-      const k = `${item.pk}\u0000${sk}`;
-      if (blocked.get(k) !== 'held') blocked.set(k, why);
+      mark(item.pk, sk, why);
+      if (sk === keys.profileSk()) for (const id of identifiersOf.get(item.pk) ?? []) if (id !== item) mark(id.pk, id.sk, why);
     }
   };
 

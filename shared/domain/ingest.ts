@@ -35,7 +35,8 @@ export const MAX_RECORDS_PER_BODY = 500;
 export const MAX_INLINE_BLOB_BYTES = 5 * 1024 * 1024;
 /** How far in the future a record's date may lie (clock skew); later dates would postpone deletion. */
 export const MAX_FUTURE_SKEW_MS = 24 * 3_600_000;
-export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Ids go into keys and blob paths: letters, digits and `._:-`, but never only dots (`.`/`..` are path segments). */
+export const ID_PATTERN = /^(?!\.+$)[A-Za-z0-9._:-]{1,128}$/;
 
 const MAX_BASE64_CHARS = Math.ceil(MAX_INLINE_BLOB_BYTES / 3) * 4;
 const MAX_TEXT_CHARS = 100_000;
@@ -50,7 +51,7 @@ function unlessMissing(message: string): (issue: { readonly input?: unknown }) =
   return (issue) => (issue.input === undefined ? undefined : message);
 }
 
-const recordId = z.string().regex(ID_PATTERN, 'must be 1 to 128 characters of A-Z, a-z, 0-9, ".", "_", ":" or "-"');
+const recordId = z.string().regex(ID_PATTERN, 'must be 1 to 128 characters of A-Z, a-z, 0-9, ".", "_", ":" or "-", and not only dots');
 
 /**
  * ISO-8601 UTC instant, re-written in the one canonical form (`toISOString`).

@@ -43,14 +43,23 @@ export interface UpdateCondition {
   readonly equals?: Readonly<Record<string, unknown>>;
 }
 
+export interface PartitionQueryOptions {
+  readonly skPrefix?: string;
+  /**
+   * Also items past their TTL backstop that DynamoDB has not removed yet. Reads
+   * hide them; the deletion path must see them, or an erasure would leave them.
+   */
+  readonly includeExpired?: boolean;
+}
+
 /** The governed records (records table). */
 export interface RecordStore {
   /** Writes items (overwriting same keys); retries unprocessed items until all are written. */
   putBatch(items: readonly RecordItem[]): Promise<void>;
   /** Every item of a partition, optionally only those whose `sk` starts with `skPrefix`. */
-  findByPartition(pk: string, options?: { readonly skPrefix?: string }): Promise<RecordItem[]>;
+  findByPartition(pk: string, options?: PartitionQueryOptions): Promise<RecordItem[]>;
   /** Every item of one data subject (customer). */
-  findBySubject(tenantId: string, subjectId: string): Promise<RecordItem[]>;
+  findBySubject(tenantId: string, subjectId: string, options?: Pick<PartitionQueryOptions, 'includeExpired'>): Promise<RecordItem[]>;
   /** One item, or undefined. Honours the TTL backstop: an item past `expiresAt` reads as absent. */
   get(key: RecordKey): Promise<RecordItem | undefined>;
   /**

@@ -243,7 +243,7 @@ export async function executeErasure(deps: PrivacyDeps, tenantId: string, reques
   const now = deps.clock.now();
   const subjects = request.deferredSubjectIds ?? request.subjectIds;
   const partitions = new Map<string, RecordItem[]>();
-  for (const subjectId of subjects) partitions.set(subjectId, await deps.records.findBySubject(tenantId, subjectId));
+  for (const subjectId of subjects) partitions.set(subjectId, await deps.records.findBySubject(tenantId, subjectId, { includeExpired: true }));
 
   if (!request.force) {
     const open = [...partitions.values()].flat().some((i) => i.status === 'open');

@@ -65,7 +65,7 @@ export class MemoryRecordStore implements RecordStore {
     this.requests += Math.ceil(items.length / 25);
     for (const i of items) this.items.set(k(i), structuredClone(i));
   }
-  async findByPartition(pk: string, options?: { skPrefix?: string }): Promise<RecordItem[]> {
+  async findByPartition(pk: string, options?: { skPrefix?: string; includeExpired?: boolean }): Promise<RecordItem[]> {
     this.requests++;
     return [...this.items.values()]
       .filter((i) => i.pk === pk && (options?.skPrefix === undefined || i.sk.startsWith(options.skPrefix)))

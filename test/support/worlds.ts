@@ -270,7 +270,8 @@ function ancestors(item: RecordItem, byKey: Map<string, RecordItem>): RecordItem
  * The oracle, written from the rules rather than from the code: a record is due
  * by its own clock when it started before its category's cutoff (users only
  * without account access), or when an ancestor is due (cascade). A due record
- * goes unless it is held or one of its descendants stays.
+ * goes unless it is held or one of its descendants stays; a customer's
+ * identifiers stay as long as the profile does.
  */
 export function expectedDeletions(world: World): Set<string> {
   const byKey = new Map(world.items.map((i) => [keyOf(i), i]));
@@ -299,6 +300,10 @@ export function expectedDeletions(world: World): Set<string> {
       staying.add(keyOf(i));
       for (const a of ancestors(i, byKey)) staying.add(keyOf(a));
     }
+  }
+  // A customer's identifiers go only together with the profile.
+  for (const i of world.items) {
+    if (i.sk.startsWith('ID#') && staying.has(keyOf({ pk: i.pk, sk: 'PROFILE' }))) staying.add(keyOf(i));
   }
   return new Set(world.items.map(keyOf).filter((k) => !staying.has(k)));
 }

@@ -152,3 +152,31 @@ describe('deletion order', () => {
     }
   });
 });
+
+describe('a customer kept by a held child', () => {
+  it('keeps the profile and its identifiers, so the customer stays findable, while deleting what is free', async () => {
+    const world = callWorld();
+    const deps = await setUp(world);
+    const profile = world.items.find((i) => i.sk === 'PROFILE')!;
+    const identifier = world.items.find((i) => i.sk.startsWith('ID#'))!;
+    const heldCall = world.items.find((i) => i.category === 'call')!;
+    await deps.control.putHold({ tenantId: 't0', holdId: 'h', scope: { callId: heldCall.callId }, reason: 'x', createdAt: world.now.toISOString(), createdBy: 't' });
+    const { deleteRecords } = await import('../../shared/domain/deletion.js');
+    const { holdMatcher } = await import('../../shared/domain/holds.js');
+
+    const report = await deleteRecords(deps, {
+      tenant: world.tenants[0]!,
+      roots: [profile],
+      isHeld: holdMatcher(await deps.control.listHolds('t0'), world.now),
+      dryRun: false,
+      closedAt: world.now.toISOString(),
+    });
+
+    expect(await deps.records.get(profile)).toBeDefined();
+    expect(await deps.records.get(identifier)).toBeDefined();
+    expect(await deps.records.get(heldCall)).toBeDefined();
+    const otherCall = world.items.find((i) => i.category === 'call' && i.callId !== heldCall.callId)!;
+    expect(await deps.records.get(otherCall)).toBeUndefined();
+    expect(report.counts.customer_profile!.held).toBe(2);
+  });
+});

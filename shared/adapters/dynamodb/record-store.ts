@@ -22,6 +22,7 @@ import type {
   Clock,
   FindDueOptions,
   Page,
+  PartitionQueryOptions,
   RecordStore,
   UpdateChanges,
   UpdateCondition,
@@ -128,24 +129,28 @@ export class DynamoRecordStore implements RecordStore {
     }
   }
 
-  findByPartition(pk: string, options: { readonly skPrefix?: string } = {}): Promise<RecordItem[]> {
-    const { skPrefix } = options;
+  findByPartition(pk: string, options: PartitionQueryOptions = {}): Promise<RecordItem[]> {
+    const { skPrefix, includeExpired = false } = options;
     return this.queryAll<RecordItem>({
       TableName: this.tableName,
       KeyConditionExpression: skPrefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :skPrefix)',
-      ExpressionAttributeNames: { '#pk': 'pk', '#exp': 'expiresAt', ...(skPrefix !== undefined && { '#sk': 'sk' }) },
+      ExpressionAttributeNames: {
+        '#pk': 'pk',
+        ...(!includeExpired && { '#exp': 'expiresAt' }),
+        ...(skPrefix !== undefined && { '#sk': 'sk' }),
+      },
       ExpressionAttributeValues: {
         ':pk': pk,
-        ':now': this.nowEpochSeconds(),
+        ...(!includeExpired && { ':now': this.nowEpochSeconds() }),
         ...(skPrefix !== undefined && { ':skPrefix': skPrefix }),
       },
-      FilterExpression: 'attribute_not_exists(#exp) OR #exp > :now',
+      ...(!includeExpired && { FilterExpression: 'attribute_not_exists(#exp) OR #exp > :now' }),
       ConsistentRead: true,
     });
   }
 
-  findBySubject(tenantId: string, subjectId: string): Promise<RecordItem[]> {
-    return this.findByPartition(keys.subjectPk(tenantId, subjectId));
+  findBySubject(tenantId: string, subjectId: string, options: Pick<PartitionQueryOptions, 'includeExpired'> = {}): Promise<RecordItem[]> {
+    return this.findByPartition(keys.subjectPk(tenantId, subjectId), options);
   }
 
   async get(key: RecordKey): Promise<RecordItem | undefined> {
