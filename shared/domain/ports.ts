@@ -160,6 +160,8 @@ export interface Receipt {
   readonly categories: Partial<Record<Category, CategoryCounts>>;
   /** Keyed HMACs of the subjects touched; never raw ids of people. */
   readonly subjectRefs?: readonly string[];
+  /** Set when more subjects were touched than a receipt lists. */
+  readonly subjectRefsTruncated?: boolean;
   readonly failedStages?: readonly { readonly stage: number; readonly error: string }[];
   /** Stages that ran to completion (a re-run of a finished stage is a no-op). */
   readonly completedStages?: readonly number[];

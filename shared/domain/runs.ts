@@ -21,6 +21,9 @@ export interface RunDeps extends SweepDeps {
   readonly operatorEmails: readonly string[];
 }
 
+/** Subject references one receipt lists (each ~24 bytes; the item stays far below 400 KB). */
+export const MAX_RECEIPT_SUBJECT_REFS = 2000;
+
 export class TenantNotFoundError extends Error {
   override readonly name = 'TenantNotFoundError';
 }
@@ -134,8 +137,17 @@ export async function runStage(deps: RunDeps, input: StageChunkInput, options: S
     addCounts(chunkCounts, deletionsOf(previous));
   }
   addCounts(categories, chunkCounts);
+  // The receipt is one item (DynamoDB caps items at 400 KB): it lists at most
+  // MAX_RECEIPT_SUBJECT_REFS subjects and says when there were more.
   const refs = new Set(receipt.subjectRefs ?? []);
-  for (const s of result.subjectsTouched) refs.add(subjectRef(deps.refSecret, input.tenantId, s));
+  let truncated = receipt.subjectRefsTruncated === true;
+  for (const s of result.subjectsTouched) {
+    if (refs.size >= MAX_RECEIPT_SUBJECT_REFS) {
+      truncated ||= !refs.has(subjectRef(deps.refSecret, input.tenantId, s));
+      continue;
+    }
+    refs.add(subjectRef(deps.refSecret, input.tenantId, s));
+  }
   const completedStages = result.done
     ? [...new Set([...(receipt.completedStages ?? []), input.stage])]
     : receipt.completedStages;
@@ -143,6 +155,7 @@ export async function runStage(deps: RunDeps, input: StageChunkInput, options: S
     ...receipt,
     categories,
     subjectRefs: [...refs],
+    ...(truncated ? { subjectRefsTruncated: true } : {}),
     completedStages,
     lastChunk: { key: chunkKey, counts: chunkCounts },
   });

@@ -37,7 +37,7 @@ export interface SweepStageInput {
 export interface SweepStageOptions {
   /** Stop starting new pages after this instant. */
   readonly deadline: Date;
-  /** Due records fetched per page (default 500). */
+  /** Due records fetched per page, over all shards (default 2000). */
   readonly pageSize?: number;
 }
 
@@ -126,7 +126,40 @@ export async function sweepStage(
   const counts: Partial<Record<Category, CategoryCounts>> = {};
   const subjects = new Set<string>();
   const failureReasons: string[] = [];
-  const pageSize = options.pageSize ?? 500;
+  const pageSize = options.pageSize ?? 2000;
+
+  // Blob records (stage 1) have no descendants: their roots are gathered across
+  // categories and pages, so each bucket gets few, full DeleteObjects requests.
+  const gatherAcrossCategories = input.stage === 1;
+  let gathered: DueRecord[] = [];
+  const remove = async (roots: DueRecord[], category: Category) => {
+    if (roots.length === 0) return;
+    const report = await deleteRecords(deps, {
+      tenant: ctx.tenant,
+      roots,
+      isHeld,
+      dryRun: input.dryRun,
+      closedAt: input.runStartedAt,
+      alreadyCounted: (item, ancestors) =>
+        [item, ...ancestors].some((x) => ORDER_INDEX[x.category] < ORDER_INDEX[category] && dueByOwnClock(cutoffs, x)),
+    });
+    addCounts(counts, report.counts);
+    for (const s of report.subjectsTouched) subjects.add(s);
+    failureReasons.push(...report.failureReasons);
+  };
+  const flush = async () => {
+    const roots = gathered;
+    gathered = [];
+    await remove(roots, categories[0] as Category);
+  };
+  const result = (done: boolean, position?: Continuation): SweepStageResult => ({
+    done,
+    ...(position === undefined ? {} : { continuation: encode(position) }),
+    counts,
+    cutoffs: pick(cutoffs, categories),
+    subjectsTouched: [...subjects],
+    failureReasons,
+  });
 
   let position = decode(input.continuation);
   while (position.c < categories.length) {
@@ -141,41 +174,21 @@ export async function sweepStage(
       limit: pageSize,
     });
     const roots = page.items.filter(eligible);
-    if (roots.length > 0) {
-      const report = await deleteRecords(deps, {
-        tenant: ctx.tenant,
-        roots,
-        isHeld,
-        dryRun: input.dryRun,
-        closedAt: input.runStartedAt,
-        alreadyCounted: (item, ancestors) =>
-          [item, ...ancestors].some(
-            (x) => ORDER_INDEX[x.category] < ORDER_INDEX[category] && dueByOwnClock(cutoffs, x),
-          ),
-      });
-      addCounts(counts, report.counts);
-      for (const s of report.subjectsTouched) subjects.add(s);
-      failureReasons.push(...report.failureReasons);
+    if (gatherAcrossCategories) {
+      gathered.push(...roots);
+      if (gathered.length >= pageSize) await flush();
+    } else {
+      await remove(roots, category);
     }
     position = page.cursor === undefined ? { c: position.c + 1 } : { c: position.c, k: page.cursor };
     if (position.c < categories.length && deps.clock.now().getTime() >= options.deadline.getTime()) {
-      return {
-        done: false,
-        continuation: encode(position),
-        counts,
-        cutoffs: pick(cutoffs, categories),
-        subjectsTouched: [...subjects],
-        failureReasons,
-      };
+      // Everything read so far is dealt with before the continuation moves past it.
+      await flush();
+      return result(false, position);
     }
   }
-  return {
-    done: true,
-    counts,
-    cutoffs: pick(cutoffs, categories),
-    subjectsTouched: [...subjects],
-    failureReasons,
-  };
+  await flush();
+  return result(true);
 }
 
 function pick<T>(record: Readonly<Record<Category, T>>, categories: readonly Category[]): Partial<Record<Category, T>> {
