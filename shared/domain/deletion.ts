@@ -33,6 +33,11 @@ export interface DeletionRequest {
   readonly alreadyCounted?: (item: DueRecord, ancestors: readonly DueRecord[]) => boolean;
   /** Set on conversations closed because their retention passed. */
   readonly closedAt: string;
+  /**
+   * Roots known to have no descendants left (the caller proved every one was
+   * due, handled and gone earlier in the run): no partition query for them.
+   */
+  readonly childrenGone?: (root: DueRecord) => boolean;
 }
 
 export interface DeletionReport {
@@ -99,12 +104,16 @@ export function addCounts(
  * partition when it holds a profile root or several roots, else the root's
  * key prefix.
  */
-async function expand(records: RecordStore, roots: readonly DueRecord[]): Promise<Map<string, DueRecord>> {
+async function expand(
+  records: RecordStore,
+  roots: readonly DueRecord[],
+  childrenGone: (root: DueRecord) => boolean,
+): Promise<Map<string, DueRecord>> {
   const all = new Map<string, DueRecord>();
   const byPartition = new Map<string, DueRecord[]>();
   for (const root of roots) {
     all.set(keyOf(root), root);
-    if (!expands(root)) continue;
+    if (!expands(root) || childrenGone(root)) continue;
     const list = byPartition.get(root.pk) ?? [];
     list.push(root);
     byPartition.set(root.pk, list);
@@ -145,7 +154,7 @@ export async function deleteRecords(deps: DeletionDeps, request: DeletionRequest
   const { dryRun } = request;
   const alreadyCounted = request.alreadyCounted ?? (() => false);
   const rootKeys = new Set(request.roots.map(keyOf));
-  const set = await expand(deps.records, request.roots);
+  const set = await expand(deps.records, request.roots, request.childrenGone ?? (() => false));
 
   const outcomes = new Map<string, Outcome>();
   const blocked = new Map<string, 'held' | 'deferred'>();

@@ -123,7 +123,12 @@ export async function runStage(deps: RunDeps, input: StageChunkInput, options: S
       runStartedAt: receipt.startedAt,
       continuation: input.continuation,
     },
-    { deadline, pageSize: options.pageSize },
+    {
+      deadline,
+      pageSize: options.pageSize,
+      runCounts: receipt.categories,
+      earlierStageFailed: (receipt.failedStages ?? []).length > 0,
+    },
   );
   // A chunk retried after its earlier attempt was already folded in (the function died
   // before answering) replaces that attempt's counts; the attempt's deletions happened

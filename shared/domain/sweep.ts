@@ -4,9 +4,9 @@
  * orchestrator calls again until `done`. Cutoffs are fixed by the run's start
  * instant, so every chunk of a run applies the same policy.
  */
-import { categoriesInStage, type Category, type Stage } from './catalog.js';
+import { CATALOG, categoriesInStage, type Category, type Stage } from './catalog.js';
 import { addCounts, deleteRecords, ORDER_INDEX, type DeletionDeps } from './deletion.js';
-import { holdMatcher, type LegalHold } from './holds.js';
+import { holdMatcher, isHoldActive, type LegalHold } from './holds.js';
 import { cutoffFor, graceMs, periodMs, effectivePeriod, type PlatformPolicy, type TenantPolicy } from './policy.js';
 import type { CategoryCounts, Clock, Tenant } from './ports.js';
 import type { DueRecord } from './records.js';
@@ -37,6 +37,10 @@ export interface SweepStageInput {
 export interface SweepStageOptions {
   /** Stop starting new pages after this instant. */
   readonly deadline: Date;
+  /** Counts of the run's earlier chunks (the receipt so far). */
+  readonly runCounts?: Partial<Record<Category, CategoryCounts>>;
+  /** Whether an earlier stage of the run failed (then every parent's children are looked up). */
+  readonly earlierStageFailed?: boolean;
   /** Due records fetched per page, over all shards (default 2000). */
   readonly pageSize?: number;
 }
@@ -128,6 +132,11 @@ export async function sweepStage(
   const failureReasons: string[] = [];
   const pageSize = options.pageSize ?? 2000;
 
+  const childrenGone = childrenGoneRule(ctx, cutoffs, now, {
+    counts: () => addCounts(structuredClone(options.runCounts ?? {}) as Partial<Record<Category, CategoryCounts>>, counts),
+    earlierStageFailed: options.earlierStageFailed === true,
+  });
+
   // Blob records (stage 1) have no descendants: their roots are gathered across
   // categories and pages, so each bucket gets few, full DeleteObjects requests.
   const gatherAcrossCategories = input.stage === 1;
@@ -142,6 +151,7 @@ export async function sweepStage(
       closedAt: input.runStartedAt,
       alreadyCounted: (item, ancestors) =>
         [item, ...ancestors].some((x) => ORDER_INDEX[x.category] < ORDER_INDEX[category] && dueByOwnClock(cutoffs, x)),
+      childrenGone,
     });
     addCounts(counts, report.counts);
     for (const s of report.subjectsTouched) subjects.add(s);
@@ -189,6 +199,46 @@ export async function sweepStage(
   }
   await flush();
   return result(true);
+}
+
+/**
+ * When a due parent's children are provably gone, so the cascade needs no
+ * partition query: every child category shares the parent's clock and has a
+ * period no longer than the parent's (so each child was due, and handled,
+ * earlier in this run), no active hold is scoped to a child category, no child
+ * was held or failed so far in the run, and no earlier stage failed. A child
+ * ingested during the run, after its own pass, is left for the next run.
+ */
+function childrenGoneRule(
+  ctx: TenantRunContext,
+  cutoffs: Readonly<Record<Category, string | null>>,
+  now: Date,
+  run: { readonly counts: () => Partial<Record<Category, CategoryCounts>>; readonly earlierStageFailed: boolean },
+): (root: DueRecord) => boolean {
+  if (run.earlierStageFailed) return () => false;
+  const heldCategories = new Set(ctx.holds.filter((h) => isHoldActive(h, now) && h.scope.category !== undefined).map((h) => h.scope.category));
+  const staticallySafe = new Map<Category, boolean>();
+  for (const parent of ['call', 'conversation', 'whatsapp_conversation'] as const) {
+    const parentCutoff = cutoffs[parent];
+    staticallySafe.set(
+      parent,
+      parentCutoff !== null &&
+        CATALOG[parent].cascadesTo.every((child) => {
+          const childCutoff = cutoffs[child];
+          return (
+            CATALOG[child].clockStartsAt === CATALOG[parent].clockStartsAt &&
+            childCutoff !== null &&
+            childCutoff >= parentCutoff &&
+            !heldCategories.has(child)
+          );
+        }),
+    );
+  }
+  return (root) => {
+    if (staticallySafe.get(root.category) !== true) return false;
+    const counts = run.counts();
+    return CATALOG[root.category].cascadesTo.every((child) => (counts[child]?.held ?? 0) === 0 && (counts[child]?.failed ?? 0) === 0);
+  };
 }
 
 function pick<T>(record: Readonly<Record<Category, T>>, categories: readonly Category[]): Partial<Record<Category, T>> {
