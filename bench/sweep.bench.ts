@@ -34,7 +34,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --profile NAME         platform profile (default conversations)
   --naive-sample N       due records the naive loop deletes; 0 = all (default 10000)
   --floor-concurrency N  BatchWriteItem requests in flight in the floor (default 8)
-  --page-size N          engine page size (default 500)
+  --page-size N          engine page size (default: the engine's own, 2000)
   --stage-budget-ms N    engine time budget per stage chunk (default 840000)
   --seed N               world seed (default 1)
   --out PATH             JSON report (default bench/results.json)`;
@@ -69,7 +69,7 @@ function parseParams(argv: string[]): Params | 'help' {
       profile: { type: 'string', default: 'conversations' },
       'naive-sample': { type: 'string', default: '10000' },
       'floor-concurrency': { type: 'string', default: '8' },
-      'page-size': { type: 'string', default: '500' },
+      'page-size': { type: 'string', default: '2000' },
       'stage-budget-ms': { type: 'string', default: '840000' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: 'bench/results.json' },
