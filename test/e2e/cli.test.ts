@@ -106,6 +106,7 @@ describe('the lethe CLI', () => {
     expect(unknownCategory.code).toBe(2);
     expect(unknownCategory.stderr[0]).toMatch(/unknown category "nonsense"/);
     expect(missingReason.code).toBe(2);
+    expect(missingReason.stderr[0]).toMatch(/required option '--reason <text>'/);
     expect(code).toBe(1);
     expect(unreachable.stderr[0]).toBe(`error: cannot reach ${nobody}: connection refused (is \`npm start\` running?)`);
   });

@@ -18,8 +18,8 @@ export function buildProgram(output: Output = processOutput): Command {
     .addOption(new Option('--token <jwt>', 'bearer token').env('LETHE_TOKEN'))
     .addOption(new Option('--tenant <id>', 'tenant to act on (default: the token’s tenant)').env('LETHE_TENANT'))
     .option('--json', 'print JSON (for scripts) instead of tables')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => output.out(s.replace(/\n$/, '')), writeErr: (s) => output.err(s.replace(/\n$/, '')) });
+    .showHelpAfterError('(run with --help for usage)');
+  const streams = { writeOut: (s: string) => output.out(s.replace(/\n$/, '')), writeErr: (s: string) => output.err(s.replace(/\n$/, '')) };
 
   for (const command of [
     tokenCommand(output),
@@ -34,9 +34,10 @@ export function buildProgram(output: Output = processOutput): Command {
   ]) {
     program.addCommand(command);
   }
-  // Every (sub)command throws instead of exiting, so `main` chooses the exit code.
+  // Every (sub)command throws instead of exiting, so `main` chooses the exit code, and writes
+  // through `output` (commands built with `new Command` inherit neither from the program).
   const override = (command: Command) => {
-    command.exitOverride();
+    command.exitOverride().configureOutput(streams);
     command.commands.forEach(override);
   };
   override(program);
