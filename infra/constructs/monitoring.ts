@@ -1,0 +1,171 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  Statistic,
+  TextWidget,
+  TreatMissingData,
+  type IAlarmAction,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+/** CloudWatch alarm windows may span at most 7 days. */
+const MAX_ALARM_WINDOW_MINUTES = 7 * 24 * 60;
+
+export interface LetheMonitoringProps {
+  readonly sweepStateMachine: IStateMachine;
+  readonly privacyStateMachine?: IStateMachine;
+  /** Functions whose errors alarm (the sweep stage, lifecycle, privacy worker …). */
+  readonly functions: Readonly<Record<string, IFunction>>;
+  readonly scheduleDeadLetterQueue: IQueue;
+  /** The profile's sweep cadence, in minutes. */
+  readonly cadenceMinutes: number;
+  /** The profile's grace, in hours. */
+  readonly graceHours: number;
+  /** Addresses subscribed to the alarm topic. */
+  readonly alarmEmails: readonly string[];
+  /** Key encrypting the alarm topic. */
+  readonly topicKey: IKey;
+  readonly dashboardName: string;
+}
+
+/**
+ * Operator view of Lethe: alarms on failed sweeps, function errors, schedule
+ * dead letters and deletion lag (no successful sweep within cadence + grace),
+ * sent to an encrypted SNS topic; and one dashboard.
+ */
+export class LetheMonitoring extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Readonly<Record<string, Alarm>>;
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: LetheMonitoringProps) {
+    super(scope, id);
+    this.topic = new Topic(this, 'AlarmTopic', { displayName: 'Lethe alarms', masterKey: props.topicKey, enforceSSL: true });
+    for (const email of props.alarmEmails) this.topic.addSubscription(new EmailSubscription(email));
+    const action: IAlarmAction = new SnsAction(this.topic);
+    const alarms: Record<string, Alarm> = {};
+    const add = (name: string, alarm: Alarm) => {
+      alarm.addAlarmAction(action);
+      alarms[name] = alarm;
+    };
+
+    const sweep = props.sweepStateMachine;
+    add(
+      'SweepFailed',
+      new Alarm(this, 'SweepFailed', {
+        alarmDescription: 'A Sweep execution failed, timed out or was aborted: retention deadlines may be missed.',
+        metric: sweep.metricFailed({ period: Duration.minutes(5), statistic: Statistic.SUM }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    add(
+      'SweepTimedOut',
+      new Alarm(this, 'SweepTimedOut', {
+        alarmDescription: 'A Sweep execution timed out.',
+        metric: sweep.metricTimedOut({ period: Duration.minutes(5), statistic: Statistic.SUM }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    if (props.privacyStateMachine !== undefined) {
+      add(
+        'PrivacyRequestFailed',
+        new Alarm(this, 'PrivacyRequestFailed', {
+          alarmDescription: 'A PrivacyRequest execution failed: a data subject request may miss its due date.',
+          metric: props.privacyStateMachine.metricFailed({ period: Duration.minutes(5), statistic: Statistic.SUM }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    for (const [name, fn] of Object.entries(props.functions)) {
+      add(
+        `${name}Errors`,
+        new Alarm(this, `${name}Errors`, {
+          alarmDescription: `The ${name} function reported errors (retried by the workflow; repeated errors mean a stage may fail).`,
+          metric: fn.metricErrors({ period: Duration.minutes(5), statistic: Statistic.SUM }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    add(
+      'ScheduleDeadLetters',
+      new Alarm(this, 'ScheduleDeadLetters', {
+        alarmDescription: 'The scheduler could not start a Sweep (message in its dead-letter queue).',
+        metric: props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Statistic.MAXIMUM }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    // Deletion lag: a record becomes due at most cadence + grace before the next
+    // successful sweep deletes it; no success in that window means lag beyond it.
+    const lagWindowMinutes = props.cadenceMinutes + Math.ceil(props.graceHours * 60) + 60;
+    if (lagWindowMinutes <= MAX_ALARM_WINDOW_MINUTES) {
+      const periodMinutes = lagWindowMinutes <= 24 * 60 ? lagWindowMinutes : 24 * 60;
+      add(
+        'DeletionLag',
+        new Alarm(this, 'DeletionLag', {
+          alarmDescription: `No Sweep succeeded within cadence + grace (+1 h): records may stay past their deadline by more than ${lagWindowMinutes} minutes.`,
+          metric: sweep.metricSucceeded({ period: Duration.minutes(periodMinutes), statistic: Statistic.SUM }),
+          threshold: 1,
+          evaluationPeriods: Math.ceil(lagWindowMinutes / periodMinutes),
+          comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.BREACHING,
+        }),
+      );
+    }
+    this.alarms = alarms;
+
+    this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName });
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `# Lethe\\nSweep every ${props.cadenceMinutes} min, grace ${props.graceHours} h. Receipts: \`lethe runs ls\`.`,
+        width: 24,
+        height: 2,
+      }),
+      new GraphWidget({
+        title: 'Sweep executions',
+        left: [sweep.metricSucceeded(), sweep.metricFailed(), sweep.metricTimedOut()],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Function errors',
+        left: Object.values(props.functions).map((fn) => fn.metricErrors()),
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Sweep stage duration (p90)',
+        left: Object.values(props.functions).map((fn) => fn.metricDuration({ statistic: 'p90' })),
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Schedule dead letters',
+        left: [props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible()],
+        width: 12,
+      }),
+    );
+  }
+}
