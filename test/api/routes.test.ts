@@ -427,8 +427,9 @@ describe('manual deletion', () => {
     expect(outcome.holdIds).toEqual([hold.body.holdId]);
     expect(outcome.categories).toMatchObject({ call: { held: 1 }, call_recording: { held: 1 }, third_party_call_data: { held: 1 }, message: { deleted: 2 } });
     const left = (await w.stores.records.findBySubject(T, c.id)).map((i) => i.sk.split('#')[0]).sort();
-    // The held call keeps its ancestor, the profile; the profile's identifier items cascade to nothing and go.
-    expect(left).toEqual(['CALL', 'CALL', 'CALL', 'PROFILE']);
+    // The held call keeps its ancestor, the profile, and the profile keeps its identifiers:
+    // the customer stays findable while anything of theirs is kept.
+    expect(left).toEqual(['CALL', 'CALL', 'CALL', 'ID', 'ID', 'ID', 'PROFILE']);
   });
 });
 
