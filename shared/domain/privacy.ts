@@ -23,7 +23,8 @@ export const EXPORT_LINK_SECONDS = 7 * 24 * 3600;
 export const PRIVACY_KINDS = ['erasure', 'access', 'anonymization'] as const;
 export type PrivacyKind = (typeof PRIVACY_KINDS)[number];
 
-export type PrivacyStatus = 'received' | 'running' | 'completed' | 'partially_completed' | 'failed' | 'rejected';
+export const PRIVACY_STATUSES = ['received', 'running', 'completed', 'partially_completed', 'failed', 'rejected'] as const;
+export type PrivacyStatus = (typeof PRIVACY_STATUSES)[number];
 
 const id = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1–128 letters, digits or . _ : -');
 const isoInstant = z.iso.datetime({ offset: false });
@@ -185,15 +186,36 @@ async function findBulkSubjects(
   return out;
 }
 
+export interface PrivacyRequestInput {
+  readonly tenantId: string;
+  readonly requestId: string;
+  readonly requestedBy: string;
+  readonly body: PrivacyRequestBody;
+}
+
 /** Accepts a request: validates, resolves its subjects, stores it as `received`. */
 export async function receivePrivacyRequest(
   deps: Pick<PrivacyDeps, 'records' | 'privacy' | 'clock'>,
-  input: { readonly tenantId: string; readonly requestId: string; readonly requestedBy: string; readonly body: PrivacyRequestBody },
+  input: PrivacyRequestInput,
+): Promise<PrivacyRequest> {
+  const request = await buildPrivacyRequest(deps, input);
+  await deps.privacy.put(request);
+  return request;
+}
+
+/**
+ * A request as `receivePrivacyRequest` would store it (subjects resolved, a bad
+ * identifier refused), without storing it: for callers that must bind an
+ * idempotency key between resolving and storing.
+ */
+export async function buildPrivacyRequest(
+  deps: Pick<PrivacyDeps, 'records' | 'clock'>,
+  input: PrivacyRequestInput,
 ): Promise<PrivacyRequest> {
   const now = deps.clock.now();
   const subjectIds = await resolveSubjects(deps, input.tenantId, input.body);
   const s = input.body.subject;
-  const request: PrivacyRequest = {
+  return {
     tenantId: input.tenantId,
     requestId: input.requestId,
     kind: input.body.kind,
@@ -209,8 +231,6 @@ export async function receivePrivacyRequest(
     ...(input.body.notify === undefined ? {} : { notifyEmail: input.body.notify.email }),
     counts: {},
   };
-  await deps.privacy.put(request);
-  return request;
 }
 
 async function load(deps: Pick<PrivacyDeps, 'privacy'>, tenantId: string, requestId: string): Promise<PrivacyRequest> {
@@ -301,6 +321,8 @@ export async function executeErasure(deps: PrivacyDeps, tenantId: string, reques
   await deps.privacy.put({
     ...request,
     ...outcome,
+    // A resumed erasure that completes drops the reason the earlier run ended with (legal_hold).
+    reason: outcome.reason,
     counts,
     deferredSubjectIds: deferred.length > 0 ? deferred : undefined,
     runIds: [...(request.runIds ?? []), runId],
