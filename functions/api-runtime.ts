@@ -1,11 +1,15 @@
 /**
  * Composition root of the admin API's functions: the shared Lambda runtime
- * (configuration, clients, adapters) plus what only the API needs — a way to
- * start `Sweep` executions and the inline-blob limit of an ingest body.
+ * (configuration, clients, adapters) plus what only the API needs — ways to
+ * start `Sweep` and `PrivacyRequest` executions, the privacy-request store and
+ * the inline-blob limit of an ingest body.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { createDynamoClients } from '../shared/adapters/clients.js';
+import { DynamoPrivacyRequestStore } from '../shared/adapters/dynamodb/privacy-request-store.js';
+import { StepFunctionsPrivacyStarter } from '../shared/adapters/sfn/privacy-starter.js';
 import { StepFunctionsSweepStarter } from '../shared/adapters/sfn/sweep-starter.js';
-import type { ApiDeps, SweepStarter } from '../shared/app/api/contract.js';
+import type { ApiDeps, PrivacyStarter, SweepStarter } from '../shared/app/api/contract.js';
 import { ConfigurationError } from '../shared/config/lambda-env.js';
 import { config, logger, runDeps } from './runtime.js';
 
@@ -24,12 +28,34 @@ const unconfiguredSweeps: SweepStarter = {
   },
 };
 
+/** Only the privacy and holds functions start privacy requests; the others never call this. */
+const unconfiguredPrivacyRequests: PrivacyStarter = {
+  start: async () => {
+    throw new ConfigurationError('environment variable PRIVACY_STATE_MACHINE_ARN is not set');
+  },
+};
+
+const sfn = new SFNClient({ region: config.region });
+
 const sweeps: SweepStarter =
   config.sweepStateMachineArn === undefined
     ? unconfiguredSweeps
-    : new StepFunctionsSweepStarter({
-        sfn: new SFNClient({ region: config.region }),
-        stateMachineArn: config.sweepStateMachineArn,
-      });
+    : new StepFunctionsSweepStarter({ sfn, stateMachineArn: config.sweepStateMachineArn });
 
-export const apiDeps: ApiDeps = { ...runDeps, sweeps, maxInlineBlobBytes: LAMBDA_MAX_INLINE_BLOB_BYTES };
+const privacyRequests: PrivacyStarter =
+  config.privacyStateMachineArn === undefined
+    ? unconfiguredPrivacyRequests
+    : new StepFunctionsPrivacyStarter({ sfn, stateMachineArn: config.privacyStateMachineArn });
+
+const privacy = new DynamoPrivacyRequestStore({
+  doc: createDynamoClients({ region: config.region }).doc,
+  tableName: config.tableNames.control,
+});
+
+export const apiDeps: ApiDeps = {
+  ...runDeps,
+  sweeps,
+  privacy,
+  privacyRequests,
+  maxInlineBlobBytes: LAMBDA_MAX_INLINE_BLOB_BYTES,
+};

@@ -47,6 +47,12 @@ export interface LambdaConfig {
    * API's runs function starts executions, and requires it (`requireSweepStateMachineArn`).
    */
   readonly sweepStateMachineArn?: string;
+  /**
+   * ARN of the `PrivacyRequest` state machine (`PRIVACY_STATE_MACHINE_ARN`); the
+   * admin API's privacy and holds functions start executions, and require it
+   * (`requirePrivacyStateMachineArn`).
+   */
+  readonly privacyStateMachineArn?: string;
 }
 
 export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
@@ -77,6 +83,9 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     ...(optional(env, 'SWEEP_STATE_MACHINE_ARN') !== undefined && {
       sweepStateMachineArn: optional(env, 'SWEEP_STATE_MACHINE_ARN'),
     }),
+    ...(optional(env, 'PRIVACY_STATE_MACHINE_ARN') !== undefined && {
+      privacyStateMachineArn: optional(env, 'PRIVACY_STATE_MACHINE_ARN'),
+    }),
   };
 }
 
@@ -86,4 +95,12 @@ export function requireSweepStateMachineArn(config: LambdaConfig): string {
     throw new ConfigurationError('environment variable SWEEP_STATE_MACHINE_ARN is not set');
   }
   return config.sweepStateMachineArn;
+}
+
+/** The `PrivacyRequest` state machine ARN, or a `ConfigurationError` naming the variable. */
+export function requirePrivacyStateMachineArn(config: LambdaConfig): string {
+  if (config.privacyStateMachineArn === undefined) {
+    throw new ConfigurationError('environment variable PRIVACY_STATE_MACHINE_ARN is not set');
+  }
+  return config.privacyStateMachineArn;
 }

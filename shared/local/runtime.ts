@@ -2,8 +2,9 @@
  * Local mode's composition root: the embedded emulators persisted under a data
  * directory, the tables and buckets of the shared definitions, the production
  * adapters and use cases bound to them, the API handler behind the local
- * server, the Sweep state machine run by aws-local-stepfunctions, an e-mail
- * outbox folder and a stand-in third-party provider. `bin/local.ts` drives it;
+ * server, the Sweep and PrivacyRequest state machines run by
+ * aws-local-stepfunctions, an e-mail outbox folder and a stand-in third-party
+ * provider. `bin/local.ts` drives it;
  * the e2e test starts it the way a user does.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createDynamoClients, createS3Client, type DynamoClients } from '../adapters/clients.js';
+import { DynamoPrivacyRequestStore } from '../adapters/dynamodb/privacy-request-store.js';
 import { HttpExternalDataProvider } from '../adapters/http/external-provider.js';
 import { OutboxMailer } from '../adapters/mail/outbox-mailer.js';
 import { provisionBuckets, provisionTables, type BucketNames, type TableNames } from '../adapters/provision.js';
@@ -22,11 +24,14 @@ import { loadProfile } from '../config/profiles.js';
 import type { BucketName, Category } from '../domain/catalog.js';
 import { MAX_INLINE_BLOB_BYTES } from '../domain/ingest.js';
 import type { PlatformPolicy } from '../domain/policy.js';
+import type { PrivacyDeps } from '../domain/privacy.js';
 import type { RunDeps } from '../domain/runs.js';
 import type { Receipt } from '../domain/ports.js';
 import { signDevToken, toAuthorizerClaims, verifyDevToken, type DevTokenRequest } from './dev-token.js';
 import { startEmulators, S3RVER_CREDENTIALS, type Emulators } from './emulators.js';
 import { startFakeProvider, type FakeProvider } from './fake-provider.js';
+import { InProcessPrivacyStarter } from './in-process-privacy-starter.js';
+import { privacyHandlers } from './privacy-runner.js';
 import { loadOrCreateLocalSecrets, type LocalSecrets } from './secrets.js';
 import { closeServer, createLocalServer, errorReply, listen, type HttpReply, type LocalRoute } from './server.js';
 import { runSweepLocally, sweepHandlers, type SweepHandlers } from './sweep-runner.js';
@@ -91,9 +96,11 @@ export interface LocalRuntime {
   ): Promise<Receipt[]>;
   /** Sweep executions in flight (scheduled or started through the API). */
   sweepsInFlight(): number;
+  /** PrivacyRequest executions in flight (started through the API, or resumed by a hold release). */
+  privacyRequestsInFlight(): number;
   /** A dev token signed with this data directory's key. */
   issueToken(request: DevTokenRequest): Promise<string>;
-  /** Stops the server, lets running sweeps settle (up to `graceMs`), closes the emulators. */
+  /** Stops the server, lets running sweeps and privacy requests settle (up to `graceMs`), closes the emulators. */
   close(options?: { readonly graceMs?: number }): Promise<void>;
 }
 
@@ -255,7 +262,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     });
     const baseHandlers = sweepHandlers(runDeps, { stageBudgetMs: options.stageBudgetMs ?? 5_000, logger });
     const sweeps = new LocalSweeps(runDeps, baseHandlers, logger);
-    const apiDeps: ApiDeps = { ...runDeps, sweeps, maxInlineBlobBytes: MAX_INLINE_BLOB_BYTES };
+    const privacyDeps: PrivacyDeps = { ...runDeps, privacy: new DynamoPrivacyRequestStore({ doc: dynamo.doc, tableName: LOCAL_TABLE_NAMES.control }) };
+    // In the background, as Step Functions runs them: the API answers 202 at once.
+    const privacyRequests = new InProcessPrivacyStarter(privacyHandlers(privacyDeps, { logger }), { background: true, logger });
+    const apiDeps: ApiDeps = { ...runDeps, sweeps, privacy: privacyDeps.privacy, privacyRequests, maxInlineBlobBytes: MAX_INLINE_BLOB_BYTES };
 
     const server: Server = createLocalServer({
       handler: createApiHandler(apiDeps, { logger }),
@@ -310,11 +320,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         return receipts.filter((r): r is Receipt => r !== undefined);
       },
       sweepsInFlight: () => sweeps.size,
+      privacyRequestsInFlight: () => privacyRequests.size,
       issueToken: (request) => signDevToken(secrets.devTokenKey, request),
       close: async (closeOptions = {}) => {
-        // No new requests first, then let sweeps finish their chunk before the stores go away.
+        // No new requests first, then let sweeps and privacy requests finish their step before the stores go away.
         await closeServer(server).catch(() => undefined);
-        await sweeps.settle(closeOptions.graceMs ?? 10_000);
+        const graceMs = closeOptions.graceMs ?? 10_000;
+        await Promise.all([sweeps.settle(graceMs), privacyRequests.settle(graceMs)]);
         await cleanup();
       },
     };

@@ -4,6 +4,8 @@
  * bodies, unknown categories, negative, huge and fractional days, bad phone
  * numbers and e-mails among them) each answer a 4xx whose error names the field,
  * never a 2xx or 5xx, and every table and bucket is unchanged afterwards.
+ * (test/api/privacy.test.ts adds 500 malformed privacy-request bodies and
+ * Idempotency-Key headers on their own.)
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -243,6 +245,33 @@ function tenantBodies(): fc.Arbitrary<BodyCase> {
   );
 }
 
+function privacyBodies(): fc.Arbitrary<BodyCase> {
+  const badPhones: readonly Json[] = ['12', 'call me', '+999 1234', '+1 555', '', 'x'.repeat(41), 5, null];
+  const badEmails: readonly Json[] = ['not-an-email', 'a@b', '  ', 'x@y', 'two@@at.example', 7, null];
+  const badNames: readonly Json[] = ['', '   ', 'x'.repeat(201), 5, null];
+  return bodies(
+    mutated(
+      { kind: 'erasure', subject: { customerId: C } },
+      {
+        kind: ['delete', 'Erasure', 'export', '', 5, null],
+        subject: fc.oneof(
+          fc.constantFrom<Json>(null, [], C, 5, {}, { customerId: C, phone: '+14155550100' }, { email: 'fuzzy@example.com', name: 'Fuzzy Person' }),
+          fc.constantFrom(...badIds).map((customerId) => ({ customerId })),
+          fc.constantFrom(...badPhones).map((phone) => ({ phone })),
+          fc.constantFrom(...badEmails).map((email) => ({ email })),
+          fc.constantFrom(...badNames).map((name) => ({ name })),
+          unknownKey.map((k) => ({ [k]: 'x' })),
+        ),
+        // Each wrong on its own, so removing the subject never leaves a valid bulk filter.
+        filter: ['x', 5, null, {}, { channel: 'fax' }, { botId: 'has space' }, { firstContactFrom: 'yesterday' }, { firstContactTo: '2025-01-01' }, { botId: 'b', extra: 1 }],
+        force: ['yes', 1, null, {}],
+        notify: [{ email: 'nope' }, 'a@b.example', { email: 5 }, {}, { email: 'a@b.example', cc: 'x' }, null],
+      },
+      ['kind', 'subject'],
+    ),
+  );
+}
+
 const runBodies: fc.Arbitrary<BodyCase> = bodies(
   mutated({ dryRun: true }, { dryRun: ['yes', 1, null, [], {}] }, []),
 );
@@ -261,6 +290,7 @@ const FUZZ: Readonly<Record<string, RouteFuzz>> = {
   'DELETE /v1/tenants/{t}/calls/{id}/recording': { params: { t: T, id: `${C}-call` }, badBodies: anyBody, unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
   'POST /v1/tenants/{t}/records': { params: { t: T }, body: { records: [{ type: 'customer', id: 'x', lastContactAt: daysAgo(1) }] }, badBodies: ingestBodies(), unknownIdIsHarmless: true, tokens: [SUPER, token('Administrator', T)] },
   'POST /v1/tenants/{t}/deletion-runs': { params: { t: T }, body: { dryRun: true }, badBodies: runBodies, unknownIdIsHarmless: true, tokens: [SUPER, token('Administrator', T)] },
+  'POST /v1/tenants/{t}/privacy-requests': { params: { t: T }, body: { kind: 'erasure', subject: { customerId: C } }, badBodies: privacyBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
 };
 
 /** A path segment that is not a valid id (raw, or percent-encoded so it stays one segment). */

@@ -107,6 +107,15 @@ beforeAll(async () => {
   await call({ method: 'DELETE', path: `${path}/conversations/${x.id}-conv`, token: COMPLIANCE });
   await call({ method: 'DELETE', path: `${path}/customers/${x.id}`, token: COMPLIANCE });
 
+  // Privacy requests: valid (an access export with a notify address), and with the data in the wrong places.
+  const access = await call({ method: 'POST', path: `${path}/privacy-requests`, body: { kind: 'access', subject: { email: q.email }, notify: { email: q.email } }, token: COMPLIANCE, headers: { 'Idempotency-Key': 'pii-access-1' } });
+  await call({ method: 'POST', path: `${path}/privacy-requests`, body: { kind: 'erasure', subject: { phone: `${q.phone} 99999` } }, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/privacy-requests`, body: { kind: 'erasure', subject: { email: x.name, [q.name]: q.email } }, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/privacy-requests`, body: { kind: 'anonymization', subject: { name: q.name }, notify: { email: q.name } }, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/privacy-requests`, body: { kind: 'access', subject: { customerId: q.id } }, token: COMPLIANCE, headers: { 'Idempotency-Key': `${q.email}\u0001` } });
+  await call({ method: 'GET', path: `${path}/privacy-requests/${access.body.requestId}`, token: COMPLIANCE });
+  await call({ method: 'GET', path: `${path}/privacy-requests`, token: COMPLIANCE });
+
   // A sweep deletes the older customer.
   const run = await call({ method: 'POST', path: `${path}/deletion-runs`, body: {}, token: ADMIN });
   await call({ method: 'GET', path: `${path}/deletion-runs/${run.body.runId}`, token: ADMIN });

@@ -49,6 +49,7 @@ function expected(route: RouteSpec, p: Principal): 'allowed' | 401 | 403 {
 let w: ApiWorld;
 let n = 0;
 let runId = '';
+let privacyRequestId = '';
 
 /** A fresh customer, so every allowed deletion has something of its own to delete. */
 async function freshCustomer(): Promise<string> {
@@ -91,6 +92,13 @@ const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
   'POST /v1/tenants/{t}/deletion-runs': async () => ({ method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, body: { dryRun: true } }),
   'GET /v1/tenants/{t}/deletion-runs/{id}': async () => ({ method: 'GET', path: `/v1/tenants/${T}/deletion-runs/${runId}` }),
   'GET /v1/tenants/{t}/audit-events': async () => ({ method: 'GET', path: `/v1/tenants/${T}/audit-events` }),
+  'POST /v1/tenants/{t}/privacy-requests': async () => ({
+    method: 'POST',
+    path: `/v1/tenants/${T}/privacy-requests`,
+    body: { kind: 'erasure', subject: { customerId: await freshCustomer() } },
+  }),
+  'GET /v1/tenants/{t}/privacy-requests': async () => ({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests` }),
+  'GET /v1/tenants/{t}/privacy-requests/{id}': async () => ({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests/${privacyRequestId}` }),
   'GET /v1/openapi.json': async () => ({ method: 'GET', path: '/v1/openapi.json' }),
 };
 
@@ -100,6 +108,9 @@ beforeAll(async () => {
   await registerTenant(w, 'globex');
   await freshCustomer();
   runId = (await w.call({ method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, body: { dryRun: true }, token: token('Administrator', T) })).body.runId;
+  privacyRequestId = (
+    await w.call({ method: 'POST', path: `/v1/tenants/${T}/privacy-requests`, body: { kind: 'access', subject: { customerId: 'rbac-1' } }, token: token('ComplianceAdministrator', T) })
+  ).body.requestId;
 });
 
 describe('roles and tenants', () => {

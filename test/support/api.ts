@@ -2,13 +2,15 @@
  * The admin API on the emulators, for handler tests: stores, the production
  * handler built by `createApiHandler`, synthetic API Gateway (payload v2)
  * events with JWT-authorizer claims, a logger that captures what it prints,
- * an in-process sweep starter, and full dumps of every table and bucket.
+ * in-process sweep and privacy-request starters, and full dumps of every table
+ * and bucket.
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { DynamoPrivacyRequestStore } from '../../shared/adapters/dynamodb/privacy-request-store.js';
 import type { ApiDeps } from '../../shared/app/api/contract.js';
 import { createApiHandler, type ApiHandler } from '../../shared/app/api/handler.js';
 import { InProcessSweepStarter } from '../../shared/app/api/in-process-sweep-starter.js';
@@ -16,7 +18,10 @@ import { loadProfile, type ProfileName } from '../../shared/config/profiles.js';
 import type { IngestRecordInput } from '../../shared/domain/ingest.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import type { BlobStore } from '../../shared/domain/ports.js';
+import type { PrivacyDeps } from '../../shared/domain/privacy.js';
 import type { RunDeps } from '../../shared/domain/runs.js';
+import { InProcessPrivacyStarter } from '../../shared/local/in-process-privacy-starter.js';
+import { privacyHandlers } from '../../shared/local/privacy-runner.js';
 import { TestClock } from './clock.js';
 import { makeStores, type Stores } from './env.js';
 import { MemoryExternalProvider, MemoryMailer } from './memory.js';
@@ -68,6 +73,8 @@ export interface Call {
   readonly body?: unknown;
   readonly raw?: string;
   readonly token?: Token;
+  /** Extra request headers (API Gateway hands them over lower-cased; so does `apiEvent`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function apiEvent(call: Call): APIGatewayProxyEventV2WithJWTAuthorizer {
@@ -82,7 +89,11 @@ export function apiEvent(call: Call): APIGatewayProxyEventV2WithJWTAuthorizer {
     routeKey: '$default',
     rawPath: call.path,
     rawQueryString: new URLSearchParams(query).toString(),
-    headers: { 'content-type': 'application/json', ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }) },
+    headers: {
+      'content-type': 'application/json',
+      ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }),
+      ...Object.fromEntries(Object.entries(call.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
+    },
     ...(Object.keys(query).length > 0 && { queryStringParameters: { ...query } }),
     requestContext: {
       accountId: '123456789012',
@@ -114,7 +125,10 @@ export interface ApiWorld {
   readonly platform: PlatformPolicy;
   readonly deps: ApiDeps;
   readonly runDeps: RunDeps;
+  readonly privacyDeps: PrivacyDeps;
   readonly sweeps: InProcessSweepStarter;
+  /** Runs each privacy request's state machine to its end before `start` returns. */
+  readonly privacyRequests: InProcessPrivacyStarter;
   readonly logLines: string[];
   readonly handler: ApiHandler;
   call(call: Call): Promise<Answer>;
@@ -143,16 +157,27 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
     operatorEmails: ['ops@example.test'],
   };
   const sweeps = new InProcessSweepStarter(runDeps);
-  const deps: ApiDeps = { ...runDeps, sweeps, maxInlineBlobBytes: options.maxInlineBlobBytes ?? 1024 * 1024 };
   const logLines: string[] = [];
-  const handler = createApiHandler(deps, { logger: new CapturingLogger(logLines) });
+  const logger = new CapturingLogger(logLines);
+  const privacyDeps: PrivacyDeps = { ...runDeps, privacy: new DynamoPrivacyRequestStore({ doc: stores.doc, tableName: stores.tableNames.control }) };
+  const privacyRequests = new InProcessPrivacyStarter(privacyHandlers(privacyDeps, { logger }));
+  const deps: ApiDeps = {
+    ...runDeps,
+    sweeps,
+    privacy: privacyDeps.privacy,
+    privacyRequests,
+    maxInlineBlobBytes: options.maxInlineBlobBytes ?? 1024 * 1024,
+  };
+  const handler = createApiHandler(deps, { logger });
   return {
     stores,
     clock,
     platform,
     deps,
     runDeps,
+    privacyDeps,
     sweeps,
+    privacyRequests,
     logLines,
     handler,
     call: async (call) => {

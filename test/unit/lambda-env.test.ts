@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../../shared/config/profiles.js';
-import { ConfigurationError, readLambdaConfig, requireSweepStateMachineArn } from '../../shared/config/lambda-env.js';
+import {
+  ConfigurationError,
+  readLambdaConfig,
+  requirePrivacyStateMachineArn,
+  requireSweepStateMachineArn,
+} from '../../shared/config/lambda-env.js';
 
 const ENV = {
   AWS_REGION: 'eu-west-1',
@@ -31,5 +36,20 @@ describe('the sweep state machine ARN', () => {
     expect(config.sweepStateMachineArn).toBeUndefined();
     expect(() => requireSweepStateMachineArn(config)).toThrow(ConfigurationError);
     expect(() => requireSweepStateMachineArn(config)).toThrow(/SWEEP_STATE_MACHINE_ARN/);
+  });
+});
+
+describe('the privacy state machine ARN', () => {
+  it('is read when set', () => {
+    const config = readLambdaConfig({ ...ENV, PRIVACY_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:1:stateMachine:PrivacyRequest' });
+
+    expect(requirePrivacyStateMachineArn(config)).toBe('arn:aws:states:eu-west-1:1:stateMachine:PrivacyRequest');
+  });
+
+  it('is optional for the functions that start no privacy requests, and required by the ones that do', () => {
+    const config = readLambdaConfig(ENV);
+
+    expect(config.privacyStateMachineArn).toBeUndefined();
+    expect(() => requirePrivacyStateMachineArn(config)).toThrow(/PRIVACY_STATE_MACHINE_ARN/);
   });
 });

@@ -4,6 +4,7 @@
  * (least privilege per group), and the ports the API needs beyond the sweep's.
  * DESIGN.md §5.
  */
+import type { PrivacyRequestStore } from '../../domain/privacy.js';
 import type { RunDeps } from '../../domain/runs.js';
 
 export const ROLES = ['Administrator', 'ComplianceAdministrator', 'SuperAdministrator'] as const;
@@ -40,7 +41,7 @@ export interface RouteSpec {
   readonly minRole: Role | 'public';
 }
 
-/** Every route of DESIGN.md §5. Privacy requests are served by their own issue's handlers. */
+/** Every route of DESIGN.md §5. */
 export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/tenants', group: 'tenants', minRole: 'SuperAdministrator' },
   { method: 'PUT', path: '/v1/tenants/{t}', group: 'tenants', minRole: 'SuperAdministrator' },
@@ -62,6 +63,9 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/tenants/{t}/deletion-runs', group: 'runs', minRole: 'Administrator' },
   { method: 'GET', path: '/v1/tenants/{t}/deletion-runs/{id}', group: 'runs', minRole: 'Administrator' },
   { method: 'GET', path: '/v1/tenants/{t}/audit-events', group: 'audit', minRole: 'Administrator' },
+  { method: 'POST', path: '/v1/tenants/{t}/privacy-requests', group: 'privacy', minRole: 'ComplianceAdministrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/privacy-requests', group: 'privacy', minRole: 'ComplianceAdministrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/privacy-requests/{id}', group: 'privacy', minRole: 'ComplianceAdministrator' },
   { method: 'GET', path: '/v1/openapi.json', group: 'openapi', minRole: 'public' },
 ];
 
@@ -70,9 +74,21 @@ export interface SweepStarter {
   start(input: { readonly tenantId: string; readonly runId: string; readonly dryRun: boolean }): Promise<void>;
 }
 
-/** What the API's use cases need: the sweep's dependencies plus a way to start runs. */
+/**
+ * Starts a `PrivacyRequest` execution. The execution name is the request id (or
+ * `<requestId>-resume-<n>` when a hold release resumes it), so a repeated start
+ * under one name runs nothing twice: starting a name already started is no error.
+ */
+export interface PrivacyStarter {
+  start(input: { readonly tenantId: string; readonly requestId: string; readonly executionName: string }): Promise<void>;
+}
+
+/** What the API's use cases need: the sweep's dependencies plus ways to start runs and privacy requests. */
 export interface ApiDeps extends RunDeps {
   readonly sweeps: SweepStarter;
+  /** Privacy requests and their idempotency keys (control table). */
+  readonly privacy: PrivacyRequestStore;
+  readonly privacyRequests: PrivacyStarter;
   /** Largest inline blob in an ingest body, in bytes (larger ones get an upload URL). */
   readonly maxInlineBlobBytes: number;
 }

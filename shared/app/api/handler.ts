@@ -1,8 +1,8 @@
 /**
  * The admin API's HTTP edge: one factory that turns the use cases into an API
  * Gateway (HTTP API, payload v2) handler with middy. Per request: route (among
- * the groups this function serves) → authenticate (401) → validate path and
- * query (400) → authorize role and tenant (403) → body size (413) and JSON
+ * the groups this function serves) → authenticate (401) → validate path, query
+ * and the headers a route reads (400) → authorize role and tenant (403) → body size (413) and JSON
  * (400) → the route's body schema (400) → the use case. One middleware maps
  * every error to `{"error": {"code", "message", "field"?}}`: domain errors to
  * 4xx with their message, anything else to a bare 500. One logs each request:
@@ -34,7 +34,7 @@ import {
   UnauthorizedError,
 } from './errors.js';
 import { Router, routeKey } from './router.js';
-import { definitionOf, type RouteDefinition } from './routes.js';
+import { definitionOf, type HeaderSchema, type RouteDefinition } from './routes.js';
 import { fieldIssues, safeField, type RequestPart } from './schemas.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -59,6 +59,7 @@ interface RequestState {
   principal?: Principal;
   params?: Record<string, unknown>;
   query?: Record<string, unknown>;
+  headers?: Record<string, unknown>;
   startedAt: number;
 }
 
@@ -175,7 +176,21 @@ function requestLog(logger: Logger, states: WeakMap<object, RequestState>): Midd
   };
 }
 
-/** Finds the route, checks the token, validates path and query, checks role and tenant. */
+/**
+ * The headers a schema names, by its spelling (`Idempotency-Key`), found
+ * case-insensitively: API Gateway hands them over lower-cased.
+ */
+function namedHeaders(schema: HeaderSchema, headers: ApiEvent['headers'] | undefined): Record<string, string> {
+  const byLowerName = new Map(Object.entries(headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(schema.shape)) {
+    const value = byLowerName.get(name.toLowerCase());
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/** Finds the route, checks the token, validates path and query (and headers it reads), checks role and tenant. */
 function routingAndAuth(router: Router, states: WeakMap<object, RequestState>): MiddlewareObj<ApiEvent, ApiResult, Error, Context> {
   return {
     before: (request: MiddyRequest) => {
@@ -189,6 +204,9 @@ function routingAndAuth(router: Router, states: WeakMap<object, RequestState>): 
       if (principal !== undefined) state.principal = principal;
       state.params = parse(state.definition.params, match.params, 'path') as Record<string, unknown>;
       state.query = parse(state.definition.query, event.queryStringParameters ?? {}, 'query') as Record<string, unknown>;
+      if (state.definition.headers !== undefined) {
+        state.headers = parse(state.definition.headers, namedHeaders(state.definition.headers, event.headers), 'header') as Record<string, unknown>;
+      }
       authorize(match.route, principal, typeof state.params.t === 'string' ? state.params.t : undefined);
     },
   };
@@ -250,6 +268,7 @@ export function createApiHandler(deps: ApiDeps, options: ApiHandlerOptions): Api
     const result = await definition.handle(app, {
       params,
       query: state.query ?? {},
+      headers: state.headers ?? {},
       body,
       caller,
       tenant: tenant as never,

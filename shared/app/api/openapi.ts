@@ -46,7 +46,7 @@ function operationId(route: RouteSpec): string {
 
 function parameters(definition: RouteDefinition): unknown[] {
   const out: unknown[] = [];
-  const add = (schema: z.ZodType, where: 'path' | 'query') => {
+  const add = (schema: z.ZodType, where: 'path' | 'query' | 'header') => {
     const json = jsonSchema(schema, 'input');
     const properties = (json.properties ?? {}) as Record<string, JsonSchema>;
     const required = new Set((json.required ?? []) as string[]);
@@ -56,6 +56,7 @@ function parameters(definition: RouteDefinition): unknown[] {
   };
   add(definition.params, 'path');
   add(definition.query, 'query');
+  if (definition.headers !== undefined) add(definition.headers, 'header');
   return out;
 }
 
@@ -112,7 +113,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       title: 'Lethe admin API',
       version: '1',
       description:
-        'Retention policy, legal holds, customer export and deletion, ingest, deletion runs and audit of the Lethe data-retention engine. ' +
+        'Retention policy, legal holds, privacy requests, customer export and deletion, ingest, deletion runs and audit of the Lethe data-retention engine. ' +
         'Tokens carry the roles (cognito:groups: Administrator, ComplianceAdministrator, SuperAdministrator) and the tenant (custom:tenantId); ' +
         'a token acts only on its own tenant unless it is a SuperAdministrator\'s. Errors are {"error": {"code", "message", "field"?}}.',
     },

@@ -17,6 +17,7 @@ import { deleteCallRecordings, deleteConversation, deleteCustomer, deleteMessage
 import { createHold, listHolds, releaseHold } from './use-cases/holds.js';
 import { ingestRecords } from './use-cases/ingest.js';
 import { getPolicy, policyHistory, previewPolicy, putPolicy } from './use-cases/policy.js';
+import { getPrivacyRequest, listPrivacyRequests, submitPrivacyRequest } from './use-cases/privacy.js';
 import { getRun, listRuns, startDeletionRun } from './use-cases/runs.js';
 import { listTenants, putTenant } from './use-cases/tenants.js';
 
@@ -25,10 +26,12 @@ export interface RouteResult {
   readonly body: unknown;
 }
 
-export interface RouteInput<P, Q, B> {
+export interface RouteInput<P, Q, B, H = Record<string, never>> {
   readonly params: P;
   readonly query: Q;
   readonly body: B;
+  /** The headers the route's `headers` schema names, validated; `{}` for routes that read none. */
+  readonly headers: H;
   readonly caller: Caller;
   /** The path's tenant, loaded (404 when unknown) for every route that names one but registers it. */
   readonly tenant: Tenant;
@@ -39,11 +42,21 @@ export interface ResponseDoc {
   readonly schema?: z.ZodType;
 }
 
-export interface RouteDefinition<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
+/** A schema of request headers, keyed by header name as documented (matched case-insensitively). */
+export type HeaderSchema = z.ZodObject<Record<string, z.ZodType>>;
+
+export interface RouteDefinition<
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+  H extends HeaderSchema = HeaderSchema,
+> {
   readonly summary: string;
   readonly description?: string;
   readonly params: P;
   readonly query: Q;
+  /** Headers the route reads (validated at the edge like the query); absent: it reads none. */
+  readonly headers?: H;
   /** Absent: the route takes no body, and one sent is a 400. */
   readonly body?: B;
   /** Whether a body must be sent (default true when `body` is given). */
@@ -53,12 +66,12 @@ export interface RouteDefinition<P extends z.ZodType = z.ZodType, Q extends z.Zo
   /** Whether the path's tenant must exist (default: when the path has `{t}`). */
   readonly loadTenant?: boolean;
   readonly responses: Readonly<Record<number, ResponseDoc>>;
-  handle(app: ApiApp, input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<RouteResult>;
+  handle(app: ApiApp, input: RouteInput<z.output<P>, z.output<Q>, z.output<B>, z.output<H>>): Promise<RouteResult>;
 }
 
-/** Keeps each definition's types (params, query and body flow into `handle`). */
-function define<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
-  d: RouteDefinition<P, Q, B>,
+/** Keeps each definition's types (params, query, body and headers flow into `handle`). */
+function define<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, H extends HeaderSchema = HeaderSchema>(
+  d: RouteDefinition<P, Q, B, H>,
 ): RouteDefinition {
   return d as unknown as RouteDefinition;
 }
@@ -251,6 +264,39 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     responses: { 200: { description: 'Newest first; pass nextCursor as cursor for the next page.', schema: s.auditResponse } },
     handle: async (app, { tenant, query }) =>
       ok(await listAuditEvents(app, tenant, { limit: query.limit ?? 100, ...(query.cursor !== undefined && { cursor: query.cursor }) })),
+  }),
+  'POST /v1/tenants/{t}/privacy-requests': define({
+    summary: 'Submit a privacy request',
+    description:
+      'Erasure, access (a JSON export e-mailed as a link valid 7 days) or anonymisation of one subject (exactly one of customerId, phone, email, name), ' +
+      'or bulk erasure by bot, channel and first-contact range. Runs asynchronously as a PrivacyRequest execution named by the request id; ' +
+      `due 30 days after receipt. A retry with the same ${s.IDEMPOTENCY_KEY_HEADER} header returns the same request and starts nothing twice.`,
+    params: s.tenantParams,
+    query: s.noQuery,
+    headers: s.privacyRequestHeaders,
+    body: s.privacyRequestBody,
+    responses: { 202: { description: 'Accepted (or, for a known Idempotency-Key, the request it created).', schema: s.privacyAcceptedResponse } },
+    handle: async (app, { tenant, body, headers, caller }) => ({
+      status: 202,
+      body: await submitPrivacyRequest(app, caller, tenant, body, headers[s.IDEMPOTENCY_KEY_HEADER]),
+    }),
+  }),
+  'GET /v1/tenants/{t}/privacy-requests': define({
+    summary: 'List privacy requests',
+    params: s.tenantParams,
+    query: s.privacyListQuery,
+    responses: { 200: { description: 'Newest first (no subject, identifier or notify address).', schema: s.privacyListResponse } },
+    handle: async (app, { tenant, query }) => ok({ requests: await listPrivacyRequests(app, tenant, query.limit ?? 50) }),
+  }),
+  'GET /v1/tenants/{t}/privacy-requests/{id}': define({
+    summary: 'Read a privacy request',
+    params: s.tenantIdParams,
+    query: s.noQuery,
+    responses: {
+      200: { description: 'Status, counts per category, reason and (access) the export link.', schema: s.privacyRequestResponse },
+      404: { description: 'No such request.' },
+    },
+    handle: async (app, { tenant, params }) => ok(await getPrivacyRequest(app, tenant, params.id)),
   }),
   'GET /v1/openapi.json': define({
     summary: 'This document',

@@ -6,8 +6,9 @@
 import { z } from 'zod';
 import { CATEGORIES } from '../../domain/catalog.js';
 import { ID_PATTERN, ingestBodySchema } from '../../domain/ingest.js';
-import { normaliseEmail } from '../../domain/identifiers.js';
+import { normaliseEmail, normaliseName, normalisePhone, type NormaliseResult } from '../../domain/identifiers.js';
 import { policyChangeSchema } from '../../domain/policy.js';
+import { PRIVACY_KINDS, PRIVACY_STATUSES, privacyRequestBodySchema } from '../../domain/privacy.js';
 import type { FieldIssue } from './errors.js';
 
 // ---------------------------------------------------------------------------
@@ -237,6 +238,8 @@ export const holdReleasedResponse = z.object({
   releasedAt: z.string(),
   restamped: z.number().int(),
   blobHoldsCleared: z.number().int(),
+  /** Privacy requests a hold had deferred, started again. */
+  resumedPrivacyRequests: z.number().int(),
 });
 
 // ---------------------------------------------------------------------------
@@ -370,10 +373,71 @@ export const auditResponse = z.object({
 });
 
 // ---------------------------------------------------------------------------
+// Privacy requests
+// ---------------------------------------------------------------------------
+
+const SUBJECT_IDENTIFIERS: readonly (readonly ['phone' | 'email' | 'name', (raw: string) => NormaliseResult])[] = [
+  ['phone', (raw) => normalisePhone(raw)],
+  ['email', (raw) => normaliseEmail(raw)],
+  ['name', (raw) => normaliseName(raw)],
+];
+
+/**
+ * The body of `POST /privacy-requests`: the domain's schema, plus the
+ * identifier normalisers at the edge, so a bad phone, e-mail or name is a 400
+ * naming `subject.phone` (etc.) before anything is looked up or stored.
+ */
+export const privacyRequestBody = privacyRequestBodySchema.superRefine((body, ctx) => {
+  for (const [key, normalise] of SUBJECT_IDENTIFIERS) {
+    const raw = body.subject?.[key];
+    if (raw === undefined) continue;
+    const result = normalise(raw);
+    if (!result.ok) ctx.addIssue({ code: 'custom', path: ['subject', key], message: result.error.message });
+  }
+});
+export type PrivacyBody = z.output<typeof privacyRequestBody>;
+
+/** The header that makes a retried POST return the request the first one created. */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+export const privacyRequestHeaders = z.object({
+  [IDEMPOTENCY_KEY_HEADER]: z
+    .string()
+    .regex(/^[\x21-\x7E](?:[\x20-\x7E]{0,253}[\x21-\x7E])?$/u, 'must be 1 to 255 printable ASCII characters, without leading or trailing spaces')
+    .optional(),
+});
+
+export const privacyAcceptedResponse = z.object({
+  requestId: z.string(),
+  /** `received` for a new request; a retried POST with the same Idempotency-Key gets the request's current status. */
+  status: z.enum(PRIVACY_STATUSES),
+  dueAt: z.string(),
+});
+
+/** A privacy request as the API shows it: ids, dates, counts and outcome; never the subject or the notify address. */
+export const privacyRequestResponse = z.object({
+  requestId: z.string(),
+  kind: z.enum(PRIVACY_KINDS),
+  status: z.enum(PRIVACY_STATUSES),
+  /** How the subject was named (phone, email…), never the value. */
+  selector: z.enum(['customerId', 'phone', 'email', 'name', 'filter']),
+  /** How many customers the request resolved to. */
+  subjects: z.number().int(),
+  receivedAt: z.string(),
+  dueAt: z.string(),
+  updatedAt: z.string(),
+  counts: countsByCategory,
+  reason: z.string().optional(),
+  /** Access requests: the export's pre-signed link (valid 7 days from completion). */
+  exportUrl: z.string().optional(),
+});
+export const privacyListQuery = z.strictObject({ limit: positiveIntParam(100).optional() });
+export const privacyListResponse = z.object({ requests: z.array(privacyRequestResponse) });
+
+// ---------------------------------------------------------------------------
 // Issues
 // ---------------------------------------------------------------------------
 
-export type RequestPart = 'body' | 'query' | 'path';
+export type RequestPart = 'body' | 'query' | 'path' | 'header';
 
 /**
  * zod issues as field issues: a dotted path into the body, or the parameter's
@@ -398,7 +462,8 @@ export function fieldIssues(error: z.ZodError, part: RequestPart): FieldIssue[] 
             { field: path.join('.') || part, message: `has a key that ${what.replace(/^is /u, 'is ')}` },
       );
     }
-    const field = path.length === 0 ? part : safeField(path.join('.'), part);
+    // Header schemas are plain objects keyed by header names of our own (never a caller's text).
+    const field = path.length === 0 ? part : part === 'header' ? path.join('.') : safeField(path.join('.'), part);
     const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined && path.length > 0;
     return [{ field, message: missing ? 'is required' : issue.message }];
   });

@@ -15,6 +15,7 @@ import type { Tenant } from '../../../domain/ports.js';
 import { keys, type DueRecord, type RecordItem } from '../../../domain/records.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import type { HoldBody } from '../schemas.js';
+import { resumeDeferredPrivacyRequests } from './privacy.js';
 
 /** Later than any clock start: `findDueForDeletion` with it lists every record of a category. */
 const END_OF_TIME = new Date('9999-12-31T23:59:59.999Z');
@@ -195,19 +196,23 @@ export interface ReleasedHold {
   readonly releasedAt: string;
   readonly restamped: number;
   readonly blobHoldsCleared: number;
+  /** Privacy requests whose deferred erasure was started again. */
+  readonly resumedPrivacyRequests: number;
 }
 
 /**
  * Releases a hold: marks it released (sweeps stop honouring it at once), then
  * restamps the TTL backstop of every record it kept that no other active hold
- * keeps, and clears their blob holds. Releasing a released hold changes nothing.
+ * keeps, clears their blob holds, and starts again every privacy request a hold
+ * deferred (each erasure defers again what another hold still keeps).
+ * Releasing a released hold changes nothing.
  */
 export async function releaseHold(app: ApiApp, caller: Caller, tenant: Tenant, holdId: string): Promise<ReleasedHold> {
   const { control, records, blobs, platform } = app.deps;
   const existing = await control.getHold(tenant.tenantId, holdId);
   if (existing === undefined) throw new NotFoundError('holdId: no such legal hold', { field: 'holdId' });
   if (existing.releasedAt !== undefined) {
-    return { holdId, releasedAt: existing.releasedAt, restamped: 0, blobHoldsCleared: 0 };
+    return { holdId, releasedAt: existing.releasedAt, restamped: 0, blobHoldsCleared: 0, resumedPrivacyRequests: 0 };
   }
   const released: LegalHold = { ...existing, releasedAt: caller.now.toISOString(), releasedBy: caller.actor };
   await control.putHold(released);
@@ -250,5 +255,11 @@ export async function releaseHold(app: ApiApp, caller: Caller, tenant: Tenant, h
     refs: { holdId },
     after: { restamped, blobHoldsCleared: cleared },
   });
-  return { holdId, releasedAt: released.releasedAt as string, restamped, blobHoldsCleared: cleared };
+  // After the release is recorded: a failed start leaves an audited release, and the request
+  // waits for the next one (its state says why: partially_completed, legal_hold).
+  const resumed = await resumeDeferredPrivacyRequests(app, tenant.tenantId);
+  for (const requestId of resumed) {
+    await audit(app, caller, { tenantId: tenant.tenantId, action: 'privacy_request.resumed', refs: { requestId, holdId } });
+  }
+  return { holdId, releasedAt: released.releasedAt as string, restamped, blobHoldsCleared: cleared, resumedPrivacyRequests: resumed.length };
 }

@@ -1,0 +1,8 @@
+import { createApiHandler } from '../../shared/app/api/handler.js';
+import { requirePrivacyStateMachineArn } from '../../shared/config/lambda-env.js';
+import { apiDeps, config, logger } from '../api-runtime.js';
+
+// This function starts PrivacyRequest executions: without the state machine it must not start at all.
+requirePrivacyStateMachineArn(config);
+
+export const handler = createApiHandler(apiDeps, { logger, groups: ['privacy'] });
