@@ -11,6 +11,7 @@ import { DEFAULT_RETENTION_SHARDS } from '../shared/domain/records.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
 import { AdminApi, type AdminApiProps } from './constructs/admin-api.js';
 import { LetheFunction } from './constructs/lethe-function.js';
+import { PrivacyWorkflow } from './constructs/privacy-workflow.js';
 import { SweepWorkflow } from './constructs/sweep-workflow.js';
 import type { StatefulStack } from './stateful-stack.js';
 
@@ -33,18 +34,23 @@ export interface StatelessStackProps extends StackProps {
   readonly stageBudget?: Duration;
   /**
    * The admin API's issuer, route groups and throttles.
-   * @default - a Cognito user pool as the issuer, every route group but privacy, the AdminApi default throttles
+   * @default - a Cognito user pool as the issuer, every route group, the AdminApi default throttles
    */
   readonly adminApi?: Pick<AdminApiProps, 'jwtIssuer' | 'groups' | 'throttle' | 'adminChangeThrottle'>;
 }
 
+/** Longest one privacy-request step may take: the Lambda maximum, for a large subject's erasure. */
+const PRIVACY_STEP_TIMEOUT = Duration.minutes(15);
+
 /**
  * Everything Lethe runs: the sweep functions, the `Sweep` state machine and its
- * schedule, and the admin API. Replaceable at will; the data lives in the
- * stateful stack (the admin user pool is retained on removal).
+ * schedule, the privacy-request worker and its `PrivacyRequest` state machine,
+ * and the admin API. Replaceable at will; the data lives in the stateful stack
+ * (the admin user pool is retained on removal).
  */
 export class StatelessStack extends Stack {
   readonly sweep: SweepWorkflow;
+  readonly privacy: PrivacyWorkflow;
   readonly schedule: Schedule;
   readonly scheduleDeadLetterQueue: Queue;
   readonly referenceSecret: Secret;
@@ -109,15 +115,15 @@ export class StatelessStack extends Stack {
     stateful.blobs.grantDelete(stage, 'media');
     // SES authorises a send on the sender's identity: the address itself, or its domain.
     const senderDomain = props.mailFrom.slice(props.mailFrom.lastIndexOf('@') + 1);
-    lifecycle.addToRolePolicy(
+    const sendMail = () =>
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['ses:SendEmail'],
         resources: [props.mailFrom, senderDomain].map(
           (identity) => `arn:${this.partition}:ses:${this.region}:${this.account}:identity/${identity}`,
         ),
-      }),
-    );
+      });
+    lifecycle.addToRolePolicy(sendMail());
 
     this.sweep = new SweepWorkflow(this, 'Sweep', {
       listTenantsFunction: listTenants,
@@ -143,6 +149,31 @@ export class StatelessStack extends Stack {
       }),
     });
 
+    const privacyWorker = new LetheFunction(this, 'PrivacyWorker', {
+      functionDir: 'privacy-worker',
+      description: 'Lethe privacy requests: starts, executes (erasure, access export, anonymisation), records failures, notifies',
+      environment,
+      memorySizeMb: 1024,
+      timeout: PRIVACY_STEP_TIMEOUT,
+    }).function;
+    // Erasure and anonymisation go through the deletion path (records, blobs and their versions);
+    // access writes the export and pre-signs links to it and to the subject's blobs; every kind
+    // updates the request and writes a receipt, and e-mails the requester.
+    stateful.records.grantReadWrite(privacyWorker);
+    stateful.control.grantAccess(privacyWorker, 'readWrite');
+    for (const bucket of ['recordings', 'media'] as const) {
+      stateful.blobs.grantRead(privacyWorker, bucket);
+      stateful.blobs.grantDelete(privacyWorker, bucket);
+    }
+    stateful.blobs.grantPut(privacyWorker, 'exports');
+    stateful.blobs.grantRead(privacyWorker, 'exports');
+    this.referenceSecret.grantRead(privacyWorker);
+    privacyWorker.addToRolePolicy(sendMail());
+    this.privacy = new PrivacyWorkflow(this, 'PrivacyRequest', {
+      workerFunction: privacyWorker,
+      stepTimeout: PRIVACY_STEP_TIMEOUT,
+    });
+
     this.adminApi = new AdminApi(this, 'AdminApi', {
       ...props.adminApi,
       records: stateful.records,
@@ -150,10 +181,12 @@ export class StatelessStack extends Stack {
       blobs: stateful.blobs,
       referenceSecret: this.referenceSecret,
       sweepStateMachine: this.sweep.stateMachine,
+      privacyStateMachine: this.privacy.stateMachine,
       environment,
     });
 
     this.acknowledgeFindings(props.stateful, { listTenants, stage, lifecycle });
+    this.acknowledgePrivacyFindings(props.stateful);
   }
 
   /**
@@ -206,5 +239,46 @@ export class StatelessStack extends Stack {
       'The reference key makes subject HMACs in receipts and audit events comparable over time; rotating it would unlink them, so it is rotated by an operator decision, not a schedule.');
     ack(this.scheduleDeadLetterQueue.node.defaultChild as IConstruct, 'AwsSolutions-SQS3',
       'This queue is itself the dead-letter queue of the sweep schedule.');
+  }
+
+  /** The privacy worker's and the `PrivacyRequest` state machine's findings, one by one with their reasons. */
+  private acknowledgePrivacyFindings(stateful: StatefulStack): void {
+    const ack = (scope: IConstruct | undefined, id: string, reason: string) => {
+      if (scope !== undefined) Validations.of(scope).acknowledge({ id, reason });
+    };
+    const exported = (value: string): string =>
+      (this.resolve(stateful.exportValue(value)) as { 'Fn::ImportValue': string })['Fn::ImportValue'];
+    const worker = this.privacy.workerFunction;
+    const policy = worker.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild as IConstruct | undefined;
+
+    ack(worker.role?.node.defaultChild as IConstruct | undefined, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'The managed basic execution role only lets the function write its own CloudWatch logs.');
+    ack(worker.node.defaultChild as IConstruct, 'AwsSolutions-L1',
+      'Pinned to nodejs22.x, the runtime the ESM bundle targets (esbuild target node22); moving runtime is a tested change, not a drift.');
+    ack(policy, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray PutTraceSegments/PutTelemetryRecords accept no resource but *.');
+    for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+      ack(policy, `AwsSolutions-IAM5[Action::${action}]`,
+        'CDK grant on the customer-managed key that encrypts the control and records tables; restricted to that one key.');
+    }
+    ack(policy, `AwsSolutions-IAM5[Resource::${exported(stateful.recordsTable.tableArn)}/index/*]`,
+      'A privacy request finds its subjects through the byIdentifier index and, for a bulk erasure, the byRetention index of the records table.');
+    for (const action of ['s3:GetObject*', 's3:GetBucket*', 's3:List*']) {
+      ack(policy, `AwsSolutions-IAM5[Action::${action}]`,
+        "CDK read grant on the recordings, media and exports buckets only: an access request pre-signs links to the subject's blobs and to its own export.");
+    }
+    ack(policy, 'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+      'Erasure and anonymisation delete the subject\'s objects and every one of their versions (DeleteObject, DeleteObjectVersion), on the recordings and media buckets only.');
+    for (const bucket of [stateful.recordingsBucket, stateful.mediaBucket]) {
+      ack(policy, `AwsSolutions-IAM5[Resource::${exported(bucket.bucketArn)}/*]`,
+        'Governed objects are keyed <prefix>/<tenant>/<subject>/<id>; a privacy request reads (links) and deletes those of its subjects.');
+    }
+    ack(policy, `AwsSolutions-IAM5[Resource::${exported(stateful.exportsBucket.bucketArn)}/*]`,
+      'Access exports are written as exports/<tenant>/<requestId>.json, a key known only once the request exists; the worker writes and pre-signs them.');
+
+    const machinePolicy = this.privacy.stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as IConstruct | undefined;
+    ack(machinePolicy, 'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) accept no resource but *.');
+    ack(machinePolicy, `AwsSolutions-IAM5[Resource::<${this.getLogicalId(worker.node.defaultChild as CfnElement)}.Arn>:*]`,
+      'The state machine invokes its own worker function, any version (CDK LambdaInvoke grant).');
   }
 }

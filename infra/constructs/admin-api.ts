@@ -33,11 +33,11 @@ import type { BlobBuckets } from './blob-buckets.js';
 import { LetheFunction } from './lethe-function.js';
 import type { DataAccess, LetheTable } from './lethe-table.js';
 
-/** The route groups this construct can build; privacy requests have no access rules yet (their own issue). */
-export type AdminApiGroup = Exclude<RouteGroup, 'privacy'>;
+/** The route groups this construct can build: every group of the contract. */
+export type AdminApiGroup = RouteGroup;
 
-/** Every buildable group: all of {@link ROUTE_GROUPS} but `privacy`. */
-export const ADMIN_API_GROUPS: readonly AdminApiGroup[] = ROUTE_GROUPS.filter((g): g is AdminApiGroup => g !== 'privacy');
+/** Every buildable group: all of {@link ROUTE_GROUPS}. */
+export const ADMIN_API_GROUPS: readonly AdminApiGroup[] = ROUTE_GROUPS;
 
 /**
  * What the API writes per request to its access log. Deliberately no path
@@ -82,13 +82,19 @@ export interface AdminApiProps {
   /** The `Sweep` state machine; the runs function may start it, nothing else. */
   readonly sweepStateMachine: IStateMachine;
   /**
+   * The `PrivacyRequest` state machine; the privacy function starts requests, the holds
+   * function resumes the ones a released hold deferred, nothing else starts it.
+   */
+  readonly privacyStateMachine: IStateMachine;
+  /**
    * Variables every function gets (the Lambda runtime's contract, shared/config/lambda-env.ts);
-   * the runs function also gets `SWEEP_STATE_MACHINE_ARN`.
+   * the runs function also gets `SWEEP_STATE_MACHINE_ARN`, the privacy and holds functions
+   * `PRIVACY_STATE_MACHINE_ARN`.
    */
   readonly environment: Readonly<Record<string, string>>;
   /**
    * Route groups to build, one function each.
-   * @default ADMIN_API_GROUPS (every group but privacy)
+   * @default ADMIN_API_GROUPS (every group)
    */
   readonly groups?: readonly AdminApiGroup[];
   /**
@@ -124,6 +130,8 @@ interface GroupAccess {
   readonly records?: { readonly access: DataAccess; readonly indexUse: string };
   readonly blobs?: Readonly<Partial<Record<BlobGrant, string>>>;
   readonly startsSweep?: boolean;
+  /** Starts (or resumes) `PrivacyRequest` executions. */
+  readonly startsPrivacyRequests?: boolean;
   /** Reads the reference key (everything that writes audit events or receipts). */
   readonly referenceSecret: boolean;
 }
@@ -158,6 +166,8 @@ const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
       legalHold:
         'A hold sets and clears Object Lock legal holds on the blobs of the records in its scope, keyed <prefix>/<tenant>/<subject>/<id>.',
     },
+    // A release resumes the privacy requests the hold deferred.
+    startsPrivacyRequests: true,
     referenceSecret: true,
   },
   customers: {
@@ -190,6 +200,17 @@ const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
     description: 'lists, reads and starts deletion runs',
     control: 'readWrite',
     startsSweep: true,
+    referenceSecret: true,
+  },
+  privacy: {
+    description: 'accepts, lists and reads privacy requests (erasure, access, anonymisation)',
+    control: 'readWrite',
+    records: {
+      access: 'read',
+      indexUse:
+        'A privacy request resolves its subject through the byIdentifier index (phone, e-mail, name) and a bulk erasure its subjects through the byRetention index, before it is accepted.',
+    },
+    startsPrivacyRequests: true,
     referenceSecret: true,
   },
   audit: {
@@ -261,7 +282,7 @@ export class AdminApi extends Construct {
     });
 
     this.api = new HttpApi(this, 'Api', {
-      description: 'Lethe admin API: retention policies, legal holds, record deletion, ingest, runs, audit',
+      description: 'Lethe admin API: retention policies, legal holds, privacy requests, record deletion, ingest, runs, audit',
       createDefaultStage: false,
     });
 
@@ -396,6 +417,7 @@ export class AdminApi extends Construct {
       environment: {
         ...props.environment,
         ...(access.startsSweep === true ? { SWEEP_STATE_MACHINE_ARN: props.sweepStateMachine.stateMachineArn } : {}),
+        ...(access.startsPrivacyRequests === true ? { PRIVACY_STATE_MACHINE_ARN: props.privacyStateMachine.stateMachineArn } : {}),
       },
     }).function;
     if (access.control !== undefined) props.control.grantAccess(fn, access.control);
@@ -407,6 +429,7 @@ export class AdminApi extends Construct {
       if (access.blobs?.legalHold !== undefined) props.blobs.grantLegalHold(fn, bucket);
     }
     if (access.startsSweep === true) props.sweepStateMachine.grantStartExecution(fn);
+    if (access.startsPrivacyRequests === true) props.privacyStateMachine.grantStartExecution(fn);
     if (access.referenceSecret) props.referenceSecret.grantRead(fn);
     return fn;
   }

@@ -67,6 +67,7 @@ function capabilitiesOf(b: Built, fn: IFunction): string[] {
     ['media', b.exported(stateful.mediaBucket.bucketArn)],
     ['exports', b.exported(stateful.exportsBucket.bucketArn)],
     ['sweep', b.logicalId(b.stack.sweep.stateMachine)],
+    ['privacy', b.logicalId(b.stack.privacy.stateMachine)],
     ['secret', b.logicalId(b.stack.referenceSecret)],
   ];
   const kinds: [RegExp, string][] = [
@@ -106,20 +107,20 @@ describe('the admin API routes', () => {
 
   it('serves every route of the contract from its group\'s function', () => {
     const integrations = Object.fromEntries(b.ofType('AWS::ApiGatewayV2::Integration'));
-    for (const spec of ROUTES.filter((r) => r.group !== 'privacy')) {
+    for (const spec of ROUTES) {
       const route = b.routeOf(routeKey(spec));
       const integrationId = route.Target['Fn::Join'][1][1].Ref as string;
       const integration = integrations[integrationId]!.Properties;
       expect(integration.IntegrationType, routeKey(spec)).toBe('AWS_PROXY');
       expect(integration.IntegrationUri, routeKey(spec)).toEqual({
-        'Fn::GetAtt': [b.logicalId(b.api.functionOf(spec.group as AdminApiGroup)), 'Arn'],
+        'Fn::GetAtt': [b.logicalId(b.api.functionOf(spec.group)), 'Arn'],
       });
     }
   });
 
   it('requires a JWT on every route but the public OpenAPI document', () => {
     const authorizerId = b.ofType('AWS::ApiGatewayV2::Authorizer')[0]![0];
-    for (const spec of ROUTES.filter((r) => r.group !== 'privacy')) {
+    for (const spec of ROUTES) {
       const route = b.routeOf(routeKey(spec));
       if (spec.minRole === 'public') {
         expect(route.AuthorizationType, routeKey(spec)).toBe('NONE');
@@ -134,13 +135,13 @@ describe('the admin API routes', () => {
 
   it('builds no route that is not in the contract', () => {
     const keys = b.ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey as string);
-    expect(keys.sort()).toEqual(ROUTES.filter((r) => r.group !== 'privacy').map(routeKey).sort());
+    expect(keys.sort()).toEqual(ROUTES.map(routeKey).sort());
   });
 
   it('lets API Gateway invoke each function only through its own routes', () => {
     const apiId = b.logicalId(b.api.api);
-    for (const spec of ROUTES.filter((r) => r.group !== 'privacy')) {
-      const fnId = b.logicalId(b.api.functionOf(spec.group as AdminApiGroup));
+    for (const spec of ROUTES) {
+      const fnId = b.logicalId(b.api.functionOf(spec.group));
       const permissions = b
         .ofType('AWS::Lambda::Permission')
         .map(([, r]) => r.Properties)
@@ -148,6 +149,39 @@ describe('the admin API routes', () => {
       expect(permissions.length, routeKey(spec)).toBeGreaterThan(0);
       expect(JSON.stringify(permissions[0]!.SourceArn)).toContain(apiId);
     }
+  });
+});
+
+describe('the privacy-request routes', () => {
+  const b = built();
+  const privacyRoutes = ROUTES.filter((r) => r.group === 'privacy');
+
+  it('are the three routes of DESIGN.md §5, for ComplianceAdministrators', () => {
+    expect(privacyRoutes.map((r) => [routeKey(r), r.minRole])).toEqual([
+      ['POST /v1/tenants/{t}/privacy-requests', 'ComplianceAdministrator'],
+      ['GET /v1/tenants/{t}/privacy-requests', 'ComplianceAdministrator'],
+      ['GET /v1/tenants/{t}/privacy-requests/{id}', 'ComplianceAdministrator'],
+    ]);
+  });
+
+  it('exist behind the JWT authorizer, served by the privacy function', () => {
+    const authorizerId = b.ofType('AWS::ApiGatewayV2::Authorizer')[0]![0];
+    const integrations = Object.fromEntries(b.ofType('AWS::ApiGatewayV2::Integration'));
+    for (const spec of privacyRoutes) {
+      const route = b.routeOf(routeKey(spec));
+      expect(route.AuthorizationType, routeKey(spec)).toBe('JWT');
+      expect(route.AuthorizerId, routeKey(spec)).toEqual({ Ref: authorizerId });
+      const integrationId = route.Target['Fn::Join'][1][1].Ref as string;
+      expect(integrations[integrationId]!.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [b.logicalId(b.api.functionOf('privacy')), 'Arn'] });
+    }
+  });
+
+  it('throttle a new request as an admin change', () => {
+    const [[, stage]] = b.ofType('AWS::ApiGatewayV2::Stage') as [[string, Json]];
+    expect(stage.Properties.RouteSettings['POST /v1/tenants/{t}/privacy-requests']).toEqual({
+      ThrottlingRateLimit: DEFAULT_ADMIN_CHANGE_THROTTLE.rateLimit,
+      ThrottlingBurstLimit: DEFAULT_ADMIN_CHANGE_THROTTLE.burstLimit,
+    });
   });
 });
 
@@ -256,7 +290,7 @@ describe('the admin API stage', () => {
 
   it('throttles every admin change harder, and leaves reads and bulk ingest at the default', () => {
     const settings = stage.Properties.RouteSettings as Json;
-    const changes = ROUTES.filter((r) => r.method !== 'GET' && r.group !== 'ingest' && r.group !== 'privacy').map(routeKey);
+    const changes = ROUTES.filter((r) => r.method !== 'GET' && r.group !== 'ingest').map(routeKey);
     expect(Object.keys(settings).sort()).toEqual(changes.sort());
     for (const key of changes) {
       expect(settings[key], key).toEqual({
@@ -304,8 +338,8 @@ describe('the admin API functions', () => {
   const fn = (group: AdminApiGroup) => b.api.functionOf(group);
   const everyGroup = ADMIN_API_GROUPS;
 
-  it('builds one function per route group except privacy, from functions/api-<group>/handler.ts', () => {
-    expect(Object.keys(b.api.functions).sort()).toEqual(ROUTES.map((r) => r.group).filter((g, i, all) => g !== 'privacy' && all.indexOf(g) === i).sort());
+  it('builds one function per route group, from functions/api-<group>/handler.ts', () => {
+    expect(Object.keys(b.api.functions).sort()).toEqual(ROUTES.map((r) => r.group).filter((g, i, all) => all.indexOf(g) === i).sort());
     for (const group of everyGroup) {
       const props = b.resources[b.logicalId(fn(group))]!.Properties;
       expect(props.Runtime).toBe('nodejs22.x');
@@ -323,7 +357,7 @@ describe('the admin API functions', () => {
     }
   });
 
-  it('tells only the runs function which state machine to start', () => {
+  it('tells only the runs function which Sweep state machine to start', () => {
     for (const group of everyGroup) {
       const env = b.resources[b.logicalId(fn(group))]!.Properties.Environment.Variables as Json;
       if (group === 'runs') expect(env.SWEEP_STATE_MACHINE_ARN).toEqual({ Ref: b.logicalId(b.stack.sweep.stateMachine) });
@@ -331,10 +365,21 @@ describe('the admin API functions', () => {
     }
   });
 
+  it('tells only the privacy and holds functions which PrivacyRequest state machine to start', () => {
+    for (const group of everyGroup) {
+      const env = b.resources[b.logicalId(fn(group))]!.Properties.Environment.Variables as Json;
+      if (group === 'privacy' || group === 'holds') {
+        expect(env.PRIVACY_STATE_MACHINE_ARN, group).toEqual({ Ref: b.logicalId(b.stack.privacy.stateMachine) });
+      } else {
+        expect(env, group).not.toHaveProperty('PRIVACY_STATE_MACHINE_ARN');
+      }
+    }
+  });
+
   const expected: Record<AdminApiGroup, string[]> = {
     tenants: ['control:read', 'control:write', 'kms', 'secret:read', 'xray'],
     policy: ['control:read', 'control:write', 'kms', 'records:read', 'secret:read', 'xray'],
-    holds: ['control:read', 'control:write', 'kms', 'media:legalHold', 'recordings:legalHold', 'records:read', 'records:write', 'secret:read', 'xray'],
+    holds: ['control:read', 'control:write', 'kms', 'media:legalHold', 'privacy:start', 'recordings:legalHold', 'records:read', 'records:write', 'secret:read', 'xray'],
     customers: [
       'control:read', 'control:write', 'kms',
       'media:delete', 'media:listVersions', 'media:read',
@@ -344,6 +389,7 @@ describe('the admin API functions', () => {
     ingest: ['control:read', 'control:write', 'kms', 'media:put', 'recordings:put', 'records:read', 'records:write', 'secret:read', 'xray'],
     runs: ['control:read', 'control:write', 'kms', 'secret:read', 'sweep:start', 'xray'],
     audit: ['control:read', 'kms', 'secret:read', 'xray'],
+    privacy: ['control:read', 'control:write', 'kms', 'privacy:start', 'records:read', 'secret:read', 'xray'],
     openapi: ['xray'],
   };
   it.each(everyGroup)('grants the %s function exactly what its routes use', (group) => {
@@ -356,16 +402,22 @@ describe('the admin API functions', () => {
     expect(actions.filter((a) => /dynamodb:(Put|Update|Delete|BatchWrite)|^s3:|^states:/.test(a))).toEqual([]);
   });
 
-  it('lets only the runs function start executions, and only of the Sweep state machine', () => {
+  it('lets runs start only Sweep executions, privacy and holds only PrivacyRequest executions, and no other function any', () => {
+    const machineOf: Partial<Record<AdminApiGroup, string>> = {
+      runs: b.logicalId(b.stack.sweep.stateMachine),
+      privacy: b.logicalId(b.stack.privacy.stateMachine),
+      holds: b.logicalId(b.stack.privacy.stateMachine),
+    };
     for (const group of everyGroup) {
       const starts = b.statementsOf(fn(group)).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('states:')));
-      if (group !== 'runs') {
+      const machine = machineOf[group];
+      if (machine === undefined) {
         expect(starts, group).toEqual([]);
         continue;
       }
-      expect(starts).toHaveLength(1);
-      expect(starts[0]!.Action).toBe('states:StartExecution');
-      expect(starts[0]!.Resource).toEqual({ Ref: b.logicalId(b.stack.sweep.stateMachine) });
+      expect(starts, group).toHaveLength(1);
+      expect(starts[0]!.Action, group).toBe('states:StartExecution');
+      expect(starts[0]!.Resource, group).toEqual({ Ref: machine });
     }
   });
 

@@ -27,6 +27,52 @@ function stateless(profile: string, context: Record<string, unknown> = {}) {
   return { app, lethe, template, resources, logicalId, statementsOf, actionsOf, sweep: lethe.stateless.sweep };
 }
 
+type Stateless = ReturnType<typeof stateless>;
+
+/**
+ * What a function may do, in words (`records:write`, `exports:put`, `ses:send` …);
+ * anything unrecognised comes back as the raw action, so a new permission shows up in the diff.
+ */
+function capabilities(s: Stateless, fn: IFunction): string[] {
+  const { stateful, stateless: stack } = s.lethe;
+  const exported = (arn: string) => (stack.resolve(stateful.exportValue(arn)) as { 'Fn::ImportValue': string })['Fn::ImportValue'];
+  const targets: [string, string][] = [
+    ['records', exported(stateful.recordsTable.tableArn)],
+    ['control', exported(stateful.controlTable.tableArn)],
+    ['keys', exported(stateful.keysTable.tableArn)],
+    ['recordings', exported(stateful.recordingsBucket.bucketArn)],
+    ['media', exported(stateful.mediaBucket.bucketArn)],
+    ['exports', exported(stateful.exportsBucket.bucketArn)],
+    ['secret', s.logicalId(stack.referenceSecret)],
+    ['ses', ':ses:'],
+  ];
+  const kinds: [RegExp, string][] = [
+    [/^dynamodb:(BatchGetItem|GetRecords|GetShardIterator|Query|GetItem|Scan|ConditionCheckItem|DescribeTable)$/, 'read'],
+    [/^dynamodb:(BatchWriteItem|PutItem|UpdateItem|DeleteItem)$/, 'write'],
+    [/^s3:(GetObject\*|GetBucket\*|List\*)$/, 'read'],
+    [/^s3:(ListBucket|ListBucketVersions)$/, 'listVersions'],
+    [/^s3:(PutObject|PutObjectTagging|AbortMultipartUpload)$/, 'put'],
+    [/^s3:DeleteObject\*$/, 'delete'],
+    [/^secretsmanager:(GetSecretValue|DescribeSecret)$/, 'read'],
+    [/^ses:SendEmail$/, 'send'],
+  ];
+  const found = new Set<string>();
+  for (const statement of s.statementsOf(fn)) {
+    const resources = JSON.stringify(statement.Resource);
+    for (const action of [statement.Action].flat() as string[]) {
+      if (action.startsWith('xray:')) found.add('xray');
+      else if (action.startsWith('kms:')) found.add('kms');
+      else {
+        const kind = kinds.find(([pattern]) => pattern.test(action))?.[1];
+        const hits = targets.filter(([, ref]) => resources.includes(ref)).map(([name]) => name);
+        if (kind === undefined || hits.length === 0) found.add(action);
+        for (const target of hits) if (kind !== undefined) found.add(`${target}:${kind}`);
+      }
+    }
+  }
+  return [...found].sort();
+}
+
 /** Follows `Next` from a state, collecting the states visited in a Map's processor. */
 function chain(states: Json, from: string, until: string): string[] {
   const out: string[] = [];
@@ -143,6 +189,52 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
     const recordsTableId = s.lethe.stateful.getLogicalId(s.lethe.stateful.recordsTable.node.defaultChild as CfnElement);
     expect(JSON.stringify(statements)).not.toContain(recordsTableId);
     expect(s.actionsOf(s.sweep.lifecycleFunction).filter((a) => a.startsWith('s3:'))).toEqual([]);
+  });
+
+  it('runs the privacy worker on Node.js 22, ARM64, traced, for up to 15 minutes with 1 GB, with the sweep functions\' environment', () => {
+    const worker = s.resources[s.logicalId(s.lethe.stateless.privacy.workerFunction)]!.Properties;
+    const stage = s.resources[s.logicalId(s.sweep.stageFunction)]!.Properties;
+    expect(worker).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, Timeout: 900, MemorySize: 1024 });
+    expect(worker.Environment.Variables).toEqual(stage.Environment.Variables);
+  });
+
+  it('lets the privacy worker do what the three kinds of request need, and nothing more', () => {
+    expect(capabilities(s, s.lethe.stateless.privacy.workerFunction)).toEqual([
+      'control:read', 'control:write',
+      'exports:put', 'exports:read',
+      'kms',
+      'media:delete', 'media:listVersions', 'media:read',
+      'recordings:delete', 'recordings:listVersions', 'recordings:read',
+      'records:read', 'records:write',
+      'secret:read',
+      'ses:send',
+      'xray',
+    ]);
+    const actions = s.actionsOf(s.lethe.stateless.privacy.workerFunction);
+    expect(actions.filter((a) => /^s3:(PutObjectLegalHold|PutObjectRetention|PutObjectAcl|PutBucket|BypassGovernanceRetention)/.test(a) || a.startsWith('states:'))).toEqual([]);
+  });
+
+  it('lets the privacy worker send mail only as the configured sender', () => {
+    const ses = s.statementsOf(s.lethe.stateless.privacy.workerFunction).filter((st) => [st.Action].flat().includes('ses:SendEmail'));
+    const arns = JSON.stringify(ses.map((st) => st.Resource));
+    expect(arns).toContain('identity/alerts@lethe.example');
+    expect(arns).toContain('identity/lethe.example');
+    expect(arns).not.toContain('identity/*');
+  });
+
+  it('lets the PrivacyRequest state machine invoke its worker and no other function', () => {
+    const machine = s.lethe.stateless.privacy.stateMachine;
+    const roleId = s.logicalId(machine.role);
+    const invokes = Object.values(s.resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: Json) => x.Ref === roleId))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement as Json[])
+      .filter((st) => [st.Action].flat().includes('lambda:InvokeFunction'));
+    const workerId = s.logicalId(s.lethe.stateless.privacy.workerFunction);
+    expect(invokes.flatMap((st) => [st.Resource].flat())).toEqual([
+      { 'Fn::GetAtt': [workerId, 'Arn'] },
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [workerId, 'Arn'] }, ':*']] },
+    ]);
+    expect(s.resources[s.logicalId(machine)]!.Properties).toMatchObject({ StateMachineType: 'STANDARD', TracingConfiguration: { Enabled: true } });
   });
 
   it('synthesizes with cdk-nag and no unacknowledged finding, each acknowledgement with a reason', () => {
