@@ -10,6 +10,8 @@
  * preview predicts the first sweep exactly; the hold is released; the provider
  * fails during the next sweep, which keeps the calls it could not clean up and
  * e-mails an alert without personal data; the sweep after that catches up.
+ * Then a subject is erased and another one's data exported on request, each
+ * confirmed by e-mail.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -149,7 +151,21 @@ function heldCustomer() {
   return chosen.customer;
 }
 
+/** Recently active customers without an open conversation, largest first: subjects for the privacy requests. */
+function activeCustomers() {
+  const dataset = generateDemoDataset({ now: new Date(), customers: CUSTOMERS, seed: SEED });
+  return dataset.bundles
+    .filter((b) => b[0]?.type === 'customer')
+    .filter((b) => !b.some((r) => r.type === 'conversation' && r.status === 'open'))
+    .map((b) => ({ customer: b[0] as { id: string; name: string; emails: string[]; phones: string[]; lastContactAt: string }, size: b.length }))
+    .filter((c) => Date.now() - Date.parse(c.customer.lastContactAt) < 150 * 86_400_000)
+    .sort((a, b) => b.size - a.size)
+    .map((c) => c.customer);
+}
+
 const held = heldCustomer();
+const [erased, exported] = activeCustomers();
+const DPO_EMAIL = 'dpo@acme.example.com';
 const POLICY = ['--category', 'call_recording=30', '--category', 'call=30', '--category', 'third_party_call_data=30'];
 
 beforeAll(async () => {
@@ -290,6 +306,42 @@ describe('local mode, driven through the lethe CLI', () => {
     const actions: string[] = audit.events.map((e: { action: string }) => e.action);
     expect(actions.some((a) => /hold/.test(a) && /releas/.test(a))).toBe(true);
     expect(actions.some((a) => /polic/.test(a))).toBe(true);
+  });
+
+  it('erases a subject named by phone number, and e-mails a confirmation without their data', async () => {
+    const request = await ok(adminToken, 'privacy', 'erase', '--phone', erased!.phones[0]!, '--notify', DPO_EMAIL, '--wait');
+
+    expect(request.status).toBe('completed');
+    expect(request.kind).toBe('erasure');
+    const deleted = Object.values(request.counts as Record<string, Counts>).reduce((n, c) => n + c.deleted, 0);
+    expect(deleted).toBeGreaterThan(0);
+    const lookup = await api<{ customers: unknown[] }>(`/v1/tenants/acme/customers?email=${encodeURIComponent(erased!.emails[0]!)}`);
+    expect(lookup.body.customers).toEqual([]);
+    const confirmation = (await readOutbox(join(dataDir, 'outbox'))).filter((m) => m.text.includes(request.requestId));
+    expect(confirmation).toHaveLength(1);
+    expect(confirmation[0]!.to).toEqual([DPO_EMAIL]);
+    for (const pii of [erased!.name, erased!.emails[0]!, erased!.phones[0]!.replaceAll(' ', ''), erased!.id]) {
+      expect(JSON.stringify(confirmation)).not.toContain(pii);
+    }
+    const listed = await ok(adminToken, 'privacy', 'status');
+    expect(listed.requests.map((r: { requestId: string }) => r.requestId)).toContain(request.requestId);
+  });
+
+  it('answers an access request with an export link that holds the subject’s data', async () => {
+    const request = await ok(adminToken, 'privacy', 'export', '--customer', exported!.id, '--notify', DPO_EMAIL, '--wait');
+
+    expect(request.status).toBe('completed');
+    expect(request.exportUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    const download = await fetch(request.exportUrl);
+    expect(download.status).toBe(200);
+    const document = JSON.stringify(await download.json());
+    expect(document).toContain(exported!.id);
+    expect(document).not.toContain(erased!.id);
+    const mail = (await readOutbox(join(dataDir, 'outbox'))).find((m) => m.text.includes(request.requestId));
+    expect(mail?.to).toEqual([DPO_EMAIL]);
+    expect(mail?.text).toContain(request.exportUrl);
+    const status = await ok(adminToken, 'privacy', 'status', request.requestId);
+    expect(status).toMatchObject({ requestId: request.requestId, kind: 'access', status: 'completed' });
   });
 
   it('stops cleanly on Ctrl-C and frees its port', async () => {
