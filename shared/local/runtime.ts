@@ -195,6 +195,8 @@ function fakeProviderRoutes(provider: FakeProvider): LocalRoute[] {
 interface DataDirState {
   readonly profile: string;
   readonly createdAt: string;
+  /** The S3 emulator's port, kept so pre-signed links (7-day export links) work after a restart. */
+  readonly s3Port?: number;
 }
 
 /** `<dataDir>/local.json`: what the data directory was created with. */
@@ -206,8 +208,27 @@ async function loadOrCreateState(dataDir: string, profile: string): Promise<Data
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const state: DataDirState = { profile, createdAt: new Date().toISOString() };
-  await writeFile(path, `${JSON.stringify(state, null, 2)}\n`);
+  await saveState(dataDir, state);
   return state;
+}
+
+async function saveState(dataDir: string, state: DataDirState): Promise<void> {
+  await writeFile(join(dataDir, 'local.json'), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** The emulators, S3 on the data directory's earlier port when it is still free. */
+async function startLocalEmulators(dataDir: string, state: DataDirState): Promise<Emulators> {
+  const paths = { dynamoPath: join(dataDir, 'dynamodb'), s3Directory: join(dataDir, 's3') };
+  let emulators: Emulators;
+  try {
+    emulators = await startEmulators({ ...paths, s3Port: state.s3Port ?? 0 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || state.s3Port === undefined) throw error;
+    emulators = await startEmulators(paths);
+  }
+  const s3Port = Number(new URL(emulators.s3Endpoint).port);
+  if (s3Port !== state.s3Port) await saveState(dataDir, { ...state, s3Port });
+  return emulators;
 }
 
 function deletedIn(receipt: Receipt | undefined): number {
@@ -230,7 +251,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     for (const step of cleanups.reverse()) await step().catch(() => undefined);
   };
   try {
-    const emulators: Emulators = await startEmulators({ dynamoPath: join(dataDir, 'dynamodb'), s3Directory: join(dataDir, 's3') });
+    const emulators = await startLocalEmulators(dataDir, state);
     cleanups.push(() => emulators.close());
     const dynamo: DynamoClients = createDynamoClients({
       region: REGION,
