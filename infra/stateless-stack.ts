@@ -12,6 +12,7 @@ import type { PlatformPolicy } from '../shared/domain/policy.js';
 import { AdminApi, type AdminApiProps } from './constructs/admin-api.js';
 import { LetheFunction } from './constructs/lethe-function.js';
 import { PrivacyWorkflow } from './constructs/privacy-workflow.js';
+import { LetheMonitoring } from './constructs/monitoring.js';
 import { SweepWorkflow } from './constructs/sweep-workflow.js';
 import type { StatefulStack } from './stateful-stack.js';
 
@@ -51,6 +52,8 @@ const PRIVACY_STEP_TIMEOUT = Duration.minutes(15);
 export class StatelessStack extends Stack {
   readonly sweep: SweepWorkflow;
   readonly privacy: PrivacyWorkflow;
+  /** Alarms (failed sweeps, function errors, dead letters, deletion lag) and the dashboard. */
+  readonly monitoring: LetheMonitoring;
   readonly schedule: Schedule;
   readonly scheduleDeadLetterQueue: Queue;
   readonly referenceSecret: Secret;
@@ -183,6 +186,17 @@ export class StatelessStack extends Stack {
       sweepStateMachine: this.sweep.stateMachine,
       privacyStateMachine: this.privacy.stateMachine,
       environment,
+    });
+
+    this.monitoring = new LetheMonitoring(this, 'Monitoring', {
+      sweepStateMachine: this.sweep.stateMachine,
+      privacyStateMachine: this.privacy.stateMachine,
+      functions: { SweepStage: stage, SweepLifecycle: lifecycle, SweepListTenants: listTenants, PrivacyWorker: privacyWorker },
+      scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
+      cadenceMinutes: platformPolicy.sweep.cadenceMinutes,
+      graceHours: platformPolicy.sweep.graceHours,
+      alarmEmails: props.operatorEmails,
+      dashboardName: `Lethe-${platformPolicy.profile}`,
     });
 
     this.acknowledgeFindings(props.stateful, { listTenants, stage, lifecycle });

@@ -11,7 +11,8 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -33,8 +34,6 @@ export interface LetheMonitoringProps {
   readonly graceHours: number;
   /** Addresses subscribed to the alarm topic. */
   readonly alarmEmails: readonly string[];
-  /** Key encrypting the alarm topic. */
-  readonly topicKey: IKey;
   readonly dashboardName: string;
 }
 
@@ -50,7 +49,10 @@ export class LetheMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: LetheMonitoringProps) {
     super(scope, id);
-    this.topic = new Topic(this, 'AlarmTopic', { displayName: 'Lethe alarms', masterKey: props.topicKey, enforceSSL: true });
+    // CloudWatch must be able to use the key to publish alarms to the encrypted topic.
+    const topicKey = new Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'Lethe: encrypts the alarm topic' });
+    topicKey.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.topic = new Topic(this, 'AlarmTopic', { displayName: 'Lethe alarms', masterKey: topicKey, enforceSSL: true });
     for (const email of props.alarmEmails) this.topic.addSubscription(new EmailSubscription(email));
     const action: IAlarmAction = new SnsAction(this.topic);
     const alarms: Record<string, Alarm> = {};

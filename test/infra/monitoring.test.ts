@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { CfnElement } from 'aws-cdk-lib';
+import { buildApp } from '../../infra/app.js';
+import { testApp } from './helpers.js';
+
+type Json = Record<string, any>;
+
+function monitoring(profile: string) {
+  const app = testApp({ profile, mailFrom: 'alerts@lethe.example', operatorEmails: 'oncall@lethe.example' });
+  const { stateless } = buildApp(app, { nag: false });
+  const resources = Template.fromStack(stateless).toJSON().Resources as Record<string, Json>;
+  const alarm = (name: string) => resources[stateless.getLogicalId(stateless.monitoring.alarms[name]!.node.defaultChild as CfnElement)]!.Properties;
+  return { stateless, resources, alarm };
+}
+
+describe('monitoring', () => {
+  it('alarms on a failed sweep and on schedule dead letters, to an encrypted topic the operators subscribe to', () => {
+    const m = monitoring('voice');
+    expect(m.alarm('SweepFailed')).toMatchObject({ MetricName: 'ExecutionsFailed', Namespace: 'AWS/States', Threshold: 1 });
+    expect(m.alarm('ScheduleDeadLetters')).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
+    expect(m.alarm('SweepStageErrors')).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+    const topicId = m.stateless.getLogicalId(m.stateless.monitoring.topic.node.defaultChild as CfnElement);
+    expect(m.resources[topicId]!.Properties.KmsMasterKeyId).toBeDefined();
+    expect(m.alarm('SweepFailed').AlarmActions).toEqual([{ Ref: topicId }]);
+    const subscriptions = Object.values(m.resources).filter((r) => r.Type === 'AWS::SNS::Subscription');
+    expect(subscriptions.map((s) => s.Properties.Endpoint)).toEqual(['oncall@lethe.example']);
+  });
+
+  it('alarms on deletion lag when no sweep succeeds within cadence + grace (+1 h)', () => {
+    const lag = monitoring('voice').alarm('DeletionLag');
+    // voice: every 120 min with 2 h grace → a 300-minute window.
+    expect(lag).toMatchObject({ MetricName: 'ExecutionsSucceeded', ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+    expect(lag.Period * lag.EvaluationPeriods).toBe(300 * 60);
+  });
+
+  it('leaves the lag alarm out where the cadence is longer than an alarm can watch (monthly chatbot sweeps)', () => {
+    expect(monitoring('chatbot').stateless.monitoring.alarms.DeletionLag).toBeUndefined();
+    expect(monitoring('conversations').stateless.monitoring.alarms.DeletionLag).toBeDefined();
+  });
+
+  it('has a dashboard named after the profile', () => {
+    const m = monitoring('conversations');
+    const dashboard = Object.values(m.resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')!;
+    expect(dashboard.Properties.DashboardName).toBe('Lethe-conversations');
+  });
+});
