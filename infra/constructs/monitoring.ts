@@ -8,6 +8,7 @@ import {
   TextWidget,
   TreatMissingData,
   type IAlarmAction,
+  type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -61,65 +62,42 @@ export class LetheMonitoring extends Construct {
       alarms[name] = alarm;
     };
 
-    const sweep = props.sweepStateMachine;
-    add(
-      'SweepFailed',
-      new Alarm(this, 'SweepFailed', {
-        alarmDescription: 'A Sweep execution failed, timed out or was aborted: retention deadlines may be missed.',
-        metric: sweep.metricFailed({ period: Duration.minutes(5), statistic: Statistic.SUM }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    );
-    add(
-      'SweepTimedOut',
-      new Alarm(this, 'SweepTimedOut', {
-        alarmDescription: 'A Sweep execution timed out.',
-        metric: sweep.metricTimedOut({ period: Duration.minutes(5), statistic: Statistic.SUM }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    );
-    if (props.privacyStateMachine !== undefined) {
+    /** An alarm on any occurrence (sum ≥ 1 in 5 minutes) of a count metric. */
+    const onAny = (name: string, description: string, metric: IMetric) =>
       add(
-        'PrivacyRequestFailed',
-        new Alarm(this, 'PrivacyRequestFailed', {
-          alarmDescription: 'A PrivacyRequest execution failed: a data subject request may miss its due date.',
-          metric: props.privacyStateMachine.metricFailed({ period: Duration.minutes(5), statistic: Statistic.SUM }),
+        name,
+        new Alarm(this, name, {
+          alarmDescription: description,
+          metric,
           threshold: 1,
           evaluationPeriods: 1,
           comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
           treatMissingData: TreatMissingData.NOT_BREACHING,
         }),
+      );
+    const every5Min = { period: Duration.minutes(5), statistic: Statistic.SUM };
+
+    const sweep = props.sweepStateMachine;
+    onAny('SweepFailed', 'A Sweep execution failed, timed out or was aborted: retention deadlines may be missed.', sweep.metricFailed(every5Min));
+    onAny('SweepTimedOut', 'A Sweep execution timed out.', sweep.metricTimedOut(every5Min));
+    if (props.privacyStateMachine !== undefined) {
+      onAny(
+        'PrivacyRequestFailed',
+        'A PrivacyRequest execution failed: a data subject request may miss its due date.',
+        props.privacyStateMachine.metricFailed(every5Min),
       );
     }
     for (const [name, fn] of Object.entries(props.functions)) {
-      add(
+      onAny(
         `${name}Errors`,
-        new Alarm(this, `${name}Errors`, {
-          alarmDescription: `The ${name} function reported errors (retried by the workflow; repeated errors mean a stage may fail).`,
-          metric: fn.metricErrors({ period: Duration.minutes(5), statistic: Statistic.SUM }),
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
+        `The ${name} function reported errors (retried by the workflow; repeated errors mean a stage may fail).`,
+        fn.metricErrors(every5Min),
       );
     }
-    add(
+    onAny(
       'ScheduleDeadLetters',
-      new Alarm(this, 'ScheduleDeadLetters', {
-        alarmDescription: 'The scheduler could not start a Sweep (message in its dead-letter queue).',
-        metric: props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Statistic.MAXIMUM }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+      'The scheduler could not start a Sweep (message in its dead-letter queue).',
+      props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Statistic.MAXIMUM }),
     );
 
     // Deletion lag: a record becomes due at most cadence + grace before the next
