@@ -5,7 +5,7 @@
  * receipts are the sweep's. DESIGN.md §4.
  */
 import { z } from 'zod';
-import type { Category } from './catalog.js';
+import type { BucketName, Category } from './catalog.js';
 import { addCounts, deleteRecords, type DeletionDeps } from './deletion.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { holdMatcher } from './holds.js';
@@ -450,12 +450,25 @@ export async function executeAnonymization(
   for (const subjectId of request.subjectIds) {
     const items = await deps.records.findBySubject(tenantId, subjectId);
     const isHeldNow = holdMatcher(holds, now);
-    // Identifiers and blobs go through the deletion path (blobs first, pointers after).
+    // Identifiers go through the deletion path; held records are left as they are and counted.
     const identifiers = items.filter((i) => i.sk.startsWith('ID#'));
     const report = await deleteRecords(deps, { tenant, roots: identifiers, isHeld: isHeldNow, dryRun: false, closedAt: now.toISOString() });
     for (const o of report.outcomes.values()) if (o === 'held') held++;
-    for (const item of items) {
-      if (item.sk.startsWith('ID#') || isHeldNow(item)) continue;
+    const kept = items.filter((item) => !item.sk.startsWith('ID#') && !isHeldNow(item));
+    held += items.filter((item) => !item.sk.startsWith('ID#') && isHeldNow(item)).length;
+    // Blobs first, one batch per bucket; a record loses its pointer only once its blob is gone.
+    const blobsGone = new Set<string>();
+    const byBucket = new Map<BucketName, string[]>();
+    for (const item of kept) {
+      if (item.blobBucket === undefined || item.blobKey === undefined) continue;
+      byBucket.set(item.blobBucket, [...(byBucket.get(item.blobBucket) ?? []), item.blobKey]);
+    }
+    for (const [bucket, blobKeys] of byBucket) {
+      const result = await deps.blobs.deleteBatch(bucket, blobKeys);
+      for (const key of result.succeeded) blobsGone.add(`${bucket}/${key}`);
+    }
+    let blobFailures = 0;
+    for (const item of kept) {
       const data = { ...(item.data ?? {}) } as Record<string, unknown>;
       for (const field of Object.keys(data)) {
         if (!IDENTIFYING_FIELDS.has(field)) continue;
@@ -465,12 +478,12 @@ export async function executeAnonymization(
       const set: Record<string, unknown> = { data, anonymizedAt: now.toISOString() };
       const remove: string[] = [];
       if (item.blobBucket !== undefined && item.blobKey !== undefined) {
-        const result = await deps.blobs.deleteBatch(item.blobBucket, [item.blobKey]);
-        if (result.failed.length > 0) throw new ConflictError(`a blob of request ${requestId} could not be deleted`);
-        remove.push('blobBucket', 'blobKey');
+        if (blobsGone.has(`${item.blobBucket}/${item.blobKey}`)) remove.push('blobBucket', 'blobKey');
+        else blobFailures++;
       }
       await deps.records.update(item, { set, remove });
     }
+    if (blobFailures > 0) throw new ConflictError(`${blobFailures} blob(s) of request ${requestId} could not be deleted`);
   }
   const outcome: PrivacyOutcome = held > 0 ? { status: 'partially_completed', reason: 'legal_hold' } : { status: 'completed' };
   await deps.privacy.put({ ...request, ...outcome, updatedAt: deps.clock.now().toISOString() });

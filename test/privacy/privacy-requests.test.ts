@@ -278,6 +278,25 @@ describe('anonymisation', () => {
   });
 });
 
+describe('anonymisation under a hold', () => {
+  it('leaves the held records as they are and reports partially_completed', async () => {
+    const w = await world();
+    const me = person('n3');
+    await ingest(w.stores, 'acme', platform, subjectRecords(me, NOW), NOW);
+    await w.deps.control.putHold({ tenantId: 'acme', holdId: 'hn', scope: { conversationId: 'n3-v0' }, reason: 'case', createdAt: NOW.toISOString(), createdBy: 'h:t' });
+
+    const request = await submit(w, { kind: 'anonymization', subject: { customerId: 'n3' } }, 'anon-held');
+
+    expect(request.status).toBe('partially_completed');
+    const items = await w.deps.records.findBySubject('acme', 'n3');
+    const heldMessages = items.filter((i) => i.conversationId === 'n3-v0' && i.category === 'message');
+    expect(heldMessages.length).toBeGreaterThan(0);
+    for (const m of heldMessages) expect((m.data as { text: string }).text).toContain(me.name);
+    const freeMessages = items.filter((i) => i.conversationId === 'n3-v1' && i.category === 'message');
+    for (const m of freeMessages) expect((m.data as { text: string }).text).toMatch(/^anon_/);
+  });
+});
+
 describe('confirmation e-mails', () => {
   it('tell the requester of a failure, without personal data', async () => {
     const w = await world();
