@@ -19,6 +19,7 @@ import type { PlatformPolicy } from '../shared/domain/policy.js';
 import type { Clock } from '../shared/domain/ports.js';
 import { DEFAULT_RETENTION_SHARDS, type RecordItem } from '../shared/domain/records.js';
 import { provisionStage, seed, startHarness, verify, type Harness, type SeedResult, type Stage } from './harness.js';
+import { structuralBounds, type StructuralBounds } from './bounds.js';
 import { byCommand, collectGarbage, total, type Counts } from './instrument.js';
 import { runEngine, runFloor, runNaive, type EngineResult, type LoopResult, type Timed } from './measure.js';
 import { blobOf, buildWorld, prng, WorldShapeError, type BenchWorld } from './world.js';
@@ -35,6 +36,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --naive-sample N       due records the naive loop deletes; 0 = all (default 10000)
   --floor-concurrency N  BatchWriteItem requests in flight in the floor (default 8)
   --page-size N          engine page size (default: the engine's own, 2000)
+  --shards N             byRetention write shards (default: the engine's, ${DEFAULT_RETENTION_SHARDS})
   --stage-budget-ms N    engine time budget per stage chunk (default 840000)
   --seed N               world seed (default 1)
   --out PATH             JSON report (default bench/results.json)`;
@@ -48,6 +50,7 @@ interface Params {
   readonly naiveSample: number;
   readonly floorConcurrency: number;
   readonly pageSize: number;
+  readonly shards: number;
   readonly stageBudgetMs: number;
   readonly seed: number;
   readonly out: string;
@@ -70,6 +73,7 @@ function parseParams(argv: string[]): Params | 'help' {
       'naive-sample': { type: 'string', default: '10000' },
       'floor-concurrency': { type: 'string', default: '8' },
       'page-size': { type: 'string', default: '2000' },
+      shards: { type: 'string', default: String(DEFAULT_RETENTION_SHARDS) },
       'stage-budget-ms': { type: 'string', default: '840000' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: 'bench/results.json' },
@@ -96,6 +100,7 @@ function parseParams(argv: string[]): Params | 'help' {
     naiveSample: integer('naive-sample', 0),
     floorConcurrency: integer('floor-concurrency', 1),
     pageSize: integer('page-size', 1),
+    shards: integer('shards', 1),
     stageBudgetMs: integer('stage-budget-ms', 1),
     seed: integer('seed', 0),
     out: values.out,
@@ -168,7 +173,7 @@ async function main(): Promise<number> {
   const built = performance.now();
   try {
     platform = loadProfile(params.profile);
-    world = buildWorld({ ...params, platform, now: BENCH_NOW });
+    world = buildWorld({ ...params, platform, now: BENCH_NOW, shardCount: params.shards });
   } catch (error) {
     if (!(error instanceof UnknownProfileError) && !(error instanceof WorldShapeError)) throw error;
     console.error(`${error.message}\n\n${USAGE}`);
@@ -196,7 +201,8 @@ async function main(): Promise<number> {
       `due: ${fmt(dueItems.length)} records (${pct(dueItems.length / world.items.length)}), ${fmt(dueBlobs)} blobs, ${fmt(dueExternal)} third-party markers; ` +
       `customers gone/aged/active ${fmt(world.customers.gone)}/${fmt(world.customers.aged)}/${fmt(world.customers.active)} (built in ${secs(performance.now() - built)})\n` +
       `naive loop: ${sample.length < dueItems.length ? `random sample of ${fmt(sample.length)} due records` : 'every due record'}; ` +
-      `floor: ${params.floorConcurrency} BatchWriteItem and 4 DeleteObjects in flight; engine: ${platform.sweep.tenantConcurrency} tenants in parallel, page ${params.pageSize}\n`,
+      `floor: ${params.floorConcurrency} BatchWriteItem and 4 DeleteObjects in flight; engine: ${platform.sweep.tenantConcurrency} tenants in parallel, page ${params.pageSize}; ` +
+      `${params.shards} byRetention shards\n`,
   );
 
   // s3rver keeps every object as files; on tmpfs the bench measures the emulator, not the disk.
@@ -220,7 +226,7 @@ async function main(): Promise<number> {
     const h = await startHarness(s3Directory);
     try {
       const stage = await provisionStage(h, label);
-      const seeded = await seed(h, stage, world, clock, { blobConcurrency: 16, shardCount: DEFAULT_RETENTION_SHARDS });
+      const seeded = await seed(h, stage, world, clock, { blobConcurrency: 16, shardCount: params.shards });
       console.log(`${label.padEnd(6)} seeded ${fmt(seeded.records)} records and ${fmt(seeded.blobs)} blobs in ${seeded.seconds.toFixed(1)} s`);
       const result = await run(h, stage);
       const v = await verify(h, stage, world, gone);
@@ -246,7 +252,7 @@ async function main(): Promise<number> {
         clock,
         budgetMs: params.stageBudgetMs,
         pageSize: params.pageSize,
-        shardCount: DEFAULT_RETENTION_SHARDS,
+        shardCount: params.shards,
       }),
     isDue,
     (result) => {
@@ -272,6 +278,8 @@ async function main(): Promise<number> {
   };
 
   const { engine: e, naive: n, floor: f } = reports;
+  const bounds = structuralBounds(world);
+  const firstAttempts = (r: MeasurementReport): number => total(r.s3Requests) - total(r.sdkRetries.s3);
   const ratios = {
     engineOverFloorThroughput: round(e.itemsPerSecond / f.itemsPerSecond, 3),
     engineOverNaiveThroughput: round(e.itemsPerSecond / n.itemsPerSecond, 3),
@@ -280,6 +288,10 @@ async function main(): Promise<number> {
     engineOverFloorDynamodbRequestsPerRecord: round(e.dynamodbRequestsPerRecord / f.dynamodbRequestsPerRecord, 3),
     engineOverFloorS3RequestsPerBlob:
       e.s3RequestsPerBlob === null || f.s3RequestsPerBlob === null ? null : round(e.s3RequestsPerBlob / f.s3RequestsPerBlob, 3),
+    engineOverFloorS3FirstAttempts: firstAttempts(f) === 0 ? null : round(firstAttempts(e) / firstAttempts(f), 3),
+    // The best any per-tenant sweep over the sharded byRetention index can do (bench/bounds.ts).
+    designBoundOverFloorDynamodbRequestsPerRecord: round(bounds.dynamodbRequests / dueItems.length / f.dynamodbRequestsPerRecord, 3),
+    designBoundOverFloorS3FirstAttempts: bounds.floorS3FirstAttempts === 0 ? null : round(bounds.s3Requests / bounds.floorS3FirstAttempts, 3),
   };
   const targets: Target[] = [
     {
@@ -300,17 +312,19 @@ async function main(): Promise<number> {
       name: 'DynamoDB requests per deleted record ≤ 1.15 × floor',
       target: '≤ 1.15',
       measured: ratios.engineOverFloorDynamodbRequestsPerRecord,
+      designBound: ratios.designBoundOverFloorDynamodbRequestsPerRecord,
       pass: ratios.engineOverFloorDynamodbRequestsPerRecord <= 1.15,
     },
     {
       name: 'S3 requests per deleted blob ≤ 1.15 × floor',
       target: '≤ 1.15',
       measured: ratios.engineOverFloorS3RequestsPerBlob,
+      ...(ratios.designBoundOverFloorS3FirstAttempts !== null && { designBound: ratios.designBoundOverFloorS3FirstAttempts }),
       pass: ratios.engineOverFloorS3RequestsPerBlob === null ? null : ratios.engineOverFloorS3RequestsPerBlob <= 1.15,
     },
   ];
 
-  printReport(params, reports, ratios, targets, engine, floor);
+  printReport(params, reports, ratios, targets, engine, floor, bounds);
 
   const results = {
     machine: {
@@ -326,7 +340,7 @@ async function main(): Promise<number> {
       benchNow: BENCH_NOW.toISOString(),
       s3rverOnTmpfs: s3Base === '/dev/shm',
       tenantConcurrency: platform.sweep.tenantConcurrency,
-      retentionShards: DEFAULT_RETENTION_SHARDS,
+      retentionShards: params.shards,
     },
     world: {
       records: world.items.length,
@@ -336,6 +350,12 @@ async function main(): Promise<number> {
       dueThirdPartyMarkers: dueExternal,
       customers: world.customers,
       byCategory: categoryBreakdown(world),
+    },
+    structuralBounds: {
+      ...bounds,
+      explanation:
+        'Fewest requests any sweep of this design can send: one Query per byRetention partition (tenant, category, shard) holding a due record, ' +
+        '⌈due/25⌉ BatchWriteItem per tenant, ⌈due blobs/1000⌉ DeleteObjects per tenant and bucket. The floor batches across tenants and reads nothing.',
     },
     notes: [
       sample.length < dueItems.length
@@ -383,6 +403,8 @@ interface Target {
   readonly measured: number | null;
   /** The same ratio on process CPU time instead of wall time (throughput targets only). */
   readonly onCpuTime?: number;
+  /** The ratio a perfect engine of this design would reach (request targets; see bench/bounds.ts). */
+  readonly designBound?: number;
   readonly pass: boolean | null;
 }
 
@@ -450,6 +472,7 @@ function printReport(
   targets: readonly Target[],
   engine: EngineResult,
   floor: LoopResult,
+  bounds: StructuralBounds,
 ): void {
   const plain = { style: { head: [], border: [] } };
   const main = new Table({
@@ -529,8 +552,8 @@ function printReport(
 
   const targetTable = new Table({
     ...plain,
-    head: ['target', 'wanted', 'measured', 'result', 'on CPU time'],
-    colAligns: ['left', 'right', 'right', 'left', 'right'],
+    head: ['target', 'wanted', 'measured', 'result', 'on CPU time', 'design bound'],
+    colAligns: ['left', 'right', 'right', 'left', 'right', 'right'],
   });
   for (const t of targets) {
     targetTable.push([
@@ -539,9 +562,17 @@ function printReport(
       t.measured === null ? '-' : t.measured.toFixed(3),
       t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS',
       t.onCpuTime === undefined ? '' : t.onCpuTime.toFixed(3),
+      t.designBound === undefined ? '' : t.designBound.toFixed(3),
     ]);
   }
   console.log(`\n${targetTable.toString()}`);
+  console.log(
+    `design bound: the best any sweep of this design could do on this world (bench/bounds.ts): ` +
+      `${fmt(bounds.duePartitions)} byRetention partitions hold due records (≥ 1 Query each) + ${fmt(bounds.perTenantBatchWrites)} BatchWriteItem ` +
+      `(per tenant) = ${fmt(bounds.dynamodbRequests)} DynamoDB requests, against the floor's ${fmt(bounds.floorBatchWrites)}; ` +
+      `${fmt(bounds.s3Requests)} DeleteObjects (per tenant and bucket) against the floor's ${fmt(bounds.floorS3FirstAttempts)} first attempts. ` +
+      `S3 first attempts, engine/floor: ${ratios.engineOverFloorS3FirstAttempts?.toFixed(3) ?? '-'}.`,
+  );
 }
 
 function describe(counts: Counts, retries: Counts): string {
