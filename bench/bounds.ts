@@ -5,8 +5,8 @@
  * `T#<tenant>#<category>#<shard>`, and each tenant is swept by its own run, so
  * no request carries two tenants' keys.
  *
- * - DynamoDB: one Query for every index partition that holds a due record (a
- *   Query reads one partition), plus ⌈due records / 25⌉ BatchWriteItem per
+ * - DynamoDB: one Query for every index partition that holds a record past its
+ *   own cutoff (a Query reads one partition), plus ⌈due records / 25⌉ BatchWriteItem per
  *   tenant. Records outside the index (identifiers), cascades, pages beyond
  *   the first and the control table would only add to it.
  * - S3: ⌈due blobs / 1000⌉ DeleteObjects per tenant and bucket.
@@ -22,7 +22,7 @@ const BATCH_WRITE_MAX = 25;
 const DELETE_OBJECTS_MAX = 1000;
 
 export interface StructuralBounds {
-  /** `byRetention` partitions holding at least one due record (≥ one Query each). */
+  /** `byRetention` partitions holding at least one record past its own cutoff (≥ one Query each). */
   readonly duePartitions: number;
   /** Σ over tenants of ⌈due records / 25⌉. */
   readonly perTenantBatchWrites: number;
@@ -34,7 +34,12 @@ export interface StructuralBounds {
   readonly floorBatchWrites: number;
 }
 
-export function structuralBounds(world: BenchWorld): StructuralBounds {
+/**
+ * `dueByOwnClock`: whether a due record is past its own category's cutoff (the
+ * rest are due only through an ancestor, found by the cascade, and need no
+ * index partition of their own).
+ */
+export function structuralBounds(world: BenchWorld, dueByOwnClock: (item: RecordItem) => boolean): StructuralBounds {
   const partitions = new Set<string>();
   const recordsByTenant = new Map<string, number>();
   const blobsByTenantBucket = new Map<string, number>();
@@ -43,7 +48,7 @@ export function structuralBounds(world: BenchWorld): StructuralBounds {
   world.items.forEach((item: RecordItem, i) => {
     if (world.due[i] !== true) return;
     due += 1;
-    if (item.retentionPk !== undefined) partitions.add(item.retentionPk);
+    if (item.retentionPk !== undefined && dueByOwnClock(item)) partitions.add(item.retentionPk);
     recordsByTenant.set(item.tenantId, (recordsByTenant.get(item.tenantId) ?? 0) + 1);
     const blob = blobOf(item);
     if (blob === undefined) return;

@@ -10,7 +10,7 @@
  */
 import { loadavg } from 'node:os';
 import { DeleteObjectCommand, DeleteObjectsCommand, type ObjectIdentifier } from '@aws-sdk/client-s3';
-import { BatchWriteCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { chunk, mapConcurrent } from '../shared/adapters/retry.js';
 import { composeRunDeps } from '../shared/app/compose.js';
 import { STAGES, type BucketName } from '../shared/domain/catalog.js';
@@ -176,6 +176,81 @@ export interface FloorOptions {
 
 /** (c) Blobs first (DeleteObjects, 1000 keys), then records (BatchWriteItem, 25 keys), with bounded concurrency. */
 export async function runFloor(h: Harness, stage: Stage, items: readonly RecordItem[], options: FloorOptions): Promise<LoopResult> {
+  let blobSeconds = 0;
+  const run = await timed(h, async () => {
+    blobSeconds = await floorDeletes(h, stage, items, options);
+  });
+  return { ...run, records: items.length, blobs: countBlobs(items), blobSeconds, recordSeconds: run.seconds - blobSeconds };
+}
+
+/** A `byRetention` partition and the cutoff its due records lie below. */
+export interface DuePartition {
+  readonly retentionPk: string;
+  readonly cutoff: string;
+}
+
+export interface DesignFloorResult extends LoopResult {
+  readonly querySeconds: number;
+  /** Index entries the queries returned (every due record in the index, nothing else). */
+  readonly found: number;
+}
+
+/**
+ * (d) The design floor: what no engine of this design can avoid on top of the
+ * floor. It queries every `byRetention` partition that holds a due record
+ * once (all pages, keys only, 16 in flight), then deletes like the floor.
+ * Generous: it is told which partitions are non-empty and is handed the
+ * records outside the index (identifiers) for free.
+ */
+export async function runDesignFloor(
+  h: Harness,
+  stage: Stage,
+  items: readonly RecordItem[],
+  partitions: readonly DuePartition[],
+  options: FloorOptions,
+): Promise<DesignFloorResult> {
+  let blobSeconds = 0;
+  let querySeconds = 0;
+  let found = 0;
+  const run = await timed(h, async () => {
+    const began = performance.now();
+    await mapConcurrent(partitions, 16, async ({ retentionPk, cutoff }) => {
+      let lastKey: Record<string, unknown> | undefined;
+      do {
+        const output = await h.doc.send(
+          new QueryCommand({
+            TableName: stage.tableNames.records,
+            IndexName: 'byRetention',
+            KeyConditionExpression: 'retentionPk = :p AND retentionSk < :c',
+            ExpressionAttributeValues: { ':p': retentionPk, ':c': cutoff },
+            ProjectionExpression: 'pk, sk',
+            ...(lastKey !== undefined && { ExclusiveStartKey: lastKey }),
+          }),
+        );
+        found += output.Items?.length ?? 0;
+        lastKey = output.LastEvaluatedKey;
+      } while (lastKey !== undefined);
+    });
+    querySeconds = (performance.now() - began) / 1000;
+    blobSeconds = await floorDeletes(h, stage, items, options);
+  });
+  return {
+    ...run,
+    records: items.length,
+    blobs: countBlobs(items),
+    querySeconds,
+    found,
+    blobSeconds,
+    recordSeconds: run.seconds - querySeconds - blobSeconds,
+  };
+}
+
+function countBlobs(items: readonly RecordItem[]): number {
+  return items.filter((i) => blobOf(i) !== undefined).length;
+}
+
+/** The floor's deletes; returns the seconds spent on blobs. */
+async function floorDeletes(h: Harness, stage: Stage, items: readonly RecordItem[], options: FloorOptions): Promise<number> {
   const byBucket = new Map<BucketName, ObjectIdentifier[]>();
   for (const item of items) {
     const blob = blobOf(item);
@@ -191,36 +266,27 @@ export async function runFloor(h: Harness, stage: Stage, items: readonly RecordI
   );
   const table = stage.tableNames.records;
 
-  let blobSeconds = 0;
-  const run = await timed(h, async () => {
-    const began = performance.now();
-    await mapConcurrent(blobParts, options.s3Concurrency, async ({ bucket, part }) => {
-      let pending = part;
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt >= 8) throw new Error(`floor: DeleteObjects still failing after ${attempt} attempts`);
-        const output = await h.s3.send(
-          new DeleteObjectsCommand({ Bucket: stage.bucketNames[bucket], Delete: { Objects: pending, Quiet: true } }),
-        );
-        const failed = new Set((output.Errors ?? []).map((e) => e.Key));
-        pending = pending.filter((o) => failed.has(o.Key));
-      }
-    });
-    blobSeconds = (performance.now() - began) / 1000;
-    await mapConcurrent(recordParts, options.dynamoConcurrency, async (part) => {
-      let pending: unknown[] = part.map((Key) => ({ DeleteRequest: { Key } }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt >= 8) throw new Error(`floor: BatchWriteItem still unprocessed after ${attempt} attempts`);
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
-        const output = await h.doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } }));
-        pending = output.UnprocessedItems?.[table] ?? [];
-      }
-    });
+  const began = performance.now();
+  await mapConcurrent(blobParts, options.s3Concurrency, async ({ bucket, part }) => {
+    let pending = part;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= 8) throw new Error(`floor: DeleteObjects still failing after ${attempt} attempts`);
+      const output = await h.s3.send(
+        new DeleteObjectsCommand({ Bucket: stage.bucketNames[bucket], Delete: { Objects: pending, Quiet: true } }),
+      );
+      const failed = new Set((output.Errors ?? []).map((e) => e.Key));
+      pending = pending.filter((o) => failed.has(o.Key));
+    }
   });
-  return {
-    ...run,
-    records: items.length,
-    blobs: blobParts.reduce((n, p) => n + p.part.length, 0),
-    blobSeconds,
-    recordSeconds: run.seconds - blobSeconds,
-  };
+  const blobSeconds = (performance.now() - began) / 1000;
+  await mapConcurrent(recordParts, options.dynamoConcurrency, async (part) => {
+    let pending: unknown[] = part.map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= 8) throw new Error(`floor: BatchWriteItem still unprocessed after ${attempt} attempts`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
+      const output = await h.doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } }));
+      pending = output.UnprocessedItems?.[table] ?? [];
+    }
+  });
+  return blobSeconds;
 }
