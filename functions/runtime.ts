@@ -26,5 +26,4 @@ export const runDeps = composeRunDeps({
   mailer: new SesMailer(new SESv2Client({ region: config.region }), { from: config.mailFrom }),
   refSecret: secret.SecretString,
   operatorEmails: config.operatorEmails,
-  shardCount: config.shardCount,
 });

@@ -7,7 +7,6 @@ import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DEFAULT_RETENTION_SHARDS } from '../shared/domain/records.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
 import { AdminApi, type AdminApiProps } from './constructs/admin-api.js';
 import { LetheFunction } from './constructs/lethe-function.js';
@@ -23,11 +22,6 @@ export interface StatelessStackProps extends StackProps {
   readonly operatorEmails: readonly string[];
   /** Verified SES sender address of alert and confirmation e-mails. */
   readonly mailFrom: string;
-  /**
-   * Write shards of the `byRetention` index.
-   * @default 16
-   */
-  readonly retentionShards?: number;
   /**
    * Time one stage chunk works before handing back a continuation.
    * @default Duration.minutes(4)
@@ -84,7 +78,6 @@ export class StatelessStack extends Stack {
       REF_SECRET_ARN: this.referenceSecret.secretArn,
       OPERATOR_EMAILS: props.operatorEmails.join(','),
       MAIL_FROM: props.mailFrom,
-      RETENTION_SHARDS: String(props.retentionShards ?? DEFAULT_RETENTION_SHARDS),
       STAGE_BUDGET_MS: String(stageBudget.toMilliseconds()),
     };
 

@@ -119,6 +119,17 @@ export class IncompleteBatchWriteError extends Error {
   }
 }
 
+/** A batch read that left keys unread (retry budget spent, or a non-retryable error as `cause`). */
+export class IncompleteBatchReadError extends Error {
+  override readonly name = 'IncompleteBatchReadError';
+  readonly remaining: number;
+
+  constructor(message: string, remaining: number, options: { readonly cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.remaining = remaining;
+  }
+}
+
 /**
  * Calls `fn` until it resolves, retrying retryable errors (throttling, transient
  * server errors) with full-jitter backoff; rethrows anything else, and the last

@@ -30,7 +30,6 @@ export interface ComposeOptions {
   readonly operatorEmails: readonly string[];
   readonly clock?: Clock;
   readonly external?: ExternalDataProvider;
-  readonly shardCount?: number;
 }
 
 export function composeRunDeps(options: ComposeOptions): RunDeps {
@@ -40,7 +39,6 @@ export function composeRunDeps(options: ComposeOptions): RunDeps {
       doc: options.doc,
       tableName: options.tableNames.records,
       clock,
-      shardCount: options.shardCount,
     }),
     control: new DynamoControlStore({ doc: options.doc, tableName: options.tableNames.control }),
     blobs: new S3BlobStore({

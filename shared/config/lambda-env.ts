@@ -40,7 +40,6 @@ export interface LambdaConfig {
   readonly refSecretArn: string;
   readonly operatorEmails: string[];
   readonly mailFrom: string;
-  readonly shardCount: number;
   readonly stageBudgetMs: number;
   /**
    * ARN of the `Sweep` state machine (`SWEEP_STATE_MACHINE_ARN`); only the admin
@@ -78,7 +77,6 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     refSecretArn: required(env, 'REF_SECRET_ARN'),
     operatorEmails: list(env, 'OPERATOR_EMAILS'),
     mailFrom: required(env, 'MAIL_FROM'),
-    shardCount: positiveInt(env, 'RETENTION_SHARDS'),
     stageBudgetMs: positiveInt(env, 'STAGE_BUDGET_MS'),
     ...(optional(env, 'SWEEP_STATE_MACHINE_ARN') !== undefined && {
       sweepStateMachineArn: optional(env, 'SWEEP_STATE_MACHINE_ARN'),

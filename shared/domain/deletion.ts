@@ -8,7 +8,7 @@
 import { CATALOG, SWEEP_ORDER, type Category } from './catalog.js';
 import type { HoldTarget } from './holds.js';
 import type { BlobStore, CategoryCounts, ExternalDataProvider, RecordStore, Tenant } from './ports.js';
-import { keys, type DueRecord, type RecordItem, type RecordKey } from './records.js';
+import { isIdentifierSk, keys, type DueRecord, type RecordItem, type RecordKey } from './records.js';
 
 export interface DeletionDeps {
   readonly records: RecordStore;
@@ -38,6 +38,12 @@ export interface DeletionRequest {
    * due, handled and gone earlier in the run): no partition query for them.
    */
   readonly childrenGone?: (root: DueRecord) => boolean;
+  /**
+   * What happens to a profile's identifier items: they go with it (default), or
+   * they are left alone because the caller deletes them itself once the profile
+   * is gone (the sweep's identifier pass).
+   */
+  readonly identifiers?: 'with_profile' | 'leave';
 }
 
 export interface DeletionReport {
@@ -155,6 +161,9 @@ export async function deleteRecords(deps: DeletionDeps, request: DeletionRequest
   const alreadyCounted = request.alreadyCounted ?? (() => false);
   const rootKeys = new Set(request.roots.map(keyOf));
   const set = await expand(deps.records, request.roots, request.childrenGone ?? (() => false));
+  if (request.identifiers === 'leave') {
+    for (const [k, item] of set) if (!rootKeys.has(k) && isIdentifierSk(item.sk)) set.delete(k);
+  }
 
   const outcomes = new Map<string, Outcome>();
   const blocked = new Map<string, 'held' | 'deferred'>();

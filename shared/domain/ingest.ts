@@ -21,10 +21,12 @@ import {
   blobKey,
   DEFAULT_RETENTION_SHARDS,
   keys,
-  retentionShard,
+  MAX_RETENTION_SHARDS,
+  retentionKeysOf,
   type IdentifierKind,
   type RecordItem,
 } from './records.js';
+import type { ActivityRaise } from './ports.js';
 
 // ---------------------------------------------------------------------------
 // Limits
@@ -354,16 +356,22 @@ export interface IngestContext {
   readonly holds: readonly LegalHold[];
   readonly now: Date;
   /**
-   * `startedAt` of a conversation stored earlier (not in this body), or undefined
-   * when unknown. The customer is passed too, since conversations live under it.
+   * A conversation stored earlier (not in this body), or undefined when unknown.
+   * The customer is passed too, since conversations live under it.
    */
-  readonly conversationStart: (conversationId: string, customerId: string) => string | undefined;
-  /** `startedAt` of a call stored earlier, or undefined when unknown. */
-  readonly callStart: (callId: string, customerId: string) => string | undefined;
-  /** Write shards of `byRetention` (default `DEFAULT_RETENTION_SHARDS`). */
+  readonly conversation: (conversationId: string, customerId: string) => StoredParent | undefined;
+  /** A call stored earlier, or undefined when unknown. */
+  readonly call: (callId: string, customerId: string) => StoredParent | undefined;
+  /** Write shards of the tenant's `byRetention` partitions (its `retentionShards`; default 1). */
   readonly shardCount?: number;
   /** Region for phone numbers written without a country code, e.g. 'US'. */
   readonly defaultPhoneRegion?: CountryCode;
+}
+
+/** What a record needs of a stored conversation or call: when its clock started and its category. */
+export interface StoredParent {
+  readonly startedAt: string;
+  readonly category: Category;
 }
 
 /** A blob to store before its item is written (so no item points to nothing for long). */
@@ -392,6 +400,11 @@ export interface IngestWrite {
   readonly accepted: number;
   /** Latest customer-facing activity in the body (never after `now`), to keep the tenant's `lastActivityAt` current. */
   readonly lastActivityAt?: string;
+  /**
+   * Per customer with records under it in the body, the latest clock start among
+   * them: its profile's activity watermark must be raised to it (`raiseActivity`).
+   */
+  readonly activity: ActivityRaise[];
 }
 
 /** Conversations and calls outside the body that records in it depend on, for the caller to look up beforehand. */
@@ -455,6 +468,7 @@ interface Parent {
   readonly index: number;
   readonly customerId: string;
   readonly startedAt: string;
+  readonly category: Category;
 }
 
 type RecordOf<T extends IngestRecordType> = Extract<IngestRecord, { readonly type: T }>;
@@ -470,6 +484,8 @@ interface Governed {
   readonly conversationId?: string;
   readonly callId?: string;
   readonly parentSk?: string;
+  /** The conversation or call the record sits under (its clock can make the record due). */
+  readonly parent?: StoredParent;
   readonly status?: RecordItem['status'];
   readonly externalRef?: string;
   readonly hasAccountAccess?: boolean;
@@ -500,7 +516,7 @@ class Batch {
   private readonly conversations = new Map<string, Parent>();
   private readonly calls = new Map<string, Parent>();
   private readonly isHeld: (target: HoldTarget) => boolean;
-  private readonly shardCount: number;
+  readonly shardCount: number;
 
   constructor(
     readonly ctx: IngestContext,
@@ -515,7 +531,10 @@ class Batch {
       const parents = r.type === 'conversation' ? this.conversations : this.calls;
       const earlier = parents.get(r.id);
       if (earlier !== undefined) this.report(index, 'id', `repeats the ${r.type} id of record ${earlier.index}`);
-      else parents.set(r.id, { index, customerId: r.customerId, startedAt: r.startedAt });
+      else {
+        const category: Category = r.type === 'call' ? 'call' : r.channel === 'whatsapp' ? 'whatsapp_conversation' : 'conversation';
+        parents.set(r.id, { index, customerId: r.customerId, startedAt: r.startedAt, category });
+      }
     });
   }
 
@@ -535,25 +554,24 @@ class Batch {
   }
 
   /**
-   * The start of a conversation or call, from this body or from the store.
+   * A conversation or call, from this body or from the store: its start and category.
    * Reports a parent owned by another customer, and an unknown one when `required`.
    */
-  parentStart(kind: 'conversation' | 'call', index: number, parentId: string, customerId: string, required: boolean): string | undefined {
+  parent(kind: 'conversation' | 'call', index: number, parentId: string, customerId: string, required: boolean): StoredParent | undefined {
     const inBody = (kind === 'conversation' ? this.conversations : this.calls).get(parentId);
     if (inBody !== undefined) {
-      if (inBody.customerId === customerId) return inBody.startedAt;
+      if (inBody.customerId === customerId) return { startedAt: inBody.startedAt, category: inBody.category };
       this.report(index, 'customerId', `does not match the customer of ${kind} ${parentId} (record ${inBody.index})`);
       return undefined;
     }
     if (this.parsed.invalidParents.has(`${kind}:${parentId}`)) return undefined; // reported on the parent already
-    const stored = canonicalInstant(
-      kind === 'conversation' ? this.ctx.conversationStart(parentId, customerId) : this.ctx.callStart(parentId, customerId),
-    );
-    if (stored === undefined && required) {
+    const stored = kind === 'conversation' ? this.ctx.conversation(parentId, customerId) : this.ctx.call(parentId, customerId);
+    const startedAt = canonicalInstant(stored?.startedAt);
+    if ((stored === undefined || startedAt === undefined) && required) {
       const field = kind === 'conversation' ? 'conversationId' : 'callId';
       this.report(index, field, `names ${kind} ${parentId}, which is neither in this body nor stored for customer ${customerId}`);
     }
-    return stored;
+    return stored === undefined || startedAt === undefined ? undefined : { startedAt, category: stored.category };
   }
 
   /** An item with its retention keys and, unless held or uncapped, its TTL backstop. */
@@ -567,6 +585,8 @@ class Batch {
         callId: g.callId,
       }),
     );
+    const placed = { tenantId: this.tenantId, pk: g.pk, sk: g.sk, id: g.id, category: g.category, clockStart: g.clockStart, parentClock: g.parent?.startedAt };
+    const { retentionPk, retentionSk } = retentionKeysOf(placed, this.shardCount);
     return compact({
       pk: g.pk,
       sk: g.sk,
@@ -578,9 +598,11 @@ class Batch {
       conversationId: g.conversationId,
       callId: g.callId,
       clockStart: g.clockStart,
+      parentClock: g.parent?.startedAt,
+      parentCategory: g.parent?.category,
       expiresAt: held ? undefined : backstopExpiresAt(this.ctx.platform, g.category, new Date(g.clockStart)),
-      retentionPk: keys.retentionPk(this.tenantId, g.category, retentionShard(g.pk, g.sk, this.shardCount)),
-      retentionSk: keys.retentionSk(g.clockStart, g.id),
+      retentionPk,
+      retentionSk,
       blobBucket: g.blob?.bucket,
       blobKey: g.blob?.key,
       status: g.status,
@@ -669,20 +691,25 @@ function writeCustomer(b: Batch, r: RecordOf<'customer'>, index: number): void {
   ];
   for (const [kind, normalised] of identifiers) {
     if (normalised === undefined) continue;
-    // Identifier items go with their profile: no retention keys of their own, but the
-    // profile's TTL backstop, since the identifier itself (in the key) is personal data.
+    // Identifier items go with their profile: indexed at its clock, on its shard, in the
+    // identifiers' own partitions (swept once the profiles are done, and only where the
+    // profile is gone), with its TTL backstop, since the identifier itself (in the key) is personal data.
+    const identifier = {
+      pk,
+      sk: keys.identifierSk(kind, normalised),
+      tenantId: b.tenantId,
+      category: 'customer_profile' as const,
+      id: r.id,
+      subjectId: r.id,
+      parentSk: keys.profileSk(),
+      clockStart: profile.clockStart,
+    };
     b.add(
       index,
       compact({
-        pk,
-        sk: keys.identifierSk(kind, normalised),
-        tenantId: b.tenantId,
-        category: 'customer_profile' as const,
-        id: r.id,
-        subjectId: r.id,
-        parentSk: keys.profileSk(),
-        clockStart: profile.clockStart,
+        ...identifier,
         expiresAt: profile.expiresAt,
+        ...retentionKeysOf(identifier, b.shardCount),
         identifierPk: keys.identifierPk(b.tenantId, kind, normalised),
         identifierSk: r.id,
       }),
@@ -712,8 +739,8 @@ function writeConversation(b: Batch, r: RecordOf<'conversation'>, index: number)
 }
 
 function writeMessage(b: Batch, r: RecordOf<'message'>, index: number): void {
-  const start = b.parentStart('conversation', index, r.conversationId, r.customerId, true);
-  if (start === undefined) return;
+  const parent = b.parent('conversation', index, r.conversationId, r.customerId, true);
+  if (parent === undefined) return;
   b.add(
     index,
     b.governed({
@@ -724,15 +751,16 @@ function writeMessage(b: Batch, r: RecordOf<'message'>, index: number): void {
       subjectId: r.customerId,
       conversationId: r.conversationId,
       parentSk: keys.conversationSk(r.conversationId),
-      clockStart: start,
+      parent,
+      clockStart: parent.startedAt,
       data: { direction: r.direction, sentAt: r.sentAt, text: r.text },
     }),
   );
 }
 
 function writeCommunicationLog(b: Batch, r: RecordOf<'communication_log'>, index: number): void {
-  const start = b.parentStart('conversation', index, r.conversationId, r.customerId, true);
-  if (start === undefined) return;
+  const parent = b.parent('conversation', index, r.conversationId, r.customerId, true);
+  if (parent === undefined) return;
   b.add(
     index,
     b.governed({
@@ -743,7 +771,8 @@ function writeCommunicationLog(b: Batch, r: RecordOf<'communication_log'>, index
       subjectId: r.customerId,
       conversationId: r.conversationId,
       parentSk: keys.conversationSk(r.conversationId),
-      clockStart: start,
+      parent,
+      clockStart: parent.startedAt,
       data: { loggedAt: r.loggedAt, text: r.text },
     }),
   );
@@ -753,8 +782,8 @@ function writeMedia(b: Batch, r: RecordOf<'media'>, index: number): void {
   const category: Category = r.direction === 'inbound' ? 'inbound_media' : 'outbound_media';
   // Inbound media count from their own date where they have one; outbound media go with their conversation.
   const ownDate = category === 'inbound_media' ? r.sentAt : undefined;
-  const start = b.parentStart('conversation', index, r.conversationId, r.customerId, ownDate === undefined);
-  const clockStart = ownDate ?? start;
+  const parent = b.parent('conversation', index, r.conversationId, r.customerId, ownDate === undefined);
+  const clockStart = ownDate ?? parent?.startedAt;
   if (clockStart === undefined) return;
   const blob = b.placeBlob(index, category, r);
   if (blob === undefined) return;
@@ -768,6 +797,7 @@ function writeMedia(b: Batch, r: RecordOf<'media'>, index: number): void {
       subjectId: r.customerId,
       conversationId: r.conversationId,
       parentSk: keys.conversationSk(r.conversationId),
+      parent,
       clockStart,
       blob,
       data: { direction: r.direction, contentType: r.contentType, size: blob.size, sentAt: r.sentAt, messageId: r.messageId },
@@ -776,8 +806,8 @@ function writeMedia(b: Batch, r: RecordOf<'media'>, index: number): void {
 }
 
 function writeEmailAttachment(b: Batch, r: RecordOf<'email_attachment'>, index: number): void {
-  // The clock starts at the attachment's own date; the lookup only checks the conversation's customer.
-  b.parentStart('conversation', index, r.conversationId, r.customerId, false);
+  // The clock starts at the attachment's own date; the conversation's can make it due earlier.
+  const parent = b.parent('conversation', index, r.conversationId, r.customerId, false);
   const blob = b.placeBlob(index, 'email_attachment', r);
   if (blob === undefined) return;
   b.add(
@@ -790,6 +820,7 @@ function writeEmailAttachment(b: Batch, r: RecordOf<'email_attachment'>, index: 
       subjectId: r.customerId,
       conversationId: r.conversationId,
       parentSk: keys.conversationSk(r.conversationId),
+      parent,
       clockStart: r.sentAt,
       blob,
       data: { contentType: r.contentType, size: blob.size, sentAt: r.sentAt, messageId: r.messageId },
@@ -825,6 +856,7 @@ function writeCall(b: Batch, r: RecordOf<'call'>, index: number): void {
       subjectId: r.customerId,
       callId: r.id,
       parentSk: sk,
+      parent: { startedAt: r.startedAt, category: 'call' },
       clockStart: r.startedAt,
       // Top level too: the sweep reads it from byRetention to call the provider.
       externalRef: r.thirdPartyRef,
@@ -834,8 +866,8 @@ function writeCall(b: Batch, r: RecordOf<'call'>, index: number): void {
 }
 
 function writeRecording(b: Batch, r: RecordOf<'recording'>, index: number): void {
-  const start = b.parentStart('call', index, r.callId, r.customerId, true);
-  if (start === undefined) return;
+  const parent = b.parent('call', index, r.callId, r.customerId, true);
+  if (parent === undefined) return;
   const blob = b.placeBlob(index, 'call_recording', r);
   if (blob === undefined) return;
   b.add(
@@ -848,7 +880,8 @@ function writeRecording(b: Batch, r: RecordOf<'recording'>, index: number): void
       subjectId: r.customerId,
       callId: r.callId,
       parentSk: keys.callSk(r.callId),
-      clockStart: start,
+      parent,
+      clockStart: parent.startedAt,
       blob,
       data: { contentType: r.contentType, size: blob.size },
     }),
@@ -962,7 +995,9 @@ export function toRecordItems(input: IngestBodyInput | readonly IngestRecordInpu
 function writeBody(body: unknown, ctx: IngestContext): IngestWrite {
   if (!ID_PATTERN.test(ctx.tenantId)) throw new ValidationError('tenantId', 'is not a valid tenant id');
   const shardCount = ctx.shardCount ?? DEFAULT_RETENTION_SHARDS;
-  if (!Number.isInteger(shardCount) || shardCount < 1) throw new RangeError(`shardCount must be a positive integer, got ${shardCount}`);
+  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > MAX_RETENTION_SHARDS) {
+    throw new RangeError(`shardCount must be an integer from 1 to ${MAX_RETENTION_SHARDS}, got ${shardCount}`);
+  }
 
   const parsed = parseRecords(body);
   if (parsed.records.length === 0) throw new IngestValidationError(parsed.issues);
@@ -984,7 +1019,26 @@ function writeBody(body: unknown, ctx: IngestContext): IngestWrite {
 
   if (batch.issues.length > 0) throw new IngestValidationError(sortIssues(batch.issues));
   const lastActivityAt = Number.isFinite(lastActivityMs) ? new Date(Math.min(lastActivityMs, ctx.now.getTime())).toISOString() : undefined;
-  return compact({ items: batch.items, blobs: batch.blobs, uploads: batch.uploads, accepted: parsed.records.length, lastActivityAt });
+  return compact({
+    items: batch.items,
+    blobs: batch.blobs,
+    uploads: batch.uploads,
+    accepted: parsed.records.length,
+    lastActivityAt,
+    activity: activityRaises(ctx.tenantId, batch.items),
+  });
+}
+
+/** Per customer partition, the latest clock start among the body's records under the profile. */
+export function activityRaises(tenantId: string, items: readonly RecordItem[]): ActivityRaise[] {
+  const latest = new Map<string, string>();
+  const subjects = keys.subjectPk(tenantId, '');
+  for (const item of items) {
+    if (!item.pk.startsWith(subjects) || item.sk === keys.profileSk() || item.sk.startsWith('ID#')) continue;
+    const seen = latest.get(item.pk);
+    if (seen === undefined || item.clockStart > seen) latest.set(item.pk, item.clockStart);
+  }
+  return [...latest].map(([pk, until]) => ({ pk, until }));
 }
 
 export type IngestOutcome =

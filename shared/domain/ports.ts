@@ -5,7 +5,7 @@
 import type { BucketName, Category } from './catalog.js';
 import type { LegalHold } from './holds.js';
 import type { TenantPolicy } from './policy.js';
-import type { DueRecord, IdentifierKind, RecordItem, RecordKey } from './records.js';
+import type { DueRecord, IdentifierKind, RecordItem, RecordKey, RetentionPartition } from './records.js';
 
 export interface Clock {
   now(): Date;
@@ -18,10 +18,19 @@ export interface Page<T> {
 }
 
 export interface FindDueOptions {
+  /** Write shards of the tenant's partitions (`retentionShardsOf(tenant)`); every one is queried. */
+  readonly shards: number;
   /** Opaque cursor from a previous page. */
   readonly cursor?: string;
   /** Upper bound on items per page (default 500). */
   readonly limit?: number;
+}
+
+/** A raise of a customer's activity watermark: its profile's `activityUntil` becomes at least `until`. */
+export interface ActivityRaise {
+  /** The customer's partition. */
+  readonly pk: string;
+  readonly until: string;
 }
 
 export interface BatchResult<K> {
@@ -63,14 +72,22 @@ export interface RecordStore {
   /** One item, or undefined. Honours the TTL backstop: an item past `expiresAt` reads as absent. */
   get(key: RecordKey): Promise<RecordItem | undefined>;
   /**
-   * Records of a category whose clock started strictly before `cutoff`, over every
-   * shard of `byRetention`, paged.
+   * The items that exist among `keys` (strongly consistent, in no particular
+   * order). Items past their TTL backstop are included: the deletion path must
+   * see what DynamoDB has not removed yet.
+   */
+  getBatch(keys: readonly RecordKey[]): Promise<RecordItem[]>;
+  /**
+   * Index entries of a partition family (a category, or the identifiers) whose
+   * index clock is strictly before `cutoff`, over every shard, paged. The index
+   * clock is the record's clock start, or its parent's where that is earlier
+   * (`indexClock`), so the callers re-check which of the two is past its cutoff.
    */
   findDueForDeletion(
     tenantId: string,
-    category: Category,
+    partition: RetentionPartition,
     cutoff: Date,
-    options?: FindDueOptions,
+    options: FindDueOptions,
   ): Promise<Page<DueRecord>>;
   /** Subjects (customer ids) carrying an identifier; `normalised` as produced by the identifier normalisers. */
   findByIdentifier(tenantId: string, kind: IdentifierKind, normalised: string): Promise<string[]>;
@@ -81,6 +98,22 @@ export interface RecordStore {
   deleteBatch(keys: readonly RecordKey[]): Promise<BatchResult<RecordKey>>;
   /** Conditional update; resolves false when the condition does not hold. */
   update(key: RecordKey, changes: UpdateChanges, condition?: UpdateCondition): Promise<boolean>;
+  /**
+   * Writes customer profiles (`sk` PROFILE), creating them or replacing every
+   * attribute but the activity watermark (`activityUntil`, `activityTracked`),
+   * which only `raiseActivity` and `trackActivity` change. Resolves to the keys
+   * of the profiles whose watermark is not tracked yet (new ones among them),
+   * for the caller to `trackActivity` once the body's records are written.
+   */
+  putProfiles(profiles: readonly RecordItem[]): Promise<RecordKey[]>;
+  /** Raises the watermark of each existing profile to at least `until`; creates nothing. */
+  raiseActivity(raises: readonly ActivityRaise[]): Promise<void>;
+  /**
+   * Makes a profile's watermark cover every record already in its partition:
+   * reads the partition, raises `activityUntil` to the latest clock start in it,
+   * then marks the profile tracked. Writes after the read raise it themselves.
+   */
+  trackActivity(pk: string): Promise<void>;
 }
 
 export interface BlobObject {
@@ -123,6 +156,12 @@ export interface Tenant {
   readonly lastActivityAt?: string;
   readonly contractEndsAt?: string;
   readonly thirdPartyEndpoints?: readonly ThirdPartyEndpoint[];
+  /**
+   * Write shards of the tenant's `byRetention` partitions (default 1, at most 16);
+   * raised for a tenant that ingests more than ~1,000 records a second into one
+   * category, never lowered (records on the higher shards would no longer be swept).
+   */
+  readonly retentionShards?: number;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -194,11 +233,15 @@ export interface AuditListOptions {
 export interface ControlStore {
   putTenant(tenant: Tenant): Promise<void>;
   getTenant(tenantId: string): Promise<Tenant | undefined>;
+  /** The tenants that exist among `tenantIds` (one batched read), in no particular order. */
+  getTenants(tenantIds: readonly string[]): Promise<Tenant[]>;
   listTenants(options?: { readonly status?: TenantStatus }): Promise<Tenant[]>;
   /** Sets `lastActivityAt` if later than the stored one. */
   touchTenantActivity(tenantId: string, at: string): Promise<void>;
 
   getPolicy(tenantId: string): Promise<TenantPolicy | undefined>;
+  /** The current policies of those tenants that have one (one batched read). */
+  getPolicies(tenantIds: readonly string[]): Promise<TenantPolicy[]>;
   /**
    * Saves a new policy version; fails with a `ConcurrentModificationError` when the
    * stored version is not `expectedVersion` (0 = none yet). Appends to history.
@@ -211,7 +254,11 @@ export interface ControlStore {
   listHolds(tenantId: string, options?: { readonly activeAt?: Date }): Promise<LegalHold[]>;
 
   putReceipt(receipt: Receipt): Promise<void>;
+  /** Writes several receipts in batched requests (a run over a group of tenants). */
+  putReceipts(receipts: readonly Receipt[]): Promise<void>;
   getReceipt(tenantId: string, runId: string): Promise<Receipt | undefined>;
+  /** The receipts that exist among `refs` (one batched read), in no particular order. */
+  getReceipts(refs: readonly { readonly tenantId: string; readonly runId: string }[]): Promise<Receipt[]>;
   listReceipts(tenantId: string, options?: { readonly limit?: number }): Promise<Receipt[]>;
 
   appendAudit(event: AuditEvent): Promise<void>;

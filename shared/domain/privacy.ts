@@ -130,6 +130,7 @@ export async function resolveSubjects(
   deps: Pick<PrivacyDeps, 'records'>,
   tenantId: string,
   body: PrivacyRequestBody,
+  shards: number,
 ): Promise<string[]> {
   const s = body.subject;
   if (s !== undefined) {
@@ -145,7 +146,7 @@ export async function resolveSubjects(
     if (!normalised.ok) throw new ValidationError(field, normalised.error.message);
     return deps.records.findByIdentifier(tenantId, kind, normalised.value);
   }
-  return findBulkSubjects(deps.records, tenantId, body.filter ?? {});
+  return findBulkSubjects(deps.records, tenantId, body.filter ?? {}, shards);
 }
 
 /**
@@ -156,12 +157,13 @@ async function findBulkSubjects(
   records: RecordStore,
   tenantId: string,
   filter: NonNullable<PrivacyRequestBody['filter']>,
+  shards: number,
 ): Promise<string[]> {
   const everything = new Date('9999-12-31T00:00:00.000Z');
   const out: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await records.findDueForDeletion(tenantId, 'customer_profile', everything, { cursor, limit: 500 });
+    const page = await records.findDueForDeletion(tenantId, 'customer_profile', everything, { shards, limit: 500, ...(cursor !== undefined && { cursor }) });
     for (const profile of page.items) {
       const subjectId = profile.subjectId ?? profile.id;
       const items = await records.findBySubject(tenantId, subjectId);
@@ -188,6 +190,8 @@ async function findBulkSubjects(
 
 export interface PrivacyRequestInput {
   readonly tenantId: string;
+  /** Write shards of the tenant's retention index (`retentionShardsOf(tenant)`), for a bulk request's search. */
+  readonly shards: number;
   readonly requestId: string;
   readonly requestedBy: string;
   readonly body: PrivacyRequestBody;
@@ -213,7 +217,7 @@ export async function buildPrivacyRequest(
   input: PrivacyRequestInput,
 ): Promise<PrivacyRequest> {
   const now = deps.clock.now();
-  const subjectIds = await resolveSubjects(deps, input.tenantId, input.body);
+  const subjectIds = await resolveSubjects(deps, input.tenantId, input.body, input.shards);
   const s = input.body.subject;
   return {
     tenantId: input.tenantId,

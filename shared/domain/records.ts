@@ -4,8 +4,15 @@
  */
 import type { BucketName, Category } from './catalog.js';
 
-/** Default number of write shards of the `byRetention` index. */
-export const DEFAULT_RETENTION_SHARDS = 16;
+/**
+ * Write shards of a tenant's `byRetention` partitions when the tenant names none.
+ * One index partition takes about 1,000 writes a second; a sweep queries every
+ * shard of every category, so shards cost reads on every run. A tenant that
+ * ingests more than that into one category raises its `retentionShards`.
+ */
+export const DEFAULT_RETENTION_SHARDS = 1;
+/** The most write shards a tenant may have. */
+export const MAX_RETENTION_SHARDS = 16;
 
 /** Primary key of one item in the records table. */
 export interface RecordKey {
@@ -31,6 +38,23 @@ export interface RecordItem extends RecordKey {
   readonly callId?: string;
   /** ISO-8601 UTC instant at which the retention clock started. */
   readonly clockStart: string;
+  /**
+   * Clock start and category of the parent conversation or call, on the records
+   * under one (messages, logs, media, attachments, recordings, third-party data):
+   * such a record is due by its own clock or by its parent's, and is indexed
+   * under the earlier of the two so that one index query finds it either way.
+   */
+  readonly parentClock?: string;
+  readonly parentCategory?: Category;
+  /**
+   * Profiles only: an upper bound of the clock start of every record ever written
+   * under the customer, kept by ingest (`raiseActivity`), and whether it is
+   * known to cover the records written before the profile (`trackActivity`).
+   * A sweep deletes a due profile without reading its partition only when the
+   * bound proves that everything under it was due, and gone, earlier in the run.
+   */
+  readonly activityUntil?: string;
+  readonly activityTracked?: boolean;
   /** Backstop for DynamoDB TTL, epoch seconds. Absent when held or indefinite. */
   readonly expiresAt?: number;
   /** `byRetention` GSI keys; absent on items that only go with their parent (identifiers). */
@@ -63,6 +87,10 @@ export type DueRecord = Pick<
   | 'conversationId'
   | 'callId'
   | 'clockStart'
+  | 'parentClock'
+  | 'parentCategory'
+  | 'activityUntil'
+  | 'activityTracked'
   | 'blobBucket'
   | 'blobKey'
   | 'status'
@@ -80,6 +108,10 @@ export const RETENTION_PROJECTION: readonly string[] = [
   'conversationId',
   'callId',
   'clockStart',
+  'parentClock',
+  'parentCategory',
+  'activityUntil',
+  'activityTracked',
   'blobBucket',
   'blobKey',
   'status',
@@ -92,6 +124,15 @@ export const RETENTION_PROJECTION: readonly string[] = [
  * and locators that find a conversation's or call's partition from its id.
  */
 export type IdentifierKind = 'PHONE' | 'EMAIL' | 'NAME' | 'EXTERNAL' | 'CONVERSATION' | 'CALL';
+
+/**
+ * A `byRetention` partition family: one per category, plus one for customers'
+ * identifier items (category `customer_profile`, swept after the profiles).
+ */
+export type RetentionPartition = Category | 'customer_identifier';
+
+/** The partition family of the identifier items. */
+export const IDENTIFIER_PARTITION = 'customer_identifier' satisfies RetentionPartition;
 
 /** Key formats of the records table. */
 export const keys = {
@@ -116,7 +157,7 @@ export const keys = {
   accountConfigSk: (kind: string, configId: string): string => `CONFIG#${kind}#${configId}`,
   userSk: (): string => 'USER',
 
-  retentionPk: (tenantId: string, category: Category, shard: number): string => `T#${tenantId}#${category}#${shard}`,
+  retentionPk: (tenantId: string, partition: RetentionPartition, shard: number): string => `T#${tenantId}#${partition}#${shard}`,
   retentionSk: (clockStart: string, id: string): string => `${clockStart}#${id}`,
   identifierPk: (tenantId: string, kind: IdentifierKind, normalised: string): string =>
     `T#${tenantId}#${kind}#${normalised}`,
@@ -128,6 +169,8 @@ export const keys = {
 /**
  * Deterministic write shard of a record: FNV-1a over pk and sk, so the same record
  * always lands on the same shard and one busy tenant spreads over all of them.
+ * Raising a tenant's shard count moves no existing record: a sweep queries
+ * shards 0…n−1, which include every shard a smaller count ever wrote to.
  */
 export function retentionShard(pk: string, sk: string, shardCount: number = DEFAULT_RETENTION_SHARDS): number {
   let hash = 0x811c9dc5;
@@ -137,6 +180,42 @@ export function retentionShard(pk: string, sk: string, shardCount: number = DEFA
     hash = Math.imul(hash, 0x01000193);
   }
   return (hash >>> 0) % shardCount;
+}
+
+/** Whether the item is one of a customer's identifier items (`ID#…`, beside the profile). */
+export function isIdentifierSk(sk: string): boolean {
+  return sk.startsWith('ID#');
+}
+
+/** The instant a record is indexed at: the earlier of its own clock start and its parent's. */
+export function indexClock(item: Pick<RecordItem, 'clockStart' | 'parentClock'>): string {
+  return item.parentClock !== undefined && item.parentClock < item.clockStart ? item.parentClock : item.clockStart;
+}
+
+/**
+ * The `byRetention` keys of an item: identifiers in their own partition family,
+ * on the shard of their profile and at its clock; every other item under its
+ * category at its index clock.
+ */
+export function retentionKeysOf(
+  item: Pick<RecordItem, 'tenantId' | 'pk' | 'sk' | 'id' | 'category' | 'clockStart' | 'parentClock'>,
+  shardCount: number,
+): { readonly retentionPk: string; readonly retentionSk: string } {
+  if (isIdentifierSk(item.sk)) {
+    return {
+      retentionPk: keys.retentionPk(item.tenantId, IDENTIFIER_PARTITION, retentionShard(item.pk, keys.profileSk(), shardCount)),
+      retentionSk: keys.retentionSk(item.clockStart, item.id),
+    };
+  }
+  return {
+    retentionPk: keys.retentionPk(item.tenantId, item.category, retentionShard(item.pk, item.sk, shardCount)),
+    retentionSk: keys.retentionSk(indexClock(item), item.id),
+  };
+}
+
+/** Write shards of a tenant's `byRetention` partitions. */
+export function retentionShardsOf(tenant: { readonly retentionShards?: number }): number {
+  return tenant.retentionShards ?? DEFAULT_RETENTION_SHARDS;
 }
 
 /** Object key of a blob: `<prefix>/<tenant>/<subject>/<id>` (DESIGN.md §3). */

@@ -1,15 +1,21 @@
 /**
- * Tenant runs: the use cases the Sweep state machine calls. `startRun` writes a
- * running receipt, `runStage` sweeps one stage chunk and folds its counts into
- * the receipt, `recordStageFailure` notes a stage the orchestrator caught, and
- * `finishRun` completes the receipt and alerts on a critical outcome.
+ * Tenant runs: the use cases the Sweep state machine calls, for a group of
+ * tenants at a time (one receipt per tenant, all under the execution's run id).
+ * `startRuns` writes running receipts with the cutoffs fixed, `runStages`
+ * sweeps one stage chunk for the group and folds each tenant's counts into its
+ * receipt, `recordStageFailures` notes a stage the orchestrator caught, and
+ * `finishRuns` / `alertRuns` complete the receipts and alert on critical ones.
+ * Control data is read and written in batches: a chunk costs two batched reads,
+ * one holds query per tenant and one batched write, whatever the group's size.
+ * The single-tenant forms (`startRun`, `runStage`, …) are groups of one.
  */
 import type { Category, Stage } from './catalog.js';
-import { addCounts } from './deletion.js';
-import { defaultTenantPolicy, type PlatformPolicy } from './policy.js';
+import { addCounts, forEachLimited } from './deletion.js';
+import { defaultTenantPolicy, type PlatformPolicy, type TenantPolicy } from './policy.js';
 import type { CategoryCounts, Clock, ControlStore, Mailer, Receipt, Tenant } from './ports.js';
 import { subjectRef } from './references.js';
-import { runCutoffs, sweepStage, type SweepDeps, type TenantRunContext } from './sweep.js';
+import { runCutoffs, sweepStage, type SweepDeps, type SweepTenant, type TenantStageResult } from './sweep.js';
+import { CATEGORIES } from './catalog.js';
 
 export interface RunDeps extends SweepDeps {
   readonly control: ControlStore;
@@ -24,6 +30,12 @@ export interface RunDeps extends SweepDeps {
 /** Subject references one receipt lists (each ~24 bytes; the item stays far below 400 KB). */
 export const MAX_RECEIPT_SUBJECT_REFS = 2000;
 
+/** Tenants one sweep group holds at most: its control reads and writes stay one batched request each. */
+export const MAX_GROUP_TENANTS = 25;
+
+/** Holds queries in flight at once. */
+const HOLDS_CONCURRENCY = 8;
+
 export class TenantNotFoundError extends Error {
   override readonly name = 'TenantNotFoundError';
 }
@@ -37,56 +49,95 @@ export interface RunRef {
   readonly runId: string;
 }
 
-async function loadContext(deps: RunDeps, tenantId: string): Promise<TenantRunContext> {
-  const tenant = await deps.control.getTenant(tenantId);
-  if (tenant === undefined) throw new TenantNotFoundError(`tenant ${tenantId} not found`);
-  const [policy, holds] = await Promise.all([deps.control.getPolicy(tenantId), deps.control.listHolds(tenantId)]);
-  return { tenant, platform: deps.platform, policy: policy ?? defaultTenantPolicy(deps.platform, tenantId), holds };
+/** A run over a group of tenants: one receipt per tenant under the same run id. */
+export interface GroupRef {
+  readonly runId: string;
+  readonly tenantIds: readonly string[];
 }
 
-async function loadReceipt(deps: RunDeps, ref: RunRef): Promise<Receipt> {
-  const receipt = await deps.control.getReceipt(ref.tenantId, ref.runId);
-  if (receipt === undefined) throw new RunNotFoundError(`run ${ref.runId} not found`);
-  return receipt;
+const refsOf = (group: GroupRef): RunRef[] => [...new Set(group.tenantIds)].map((tenantId) => ({ tenantId, runId: group.runId }));
+
+/** The receipts of a group, in the group's order; tenants without one are left out. */
+async function loadReceipts(deps: RunDeps, group: GroupRef): Promise<Receipt[]> {
+  const found = new Map((await deps.control.getReceipts(refsOf(group))).map((r) => [r.tenantId, r]));
+  return refsOf(group).flatMap((ref) => found.get(ref.tenantId) ?? []);
 }
 
 /** The tenants a scheduled sweep covers. */
 export async function listSweepTenants(deps: Pick<RunDeps, 'control'>): Promise<string[]> {
   const tenants = await deps.control.listTenants({ status: 'active' });
-  return tenants.map((t) => t.tenantId);
+  return tenants.map((t) => t.tenantId).sort();
 }
 
-/** Opens a run: fixes its start instant (and so its cutoffs) and writes a running receipt. Idempotent per run id. */
+/** Splits tenants into sweep groups of at most `size`, as even as they can be. */
+export function sweepGroups(tenantIds: readonly string[], size: number = MAX_GROUP_TENANTS): string[][] {
+  if (tenantIds.length === 0) return [];
+  const count = Math.ceil(tenantIds.length / Math.max(1, Math.min(size, MAX_GROUP_TENANTS)));
+  const per = Math.ceil(tenantIds.length / count);
+  const groups: string[][] = [];
+  for (let i = 0; i < tenantIds.length; i += per) groups.push(tenantIds.slice(i, i + per));
+  return groups;
+}
+
+/**
+ * Opens the runs of a group: fixes each tenant's start instant (and so its
+ * cutoffs) and writes running receipts. Idempotent per run id: a tenant that
+ * has a receipt already keeps it. Tenants that do not exist are left out.
+ */
+export async function startRuns(
+  deps: RunDeps,
+  input: GroupRef & { readonly dryRun: boolean; readonly kind?: Receipt['kind'] },
+): Promise<Receipt[]> {
+  const existing = await loadReceipts(deps, input);
+  const have = new Set(existing.map((r) => r.tenantId));
+  const missing = refsOf(input)
+    .map((r) => r.tenantId)
+    .filter((id) => !have.has(id));
+  if (missing.length === 0) return existing;
+  const [tenants, policies] = await Promise.all([deps.control.getTenants(missing), deps.control.getPolicies(missing)]);
+  const policyOf = new Map(policies.map((p) => [p.tenantId, p]));
+  const now = deps.clock.now();
+  const created: Receipt[] = [];
+  for (const tenant of tenants) {
+    const policy: TenantPolicy = policyOf.get(tenant.tenantId) ?? defaultTenantPolicy(deps.platform, tenant.tenantId);
+    created.push({
+      runId: input.runId,
+      tenantId: tenant.tenantId,
+      kind: input.kind ?? 'sweep',
+      status: 'running',
+      dryRun: input.dryRun,
+      policyVersion: policy.version,
+      profile: deps.platform.profile,
+      startedAt: now.toISOString(),
+      cutoffs: runCutoffs({ tenant, platform: deps.platform, policy, holds: [] }, now),
+      categories: {},
+      subjectRefs: [],
+      failedStages: [],
+      completedStages: [],
+    });
+  }
+  await deps.control.putReceipts(created);
+  const all = new Map([...existing, ...created].map((r) => [r.tenantId, r]));
+  return refsOf(input).flatMap((ref) => all.get(ref.tenantId) ?? []);
+}
+
+/** Opens one tenant's run (a group of one); throws when the tenant does not exist. */
 export async function startRun(
   deps: RunDeps,
   input: RunRef & { readonly dryRun: boolean; readonly kind?: Receipt['kind'] },
 ): Promise<Receipt> {
-  const existing = await deps.control.getReceipt(input.tenantId, input.runId);
-  if (existing !== undefined) return existing;
-  const ctx = await loadContext(deps, input.tenantId);
-  const now = deps.clock.now();
-  const receipt: Receipt = {
-    runId: input.runId,
-    tenantId: input.tenantId,
-    kind: input.kind ?? 'sweep',
-    status: 'running',
-    dryRun: input.dryRun,
-    policyVersion: ctx.policy?.version ?? 0,
-    profile: deps.platform.profile,
-    startedAt: now.toISOString(),
-    cutoffs: runCutoffs(ctx, now),
-    categories: {},
-    subjectRefs: [],
-    failedStages: [],
-    completedStages: [],
-  };
-  await deps.control.putReceipt(receipt);
+  const [receipt] = await startRuns(deps, { runId: input.runId, tenantIds: [input.tenantId], dryRun: input.dryRun, ...(input.kind !== undefined && { kind: input.kind }) });
+  if (receipt === undefined) throw new TenantNotFoundError(`tenant ${input.tenantId} not found`);
   return receipt;
 }
 
-export interface StageChunkInput extends RunRef {
-  readonly stage: Stage;
-  readonly continuation?: string;
+export interface StageChunkOptions {
+  /** Time the chunk may take before it returns a continuation. */
+  readonly budgetMs: number;
+  /** Due index entries read per tenant before its deletions are sent (default 2000). */
+  readonly pageSize?: number;
+  /** Tenants read at once (default: the platform's `tenantConcurrency`). */
+  readonly tenantConcurrency?: number;
 }
 
 export interface StageChunkResult {
@@ -94,49 +145,90 @@ export interface StageChunkResult {
   readonly continuation?: string;
   readonly deleted: number;
   readonly failed: number;
+  /** Tenants whose stage failed in this chunk (recorded in their receipts). */
+  readonly failedTenants: readonly string[];
 }
 
-export interface StageChunkOptions {
-  /** Time the chunk may take before it returns a continuation. */
-  readonly budgetMs: number;
-  /** Due records per page (default 500). */
-  readonly pageSize?: number;
-}
-
-/** Sweeps one chunk of one stage within its time budget and folds the counts into the receipt. */
-export async function runStage(deps: RunDeps, input: StageChunkInput, options: StageChunkOptions): Promise<StageChunkResult> {
-  const receipt = await loadReceipt(deps, input);
-  if (receipt.status !== 'running') return { done: true, deleted: 0, failed: 0 };
-  // A retried invocation of a stage that already completed is a no-op.
-  if (input.continuation === undefined && (receipt.completedStages ?? []).includes(input.stage)) {
-    return { done: true, deleted: 0, failed: 0 };
-  }
-  const ctx = await loadContext(deps, input.tenantId);
+/**
+ * Sweeps one chunk of one stage for a group and folds every tenant's counts
+ * into its receipt. Tenants whose run is over, whose stage already completed
+ * (a retried first chunk) or failed are not swept again.
+ */
+export async function runStages(
+  deps: RunDeps,
+  input: GroupRef & { readonly stage: Stage; readonly continuation?: string },
+  options: StageChunkOptions,
+): Promise<StageChunkResult> {
+  const receipts = (await loadReceipts(deps, input)).filter(
+    (r) =>
+      r.status === 'running' &&
+      !(r.failedStages ?? []).some((f) => f.stage === input.stage) &&
+      // A retried invocation of a stage that already completed is a no-op.
+      !(input.continuation === undefined && (r.completedStages ?? []).includes(input.stage)),
+  );
+  if (receipts.length === 0) return { done: true, deleted: 0, failed: 0, failedTenants: [] };
+  const tenants = new Map((await deps.control.getTenants(receipts.map((r) => r.tenantId))).map((t) => [t.tenantId, t]));
+  const swept = receipts.filter((r) => tenants.has(r.tenantId));
+  const holds = new Map<string, Awaited<ReturnType<ControlStore['listHolds']>>>();
+  await forEachLimited(swept, HOLDS_CONCURRENCY, async (r) => {
+    holds.set(r.tenantId, await deps.control.listHolds(r.tenantId));
+  });
+  const entries: SweepTenant[] = swept.map((r) => ({
+    tenant: tenants.get(r.tenantId) as Tenant,
+    holds: holds.get(r.tenantId) ?? [],
+    cutoffs: fixedCutoffs(r),
+    runStartedAt: r.startedAt,
+    runCounts: r.categories,
+    earlierStageFailed: (r.failedStages ?? []).length > 0,
+  }));
   const deadline = new Date(deps.clock.now().getTime() + options.budgetMs);
   const result = await sweepStage(
     deps,
-    ctx,
-    {
-      runId: input.runId,
-      stage: input.stage,
-      dryRun: receipt.dryRun,
-      runStartedAt: receipt.startedAt,
-      continuation: input.continuation,
-    },
-    {
-      deadline,
-      pageSize: options.pageSize,
-      runCounts: receipt.categories,
-      earlierStageFailed: (receipt.failedStages ?? []).length > 0,
-    },
+    entries,
+    { runId: input.runId, stage: input.stage, dryRun: swept[0]?.dryRun === true, ...(input.continuation !== undefined && { continuation: input.continuation }) },
+    { deadline, ...(options.pageSize !== undefined && { pageSize: options.pageSize }), tenantConcurrency: options.tenantConcurrency ?? deps.platform.sweep.tenantConcurrency },
   );
-  // A chunk retried after its earlier attempt was already folded in (the function died
-  // before answering) replaces that attempt's counts; the attempt's deletions happened
-  // once, cannot be seen again, and are carried into the retry's counts.
+
+  let deleted = 0;
+  let failed = 0;
+  const failedTenants: string[] = [];
+  const updated: Receipt[] = [];
+  for (const receipt of swept) {
+    const mine = result.tenants[receipt.tenantId];
+    if (mine === undefined) continue;
+    for (const c of Object.values(mine.counts)) {
+      deleted += c.deleted;
+      failed += c.failed;
+    }
+    if (mine.stageError !== undefined) failedTenants.push(receipt.tenantId);
+    updated.push(foldChunk(deps, receipt, input, mine, result.done));
+  }
+  await deps.control.putReceipts(updated);
+  return { done: result.done, ...(result.continuation !== undefined && { continuation: result.continuation }), deleted, failed, failedTenants };
+}
+
+/** The cutoffs the run fixed at its start; a category the receipt does not name has nothing due. */
+function fixedCutoffs(receipt: Receipt): Record<Category, string | null> {
+  return Object.fromEntries(CATEGORIES.map((c) => [c, receipt.cutoffs[c] ?? null])) as Record<Category, string | null>;
+}
+
+/**
+ * A receipt with one chunk's counts folded in. A chunk retried after its
+ * earlier attempt was already folded in (the function died before answering)
+ * replaces that attempt's counts; the attempt's deletions happened once, cannot
+ * be seen again, and are carried into the retry's counts.
+ */
+function foldChunk(
+  deps: RunDeps,
+  receipt: Receipt,
+  input: GroupRef & { readonly stage: Stage; readonly continuation?: string },
+  chunk: TenantStageResult,
+  done: boolean,
+): Receipt {
   const chunkKey = `${input.stage}:${input.continuation ?? ''}`;
   const previous = receipt.lastChunk?.key === chunkKey ? receipt.lastChunk.counts : undefined;
   const categories = structuredClone(receipt.categories) as Partial<Record<Category, CategoryCounts>>;
-  const chunkCounts = structuredClone(result.counts);
+  const chunkCounts = structuredClone(chunk.counts) as Partial<Record<Category, CategoryCounts>>;
   if (previous !== undefined) {
     addCounts(categories, scaled(previous, -1));
     addCounts(chunkCounts, deletionsOf(previous));
@@ -146,31 +238,43 @@ export async function runStage(deps: RunDeps, input: StageChunkInput, options: S
   // MAX_RECEIPT_SUBJECT_REFS subjects and says when there were more.
   const refs = new Set(receipt.subjectRefs ?? []);
   let truncated = receipt.subjectRefsTruncated === true;
-  for (const s of result.subjectsTouched) {
+  for (const s of chunk.subjectsTouched) {
+    const ref = subjectRef(deps.refSecret, receipt.tenantId, s);
     if (refs.size >= MAX_RECEIPT_SUBJECT_REFS) {
-      truncated ||= !refs.has(subjectRef(deps.refSecret, input.tenantId, s));
+      truncated ||= !refs.has(ref);
       continue;
     }
-    refs.add(subjectRef(deps.refSecret, input.tenantId, s));
+    refs.add(ref);
   }
-  const completedStages = result.done
-    ? [...new Set([...(receipt.completedStages ?? []), input.stage])]
-    : receipt.completedStages;
-  await deps.control.putReceipt({
+  const failedStages =
+    chunk.stageError === undefined ? receipt.failedStages : [...(receipt.failedStages ?? []), { stage: input.stage, error: safeErrorName(chunk.stageError) }];
+  const completedStages =
+    done && chunk.stageError === undefined ? [...new Set([...(receipt.completedStages ?? []), input.stage])] : receipt.completedStages;
+  return {
     ...receipt,
     categories,
     subjectRefs: [...refs],
     ...(truncated ? { subjectRefsTruncated: true } : {}),
-    completedStages,
+    ...(failedStages !== undefined && { failedStages }),
+    ...(completedStages !== undefined && { completedStages }),
     lastChunk: { key: chunkKey, counts: chunkCounts },
-  });
-  let deleted = 0;
-  let failed = 0;
-  for (const c of Object.values(result.counts)) {
-    deleted += c.deleted;
-    failed += c.failed;
-  }
-  return { done: result.done, continuation: result.continuation, deleted, failed };
+  };
+}
+
+/** Sweeps one chunk of one stage of one tenant's run (a group of one). */
+export async function runStage(
+  deps: RunDeps,
+  input: RunRef & { readonly stage: Stage; readonly continuation?: string },
+  options: StageChunkOptions,
+): Promise<Omit<StageChunkResult, 'failedTenants'>> {
+  const receipt = await deps.control.getReceipt(input.tenantId, input.runId);
+  if (receipt === undefined) throw new RunNotFoundError(`run ${input.runId} not found`);
+  const { failedTenants: _, ...result } = await runStages(
+    deps,
+    { runId: input.runId, tenantIds: [input.tenantId], stage: input.stage, ...(input.continuation !== undefined && { continuation: input.continuation }) },
+    options,
+  );
+  return result;
 }
 
 function scaled(counts: Partial<Record<Category, CategoryCounts>>, factor: number): Partial<Record<Category, CategoryCounts>> {
@@ -190,15 +294,30 @@ function deletionsOf(counts: Partial<Record<Category, CategoryCounts>>): Partial
   return out;
 }
 
-/** Records a stage the orchestrator caught as failed (error name only, never a message with data). */
+/** An error name fit for a receipt and an e-mail: never a message with data. */
+function safeErrorName(error: string): string {
+  return error.replace(/[^A-Za-z0-9_.:-]/g, '').slice(0, 80) || 'Error';
+}
+
+/** Records a stage the orchestrator caught as failed, for every tenant of the group still running. */
+export async function recordStageFailures(
+  deps: RunDeps,
+  input: GroupRef & { readonly stage: Stage; readonly error: string },
+): Promise<void> {
+  const error = safeErrorName(input.error);
+  const updated = (await loadReceipts(deps, input))
+    .filter((r) => r.status === 'running' && !(r.failedStages ?? []).some((f) => f.stage === input.stage))
+    .map((r) => ({ ...r, failedStages: [...(r.failedStages ?? []), { stage: input.stage, error }] }));
+  await deps.control.putReceipts(updated);
+}
+
+/** Records a failed stage of one tenant's run. */
 export async function recordStageFailure(
   deps: RunDeps,
   input: RunRef & { readonly stage: Stage; readonly error: string },
 ): Promise<void> {
-  const receipt = await loadReceipt(deps, input);
-  const error = input.error.replace(/[^A-Za-z0-9_.:-]/g, '').slice(0, 80) || 'Error';
-  const failedStages = [...(receipt.failedStages ?? []), { stage: input.stage, error }];
-  await deps.control.putReceipt({ ...receipt, failedStages });
+  if ((await deps.control.getReceipt(input.tenantId, input.runId)) === undefined) throw new RunNotFoundError(`run ${input.runId} not found`);
+  await recordStageFailures(deps, { runId: input.runId, tenantIds: [input.tenantId], stage: input.stage, error: input.error });
 }
 
 export interface FinishResult {
@@ -239,34 +358,78 @@ export function alertMessage(receipt: Receipt, tenant: Tenant | undefined, opera
   return { to, subject: `[Lethe] Retention run needs attention: tenant ${receipt.tenantId}`, text: lines.join('\n') };
 }
 
-/** Completes the run's receipt (idempotent) and says whether it is critical. */
-export async function finishRun(deps: RunDeps, ref: RunRef): Promise<FinishResult> {
-  const receipt = await loadReceipt(deps, ref);
-  if (receipt.status !== 'running') return { status: receipt.status, critical: isCritical(receipt, deps.platform) };
+export interface GroupFinishResult {
+  /** Whether any tenant's run is critical. */
+  readonly critical: boolean;
+  readonly criticalTenants: readonly string[];
+  readonly statuses: Readonly<Record<string, Receipt['status']>>;
+}
+
+/** Completes the group's receipts (idempotent) and says which runs are critical. */
+export async function finishRuns(deps: RunDeps, group: GroupRef): Promise<GroupFinishResult> {
+  const receipts = await loadReceipts(deps, group);
   const finishedAt = deps.clock.now();
-  const final: Receipt = {
-    ...receipt,
-    status: (receipt.failedStages ?? []).length > 0 ? 'failed' : 'completed',
-    finishedAt: finishedAt.toISOString(),
-    durationMs: finishedAt.getTime() - Date.parse(receipt.startedAt),
+  const final = receipts.map((receipt): Receipt => {
+    if (receipt.status !== 'running') return receipt;
+    return {
+      ...receipt,
+      status: (receipt.failedStages ?? []).length > 0 ? 'failed' : 'completed',
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - Date.parse(receipt.startedAt),
+    };
+  });
+  await deps.control.putReceipts(final.filter((r, i) => r !== receipts[i]));
+  const criticalTenants = final.filter((r) => isCritical(r, deps.platform)).map((r) => r.tenantId);
+  return {
+    critical: criticalTenants.length > 0,
+    criticalTenants,
+    statuses: Object.fromEntries(final.map((r) => [r.tenantId, r.status])),
   };
-  await deps.control.putReceipt(final);
-  return { status: final.status, critical: isCritical(final, deps.platform) };
+}
+
+/** Completes one tenant's receipt (idempotent) and says whether it is critical. */
+export async function finishRun(deps: RunDeps, ref: RunRef): Promise<FinishResult> {
+  const result = await finishRuns(deps, { runId: ref.runId, tenantIds: [ref.tenantId] });
+  const status = result.statuses[ref.tenantId];
+  if (status === undefined) throw new RunNotFoundError(`run ${ref.runId} not found`);
+  return { status, critical: result.critical };
+}
+
+/** E-mails the admins of every critical run of the group, and the operators, once per run. */
+export async function alertRuns(deps: RunDeps, group: GroupRef): Promise<{ readonly alerted: readonly string[] }> {
+  const due = (await loadReceipts(deps, group)).filter((r) => r.alertedAt === undefined && isCritical(r, deps.platform));
+  if (due.length === 0) return { alerted: [] };
+  const tenants = new Map((await deps.control.getTenants(due.map((r) => r.tenantId))).map((t) => [t.tenantId, t]));
+  const alerted: Receipt[] = [];
+  try {
+    for (const receipt of due) {
+      const message = alertMessage(receipt, tenants.get(receipt.tenantId), deps.operatorEmails);
+      if (message.to.length === 0) continue;
+      await deps.mailer.send(message);
+      alerted.push({ ...receipt, alertedAt: deps.clock.now().toISOString() });
+    }
+  } finally {
+    // Those already sent are marked even when a later one fails, so a retry does not send them twice.
+    await deps.control.putReceipts(alerted);
+  }
+  return { alerted: alerted.map((r) => r.tenantId) };
 }
 
 /** E-mails the tenant admins and the operators about a critical run, once. */
 export async function alertRun(deps: RunDeps, ref: RunRef): Promise<{ readonly alerted: boolean }> {
-  const receipt = await loadReceipt(deps, ref);
-  if (receipt.alertedAt !== undefined || !isCritical(receipt, deps.platform)) return { alerted: false };
-  const tenant = await deps.control.getTenant(ref.tenantId);
-  const message = alertMessage(receipt, tenant, deps.operatorEmails);
-  if (message.to.length === 0) return { alerted: false };
-  await deps.mailer.send(message);
-  await deps.control.putReceipt({ ...receipt, alertedAt: deps.clock.now().toISOString() });
-  return { alerted: true };
+  if ((await deps.control.getReceipt(ref.tenantId, ref.runId)) === undefined) throw new RunNotFoundError(`run ${ref.runId} not found`);
+  const { alerted } = await alertRuns(deps, { runId: ref.runId, tenantIds: [ref.tenantId] });
+  return { alerted: alerted.length > 0 };
 }
 
 /** Finish and, when critical, alert: what the state machine does after the last stage. */
+export async function completeRuns(deps: RunDeps, group: GroupRef): Promise<GroupFinishResult & { readonly alerted: readonly string[] }> {
+  const finished = await finishRuns(deps, group);
+  const { alerted } = finished.critical ? await alertRuns(deps, group) : { alerted: [] as string[] };
+  return { ...finished, alerted };
+}
+
+/** Finish and, when critical, alert one tenant's run. */
 export async function completeRun(deps: RunDeps, ref: RunRef): Promise<FinishResult & { readonly alerted: boolean }> {
   const finished = await finishRun(deps, ref);
   const { alerted } = finished.critical ? await alertRun(deps, ref) : { alerted: false };

@@ -1,17 +1,44 @@
 /**
- * The scheduled retention sweep of one tenant, one stage at a time. Each call
- * works until its time budget runs out and returns a continuation; the
- * orchestrator calls again until `done`. Cutoffs are fixed by the run's start
- * instant, so every chunk of a run applies the same policy.
+ * The scheduled retention sweep, one stage chunk at a time, over a group of
+ * tenants. Each chunk works until its deadline and returns a continuation; the
+ * orchestrator calls again until `done`. Cutoffs are fixed by each tenant's
+ * run start, so every chunk of a run applies the same policy.
+ *
+ * How a stage finds and deletes what is due, without a read per record:
+ * - Every category has its own `byRetention` partitions per tenant. A record
+ *   under a conversation or call is indexed at the earlier of its own clock and
+ *   its parent's (`indexClock`), and a category's query reaches up to the latest
+ *   of its own cutoff and its parents' cutoffs: one query finds the records due
+ *   by their own clock and those due because their parent is.
+ * - A stage runs in rounds: the categories of a round have no ancestor among
+ *   each other, so their deletions share requests; a round starts only once the
+ *   round before it is done, so children go before their parents.
+ * - Within a round the tenants of the group are read side by side, and their
+ *   deletions are sent together: full DeleteObjects (1,000 keys) and
+ *   BatchWriteItem (25 keys) requests across tenants, never one per record.
+ * - A parent whose children all went earlier in the run is deleted without a
+ *   look at its partition. It is looked at (and its descendants go with it
+ *   through the one deletion path) when that is not proven: a child held or
+ *   failed so far in the run, an earlier stage failed, or — for a profile — its
+ *   activity watermark does not show every record under it due by its own clock.
+ * - Identifier items are swept after the profiles, and go only once their
+ *   profile is gone.
  */
-import { CATALOG, categoriesInStage, type Category, type Stage } from './catalog.js';
-import { addCounts, deleteRecords, ORDER_INDEX, type DeletionDeps } from './deletion.js';
-import { holdMatcher, isHoldActive, type LegalHold } from './holds.js';
-import { cutoffFor, graceMs, periodMs, effectivePeriod, type PlatformPolicy, type TenantPolicy } from './policy.js';
+import { CATALOG, CATEGORIES, categoriesInStage, type Category, type Stage } from './catalog.js';
+import { addCounts, deleteRecords, emptyCounts, forEachLimited, ORDER_INDEX, type DeletionDeps, type Outcome } from './deletion.js';
+import { ValidationError } from './errors.js';
+import { holdMatcher, type HoldTarget, type LegalHold } from './holds.js';
+import { cutoffFor, effectivePeriod, graceMs, periodMs, type PlatformPolicy, type TenantPolicy } from './policy.js';
 import type { CategoryCounts, Clock, Tenant } from './ports.js';
-import type { DueRecord } from './records.js';
+import { IDENTIFIER_PARTITION, keys, retentionShardsOf, type DueRecord, type RecordKey, type RetentionPartition } from './records.js';
 
 const DAY_MS = 86_400_000;
+/** Index entries read per tenant before a round's deletions are sent (default). */
+export const DEFAULT_SWEEP_PAGE_SIZE = 2000;
+/** Tenants of a group read at once (default). */
+const DEFAULT_TENANT_CONCURRENCY = 4;
+/** Third-party deletions in flight at once. */
+const EXTERNAL_CONCURRENCY = 8;
 
 export interface SweepDeps extends DeletionDeps {
   readonly clock: Clock;
@@ -25,52 +52,90 @@ export interface TenantRunContext {
   readonly holds: readonly LegalHold[];
 }
 
+/** One tenant of a stage chunk: its run's fixed cutoffs, its holds now, and what the run so far left behind. */
+export interface SweepTenant {
+  readonly tenant: Tenant;
+  /** The tenant's legal holds, read for this chunk (a hold placed during a run counts from its next chunk). */
+  readonly holds: readonly LegalHold[];
+  /** The run's cutoffs, fixed at its start (`runCutoffs`). */
+  readonly cutoffs: Readonly<Record<Category, string | null>>;
+  /** The run's start instant: holds are judged at it, so one expiring during the run still counts. */
+  readonly runStartedAt: string;
+  /** Counts of the run's earlier chunks (the receipt so far). */
+  readonly runCounts?: Partial<Record<Category, CategoryCounts>>;
+  /** Whether an earlier stage of the run failed (then every parent's partition is looked at). */
+  readonly earlierStageFailed?: boolean;
+}
+
 export interface SweepStageInput {
   readonly runId: string;
   readonly stage: Stage;
   readonly dryRun: boolean;
-  /** The run's start instant; all cutoffs of the run derive from it. */
-  readonly runStartedAt: string;
   readonly continuation?: string;
 }
 
 export interface SweepStageOptions {
   /** Stop starting new pages after this instant. */
   readonly deadline: Date;
-  /** Counts of the run's earlier chunks (the receipt so far). */
-  readonly runCounts?: Partial<Record<Category, CategoryCounts>>;
-  /** Whether an earlier stage of the run failed (then every parent's children are looked up). */
-  readonly earlierStageFailed?: boolean;
-  /** Due records fetched per page, over all shards (default 2000). */
+  /** Index entries read per tenant before the deletions are sent (default 2000). */
   readonly pageSize?: number;
+  /** Tenants read at once (default 4). */
+  readonly tenantConcurrency?: number;
+}
+
+/** What one chunk did for one tenant. */
+export interface TenantStageResult {
+  readonly counts: Partial<Record<Category, CategoryCounts>>;
+  readonly cutoffs: Partial<Record<Category, string | null>>;
+  readonly subjectsTouched: string[];
+  readonly failureReasons: string[];
+  /** Set when the stage failed for this tenant (an error name); the rest of its stage was skipped. */
+  readonly stageError?: string;
 }
 
 export interface SweepStageResult {
   readonly done: boolean;
   readonly continuation?: string;
-  readonly counts: Partial<Record<Category, CategoryCounts>>;
-  readonly cutoffs: Partial<Record<Category, string | null>>;
-  readonly subjectsTouched: string[];
-  readonly failureReasons: string[];
+  readonly tenants: Readonly<Record<string, TenantStageResult>>;
 }
 
-interface Continuation {
-  /** Index of the category within the stage. */
-  readonly c: number;
-  /** Cursor inside that category's due records. */
-  readonly k?: string;
+// ---------------------------------------------------------------------------
+// Category relations (by key structure: what lives under what)
+// ---------------------------------------------------------------------------
+
+/** Categories whose records own a key prefix in a customer's partition. */
+const CONTAINERS: readonly Category[] = ['conversation', 'whatsapp_conversation', 'call'];
+
+/** The conversation or call categories a category's records can sit under. */
+export const KEY_PARENTS: Readonly<Partial<Record<Category, readonly Category[]>>> = Object.fromEntries(
+  CATEGORIES.flatMap((c) => {
+    const parents = CONTAINERS.filter((p) => CATALOG[p].cascadesTo.includes(c));
+    return parents.length > 0 ? [[c, parents]] : [];
+  }),
+);
+
+function closure(category: Category): Category[] {
+  const out = new Set<Category>();
+  const visit = (c: Category) => {
+    for (const child of CATALOG[c].cascadesTo) {
+      if (!out.has(child)) {
+        out.add(child);
+        visit(child);
+      }
+    }
+  };
+  visit(category);
+  return [...out];
 }
 
-function encode(c: Continuation): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
+/** Categories that live under a record of each category and go with it. */
+export const DESCENDANTS: Readonly<Record<Category, readonly Category[]>> = Object.fromEntries(
+  CATEGORIES.map((c) => [c, c === 'customer_profile' ? closure(c) : CONTAINERS.includes(c) ? CATALOG[c].cascadesTo : []]),
+) as Record<Category, readonly Category[]>;
 
-function decode(token: string | undefined): Continuation {
-  if (token === undefined) return { c: 0 };
-  const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Continuation;
-  if (typeof parsed.c !== 'number' || parsed.c < 0) throw new Error('invalid continuation');
-  return parsed;
-}
+// ---------------------------------------------------------------------------
+// Cutoffs
+// ---------------------------------------------------------------------------
 
 /**
  * The cutoff of a category for one tenant at `now`; null = nothing is due.
@@ -93,154 +158,520 @@ export function sweepCutoff(ctx: TenantRunContext, category: Category, now: Date
 /** All cutoffs of a run, for the receipt. */
 export function runCutoffs(ctx: TenantRunContext, now: Date): Record<Category, string | null> {
   const out = {} as Record<Category, string | null>;
-  for (const stage of [1, 2, 3, 4] as const) {
-    for (const category of categoriesInStage(stage)) {
-      out[category] = sweepCutoff(ctx, category, now)?.toISOString() ?? null;
+  for (const category of CATEGORIES) out[category] = sweepCutoff(ctx, category, now)?.toISOString() ?? null;
+  return out;
+}
+
+type Cutoffs = Readonly<Record<Category, string | null>>;
+
+/**
+ * Whether a record is due: by its own clock, or (under a conversation or call)
+ * by its parent's. Users go only once they have no account access any more.
+ */
+export function isDue(cutoffs: Cutoffs, record: Pick<DueRecord, 'category' | 'clockStart' | 'parentClock' | 'parentCategory' | 'hasAccountAccess'>): boolean {
+  if (record.category === 'user' && record.hasAccountAccess === true) return false;
+  const own = cutoffs[record.category];
+  if (own !== null && record.clockStart < own) return true;
+  if (record.parentClock === undefined || record.parentCategory === undefined) return false;
+  const parent = cutoffs[record.parentCategory];
+  return parent !== null && record.parentClock < parent;
+}
+
+// ---------------------------------------------------------------------------
+// Passes and rounds
+// ---------------------------------------------------------------------------
+
+/** One index query family of a stage: a category's partitions, or the identifiers'. */
+interface Pass {
+  readonly partition: RetentionPartition;
+  readonly category: Category;
+}
+
+function passesOf(stage: Stage): Pass[] {
+  const passes: Pass[] = categoriesInStage(stage).map((c) => ({ partition: c, category: c }));
+  if (stage === 4) passes.push({ partition: IDENTIFIER_PARTITION, category: 'customer_profile' });
+  return passes;
+}
+
+/** Whether pass `later` must wait until pass `earlier` is done. */
+function dependsOn(later: Pass, earlier: Pass): boolean {
+  if (later.partition === IDENTIFIER_PARTITION) return earlier.category === 'customer_profile';
+  return DESCENDANTS[later.category].includes(earlier.category);
+}
+
+/** A stage's passes grouped into rounds whose members do not depend on each other. */
+export function roundsOf(stage: Stage): readonly (readonly Pass[])[] {
+  const rounds: Pass[][] = [];
+  let current: Pass[] = [];
+  for (const pass of passesOf(stage)) {
+    if (current.some((member) => dependsOn(pass, member))) {
+      rounds.push(current);
+      current = [];
     }
+    current.push(pass);
+  }
+  if (current.length > 0) rounds.push(current);
+  return rounds;
+}
+
+const ROUNDS: Readonly<Record<Stage, readonly (readonly Pass[])[]>> = { 1: roundsOf(1), 2: roundsOf(2), 3: roundsOf(3), 4: roundsOf(4) };
+
+/** How far a query must reach: the latest of the category's cutoff and its parents'. */
+function queryCutoff(cutoffs: Cutoffs, pass: Pass): string | null {
+  if (pass.partition === IDENTIFIER_PARTITION) return cutoffs.customer_profile;
+  let latest: string | null = cutoffs[pass.category];
+  for (const parent of KEY_PARENTS[pass.category] ?? []) {
+    const c = cutoffs[parent];
+    if (c !== null && (latest === null || c > latest)) latest = c;
+  }
+  return latest;
+}
+
+// ---------------------------------------------------------------------------
+// Continuation
+// ---------------------------------------------------------------------------
+
+/** Per tenant: [pass index within the round, cursor in that pass], or 0 once the round is done for it. */
+type TenantPosition = readonly [number, string?] | 0;
+
+interface Continuation {
+  readonly v: 2;
+  /** Round index within the stage. */
+  readonly r: number;
+  readonly t: Readonly<Record<string, TenantPosition>>;
+}
+
+function encode(c: Continuation): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+function decode(token: string | undefined, tenantIds: readonly string[], stage: Stage): Continuation | undefined {
+  if (token === undefined) return undefined;
+  let parsed: Partial<Continuation> | null;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Continuation> | null;
+  } catch (error) {
+    throw new ValidationError('continuation', 'is not one this stage returned', { cause: error });
+  }
+  const valid =
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    parsed.v === 2 &&
+    Number.isInteger(parsed.r) &&
+    (parsed.r as number) >= 0 &&
+    (parsed.r as number) < ROUNDS[stage].length &&
+    typeof parsed.t === 'object' &&
+    parsed.t !== null &&
+    Object.values(parsed.t).every(
+      (p) => p === 0 || (Array.isArray(p) && Number.isInteger(p[0]) && p[0] >= 0 && (p[1] === undefined || typeof p[1] === 'string')),
+    ) &&
+    // Every tenant of the chunk must have a position; a tenant the caller dropped since (its stage failed) may remain in it.
+    tenantIds.every((id) => Object.hasOwn(parsed.t as object, id));
+  if (!valid) throw new ValidationError('continuation', 'is not one this stage returned for these tenants');
+  return parsed as Continuation;
+}
+
+// ---------------------------------------------------------------------------
+// Per-tenant state of a chunk
+// ---------------------------------------------------------------------------
+
+type Fate = 'deleted' | 'kept';
+
+/** The earliest of some categories' cutoffs; null when one of them has none (keeps records indefinitely). */
+function earliestCutoff(cutoffs: Cutoffs, categories: readonly Category[]): string | null {
+  let earliest: string | null = null;
+  for (const c of categories) {
+    const cutoff = cutoffs[c];
+    if (cutoff === null || cutoff === undefined) return null;
+    if (earliest === null || cutoff < earliest) earliest = cutoff;
+  }
+  return earliest;
+}
+
+class TenantChunk {
+  readonly tenantId: string;
+  readonly cutoffs: Cutoffs;
+  readonly isHeld: (target: HoldTarget) => boolean;
+  readonly shards: number;
+  readonly counts: Partial<Record<Category, CategoryCounts>> = {};
+  readonly subjects = new Set<string>();
+  readonly failureReasons: string[] = [];
+  /** What became of the due profiles seen in this chunk, by partition (for their identifiers). */
+  readonly fates = new Map<string, Fate>();
+  position: TenantPosition;
+  stageError?: string;
+
+  constructor(
+    readonly entry: SweepTenant,
+    start: TenantPosition,
+  ) {
+    this.tenantId = entry.tenant.tenantId;
+    this.cutoffs = entry.cutoffs;
+    this.isHeld = holdMatcher(entry.holds, new Date(entry.runStartedAt));
+    this.shards = retentionShardsOf(entry.tenant);
+    this.subjectFloor = earliestCutoff(this.cutoffs, DESCENDANTS.customer_profile);
+    this.position = start;
+  }
+
+  count(category: Category, outcome: Outcome | 'examined'): void {
+    const c = (this.counts[category] ??= emptyCounts());
+    c.examined += 1;
+    if (outcome === 'deleted') c.deleted += 1;
+    else if (outcome === 'held') c.held += 1;
+    else if (outcome === 'failed') c.failed += 1;
+  }
+
+  fail(reason: string): void {
+    this.failureReasons.push(reason);
+  }
+
+  /** Whether a record of one of these categories stayed behind so far in the run (held or failed). */
+  leftBehind(categories: readonly Category[]): boolean {
+    const of = (counts: Partial<Record<Category, CategoryCounts>> | undefined, c: Category) => (counts?.[c]?.held ?? 0) + (counts?.[c]?.failed ?? 0);
+    return categories.some((c) => of(this.entry.runCounts, c) + of(this.counts, c) > 0);
+  }
+
+  /** Earliest cutoff among the categories under a profile; null when one of them keeps records indefinitely. */
+  readonly subjectFloor: string | null;
+
+  /**
+   * Whether a due, unheld parent must be deleted through its partition: its
+   * children's going is not proven (see the module comment).
+   */
+  needsLook(root: DueRecord): boolean {
+    const descendants = DESCENDANTS[root.category];
+    if (descendants.length === 0) return false;
+    if (this.entry.earlierStageFailed === true || this.leftBehind(descendants)) return true;
+    if (root.category !== 'customer_profile') return false;
+    const floor = this.subjectFloor;
+    return !(root.activityTracked === true && (root.activityUntil === undefined || (floor !== null && root.activityUntil < floor)));
+  }
+
+  result(stage: Stage): TenantStageResult {
+    const categories = categoriesInStage(stage);
+    return {
+      counts: this.counts,
+      cutoffs: Object.fromEntries(categories.map((c) => [c, this.cutoffs[c]])) as Partial<Record<Category, string | null>>,
+      subjectsTouched: [...this.subjects],
+      failureReasons: this.failureReasons,
+      ...(this.stageError !== undefined && { stageError: this.stageError }),
+    };
+  }
+}
+
+/** What one tenant read in one iteration of a round. */
+interface Plan {
+  readonly tenant: TenantChunk;
+  /** Records that go without a look at their partition. */
+  readonly direct: DueRecord[];
+  /** Parents that go through the deletion path, with their partition. */
+  readonly looked: DueRecord[];
+  /** Identifier items whose profile decides. */
+  readonly identifiers: DueRecord[];
+}
+
+interface Planned {
+  readonly tenant: TenantChunk;
+  readonly record: DueRecord;
+}
+
+const keyOf = (r: RecordKey): string => `${r.pk}\u0000${r.sk}`;
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'unknown';
+}
+
+// ---------------------------------------------------------------------------
+// The stage chunk
+// ---------------------------------------------------------------------------
+
+/**
+ * Sweeps one chunk of one stage for a group of tenants: round by round, reads
+ * each tenant's due index entries, decides, and deletes in shared batches.
+ */
+export async function sweepStage(
+  deps: SweepDeps,
+  tenants: readonly SweepTenant[],
+  input: SweepStageInput,
+  options: SweepStageOptions,
+): Promise<SweepStageResult> {
+  const rounds = ROUNDS[input.stage];
+  const ids = tenants.map((t) => t.tenant.tenantId);
+  if (new Set(ids).size !== ids.length) throw new ValidationError('tenantIds', 'names a tenant twice');
+  const resumed = decode(input.continuation, ids, input.stage);
+  const pageSize = options.pageSize ?? DEFAULT_SWEEP_PAGE_SIZE;
+  const concurrency = options.tenantConcurrency ?? DEFAULT_TENANT_CONCURRENCY;
+  const closedAt = deps.clock.now().toISOString();
+
+  let round = resumed?.r ?? 0;
+  const chunks = tenants.map((t) => new TenantChunk(t, resumed === undefined ? [0] : (resumed.t[t.tenant.tenantId] as TenantPosition)));
+  const results = (): Record<string, TenantStageResult> => Object.fromEntries(chunks.map((c) => [c.tenantId, c.result(input.stage)]));
+
+  while (round < rounds.length) {
+    const passes = rounds[round] as readonly Pass[];
+    const open = () => chunks.filter((c) => c.position !== 0 && c.stageError === undefined);
+    while (open().length > 0) {
+      const plans: Plan[] = [];
+      await forEachLimited(open(), concurrency, async (tenant) => {
+        try {
+          plans.push(await readRound(deps, tenant, passes, pageSize));
+        } catch (error) {
+          tenant.stageError = errorName(error);
+        }
+      });
+      await executePlans(deps, plans, input.dryRun, closedAt, concurrency);
+      if (open().length > 0 && deps.clock.now().getTime() >= options.deadline.getTime()) {
+        const t = Object.fromEntries(chunks.map((c) => [c.tenantId, c.stageError === undefined ? c.position : 0]));
+        return { done: false, continuation: encode({ v: 2, r: round, t }), tenants: results() };
+      }
+    }
+    round += 1;
+    for (const c of chunks) c.position = [0];
+    if (round < rounds.length && deps.clock.now().getTime() >= options.deadline.getTime()) {
+      const t = Object.fromEntries(chunks.map((c) => [c.tenantId, c.stageError === undefined ? c.position : 0]));
+      return { done: false, continuation: encode({ v: 2, r: round, t }), tenants: results() };
+    }
+  }
+  return { done: true, tenants: results() };
+}
+
+/** One tenant's sweep of one stage chunk (a group of one). */
+export async function sweepTenant(
+  deps: SweepDeps,
+  tenant: SweepTenant,
+  input: SweepStageInput,
+  options: SweepStageOptions,
+): Promise<{ readonly done: boolean; readonly continuation?: string } & TenantStageResult> {
+  const result = await sweepStage(deps, [tenant], input, options);
+  const mine = result.tenants[tenant.tenant.tenantId] as TenantStageResult;
+  return { done: result.done, ...(result.continuation !== undefined && { continuation: result.continuation }), ...mine };
+}
+
+/** Reads up to `pageSize` due index entries of one tenant from where it stands in the round, and classifies them. */
+async function readRound(deps: SweepDeps, tenant: TenantChunk, passes: readonly Pass[], pageSize: number): Promise<Plan> {
+  const plan: Plan = { tenant, direct: [], looked: [], identifiers: [] };
+  let read = 0;
+  while (tenant.position !== 0 && read < pageSize) {
+    const [index, cursor] = tenant.position;
+    const pass = passes[index];
+    if (pass === undefined) {
+      tenant.position = 0;
+      break;
+    }
+    const cutoff = queryCutoff(tenant.cutoffs, pass);
+    if (cutoff === null) {
+      tenant.position = [index + 1];
+      continue;
+    }
+    const page = await deps.records.findDueForDeletion(tenant.tenantId, pass.partition, new Date(cutoff), {
+      shards: tenant.shards,
+      limit: pageSize - read,
+      ...(cursor !== undefined && { cursor }),
+    });
+    read += page.items.length;
+    for (const record of page.items) classify(tenant, pass, record, plan);
+    tenant.position = page.cursor === undefined ? [index + 1] : [index, page.cursor];
+  }
+  if (tenant.position !== 0 && tenant.position[0] >= passes.length) tenant.position = 0;
+  return plan;
+}
+
+function classify(tenant: TenantChunk, pass: Pass, record: DueRecord, plan: Plan): void {
+  if (pass.partition === IDENTIFIER_PARTITION) {
+    const cutoff = tenant.cutoffs.customer_profile;
+    if (cutoff !== null && record.clockStart < cutoff) plan.identifiers.push(record);
+    return;
+  }
+  if (record.category !== pass.category || !isDue(tenant.cutoffs, record)) return;
+  // A held parent stays, but what is due only because it is still goes: through its partition.
+  if (tenant.needsLook(record)) {
+    plan.looked.push(record);
+    return;
+  }
+  if (tenant.isHeld(record)) {
+    tenant.count(record.category, 'held');
+    if (record.category === 'customer_profile') tenant.fates.set(record.pk, 'kept');
+    return;
+  }
+  plan.direct.push(record);
+}
+
+/**
+ * Sends one iteration's deletions: identifiers resolved against their
+ * profiles, then the direct records of every tenant in shared batches (blobs,
+ * third-party data, records), beside the parents that go through their partition.
+ */
+async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string, concurrency: number): Promise<void> {
+  const direct: Planned[] = plans.flatMap((p) => p.direct.map((record) => ({ tenant: p.tenant, record })));
+  direct.push(...(await resolveIdentifiers(deps, plans, dryRun, closedAt)));
+  await Promise.all([
+    deleteDirect(deps, direct, dryRun, closedAt),
+    forEachLimited(
+      plans.filter((p) => p.looked.length > 0),
+      concurrency,
+      (p) => deleteLooked(deps, p.tenant, p.looked, dryRun, closedAt),
+    ),
+  ]);
+}
+
+/** Decides, for each due identifier item, whether its profile is gone (then it goes too) or stays (then it stays). */
+async function resolveIdentifiers(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string): Promise<Planned[]> {
+  const out: Planned[] = [];
+  const unknown: Planned[] = [];
+  for (const { tenant, identifiers } of plans) {
+    for (const record of identifiers) {
+      if (tenant.isHeld(record)) {
+        tenant.count('customer_profile', 'held');
+        continue;
+      }
+      const fate = tenant.fates.get(record.pk);
+      if (fate === 'deleted') out.push({ tenant, record });
+      else if (fate === 'kept') tenant.count('customer_profile', 'examined');
+      else unknown.push({ tenant, record });
+    }
+  }
+  if (unknown.length === 0) return out;
+  const profileKeys = [...new Map(unknown.map((u) => [u.record.pk, { pk: u.record.pk, sk: keys.profileSk() }])).values()];
+  const profiles = new Map((await deps.records.getBatch(profileKeys)).map((p) => [p.pk, p]));
+  for (const u of unknown) {
+    const profile = profiles.get(u.record.pk);
+    // In a real run the profiles' round is over: a profile still there stays for this run.
+    let fate: Fate = profile === undefined ? 'deleted' : 'kept';
+    if (profile !== undefined && dryRun) fate = await dryRunFate(deps, u.tenant, profile, closedAt);
+    u.tenant.fates.set(u.record.pk, fate);
+    if (fate === 'deleted') out.push(u);
+    else u.tenant.count('customer_profile', 'examined');
   }
   return out;
 }
 
-/** Whether a record is past its own category's cutoff. */
-function dueByOwnClock(cutoffs: Readonly<Record<Category, string | null>>, record: DueRecord): boolean {
-  const cutoff = cutoffs[record.category];
-  return cutoff !== null && record.clockStart < cutoff;
+/** What a dry run's profile round decided (or would have) for a profile seen again in a later chunk. */
+async function dryRunFate(deps: SweepDeps, tenant: TenantChunk, profile: DueRecord, closedAt: string): Promise<Fate> {
+  if (!isDue(tenant.cutoffs, profile) || tenant.isHeld(profile)) return 'kept';
+  if (!tenant.needsLook(profile)) return 'deleted';
+  const report = await deleteRecords(deps, {
+    tenant: tenant.entry.tenant,
+    roots: [profile],
+    isHeld: tenant.isHeld,
+    dryRun: true,
+    closedAt,
+    alreadyCounted: handledEarlier(tenant, 'customer_profile'),
+    identifiers: 'leave',
+  });
+  return report.outcomes.get(keyOf(profile)) === 'deleted' ? 'deleted' : 'kept';
 }
 
-/** Users go only once they have no account access any more. */
-function eligible(record: DueRecord): boolean {
-  return record.category !== 'user' || record.hasAccountAccess !== true;
+/** Whether a record found under a parent was already dealt with by its own category's pass. */
+function handledEarlier(tenant: TenantChunk, rootCategory: Category) {
+  return (item: DueRecord): boolean => ORDER_INDEX[item.category] < ORDER_INDEX[rootCategory] && isDue(tenant.cutoffs, item);
 }
 
-/**
- * Sweeps one stage of one tenant run: for each category of the stage, pages
- * through records past the cutoff on every shard and deletes them (with what
- * cascades from them) through the shared deletion path.
- */
-export async function sweepStage(
-  deps: SweepDeps,
-  ctx: TenantRunContext,
-  input: SweepStageInput,
-  options: SweepStageOptions,
-): Promise<SweepStageResult> {
-  const now = new Date(input.runStartedAt);
-  const cutoffs = runCutoffs(ctx, now);
-  const categories = categoriesInStage(input.stage);
-  const isHeld = holdMatcher(ctx.holds, now);
-  const counts: Partial<Record<Category, CategoryCounts>> = {};
-  const subjects = new Set<string>();
-  const failureReasons: string[] = [];
-  const pageSize = options.pageSize ?? 2000;
-
-  const childrenGone = childrenGoneRule(ctx, cutoffs, now, {
-    counts: () => addCounts(structuredClone(options.runCounts ?? {}) as Partial<Record<Category, CategoryCounts>>, counts),
-    earlierStageFailed: options.earlierStageFailed === true,
-  });
-
-  // Blob records (stage 1) have no descendants: their roots are gathered across
-  // categories and pages, so each bucket gets few, full DeleteObjects requests.
-  const gatherAcrossCategories = input.stage === 1;
-  let gathered: DueRecord[] = [];
-  const remove = async (roots: DueRecord[], category: Category) => {
-    if (roots.length === 0) return;
-    const report = await deleteRecords(deps, {
-      tenant: ctx.tenant,
-      roots,
-      isHeld,
-      dryRun: input.dryRun,
-      closedAt: input.runStartedAt,
-      alreadyCounted: (item, ancestors) =>
-        [item, ...ancestors].some((x) => ORDER_INDEX[x.category] < ORDER_INDEX[category] && dueByOwnClock(cutoffs, x)),
-      childrenGone,
-    });
-    addCounts(counts, report.counts);
-    for (const s of report.subjectsTouched) subjects.add(s);
-    failureReasons.push(...report.failureReasons);
-  };
-  const flush = async () => {
-    const roots = gathered;
-    gathered = [];
-    await remove(roots, categories[0] as Category);
-  };
-  const result = (done: boolean, position?: Continuation): SweepStageResult => ({
-    done,
-    ...(position === undefined ? {} : { continuation: encode(position) }),
-    counts,
-    cutoffs: pick(cutoffs, categories),
-    subjectsTouched: [...subjects],
-    failureReasons,
-  });
-
-  let position = decode(input.continuation);
-  while (position.c < categories.length) {
-    const category = categories[position.c] as Category;
-    const cutoffIso = cutoffs[category];
-    if (cutoffIso === null) {
-      position = { c: position.c + 1 };
-      continue;
+/** Parents whose partition decides: through the one deletion path, their descendants with them. */
+async function deleteLooked(deps: SweepDeps, tenant: TenantChunk, roots: readonly DueRecord[], dryRun: boolean, closedAt: string): Promise<void> {
+  try {
+    const byCategory = new Map<Category, DueRecord[]>();
+    for (const r of roots) byCategory.set(r.category, [...(byCategory.get(r.category) ?? []), r]);
+    for (const [category, list] of byCategory) {
+      const report = await deleteRecords(deps, {
+        tenant: tenant.entry.tenant,
+        roots: list,
+        isHeld: tenant.isHeld,
+        dryRun,
+        closedAt,
+        alreadyCounted: handledEarlier(tenant, category),
+        identifiers: 'leave',
+      });
+      addCounts(tenant.counts, report.counts);
+      for (const s of report.subjectsTouched) tenant.subjects.add(s);
+      for (const reason of report.failureReasons) tenant.fail(reason);
+      for (const r of list) {
+        if (r.category === 'customer_profile') tenant.fates.set(r.pk, report.outcomes.get(keyOf(r)) === 'deleted' ? 'deleted' : 'kept');
+      }
     }
-    const page = await deps.records.findDueForDeletion(ctx.tenant.tenantId, category, new Date(cutoffIso), {
-      cursor: position.k,
-      limit: pageSize,
-    });
-    const roots = page.items.filter(eligible);
-    if (gatherAcrossCategories) {
-      gathered.push(...roots);
-      if (gathered.length >= pageSize) await flush();
-    } else {
-      await remove(roots, category);
-    }
-    position = page.cursor === undefined ? { c: position.c + 1 } : { c: position.c, k: page.cursor };
-    if (position.c < categories.length && deps.clock.now().getTime() >= options.deadline.getTime()) {
-      // Everything read so far is dealt with before the continuation moves past it.
-      await flush();
-      return result(false, position);
-    }
+  } catch (error) {
+    tenant.stageError = errorName(error);
   }
-  await flush();
-  return result(true);
 }
 
 /**
- * When a due parent's children are provably gone, so the cascade needs no
- * partition query: every child category shares the parent's clock and has a
- * period no longer than the parent's (so each child was due, and handled,
- * earlier in this run), no active hold is scoped to a child category, no child
- * was held or failed so far in the run, and no earlier stage failed. A child
- * ingested during the run, after its own pass, is left for the next run.
+ * Records that go without a look at their partition, all tenants together:
+ * blobs first, then third-party data, then the records, each in full batches.
+ * A record whose blob or third-party data could not be deleted stays.
  */
-function childrenGoneRule(
-  ctx: TenantRunContext,
-  cutoffs: Readonly<Record<Category, string | null>>,
-  now: Date,
-  run: { readonly counts: () => Partial<Record<Category, CategoryCounts>>; readonly earlierStageFailed: boolean },
-): (root: DueRecord) => boolean {
-  if (run.earlierStageFailed) return () => false;
-  const heldCategories = new Set(ctx.holds.filter((h) => isHoldActive(h, now) && h.scope.category !== undefined).map((h) => h.scope.category));
-  const staticallySafe = new Map<Category, boolean>();
-  for (const parent of ['call', 'conversation', 'whatsapp_conversation'] as const) {
-    const parentCutoff = cutoffs[parent];
-    staticallySafe.set(
-      parent,
-      parentCutoff !== null &&
-        CATALOG[parent].cascadesTo.every((child) => {
-          const childCutoff = cutoffs[child];
-          return (
-            CATALOG[child].clockStartsAt === CATALOG[parent].clockStartsAt &&
-            childCutoff !== null &&
-            childCutoff >= parentCutoff &&
-            !heldCategories.has(child)
-          );
-        }),
+async function deleteDirect(deps: SweepDeps, planned: readonly Planned[], dryRun: boolean, closedAt: string): Promise<void> {
+  const failed = new Map<Planned, string>();
+  const deleted = new Set<Planned>();
+  if (dryRun) {
+    for (const p of planned) deleted.add(p);
+  } else {
+    const byBucket = new Map<NonNullable<DueRecord['blobBucket']>, Planned[]>();
+    for (const p of planned) {
+      if (p.record.blobBucket === undefined || p.record.blobKey === undefined) continue;
+      byBucket.set(p.record.blobBucket, [...(byBucket.get(p.record.blobBucket) ?? []), p]);
+    }
+    await Promise.all(
+      [...byBucket].map(async ([bucket, list]) => {
+        const byKey = new Map(list.map((p) => [p.record.blobKey as string, p]));
+        try {
+          const result = await deps.blobs.deleteBatch(bucket, [...byKey.keys()]);
+          for (const f of result.failed) {
+            const p = byKey.get(f.key);
+            if (p !== undefined) failed.set(p, `s3:${f.reason}`);
+          }
+        } catch (error) {
+          for (const p of list) failed.set(p, `s3:${errorName(error)}`);
+        }
+      }),
     );
-  }
-  return (root) => {
-    if (staticallySafe.get(root.category) !== true) return false;
-    const counts = run.counts();
-    return CATALOG[root.category].cascadesTo.every((child) => (counts[child]?.held ?? 0) === 0 && (counts[child]?.failed ?? 0) === 0);
-  };
-}
 
-function pick<T>(record: Readonly<Record<Category, T>>, categories: readonly Category[]): Partial<Record<Category, T>> {
-  return Object.fromEntries(categories.map((c) => [c, record[c]])) as Partial<Record<Category, T>>;
+    const external = planned.filter((p) => !failed.has(p) && CATALOG[p.record.category].store.kind === 'external' && p.record.externalRef !== undefined);
+    await forEachLimited(external, EXTERNAL_CONCURRENCY, async (p) => {
+      const endpoints = p.tenant.entry.tenant.thirdPartyEndpoints ?? [];
+      if (endpoints.length === 0) {
+        failed.set(p, 'external:no_endpoint');
+        return;
+      }
+      try {
+        for (const endpoint of endpoints) await deps.external.deleteCallData(p.tenant.entry.tenant, endpoint, p.record.externalRef as string);
+      } catch (error) {
+        failed.set(p, `external:${errorName(error)}`);
+      }
+    });
+
+    const rest = planned.filter((p) => !failed.has(p));
+    const byRecordKey = new Map(rest.map((p) => [keyOf(p.record), p]));
+    try {
+      const result = await deps.records.deleteBatch(rest.map((p) => ({ pk: p.record.pk, sk: p.record.sk })));
+      for (const k of result.succeeded) {
+        const p = byRecordKey.get(keyOf(k));
+        if (p !== undefined) deleted.add(p);
+      }
+      for (const f of result.failed) {
+        const p = byRecordKey.get(keyOf(f.key));
+        if (p !== undefined) failed.set(p, `dynamodb:${f.reason}`);
+      }
+    } catch (error) {
+      for (const p of rest) failed.set(p, `dynamodb:${errorName(error)}`);
+    }
+  }
+
+  for (const p of planned) {
+    const { tenant, record } = p;
+    const reason = failed.get(p);
+    const outcome: Outcome = deleted.has(p) ? 'deleted' : 'failed';
+    tenant.count(record.category, outcome);
+    if (reason !== undefined) tenant.fail(reason);
+    if (outcome === 'deleted' && record.subjectId !== undefined) tenant.subjects.add(record.subjectId);
+    if (record.category === 'customer_profile' && record.sk === keys.profileSk()) tenant.fates.set(record.pk, outcome === 'deleted' ? 'deleted' : 'kept');
+  }
+
+  // An open conversation past retention that could not be deleted is closed now, and retried by the next run.
+  const stayingOpen = planned.filter((p) => failed.has(p) && p.record.status === 'open');
+  await forEachLimited(stayingOpen, EXTERNAL_CONCURRENCY, async ({ tenant, record }) => {
+    try {
+      await deps.records.update(record, { set: { status: 'closed', closedReason: 'retention', closedAt } }, { equals: { status: 'open' } });
+    } catch (error) {
+      tenant.fail(`close:${errorName(error)}`);
+    }
+  });
 }

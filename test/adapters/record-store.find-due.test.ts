@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Category } from '../../shared/domain/catalog.js';
 import { ValidationError } from '../../shared/domain/errors.js';
-import type { DueRecord, RecordItem } from '../../shared/domain/records.js';
+import {
+  IDENTIFIER_PARTITION,
+  keys,
+  retentionKeysOf,
+  type DueRecord,
+  type RecordItem,
+  type RetentionPartition,
+} from '../../shared/domain/records.js';
 import { TestClock } from '../support/clock.js';
 import { makeStores, uniqueSuffix, type Stores } from '../support/env.js';
 import { recordItem } from '../support/records.js';
@@ -10,6 +17,8 @@ import { recordItem } from '../support/records.js';
 const CATEGORY: Category = 'conversation';
 const OTHER_CATEGORY: Category = 'call';
 const DAY_MS = 86_400_000;
+/** Write shards of the property test's tenants: enough that a page spans several. */
+const SHARDS = 4;
 
 let stores: Stores;
 
@@ -19,11 +28,18 @@ beforeAll(async () => {
   stores = await makeStores({ clock: new TestClock('2000-01-01T00:00:00.000Z') });
 });
 
-async function allDue(tenantId: string, category: Category, cutoff: Date, limit: number): Promise<DueRecord[][]> {
+async function allDue(
+  tenantId: string,
+  partition: RetentionPartition,
+  cutoff: Date,
+  limit: number,
+  shards: number,
+): Promise<DueRecord[][]> {
   const pages: DueRecord[][] = [];
   let cursor: string | undefined;
   do {
-    const page = await stores.records.findDueForDeletion(tenantId, category, cutoff, {
+    const page = await stores.records.findDueForDeletion(tenantId, partition, cutoff, {
+      shards,
       limit,
       ...(cursor !== undefined && { cursor }),
     });
@@ -66,13 +82,14 @@ describe('DynamoRecordStore.findDueForDeletion', () => {
             subjectId: `s${i % 7}`,
             id: `r${i}`,
             clockStart: new Date(cutoffMs + offset).toISOString(),
+            shardCount: SHARDS,
           }),
         );
         await stores.records.putBatch(items);
         const cutoff = new Date(cutoffMs);
 
         // act
-        const pages = await allDue(tenantId, CATEGORY, cutoff, limit);
+        const pages = await allDue(tenantId, CATEGORY, cutoff, limit, SHARDS);
 
         // assert
         const returned = pages.flat();
@@ -99,7 +116,7 @@ describe('DynamoRecordStore.findDueForDeletion', () => {
       recordItem({ tenantId, subjectId: 's1', id: 'before', clockStart: '2024-05-31T23:59:59.999Z' }),
     ]);
 
-    const page = await stores.records.findDueForDeletion(tenantId, CATEGORY, cutoff);
+    const page = await stores.records.findDueForDeletion(tenantId, CATEGORY, cutoff, { shards: 1 });
 
     expect(page.items.map((r) => r.id)).toEqual(['before']);
     expect(page.cursor).toBeUndefined();
@@ -110,7 +127,9 @@ describe('DynamoRecordStore.findDueForDeletion', () => {
     const item = recordItem({ tenantId, subjectId: 's1', id: 'r1', data: { notes: 'private' } });
     await stores.records.putBatch([item]);
 
-    const page = await stores.records.findDueForDeletion(tenantId, CATEGORY, new Date('2030-01-01T00:00:00.000Z'));
+    const page = await stores.records.findDueForDeletion(tenantId, CATEGORY, new Date('2030-01-01T00:00:00.000Z'), {
+      shards: 1,
+    });
 
     expect(page.items).toEqual([
       {
@@ -132,15 +151,85 @@ describe('DynamoRecordStore.findDueForDeletion', () => {
       ['a', 'b', 'c'].map((id) => recordItem({ tenantId, subjectId: 's1', id, clockStart: '2024-01-01T00:00:00.000Z' })),
     );
     const first = await stores.records.findDueForDeletion(tenantId, CATEGORY, new Date('2025-01-01T00:00:00.000Z'), {
+      shards: 1,
       limit: 1,
     });
 
     const next = stores.records.findDueForDeletion(tenantId, CATEGORY, new Date('2026-01-01T00:00:00.000Z'), {
+      shards: 1,
       limit: 1,
       ...(first.cursor !== undefined && { cursor: first.cursor }),
     });
 
     expect(first.cursor).toBeDefined();
     await expect(next).rejects.toThrow(ValidationError);
+  });
+
+  it('queries every shard below the given count and none above it', async () => {
+    const tenantId = `shards-${uniqueSuffix()}`;
+    const onShard = (shard: number): RecordItem => ({
+      ...recordItem({ tenantId, subjectId: `s${shard}`, id: `on-${shard}` }),
+      retentionPk: keys.retentionPk(tenantId, CATEGORY, shard),
+    });
+    await stores.records.putBatch([0, 1, 2, 3, 4].map(onShard));
+
+    const page = await stores.records.findDueForDeletion(tenantId, CATEGORY, new Date('2030-01-01T00:00:00.000Z'), {
+      shards: 4,
+    });
+
+    expect(page.items.map((r) => r.id).sort()).toEqual(['on-0', 'on-1', 'on-2', 'on-3']);
+    expect(page.cursor).toBeUndefined();
+  });
+
+  it('rejects a cursor that names a shard at or above the given count', async () => {
+    const tenantId = `cur-shard-${uniqueSuffix()}`;
+    const cutoff = new Date('2030-01-01T00:00:00.000Z');
+    await stores.records.putBatch(
+      [0, 1, 2, 3].map((shard) => ({
+        ...recordItem({ tenantId, subjectId: 's1', id: `r${shard}` }),
+        retentionPk: keys.retentionPk(tenantId, CATEGORY, shard),
+      })),
+    );
+    // A one-item page queries shard 0 only, so the cursor still holds shards 1 to 3.
+    const first = await stores.records.findDueForDeletion(tenantId, CATEGORY, cutoff, { shards: 4, limit: 1 });
+
+    const next = stores.records.findDueForDeletion(tenantId, CATEGORY, cutoff, {
+      shards: 2,
+      limit: 1,
+      ...(first.cursor !== undefined && { cursor: first.cursor }),
+    });
+
+    expect(first.cursor).toBeDefined();
+    await expect(next).rejects.toThrow(ValidationError);
+    await expect(next).rejects.toMatchObject({ field: 'cursor' });
+  });
+
+  it.each([0, 17, 1.5])('refuses %s as a shard count', async (shards) => {
+    const tenantId = `bad-shards-${uniqueSuffix()}`;
+
+    const query = stores.records.findDueForDeletion(tenantId, CATEGORY, new Date('2030-01-01T00:00:00.000Z'), { shards });
+
+    await expect(query).rejects.toMatchObject({ name: 'ValidationError', field: 'shards' });
+  });
+
+  it('keeps identifier items in their own partition family, apart from the profiles', async () => {
+    const tenantId = `ids-${uniqueSuffix()}`;
+    const pk = keys.subjectPk(tenantId, 's1');
+    const facts = { tenantId, category: 'customer_profile', subjectId: 's1', clockStart: '2024-01-01T00:00:00.000Z' } as const;
+    const profileFacts = { ...facts, pk, sk: keys.profileSk(), id: 's1' };
+    const identifierFacts = { ...facts, pk, sk: keys.identifierSk('EMAIL', 'ann@example.com'), id: 's1-email' };
+    await stores.records.putBatch([
+      { ...profileFacts, ...retentionKeysOf(profileFacts, 1) },
+      { ...identifierFacts, ...retentionKeysOf(identifierFacts, 1) },
+    ]);
+    const cutoff = new Date('2030-01-01T00:00:00.000Z');
+
+    const [profiles, identifiers] = await Promise.all([
+      stores.records.findDueForDeletion(tenantId, 'customer_profile', cutoff, { shards: 1 }),
+      stores.records.findDueForDeletion(tenantId, IDENTIFIER_PARTITION, cutoff, { shards: 1 }),
+    ]);
+
+    expect(profiles.items.map((r) => r.sk)).toEqual([keys.profileSk()]);
+    expect(identifiers.items.map((r) => r.sk)).toEqual([identifierFacts.sk]);
   });
 });

@@ -28,7 +28,7 @@ describe('InProcessSweepStarter', () => {
 
   it('records a failing stage and goes on with the next ones', async () => {
     const records = Object.assign(Object.create(w.stores.records) as RecordStore, {
-      findDueForDeletion: async (tenantId: string, category: Parameters<RecordStore['findDueForDeletion']>[1], cutoff: Date, options?: Parameters<RecordStore['findDueForDeletion']>[3]) => {
+      findDueForDeletion: async (tenantId: string, category: Parameters<RecordStore['findDueForDeletion']>[1], cutoff: Date, options: Parameters<RecordStore['findDueForDeletion']>[3]) => {
         if (category === 'third_party_call_data') throw Object.assign(new Error('provider index unavailable'), { name: 'IndexDown' });
         return w.stores.records.findDueForDeletion(tenantId, category, cutoff, options);
       },

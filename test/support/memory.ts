@@ -7,6 +7,7 @@ import type { BucketName, Category } from '../../shared/domain/catalog.js';
 import type { LegalHold } from '../../shared/domain/holds.js';
 import type { TenantPolicy } from '../../shared/domain/policy.js';
 import type {
+  ActivityRaise,
   AuditEvent,
   AuditListOptions,
   BatchResult,
@@ -28,7 +29,14 @@ import type {
   UpdateChanges,
   UpdateCondition,
 } from '../../shared/domain/ports.js';
-import { RETENTION_PROJECTION, type DueRecord, type IdentifierKind, type RecordItem, type RecordKey } from '../../shared/domain/records.js';
+import {
+  RETENTION_PROJECTION,
+  type DueRecord,
+  type IdentifierKind,
+  type RecordItem,
+  type RecordKey,
+  type RetentionPartition,
+} from '../../shared/domain/records.js';
 
 const k = (r: RecordKey) => `${r.pk}\u0000${r.sk}`;
 
@@ -80,12 +88,21 @@ export class MemoryRecordStore implements RecordStore {
     const i = this.items.get(k(key));
     return i === undefined ? undefined : structuredClone(i);
   }
-  async findDueForDeletion(tenantId: string, category: Category, cutoff: Date, options?: FindDueOptions): Promise<Page<DueRecord>> {
+  async getBatch(keys: readonly RecordKey[]): Promise<RecordItem[]> {
+    this.requests += Math.ceil(keys.length / 100);
+    const unique = new Set(keys.map(k));
+    return [...unique].flatMap((key) => {
+      const i = this.items.get(key);
+      return i === undefined ? [] : [structuredClone(i)];
+    });
+  }
+  async findDueForDeletion(tenantId: string, partition: RetentionPartition, cutoff: Date, options: FindDueOptions): Promise<Page<DueRecord>> {
     this.requests++;
-    const prefix = `T#${tenantId}#${category}#`;
+    const prefix = `T#${tenantId}#${partition}#`;
     const cutoffIso = cutoff.toISOString();
+    // Like the index: only the shards asked for are read.
     const all = [...this.items.values()]
-      .filter((i) => i.retentionPk?.startsWith(prefix) && (i.retentionSk as string) < cutoffIso)
+      .filter((i) => i.retentionPk?.startsWith(prefix) && Number(i.retentionPk.slice(prefix.length)) < options.shards && (i.retentionSk as string) < cutoffIso)
       .sort((a, b) => (k(a) < k(b) ? -1 : 1));
     const start = options?.cursor === undefined ? 0 : all.findIndex((i) => k(i) > options.cursor!);
     const from = start < 0 ? all.length : start;
@@ -115,6 +132,40 @@ export class MemoryRecordStore implements RecordStore {
       succeeded.push({ pk: key.pk, sk: key.sk });
     }
     return { succeeded, failed };
+  }
+  async putProfiles(profiles: readonly RecordItem[]): Promise<RecordKey[]> {
+    const untracked: RecordKey[] = [];
+    for (const p of profiles) {
+      this.requests++;
+      if (p.sk !== 'PROFILE') throw new Error('not a profile');
+      const current = this.items.get(k(p));
+      const { activityUntil: _u, activityTracked: _t, ...rest } = structuredClone(p);
+      const next: RecordItem = {
+        ...rest,
+        ...(current?.activityUntil !== undefined && { activityUntil: current.activityUntil }),
+        ...(current?.activityTracked !== undefined && { activityTracked: current.activityTracked }),
+      };
+      this.items.set(k(p), next);
+      if (next.activityTracked !== true) untracked.push({ pk: p.pk, sk: p.sk });
+    }
+    return untracked;
+  }
+  async raiseActivity(raises: readonly ActivityRaise[]): Promise<void> {
+    for (const r of raises) {
+      this.requests++;
+      const profile = this.items.get(k({ pk: r.pk, sk: 'PROFILE' }));
+      if (profile === undefined) continue;
+      if (profile.activityUntil === undefined || profile.activityUntil < r.until) this.items.set(k(profile), { ...profile, activityUntil: r.until });
+    }
+  }
+  async trackActivity(pk: string): Promise<void> {
+    this.requests += 3;
+    const latest = [...this.items.values()]
+      .filter((i) => i.pk === pk && i.sk !== 'PROFILE' && !i.sk.startsWith('ID#'))
+      .reduce<string | undefined>((m, i) => (m === undefined || i.clockStart > m ? i.clockStart : m), undefined);
+    if (latest !== undefined) await this.raiseActivity([{ pk, until: latest }]);
+    const profile = this.items.get(k({ pk, sk: 'PROFILE' }));
+    if (profile !== undefined) this.items.set(k(profile), { ...profile, activityTracked: true });
   }
   async update(key: RecordKey, changes: UpdateChanges, condition?: UpdateCondition): Promise<boolean> {
     this.requests++;
@@ -209,6 +260,12 @@ export class MemoryControlStore implements ControlStore {
     const t = this.tenants.get(tenantId);
     return t === undefined ? undefined : structuredClone(t);
   }
+  async getTenants(tenantIds: readonly string[]): Promise<Tenant[]> {
+    return [...new Set(tenantIds)].flatMap((id) => {
+      const t = this.tenants.get(id);
+      return t === undefined ? [] : [structuredClone(t)];
+    });
+  }
   async listTenants(options?: { status?: TenantStatus }): Promise<Tenant[]> {
     return [...this.tenants.values()].filter((t) => options?.status === undefined || t.status === options.status);
   }
@@ -220,6 +277,12 @@ export class MemoryControlStore implements ControlStore {
   }
   async getPolicy(tenantId: string): Promise<TenantPolicy | undefined> {
     return this.policies.get(tenantId);
+  }
+  async getPolicies(tenantIds: readonly string[]): Promise<TenantPolicy[]> {
+    return [...new Set(tenantIds)].flatMap((id) => {
+      const p = this.policies.get(id);
+      return p === undefined ? [] : [structuredClone(p)];
+    });
   }
   async savePolicy(revision: PolicyRevision, expectedVersion: number): Promise<void> {
     const current = this.policies.get(revision.policy.tenantId);
@@ -242,9 +305,20 @@ export class MemoryControlStore implements ControlStore {
   async putReceipt(receipt: Receipt): Promise<void> {
     this.receipts.set(`${receipt.tenantId}/${receipt.runId}`, structuredClone(receipt));
   }
+  async putReceipts(receipts: readonly Receipt[]): Promise<void> {
+    for (const r of receipts) await this.putReceipt(r);
+  }
   async getReceipt(tenantId: string, runId: string): Promise<Receipt | undefined> {
     const r = this.receipts.get(`${tenantId}/${runId}`);
     return r === undefined ? undefined : structuredClone(r);
+  }
+  async getReceipts(refs: readonly { readonly tenantId: string; readonly runId: string }[]): Promise<Receipt[]> {
+    const out: Receipt[] = [];
+    for (const ref of new Map(refs.map((r) => [`${r.tenantId}/${r.runId}`, r])).values()) {
+      const r = await this.getReceipt(ref.tenantId, ref.runId);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
   }
   async listReceipts(tenantId: string): Promise<Receipt[]> {
     return [...this.receipts.values()].filter((r) => r.tenantId === tenantId);

@@ -4,7 +4,8 @@
  */
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import type { BlobStore, RecordStore } from '../../shared/domain/ports.js';
-import { toRecordItems, type IngestRecordInput } from '../../shared/domain/ingest.js';
+import { toRecordItems, type IngestRecordInput, type StoredParent } from '../../shared/domain/ingest.js';
+import { writeRecords } from '../../shared/app/api/use-cases/ingest.js';
 
 const DAY = 86_400_000;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -69,21 +70,27 @@ export async function ingest(
   records: readonly IngestRecordInput[],
   now: Date,
 ): Promise<number> {
-  const starts = new Map<string, string>();
+  const starts = new Map<string, StoredParent>();
   const parents = records.filter((r) => r.type === 'customer' || r.type === 'conversation' || r.type === 'call');
   const children = records.filter((r) => !(r.type === 'customer' || r.type === 'conversation' || r.type === 'call'));
   let items = 0;
   for (const group of [parents, children]) {
     for (let i = 0; i < group.length; i += 500) {
       const body = group.slice(i, i + 500);
-      for (const r of body) if ((r.type === 'conversation' || r.type === 'call') && typeof r.startedAt === 'string') starts.set(r.id, new Date(r.startedAt).toISOString());
+      for (const r of body) {
+        if (r.type === 'conversation' && typeof r.startedAt === 'string') {
+          starts.set(r.id, { startedAt: new Date(r.startedAt).toISOString(), category: r.channel === 'whatsapp' ? 'whatsapp_conversation' : 'conversation' });
+        }
+        if (r.type === 'call' && typeof r.startedAt === 'string') starts.set(r.id, { startedAt: new Date(r.startedAt).toISOString(), category: 'call' });
+      }
       const write = toRecordItems(body, {
         tenantId, platform, holds: [], now,
-        conversationStart: (id) => starts.get(id),
-        callStart: (id) => starts.get(id),
+        conversation: (id) => starts.get(id),
+        call: (id) => starts.get(id),
       });
       await Promise.all(write.blobs.map((b) => stores.blobs.put(b.bucket, b.key, b.body, b.contentType)));
-      await stores.records.putBatch(write.items);
+      // The way the ingest route writes: profiles keep and track their activity watermark.
+      await writeRecords(stores.records, write);
       items += write.items.length;
     }
   }

@@ -10,7 +10,7 @@ import type { HoldScope, LegalHold } from '../../shared/domain/holds.js';
 import { holdMatcher } from '../../shared/domain/holds.js';
 import type { PlatformPolicy, TenantPolicy } from '../../shared/domain/policy.js';
 import type { Tenant } from '../../shared/domain/ports.js';
-import { blobKey, keys, retentionShard, type RecordItem } from '../../shared/domain/records.js';
+import { blobKey, keys, retentionKeysOf, type RecordItem } from '../../shared/domain/records.js';
 import { sweepCutoff, type TenantRunContext } from '../../shared/domain/sweep.js';
 import { loadProfile, PROFILE_NAMES } from '../../shared/config/profiles.js';
 
@@ -36,12 +36,12 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** The write shards of each tenant being built (as `Tenant.retentionShards`). */
+const shardsOf = new Map<string, number>();
+
+/** An item with its `byRetention` keys, exactly as the ingest writer places them. */
 function indexed(item: Omit<RecordItem, 'retentionPk' | 'retentionSk'>): RecordItem {
-  return {
-    ...item,
-    retentionPk: keys.retentionPk(item.tenantId, item.category, retentionShard(item.pk, item.sk)),
-    retentionSk: keys.retentionSk(item.clockStart, item.id),
-  };
+  return { ...item, ...retentionKeysOf(item, shardsOf.get(item.tenantId) ?? 1) };
 }
 
 /** Ages in days, biased to land on both sides of typical periods and exactly on boundaries. */
@@ -53,6 +53,11 @@ const ageMs = fc.tuple(age, fc.integer({ min: -3 * 3_600_000, max: 3 * 3_600_000
 
 const customerArb = fc.record({
   lastContactAge: ageMs,
+  /**
+   * The profile's activity watermark: exact (as ingest keeps it), untracked
+   * (a profile whose earlier records were never read), or later than needed.
+   */
+  activity: fc.constantFrom('exact', 'exact', 'exact', 'untracked', 'later'),
   conversations: fc.array(
     fc.record({
       age: ageMs,
@@ -78,6 +83,7 @@ const tenantArb = fc.record({
   webhookAges: fc.array(ageMs, { maxLength: 3 }),
   adminLogAges: fc.array(ageMs, { maxLength: 2 }),
   users: fc.array(fc.record({ age: ageMs, access: fc.boolean() }), { maxLength: 3 }),
+  shards: fc.constantFrom(1, 1, 2, 4),
   configAges: fc.array(ageMs, { maxLength: 2 }),
   contractEndAge: fc.option(fc.integer({ min: -100, max: 800 }), { nil: undefined }),
   lastActivityAge: fc.integer({ min: 0, max: 800 }),
@@ -98,7 +104,13 @@ export const worldArb: fc.Arbitrary<World> = fc
   .record({ profile: fc.constantFrom(...PROFILE_NAMES), tenants: fc.array(tenantArb, { minLength: 1, maxLength: 2 }) })
   .map(({ profile, tenants }) => buildWorld(loadProfile(profile), tenants));
 
-export type TenantSpec = typeof tenantArb extends fc.Arbitrary<infer T> ? T : never;
+type GeneratedTenant = typeof tenantArb extends fc.Arbitrary<infer T> ? T : never;
+type GeneratedCustomer = GeneratedTenant['customers'][number];
+/** A tenant to build; hand-written specs may leave out the write shards (1) and the customers' watermark (exact). */
+export type TenantSpec = Omit<GeneratedTenant, 'shards' | 'customers'> & {
+  readonly shards?: number;
+  readonly customers: (Omit<GeneratedCustomer, 'activity'> & { readonly activity?: GeneratedCustomer['activity'] })[];
+};
 
 export function buildWorld(platform: PlatformPolicy, specs: TenantSpec[]): World {
   const now = WORLD_NOW.getTime();
@@ -109,7 +121,10 @@ export function buildWorld(platform: PlatformPolicy, specs: TenantSpec[]): World
 
   specs.forEach((spec, ti) => {
     const tenantId = `t${ti}`;
+    const shards = spec.shards ?? 1;
+    shardsOf.set(tenantId, shards);
     tenants.push({
+      ...(shards > 1 && { retentionShards: shards }),
       tenantId,
       name: `Tenant ${ti}`,
       status: 'active',
@@ -139,25 +154,34 @@ export function buildWorld(platform: PlatformPolicy, specs: TenantSpec[]): World
       customerIds.push(subjectId);
       const pk = keys.subjectPk(tenantId, subjectId);
       const base = { tenantId, pk, subjectId };
+      const profileAt = b.items.length;
       b.items.push(
         indexed({ ...base, sk: keys.profileSk(), category: 'customer_profile', id: subjectId, clockStart: iso(now - c.lastContactAge), data: { name: `Name ${ci}` } }),
       );
-      b.items.push({
-        ...base,
-        sk: keys.identifierSk('PHONE', `+1555000${ti}${ci}`),
-        category: 'customer_profile',
-        id: `${subjectId}-phone`,
-        parentSk: keys.profileSk(),
-        clockStart: iso(now - c.lastContactAge),
-        identifierPk: keys.identifierPk(tenantId, 'PHONE', `+1555000${ti}${ci}`),
-        identifierSk: subjectId,
-      });
+      b.items.push(
+        indexed({
+          ...base,
+          sk: keys.identifierSk('PHONE', `+1555000${ti}${ci}`),
+          category: 'customer_profile',
+          id: subjectId,
+          parentSk: keys.profileSk(),
+          clockStart: iso(now - c.lastContactAge),
+          identifierPk: keys.identifierPk(tenantId, 'PHONE', `+1555000${ti}${ci}`),
+          identifierSk: subjectId,
+        }),
+      );
       c.conversations.forEach((conv, vi) => {
         const conversationId = `${subjectId}v${vi}`;
         convIds.push(conversationId);
         const convSk = keys.conversationSk(conversationId);
         const start = now - conv.age;
-        const child = { ...base, conversationId, parentSk: convSk };
+        const child = {
+          ...base,
+          conversationId,
+          parentSk: convSk,
+          parentClock: iso(start),
+          parentCategory: (conv.whatsapp ? 'whatsapp_conversation' : 'conversation') as Category,
+        };
         b.items.push(
           indexed({ ...base, conversationId, sk: convSk, parentSk: keys.profileSk(), category: conv.whatsapp ? 'whatsapp_conversation' : 'conversation', id: conversationId, clockStart: iso(start), status: conv.open ? 'open' : 'closed' }),
         );
@@ -194,21 +218,30 @@ export function buildWorld(platform: PlatformPolicy, specs: TenantSpec[]): World
         callIds.push(callId);
         const callSk = keys.callSk(callId);
         const start = iso(now - call.age);
+        const underCall = { parentClock: start, parentCategory: 'call' as const };
         b.items.push(indexed({ ...base, callId, sk: callSk, parentSk: keys.profileSk(), category: 'call', id: callId, clockStart: start }));
         for (let r = 0; r < call.recordings; r++) {
           const id = `${callId}r${r}`;
           const key = blobKey('recordings', tenantId, subjectId, id);
           b.blobs.push({ bucket: 'recordings', key });
-          b.items.push(indexed({ ...base, callId, parentSk: callSk, sk: keys.recordingSk(callId, id), category: 'call_recording', id, clockStart: start, blobBucket: 'recordings', blobKey: key }));
+          b.items.push(indexed({ ...base, ...underCall, callId, parentSk: callSk, sk: keys.recordingSk(callId, id), category: 'call_recording', id, clockStart: start, blobBucket: 'recordings', blobKey: key }));
         }
         if (call.thirdParty) {
-          b.items.push(indexed({ ...base, callId, parentSk: callSk, sk: keys.thirdPartyCallDataSk(callId), category: 'third_party_call_data', id: `${callId}tpd`, clockStart: start, externalRef: `ref-${tenantId}-${callId}` }));
+          b.items.push(indexed({ ...base, ...underCall, callId, parentSk: callSk, sk: keys.thirdPartyCallDataSk(callId), category: 'third_party_call_data', id: `${callId}tpd`, clockStart: start, externalRef: `ref-${tenantId}-${callId}` }));
         }
       });
       c.analyticsAges.forEach((a, i) => {
         const id = `${subjectId}e${i}`;
         b.items.push(indexed({ ...base, sk: keys.analyticsEventSk(id), parentSk: keys.profileSk(), category: 'analytics_event', id, clockStart: iso(now - a) }));
       });
+      // The watermark covers every clock under the profile, as ingest keeps it (or is missing, or later).
+      const under = b.items.slice(profileAt).filter((i) => i.sk !== keys.profileSk() && !i.sk.startsWith('ID#'));
+      const latest = under.reduce<string | undefined>((m, i) => (m === undefined || i.clockStart > m ? i.clockStart : m), undefined);
+      const profile = b.items[profileAt] as RecordItem;
+      if ((c.activity ?? 'exact') !== 'untracked') {
+        const until = c.activity === 'later' ? iso(now + DAY) : latest;
+        b.items[profileAt] = { ...profile, activityTracked: true, ...(until !== undefined && { activityUntil: until }) };
+      }
     });
 
     const account = keys.accountPk(tenantId);

@@ -91,8 +91,8 @@ export function context(overrides: Partial<IngestContext> & { platform?: Platfor
     platform: profile('conversations'),
     holds: [],
     now: NOW,
-    conversationStart: () => undefined,
-    callStart: () => undefined,
+    conversation: () => undefined,
+    call: () => undefined,
     ...overrides,
   };
 }

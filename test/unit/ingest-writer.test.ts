@@ -83,11 +83,14 @@ describe('ingest writer: customers', () => {
     ]);
   });
 
-  it('points identifier items at the subject and the profile, outside the retention index', () => {
-    for (const item of w.items.filter((i) => i.identifierPk !== undefined)) {
+  it('points identifier items at the subject and the profile, in the identifiers\' partitions of the retention index', () => {
+    const identifiers = w.items.filter((i) => i.identifierPk !== undefined && i.sk.startsWith('ID#'));
+    expect(identifiers.length).toBeGreaterThan(0);
+    for (const item of identifiers) {
       expect(item).toMatchObject({ pk: subjectPk, identifierSk: 'c1', subjectId: 'c1', parentSk: 'PROFILE', category: 'customer_profile' });
-      expect(item.retentionPk).toBeUndefined();
-      expect(item.retentionSk).toBeUndefined();
+      // On the profile's shard and at its clock, so they are swept right after it.
+      expect(item.retentionPk).toBe(keys.retentionPk(TENANT, 'customer_identifier', retentionShard(subjectPk, 'PROFILE', DEFAULT_RETENTION_SHARDS)));
+      expect(item.retentionSk).toBe(profileItem.retentionSk);
       expect(item.data).toBeUndefined();
     }
   });
@@ -149,13 +152,13 @@ describe('ingest writer: conversations and their children', () => {
   it('starts a message clock at a stored conversation start, asking for it by conversation and customer', () => {
     const asked: [string, string][] = [];
     const w = write([examples.message], {
-      conversationStart: (conversationId, customerId) => {
+      conversation: (conversationId, customerId) => {
         asked.push([conversationId, customerId]);
-        return '2025-04-30T00:00:00Z';
+        return { startedAt: '2025-04-30T00:00:00Z', category: 'whatsapp_conversation' };
       },
     });
     expect(asked).toEqual([['v1', 'c1']]);
-    expect(w.items[0]!.clockStart).toBe('2025-04-30T00:00:00.000Z');
+    expect(w.items[0]).toMatchObject({ clockStart: '2025-04-30T00:00:00.000Z', parentClock: '2025-04-30T00:00:00.000Z', parentCategory: 'whatsapp_conversation' });
   });
 
   it('rejects a message of an unknown conversation, naming the record and conversationId', () => {
@@ -206,7 +209,7 @@ describe('ingest writer: media and e-mail attachments', () => {
 
   it('starts outbound media at their conversation start and stores them under outbound/', () => {
     const w = write([{ ...examples.media, direction: 'outbound', sentAt: '2025-05-09T00:00:00Z' }], {
-      conversationStart: () => '2025-05-01T09:00:00.000Z',
+      conversation: () => ({ startedAt: '2025-05-01T09:00:00.000Z', category: 'conversation' }),
     });
     expect(w.items[0]).toMatchObject({ category: 'outbound_media', clockStart: '2025-05-01T09:00:00.000Z', blobKey: 'outbound/acme/c1/p1' });
   });
@@ -296,8 +299,8 @@ describe('ingest writer: calls, recordings and third-party data', () => {
   });
 
   it('starts a recording at a stored call start', () => {
-    const w = write([examples.recording], { callStart: (callId) => (callId === 'k1' ? '2025-03-01T00:00:00.000Z' : undefined) });
-    expect(w.items[0]!.clockStart).toBe('2025-03-01T00:00:00.000Z');
+    const w = write([examples.recording], { call: (callId) => (callId === 'k1' ? { startedAt: '2025-03-01T00:00:00.000Z', category: 'call' } : undefined) });
+    expect(w.items[0]).toMatchObject({ clockStart: '2025-03-01T00:00:00.000Z', parentClock: '2025-03-01T00:00:00.000Z', parentCategory: 'call' });
   });
 
   it('rejects a recording of an unknown call, naming callId', () => {

@@ -19,7 +19,6 @@ const ENV = {
   REF_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:ref',
   OPERATOR_EMAILS: '',
   MAIL_FROM: 'lethe@example.com',
-  RETENTION_SHARDS: '16',
   STAGE_BUDGET_MS: '60000',
 };
 

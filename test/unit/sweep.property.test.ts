@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CATEGORIES, STAGES, type Category } from '../../shared/domain/catalog.js';
-import { completeRun, runStage, startRun, type RunDeps } from '../../shared/domain/runs.js';
+import { completeRun, completeRuns, runStage, runStages, startRun, startRuns, type RunDeps } from '../../shared/domain/runs.js';
 import type { Receipt } from '../../shared/domain/ports.js';
 import {
   FixedClock,
@@ -53,6 +53,28 @@ async function runTenant(deps: RunDeps, tenantId: string, runId: string, dryRun:
   return (await deps.control.getReceipt(tenantId, runId))!;
 }
 
+/** Runs every tenant of the world in one group, as one Sweep group does: shared batches, one chunk for all. */
+async function runGroup(deps: RunDeps, tenantIds: string[], runId: string, dryRun: boolean): Promise<Receipt[]> {
+  await startRuns(deps, { runId, tenantIds, dryRun });
+  for (const stage of STAGES) {
+    let continuation: string | undefined;
+    do {
+      const chunk = await runStages(deps, { runId, tenantIds, stage, continuation }, { budgetMs: 0, pageSize: 3 });
+      continuation = chunk.done ? undefined : chunk.continuation;
+    } while (continuation !== undefined);
+  }
+  await completeRuns(deps, { runId, tenantIds });
+  return (await deps.control.getReceipts(tenantIds.map((tenantId) => ({ tenantId, runId })))) as Receipt[];
+}
+
+/** The world's tenants swept one run each, or all in one group. */
+async function sweepAll(deps: RunDeps, world: World, prefix: string, dryRun: boolean, grouped: boolean): Promise<Receipt[]> {
+  if (grouped) return runGroup(deps, world.tenants.map((t) => t.tenantId), `${prefix}-group`, dryRun);
+  const receipts: Receipt[] = [];
+  for (const t of world.tenants) receipts.push(await runTenant(deps, t.tenantId, `${prefix}-${t.tenantId}`, dryRun));
+  return receipts;
+}
+
 function deletedPerCategory(receipts: Receipt[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of receipts) {
@@ -64,12 +86,11 @@ function deletedPerCategory(receipts: Receipt[]): Record<string, number> {
 describe('a scheduled sweep over random worlds', () => {
   it('deletes exactly what is past retention and not held, and its receipts count exactly what the stores lost', async () => {
     await fc.assert(
-      fc.asyncProperty(worldArb, async (world) => {
+      fc.asyncProperty(worldArb, fc.boolean(), async (world, grouped) => {
         const { deps, records, blobs, external } = await setUp(world);
         const expected = expectedDeletions(world);
 
-        const receipts: Receipt[] = [];
-        for (const t of world.tenants) receipts.push(await runTenant(deps, t.tenantId, `run-${t.tenantId}`, false));
+        const receipts = await sweepAll(deps, world, 'run', false, grouped);
 
         const remaining = new Set(records.items.keys());
         for (const item of world.items) {
@@ -96,12 +117,11 @@ describe('a scheduled sweep over random worlds', () => {
 
   it('finishes in one run: a second run finds nothing more to delete', async () => {
     await fc.assert(
-      fc.asyncProperty(worldArb, async (world) => {
+      fc.asyncProperty(worldArb, fc.boolean(), async (world, grouped) => {
         const { deps, records } = await setUp(world);
-        for (const t of world.tenants) await runTenant(deps, t.tenantId, `first-${t.tenantId}`, false);
+        await sweepAll(deps, world, 'first', false, grouped);
         const afterFirst = records.items.size;
-        const second: Receipt[] = [];
-        for (const t of world.tenants) second.push(await runTenant(deps, t.tenantId, `second-${t.tenantId}`, false));
+        const second = await sweepAll(deps, world, 'second', false, grouped);
         expect(records.items.size).toBe(afterFirst);
         expect(Object.values(deletedPerCategory(second)).reduce((a, b) => a + b, 0)).toBe(0);
       }),
@@ -111,15 +131,13 @@ describe('a scheduled sweep over random worlds', () => {
 
   it('a dry run deletes nothing and predicts exactly what the real run then deletes', async () => {
     await fc.assert(
-      fc.asyncProperty(worldArb, async (world) => {
+      fc.asyncProperty(worldArb, fc.boolean(), async (world, grouped) => {
         const { deps, records, blobs, external } = await setUp(world);
-        const dry: Receipt[] = [];
-        for (const t of world.tenants) dry.push(await runTenant(deps, t.tenantId, `dry-${t.tenantId}`, true));
+        const dry = await sweepAll(deps, world, 'dry', true, grouped);
         expect(records.items.size).toBe(world.items.length);
         expect(blobs.deleteLog).toHaveLength(0);
         expect(external.deleted).toHaveLength(0);
-        const real: Receipt[] = [];
-        for (const t of world.tenants) real.push(await runTenant(deps, t.tenantId, `real-${t.tenantId}`, false));
+        const real = await sweepAll(deps, world, 'real', false, grouped);
         const nonZero = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).filter(([, n]) => n > 0));
         expect(nonZero(deletedPerCategory(dry))).toEqual(nonZero(deletedPerCategory(real)));
         for (const r of dry) expect(r.dryRun).toBe(true);

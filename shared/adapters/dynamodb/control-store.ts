@@ -19,8 +19,15 @@
  * Instants in sort keys are `Date#toISOString()` strings, so string order is time
  * order. Every item carries `type`; domain fields sit at the top level so
  * conditions can name them.
+ *
+ * The batched methods (`getTenants`, `getPolicies`, `getReceipts`,
+ * `putReceipts`) read and write exactly the items of their single-item
+ * counterparts, and retry what DynamoDB leaves unprocessed with full-jitter
+ * backoff.
  */
 import {
+  BatchGetCommand,
+  BatchWriteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -40,7 +47,18 @@ import type {
   Tenant,
   TenantStatus,
 } from '../../domain/ports.js';
-import { errorName } from '../retry.js';
+import {
+  IncompleteBatchWriteError,
+  backoffDelayMs,
+  chunk,
+  errorName,
+  errorReason,
+  isRetryableError,
+  mapConcurrent,
+  retryOptions,
+  type RetryOptions,
+  IncompleteBatchReadError,
+} from '../retry.js';
 
 const TENANTS_PK = 'TENANTS';
 const POLICY_SK = 'POLICY';
@@ -49,6 +67,13 @@ const HOLD_PREFIX = 'HOLD#';
 const RUN_PREFIX = 'RUN#';
 const RUN_BY_START_PREFIX = 'RUNAT#';
 const AUDIT_PREFIX = 'AUDIT#';
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_MAX = 100;
+/** BatchWriteItem takes at most 25 requests: 12 receipts of two items each. */
+const RECEIPTS_PER_BATCH_WRITE = 12;
+/** Batch requests in flight at once; control batches are a few hundred keys at most. */
+const BATCH_CONCURRENCY = 4;
 
 /** Key formats of the control table. */
 export const controlKeys = {
@@ -63,20 +88,43 @@ export const controlKeys = {
 export interface DynamoControlStoreOptions {
   readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
+  /** Backoff of the batched methods for unprocessed keys and throttling (default 8 attempts, full jitter). */
+  readonly retry?: Partial<RetryOptions>;
 }
+
 
 interface PolicyItem {
   readonly version: number;
   readonly revision: PolicyRevision;
 }
 
+interface ItemKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+type Item = Record<string, unknown>;
+
+interface PutRequest {
+  readonly PutRequest: { readonly Item: Item };
+}
+
+/** What one chunk of a batch left undone when the budget ran out, and why. */
+interface Leftover<T> {
+  readonly pending: T[];
+  readonly reason?: string;
+  readonly error?: unknown;
+}
+
 export class DynamoControlStore implements ControlStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
+  private readonly retry: RetryOptions;
 
   constructor(options: DynamoControlStoreOptions) {
     this.doc = options.doc;
     this.tableName = options.tableName;
+    this.retry = retryOptions(options.retry);
   }
 
   async putTenant(tenant: Tenant): Promise<void> {
@@ -85,6 +133,10 @@ export class DynamoControlStore implements ControlStore {
 
   async getTenant(tenantId: string): Promise<Tenant | undefined> {
     return this.get<Tenant>(TENANTS_PK, tenantId);
+  }
+
+  async getTenants(tenantIds: readonly string[]): Promise<Tenant[]> {
+    return this.batchGet<Tenant>(tenantIds.map((tenantId) => ({ pk: TENANTS_PK, sk: tenantId })));
   }
 
   async listTenants(options: { readonly status?: TenantStatus } = {}): Promise<Tenant[]> {
@@ -120,6 +172,12 @@ export class DynamoControlStore implements ControlStore {
   async getPolicy(tenantId: string): Promise<TenantPolicy | undefined> {
     const item = await this.get<PolicyItem>(controlKeys.tenantPk(tenantId), POLICY_SK);
     return item?.revision.policy;
+  }
+
+  async getPolicies(tenantIds: readonly string[]): Promise<TenantPolicy[]> {
+    const keys = tenantIds.map((tenantId) => ({ pk: controlKeys.tenantPk(tenantId), sk: POLICY_SK }));
+    const items = await this.batchGet<PolicyItem>(keys);
+    return items.map((item) => item.revision.policy);
   }
 
   /**
@@ -216,15 +274,37 @@ export class DynamoControlStore implements ControlStore {
 
   /** Writes the receipt under its id and under its start time; a run's `startedAt` never changes. */
   async putReceipt(receipt: Receipt): Promise<void> {
-    const pk = controlKeys.tenantPk(receipt.tenantId);
-    await Promise.all([
-      this.put({ ...receipt, pk, sk: controlKeys.runSk(receipt.runId), type: 'receipt' }),
-      this.put({ ...receipt, pk, sk: controlKeys.runByStartSk(receipt.startedAt, receipt.runId), type: 'receipt_by_start' }),
-    ]);
+    await Promise.all(receiptItems(receipt).map((item) => this.put(item)));
+  }
+
+  /**
+   * Both items of each receipt go in the same request. A run named twice is
+   * written once, as its last receipt in the list: the state that writing them
+   * one by one would leave.
+   */
+  async putReceipts(receipts: readonly Receipt[]): Promise<void> {
+    const unique = [...new Map(receipts.map((r) => [keyString(receiptKey(r)), r])).values()];
+    const requests = chunk(unique, RECEIPTS_PER_BATCH_WRITE).map((part) =>
+      part.flatMap(receiptItems).map((item) => ({ PutRequest: { Item: item } })),
+    );
+    const leftovers = await mapConcurrent(requests, BATCH_CONCURRENCY, (part) => this.writeChunk(part));
+    const unwritten = leftovers.flatMap((l) => l.pending);
+    if (unwritten.length > 0) {
+      const first = leftovers.find((l) => l.pending.length > 0);
+      throw new IncompleteBatchWriteError(
+        `${unwritten.length} of ${unique.length * 2} receipt items were not written (${first?.reason ?? 'unknown'})`,
+        unwritten.length,
+        { cause: first?.error },
+      );
+    }
   }
 
   async getReceipt(tenantId: string, runId: string): Promise<Receipt | undefined> {
     return this.get<Receipt>(controlKeys.tenantPk(tenantId), controlKeys.runSk(runId));
+  }
+
+  async getReceipts(refs: readonly { readonly tenantId: string; readonly runId: string }[]): Promise<Receipt[]> {
+    return this.batchGet<Receipt>(refs.map(receiptKey));
   }
 
   /** Newest first by start time. */
@@ -286,6 +366,78 @@ export class DynamoControlStore implements ControlStore {
     return Item === undefined ? undefined : (withoutKeys(Item) as T);
   }
 
+  /**
+   * The items that exist among `keys` (strongly consistent, in no particular
+   * order), without the table's own attributes. Duplicate keys are read once.
+   */
+  private async batchGet<T>(keys: readonly ItemKey[]): Promise<T[]> {
+    const unique = [...new Map(keys.map((key) => [keyString(key), { pk: key.pk, sk: key.sk }])).values()];
+    const results = await mapConcurrent(chunk(unique, BATCH_GET_MAX), BATCH_CONCURRENCY, (part) => this.readChunk(part));
+    const unread = results.flatMap((r) => r.leftover.pending);
+    if (unread.length > 0) {
+      const first = results.find((r) => r.leftover.pending.length > 0)?.leftover;
+      throw new IncompleteBatchReadError(
+        `${unread.length} of ${unique.length} keys were not read (${first?.reason ?? 'unknown'})`,
+        unread.length,
+        { cause: first?.error },
+      );
+    }
+    return results.flatMap((r) => r.items.map((item) => withoutKeys(item) as T));
+  }
+
+  /**
+   * Reads one chunk of at most 100 keys, retrying `UnprocessedKeys` and throttled
+   * or transiently failed requests with full-jitter backoff. Resolves with what
+   * was read and the keys still unread when the budget runs out; never rejects.
+   */
+  private async readChunk(keys: ItemKey[]): Promise<{ items: Item[]; leftover: Leftover<ItemKey> }> {
+    const items: Item[] = [];
+    let pending = keys;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt++) {
+      if (attempt > 1) await this.retry.sleep(backoffDelayMs(attempt - 1, this.retry));
+      try {
+        const output = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        items.push(...(output.Responses?.[this.tableName] ?? []));
+        pending = (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as ItemKey[];
+        lastError = undefined;
+        if (pending.length === 0) return { items, leftover: { pending: [] } };
+      } catch (error) {
+        if (!isRetryableError(error)) return { items, leftover: { pending, reason: errorReason(error), error } };
+        lastError = error;
+      }
+    }
+    return { items, leftover: this.spent(pending, lastError) };
+  }
+
+  /** Like `readChunk`, for at most 25 write requests and their `UnprocessedItems`. */
+  private async writeChunk(requests: PutRequest[]): Promise<Leftover<PutRequest>> {
+    let pending = requests;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt++) {
+      if (attempt > 1) await this.retry.sleep(backoffDelayMs(attempt - 1, this.retry));
+      try {
+        const output = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = (output.UnprocessedItems?.[this.tableName] ?? []) as PutRequest[];
+        lastError = undefined;
+        if (pending.length === 0) return { pending: [] };
+      } catch (error) {
+        if (!isRetryableError(error)) return { pending, reason: errorReason(error), error };
+        lastError = error;
+      }
+    }
+    return this.spent(pending, lastError);
+  }
+
+  private spent<T>(pending: T[], lastError: unknown): Leftover<T> {
+    const attempts = `after ${this.retry.maxAttempts} attempts`;
+    return lastError === undefined
+      ? { pending, reason: `unprocessed ${attempts}` }
+      : { pending, reason: `${errorReason(lastError)} ${attempts}`, error: lastError };
+  }
+
   /** Every item of the query (or the first `limit`), without the table's own attributes. */
   private async query<T>(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<T[]> {
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
@@ -307,6 +459,23 @@ export class DynamoControlStore implements ControlStore {
     } while (startKey !== undefined && (limit === undefined || items.length < limit));
     return limit === undefined ? items : items.slice(0, limit);
   }
+}
+
+/** The two items of a receipt: under its id, and under its start time for listing. */
+function receiptItems(receipt: Receipt): Item[] {
+  const pk = controlKeys.tenantPk(receipt.tenantId);
+  return [
+    { ...receipt, pk, sk: controlKeys.runSk(receipt.runId), type: 'receipt' },
+    { ...receipt, pk, sk: controlKeys.runByStartSk(receipt.startedAt, receipt.runId), type: 'receipt_by_start' },
+  ];
+}
+
+function receiptKey(ref: { readonly tenantId: string; readonly runId: string }): ItemKey {
+  return { pk: controlKeys.tenantPk(ref.tenantId), sk: controlKeys.runSk(ref.runId) };
+}
+
+function keyString(key: ItemKey): string {
+  return JSON.stringify([key.pk, key.sk]);
 }
 
 function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {

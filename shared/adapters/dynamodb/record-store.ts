@@ -2,12 +2,14 @@
  * The records table behind the `RecordStore` port. Key formats come from
  * `keys` in records.ts; this module only knows the access patterns.
  *
- * TTL is a backstop that may lag by days, so every read except the sweep's
- * treats an item whose `expiresAt` has passed as absent. The sweep
- * (`findDueForDeletion`) still returns such items: they are overdue, and it is
- * the sweeper, not TTL, that must delete them.
+ * TTL is a backstop that may lag by days, so the reads that serve callers
+ * (`get`, `findByPartition`, `findBySubject`, `findByIdentifier`) treat an item
+ * whose `expiresAt` has passed as absent. The deletion path still sees such
+ * items (`findDueForDeletion`, `getBatch`, `includeExpired`, `trackActivity`):
+ * they are overdue, and it is the sweeper, not TTL, that must delete them.
  */
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   GetCommand,
   QueryCommand,
@@ -15,9 +17,9 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { Category } from '../../domain/catalog.js';
 import { ValidationError } from '../../domain/errors.js';
 import type {
+  ActivityRaise,
   BatchResult,
   Clock,
   FindDueOptions,
@@ -28,13 +30,15 @@ import type {
   UpdateCondition,
 } from '../../domain/ports.js';
 import {
-  DEFAULT_RETENTION_SHARDS,
+  MAX_RETENTION_SHARDS,
   RETENTION_PROJECTION,
+  isIdentifierSk,
   keys,
   type DueRecord,
   type IdentifierKind,
   type RecordItem,
   type RecordKey,
+  type RetentionPartition,
 } from '../../domain/records.js';
 import {
   IncompleteBatchWriteError,
@@ -45,11 +49,15 @@ import {
   isRetryableError,
   mapConcurrent,
   retryOptions,
+  withRetry,
   type RetryOptions,
+  IncompleteBatchReadError,
 } from '../retry.js';
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_MAX = 25;
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_MAX = 100;
 const DEFAULT_PAGE_LIMIT = 500;
 const RETENTION_INDEX = 'byRetention';
 const IDENTIFIER_INDEX = 'byIdentifier';
@@ -61,15 +69,42 @@ const IDENTIFIER_INDEX = 'byIdentifier';
  * missed or deleted early. Writes refuse it.
  */
 const CANONICAL_RETENTION_SK = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#/;
+/** The same spelling for a watermark, which conditions compare as a string too. */
+const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * Optional attributes a stored profile may carry. `putProfiles` removes those
+ * the new version lacks; the activity watermark is not among them, since only
+ * `raiseActivity` and `trackActivity` change it.
+ */
+const PROFILE_REPLACEABLE: readonly string[] = [
+  'subjectId',
+  'parentSk',
+  'conversationId',
+  'callId',
+  'parentClock',
+  'parentCategory',
+  'expiresAt',
+  'retentionPk',
+  'retentionSk',
+  'identifierPk',
+  'identifierSk',
+  'blobBucket',
+  'blobKey',
+  'status',
+  'externalRef',
+  'hasAccountAccess',
+  'data',
+];
+/** Attributes `putProfiles` neither sets nor removes. */
+const PROFILE_KEPT = new Set(['pk', 'sk', 'activityUntil', 'activityTracked']);
 
 export interface DynamoRecordStoreOptions {
   readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
   /** Reads `now` for the TTL backstop. */
   readonly clock: Clock;
-  /** Write shards of `byRetention`; must match the writers' (default 16). */
-  readonly shardCount?: number;
-  /** Batch chunks in flight at once (default 8). */
+  /** Batch chunks, or single-item writes of a batch call, in flight at once (default 8). */
   readonly batchConcurrency?: number;
   /** Backoff for unprocessed items and throttling (default 8 attempts, full jitter). */
   readonly retry?: Partial<RetryOptions>;
@@ -78,7 +113,7 @@ export interface DynamoRecordStoreOptions {
 /** Per-shard position of a paged sweep query: shards absent from `pending` are exhausted. */
 interface DueCursor {
   readonly v: 1;
-  /** Tenant, category and cutoff the cursor belongs to. */
+  /** Tenant, partition family and cutoff the cursor belongs to. */
   readonly q: string;
   /** [shard, LastEvaluatedKey?] of every shard that may still hold due records. */
   readonly pending: readonly (readonly [number, Record<string, unknown>?])[];
@@ -88,7 +123,6 @@ export class DynamoRecordStore implements RecordStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly clock: Clock;
-  private readonly shardCount: number;
   private readonly batchConcurrency: number;
   private readonly retry: RetryOptions;
 
@@ -96,23 +130,12 @@ export class DynamoRecordStore implements RecordStore {
     this.doc = options.doc;
     this.tableName = options.tableName;
     this.clock = options.clock;
-    this.shardCount = options.shardCount ?? DEFAULT_RETENTION_SHARDS;
     this.batchConcurrency = options.batchConcurrency ?? 8;
     this.retry = retryOptions(options.retry);
-    if (!Number.isInteger(this.shardCount) || this.shardCount < 1) {
-      throw new RangeError(`shardCount must be a positive integer, got ${this.shardCount}`);
-    }
   }
 
   async putBatch(items: readonly RecordItem[]): Promise<void> {
-    items.forEach((item, index) => {
-      if (item.retentionSk !== undefined && !CANONICAL_RETENTION_SK.test(item.retentionSk)) {
-        throw new ValidationError(
-          `items[${index}].retentionSk`,
-          'retentionSk must start with the clock start as an ISO-8601 UTC instant with milliseconds',
-        );
-      }
-    });
+    items.forEach(assertCanonicalRetentionSk);
     // A batch may not name one key twice; the last write of a key wins, as it would one by one.
     const unique = [...new Map(items.map((item) => [keyString(item), item])).values()];
     const results = await mapConcurrent(chunk(unique, BATCH_WRITE_MAX), this.batchConcurrency, (part) =>
@@ -161,20 +184,40 @@ export class DynamoRecordStore implements RecordStore {
     return Item as RecordItem;
   }
 
+  async getBatch(recordKeys: readonly RecordKey[]): Promise<RecordItem[]> {
+    // BatchGetItem refuses a request that names one key twice.
+    const unique = [...new Map(recordKeys.map((k) => [keyString(k), { pk: k.pk, sk: k.sk }])).values()];
+    const results = await mapConcurrent(chunk(unique, BATCH_GET_MAX), this.batchConcurrency, (part) => this.readChunk(part));
+    const unread = results.reduce((sum, r) => sum + r.unread, 0);
+    if (unread > 0) {
+      const first = results.find((r) => r.unread > 0);
+      throw new IncompleteBatchReadError(
+        `${unread} of ${unique.length} keys were not read (${first?.reason ?? 'unknown'})`,
+        unread,
+        { cause: first?.error },
+      );
+    }
+    return results.flatMap((r) => r.items);
+  }
+
   async findDueForDeletion(
     tenantId: string,
-    category: Category,
+    partition: RetentionPartition,
     cutoff: Date,
-    options: FindDueOptions = {},
+    options: FindDueOptions,
   ): Promise<Page<DueRecord>> {
+    const { shards } = options;
+    if (!Number.isInteger(shards) || shards < 1 || shards > MAX_RETENTION_SHARDS) {
+      throw new ValidationError('shards', `shards must be an integer from 1 to ${MAX_RETENTION_SHARDS}`);
+    }
     const limit = options.limit ?? DEFAULT_PAGE_LIMIT;
     if (!Number.isInteger(limit) || limit < 1) throw new ValidationError('limit', 'limit must be a positive integer');
     const cutoffIso = cutoff.toISOString();
-    const query = `${tenantId}|${category}|${cutoffIso}`;
+    const query = `${tenantId}|${partition}|${cutoffIso}`;
     const pending = new Map<number, Record<string, unknown> | undefined>(
       options.cursor === undefined
-        ? Array.from({ length: this.shardCount }, (_, shard) => [shard, undefined] as const)
-        : decodeCursor(options.cursor, query, this.shardCount).pending.map(([shard, lastKey]) => [shard, lastKey] as const),
+        ? Array.from({ length: shards }, (_, shard) => [shard, undefined] as const)
+        : decodeCursor(options.cursor, query, shards).pending.map(([shard, lastKey]) => [shard, lastKey] as const),
     );
 
     const items: DueRecord[] = [];
@@ -194,7 +237,7 @@ export class DynamoRecordStore implements RecordStore {
               IndexName: RETENTION_INDEX,
               KeyConditionExpression: '#rpk = :rpk AND #rsk < :cutoff',
               ExpressionAttributeNames: { '#rpk': 'retentionPk', '#rsk': 'retentionSk' },
-              ExpressionAttributeValues: { ':rpk': keys.retentionPk(tenantId, category, shard), ':cutoff': cutoffIso },
+              ExpressionAttributeValues: { ':rpk': keys.retentionPk(tenantId, partition, shard), ':cutoff': cutoffIso },
               Limit: share + (i < extra ? 1 : 0),
               ...(pending.get(shard) !== undefined && { ExclusiveStartKey: pending.get(shard) }),
             }),
@@ -291,6 +334,175 @@ export class DynamoRecordStore implements RecordStore {
     }
   }
 
+  async putProfiles(profiles: readonly RecordItem[]): Promise<RecordKey[]> {
+    profiles.forEach((profile, index) => {
+      if (profile.sk !== keys.profileSk()) {
+        throw new ValidationError(`items[${index}].sk`, `a profile's sk must be ${keys.profileSk()}`);
+      }
+      assertCanonicalRetentionSk(profile, index);
+    });
+    // Two versions of one profile in a call: the last wins, as it would one by one.
+    const unique = [...new Map(profiles.map((profile) => [keyString(profile), profile])).values()];
+    const tracked = await mapConcurrent(unique, this.batchConcurrency, (profile) => this.replaceProfile(profile));
+    return unique.filter((_, i) => !tracked[i]).map((profile) => ({ pk: profile.pk, sk: profile.sk }));
+  }
+
+  async raiseActivity(raises: readonly ActivityRaise[]): Promise<void> {
+    raises.forEach((raise, index) => {
+      if (!CANONICAL_INSTANT.test(raise.until)) {
+        throw new ValidationError(`raises[${index}].until`, 'until must be an ISO-8601 UTC instant with milliseconds');
+      }
+    });
+    const latest = new Map<string, string>();
+    for (const { pk, until } of raises) {
+      const current = latest.get(pk);
+      if (current === undefined || until > current) latest.set(pk, until);
+    }
+    await mapConcurrent([...latest], this.batchConcurrency, ([pk, until]) => this.raiseWatermark(pk, until));
+  }
+
+  async trackActivity(pk: string): Promise<void> {
+    const items = await this.queryAll<{ sk: string; clockStart?: unknown }>({
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#cs': 'clockStart' },
+      ExpressionAttributeValues: { ':pk': pk },
+      ProjectionExpression: '#sk, #cs',
+      ConsistentRead: true,
+    });
+    let latest: string | undefined;
+    for (const { sk, clockStart } of items) {
+      if (sk === keys.profileSk() || isIdentifierSk(sk) || typeof clockStart !== 'string') continue;
+      if (latest === undefined || clockStart > latest) latest = clockStart;
+    }
+    // Raise first, then mark: a profile marked tracked under a watermark that
+    // does not cover its partition yet would let a sweep delete it unread while
+    // older records remain. The mark also requires the watermark it relies on,
+    // so a profile deleted and re-created in between stays untracked.
+    if (latest !== undefined) await this.raiseWatermark(pk, latest);
+    try {
+      await withRetry(
+        () =>
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk, sk: keys.profileSk() },
+              UpdateExpression: 'SET #tracked = :true',
+              ConditionExpression:
+                latest === undefined ? 'attribute_exists(#pk)' : 'attribute_exists(#pk) AND #until >= :latest',
+              ExpressionAttributeNames: {
+                '#pk': 'pk',
+                '#tracked': 'activityTracked',
+                ...(latest !== undefined && { '#until': 'activityUntil' }),
+              },
+              ExpressionAttributeValues: { ':true': true, ...(latest !== undefined && { ':latest': latest }) },
+            }),
+          ),
+        this.retry,
+      );
+    } catch (error) {
+      // No profile (or not the one the raise went to): nothing to mark.
+      if (errorName(error) === 'ConditionalCheckFailedException') return;
+      throw error;
+    }
+  }
+
+  /**
+   * Creates a profile or replaces every attribute of it but the keys and the
+   * activity watermark, in one UpdateItem; resolves whether the stored profile
+   * is tracked.
+   */
+  private async replaceProfile(profile: RecordItem): Promise<boolean> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const given = profile as unknown as Readonly<Record<string, unknown>>;
+    const sets = Object.entries(given)
+      .filter(([attribute, v]) => !PROFILE_KEPT.has(attribute) && v !== undefined)
+      .map(([attribute, v], i) => {
+        names[`#s${i}`] = attribute;
+        values[`:s${i}`] = v;
+        return `#s${i} = :s${i}`;
+      });
+    const removals = PROFILE_REPLACEABLE.filter((attribute) => given[attribute] === undefined).map((attribute, i) => {
+      names[`#r${i}`] = attribute;
+      return `#r${i}`;
+    });
+    const clauses = [
+      ...(sets.length > 0 ? [`SET ${sets.join(', ')}`] : []),
+      ...(removals.length > 0 ? [`REMOVE ${removals.join(', ')}`] : []),
+    ];
+    const { Attributes } = await withRetry(
+      () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: profile.pk, sk: profile.sk },
+            UpdateExpression: clauses.join(' '),
+            ExpressionAttributeNames: names,
+            ...(Object.keys(values).length > 0 && { ExpressionAttributeValues: values }),
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      this.retry,
+    );
+    return Attributes?.activityTracked === true;
+  }
+
+  /** Raises a profile's `activityUntil` to `until` if it is earlier or absent; never creates the profile. */
+  private async raiseWatermark(pk: string, until: string): Promise<void> {
+    try {
+      await withRetry(
+        () =>
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk, sk: keys.profileSk() },
+              UpdateExpression: 'SET #until = :until',
+              ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#until) OR #until < :until)',
+              ExpressionAttributeNames: { '#pk': 'pk', '#until': 'activityUntil' },
+              ExpressionAttributeValues: { ':until': until },
+            }),
+          ),
+        this.retry,
+      );
+    } catch (error) {
+      // Already as late, or no profile: nothing to raise.
+      if (errorName(error) === 'ConditionalCheckFailedException') return;
+      throw error;
+    }
+  }
+
+  /**
+   * Reads one chunk of keys (strongly consistent), retrying `UnprocessedKeys`
+   * and throttled or transiently failed requests with full-jitter backoff.
+   * Resolves with the items read and how many keys stayed unread; never rejects.
+   */
+  private async readChunk(part: readonly RecordKey[]): Promise<ReadChunkResult> {
+    const items: RecordItem[] = [];
+    let pending: readonly Record<string, unknown>[] = part.map((key) => ({ pk: key.pk, sk: key.sk }));
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt++) {
+      if (attempt > 1) await this.retry.sleep(backoffDelayMs(attempt - 1, this.retry));
+      try {
+        const output = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [...pending], ConsistentRead: true } } }),
+        );
+        items.push(...((output.Responses?.[this.tableName] ?? []) as RecordItem[]));
+        pending = output.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        lastError = undefined;
+        if (pending.length === 0) return { items, unread: 0 };
+      } catch (error) {
+        if (!isRetryableError(error)) return { items, unread: pending.length, reason: errorReason(error), error };
+        lastError = error;
+      }
+    }
+    const reason =
+      lastError === undefined
+        ? `unprocessed after ${this.retry.maxAttempts} attempts`
+        : `${errorReason(lastError)} after ${this.retry.maxAttempts} attempts`;
+    return { items, unread: pending.length, reason, error: lastError };
+  }
+
   /**
    * Sends one chunk of write requests, retrying `UnprocessedItems` and throttled
    * or transiently failed requests with full-jitter backoff. Resolves with the
@@ -353,6 +565,23 @@ interface UnwrittenRequest {
   readonly error?: unknown;
 }
 
+interface ReadChunkResult {
+  readonly items: RecordItem[];
+  readonly unread: number;
+  readonly reason?: string;
+  readonly error?: unknown;
+}
+
+
+function assertCanonicalRetentionSk(item: RecordItem, index: number): void {
+  if (item.retentionSk !== undefined && !CANONICAL_RETENTION_SK.test(item.retentionSk)) {
+    throw new ValidationError(
+      `items[${index}].retentionSk`,
+      'retentionSk must start with the clock start as an ISO-8601 UTC instant with milliseconds',
+    );
+  }
+}
+
 function requestKey(request: WriteRequest): RecordKey {
   const source = 'PutRequest' in request ? request.PutRequest.Item : request.DeleteRequest.Key;
   return { pk: source.pk, sk: source.sk };
@@ -404,7 +633,7 @@ function decodeCursor(cursor: string, query: string, shardCount: number): DueCur
     );
   if (!valid) throw new ValidationError('cursor', 'the cursor is not one this query returned');
   if (candidate.q !== query) {
-    throw new ValidationError('cursor', 'the cursor belongs to another tenant, category or cutoff');
+    throw new ValidationError('cursor', 'the cursor belongs to another tenant, partition or cutoff');
   }
   return candidate as DueCursor;
 }

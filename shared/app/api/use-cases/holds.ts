@@ -12,7 +12,7 @@ import { NotFoundError, ValidationError } from '../../../domain/errors.js';
 import { holdCovers, isHoldActive, type HoldScope, type LegalHold } from '../../../domain/holds.js';
 import { backstopExpiresAt } from '../../../domain/policy.js';
 import type { Tenant } from '../../../domain/ports.js';
-import { keys, type DueRecord, type RecordItem } from '../../../domain/records.js';
+import { keys, retentionShardsOf, type DueRecord, type RecordItem } from '../../../domain/records.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import type { HoldBody } from '../schemas.js';
 import { resumeDeferredPrivacyRequests } from './privacy.js';
@@ -47,8 +47,10 @@ function isSubjectPartition(tenantId: string, pk: string): boolean {
  * it names: the customer's partition, the conversation's or call's locator, or
  * the retention index for a category (or every category, for the whole tenant).
  */
-async function recordsInScope(app: ApiApp, tenantId: string, scope: HoldScope): Promise<ScopeRecords> {
+async function recordsInScope(app: ApiApp, tenant: Tenant, scope: HoldScope): Promise<ScopeRecords> {
   const { records } = app.deps;
+  const tenantId = tenant.tenantId;
+  const shards = retentionShardsOf(tenant);
   const pks = new Set<string>();
   const loose: DueRecord[] = [];
   if (scope.customerId !== undefined) {
@@ -64,7 +66,7 @@ async function recordsInScope(app: ApiApp, tenantId: string, scope: HoldScope): 
     for (const category of categories) {
       let cursor: string | undefined;
       do {
-        const page = await records.findDueForDeletion(tenantId, category, END_OF_TIME, { cursor });
+        const page = await records.findDueForDeletion(tenantId, category, END_OF_TIME, { shards, ...(cursor !== undefined && { cursor }) });
         for (const r of page.items) {
           if (isSubjectPartition(tenantId, r.pk)) pks.add(r.pk);
           else loose.push(r);
@@ -106,9 +108,9 @@ export interface HoldApplied {
   readonly blobHoldsUnsupported: number;
 }
 
-async function applyHold(app: ApiApp, hold: LegalHold): Promise<HoldApplied> {
+async function applyHold(app: ApiApp, tenant: Tenant, hold: LegalHold): Promise<HoldApplied> {
   const { records, blobs } = app.deps;
-  const scope = await recordsInScope(app, hold.tenantId, hold.scope);
+  const scope = await recordsInScope(app, tenant, hold.scope);
   const unstamp: DueRecord[] = [];
   const blobTargets: DueRecord[] = [];
   for (const items of scope.partitions.values()) {
@@ -165,7 +167,7 @@ export async function createHold(app: ApiApp, caller: Caller, tenant: Tenant, bo
     ...(body.expiresAt !== undefined && { expiresAt: body.expiresAt }),
   };
   await app.deps.control.putHold(hold);
-  const applied = await applyHold(app, hold);
+  const applied = await applyHold(app, tenant, hold);
   await audit(app, caller, {
     tenantId: tenant.tenantId,
     action: 'legal_hold.created',
@@ -219,7 +221,7 @@ export async function releaseHold(app: ApiApp, caller: Caller, tenant: Tenant, h
 
   const others = (await control.listHolds(tenant.tenantId, { activeAt: caller.now })).filter((h) => h.holdId !== holdId);
   const keptByOthers = (r: DueRecord) => others.some((h) => holdCovers(h, r));
-  const scope = await recordsInScope(app, tenant.tenantId, existing.scope);
+  const scope = await recordsInScope(app, tenant, existing.scope);
   const restamp: DueRecord[] = [];
   const unlock: DueRecord[] = [];
   for (const items of scope.partitions.values()) {

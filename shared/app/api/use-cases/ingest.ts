@@ -15,9 +15,10 @@ import {
   type ExternalParents,
   type IngestIssue,
   type IngestWrite,
+  type StoredParent,
 } from '../../../domain/ingest.js';
-import type { Tenant } from '../../../domain/ports.js';
-import { keys } from '../../../domain/records.js';
+import type { RecordStore, Tenant } from '../../../domain/ports.js';
+import { keys, retentionShardsOf } from '../../../domain/records.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 
 /** Upload URLs live an hour. */
@@ -64,6 +65,21 @@ function parentsNamed(body: unknown): ExternalParents {
   return { conversations: [...conversations.values()], calls: [...calls.values()] };
 }
 
+/**
+ * Writes a body's items so that each profile's activity watermark stays an upper
+ * bound of every clock under it: profiles first (keeping their watermark), then
+ * the other items, then the raises; a profile not yet tracked (a new one) is
+ * tracked last, which reads its partition, so records written before it count.
+ */
+export async function writeRecords(records: RecordStore, write: Pick<IngestWrite, 'items' | 'activity'>): Promise<void> {
+  const profiles = write.items.filter((i) => i.sk === keys.profileSk());
+  const others = write.items.filter((i) => i.sk !== keys.profileSk());
+  const untracked = profiles.length > 0 ? await records.putProfiles(profiles) : [];
+  await records.putBatch(others);
+  if (write.activity.length > 0) await records.raiseActivity(write.activity);
+  await forEachLimited(untracked, CONCURRENCY, (k) => records.trackActivity(k.pk));
+}
+
 export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant, body: unknown): Promise<IngestResult> {
   const { records, blobs, control, platform, maxInlineBlobBytes } = app.deps;
   const tenantId = tenant.tenantId;
@@ -85,16 +101,16 @@ export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant,
 
   // Looked up even when some records are malformed, so the answer lists every issue at once.
   const parents = parsed.ok ? externalParents(parsed.body) : parentsNamed(body);
-  const conversationStarts = new Map<string, string>();
-  const callStarts = new Map<string, string>();
+  const conversations = new Map<string, StoredParent>();
+  const calls = new Map<string, StoredParent>();
   const at = (customerId: string, id: string) => JSON.stringify([customerId, id]);
   await forEachLimited(parents.conversations, CONCURRENCY, async ({ customerId, conversationId }) => {
     const item = await records.get({ pk: keys.subjectPk(tenantId, customerId), sk: keys.conversationSk(conversationId) });
-    if (item !== undefined) conversationStarts.set(at(customerId, conversationId), item.clockStart);
+    if (item !== undefined) conversations.set(at(customerId, conversationId), { startedAt: item.clockStart, category: item.category });
   });
   await forEachLimited(parents.calls, CONCURRENCY, async ({ customerId, callId }) => {
     const item = await records.get({ pk: keys.subjectPk(tenantId, customerId), sk: keys.callSk(callId) });
-    if (item !== undefined) callStarts.set(at(customerId, callId), item.clockStart);
+    if (item !== undefined) calls.set(at(customerId, callId), { startedAt: item.clockStart, category: item.category });
   });
 
   const outcome = validateIngest(body, {
@@ -102,8 +118,9 @@ export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant,
     platform,
     holds: await control.listHolds(tenantId),
     now: caller.now,
-    conversationStart: (conversationId, customerId) => conversationStarts.get(at(customerId, conversationId)),
-    callStart: (callId, customerId) => callStarts.get(at(customerId, callId)),
+    conversation: (conversationId, customerId) => conversations.get(at(customerId, conversationId)),
+    call: (callId, customerId) => calls.get(at(customerId, callId)),
+    shardCount: retentionShardsOf(tenant),
   });
   const issues = [...(outcome.ok ? [] : outcome.issues), ...tooLarge];
   if (!outcome.ok || issues.length > 0) {
@@ -113,7 +130,7 @@ export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant,
 
   // Blobs first: an item must never point to a blob that is not there.
   await forEachLimited(write.blobs, CONCURRENCY, (b) => blobs.put(b.bucket, b.key, b.body, b.contentType));
-  await records.putBatch(write.items);
+  await writeRecords(records, write);
   if (write.lastActivityAt !== undefined) await control.touchTenantActivity(tenantId, write.lastActivityAt);
 
   const expiresAt = new Date(caller.now.getTime() + UPLOAD_URL_SECONDS * 1000).toISOString();

@@ -16,7 +16,7 @@ import {
   type TenantPolicy,
 } from '../../../domain/policy.js';
 import type { CategoryCounts, PolicyRevision, Tenant } from '../../../domain/ports.js';
-import { sweepStage, type TenantRunContext } from '../../../domain/sweep.js';
+import { runCutoffs, sweepTenant, type SweepTenant, type TenantRunContext } from '../../../domain/sweep.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import { RequestValidationError } from '../errors.js';
 import type { PolicyBody } from '../schemas.js';
@@ -150,14 +150,16 @@ export async function previewPolicy(app: ApiApp, caller: Caller, tenant: Tenant,
     policy: applyPolicyChange(current, change, at, caller.actor),
     holds: await app.deps.control.listHolds(tenant.tenantId),
   };
+  const subject: SweepTenant = { tenant, holds: ctx.holds, cutoffs: runCutoffs(ctx, caller.now), runStartedAt: at };
   const counts: Partial<Record<Category, CategoryCounts>> = {};
   for (const stage of STAGES) {
     let continuation: string | undefined;
     do {
-      const result = await sweepStage(
+      // Later stages see what the earlier ones held, as in a real run.
+      const result = await sweepTenant(
         app.deps,
-        ctx,
-        { runId: 'preview', stage, dryRun: true, runStartedAt: at, continuation },
+        { ...subject, runCounts: structuredClone(counts) },
+        { runId: 'preview', stage, dryRun: true, ...(continuation !== undefined && { continuation }) },
         { deadline: NO_DEADLINE },
       );
       addCounts(counts, result.counts);
