@@ -101,7 +101,7 @@ export async function seed(
   stage: Stage,
   world: BenchWorld,
   clock: Clock,
-  options: { readonly blobConcurrency: number; readonly shardCount?: number },
+  options: { readonly blobConcurrency: number },
 ): Promise<SeedResult> {
   const started = performance.now();
   const control = new DynamoControlStore({ doc: h.doc, tableName: stage.tableNames.control });
@@ -109,7 +109,6 @@ export async function seed(
     doc: h.doc,
     tableName: stage.tableNames.records,
     clock,
-    ...(options.shardCount !== undefined && { shardCount: options.shardCount }),
   });
   const blobs = new S3BlobStore({ s3: h.s3, bucketNames: stage.bucketNames, bucketFeatures: EMULATOR_BUCKET_FEATURES });
   const blobRefs = world.items.map(blobOf).filter((b) => b !== undefined);

@@ -18,7 +18,7 @@ import { forEachLimited } from '../shared/domain/deletion.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
 import type { Clock, ExternalDataProvider, Mailer, Receipt, Tenant, ThirdPartyEndpoint } from '../shared/domain/ports.js';
 import type { RecordItem, RecordKey } from '../shared/domain/records.js';
-import { completeRun, runStage, startRun } from '../shared/domain/runs.js';
+import { completeRuns, runStages, startRuns, sweepGroups } from '../shared/domain/runs.js';
 import { EMULATOR_BUCKET_FEATURES, type Harness, type Stage } from './harness.js';
 import { MemorySampler, type MemoryPeaks, type RequestTally } from './instrument.js';
 import { blobOf } from './world.js';
@@ -78,7 +78,6 @@ export interface EngineOptions {
   readonly clock: Clock;
   readonly budgetMs: number;
   readonly pageSize: number;
-  readonly shardCount?: number;
 }
 
 export interface EngineResult extends Timed {
@@ -87,8 +86,10 @@ export interface EngineResult extends Timed {
   readonly alerts: number;
   /** Chunks (runStage calls) per stage, summed over tenants. */
   readonly chunks: Record<string, number>;
-  /** Seconds spent inside runStage per stage, summed over tenants (they overlap in wall time). */
+  /** Seconds spent inside runStages per stage, summed over groups (they overlap in wall time). */
   readonly stageSeconds: Record<string, number>;
+  /** Sweep groups the tenants were split into. */
+  readonly groups: number;
 }
 
 export async function runEngine(h: Harness, stage: Stage, tenants: readonly Tenant[], options: EngineOptions): Promise<EngineResult> {
@@ -106,22 +107,25 @@ export async function runEngine(h: Harness, stage: Stage, tenants: readonly Tena
     operatorEmails: ['operator@example.test'],
     clock: options.clock,
     external,
-    ...(options.shardCount !== undefined && { shardCount: options.shardCount }),
   });
   const chunks: Record<string, number> = {};
   const stageSeconds: Record<string, number> = {};
   const runId = `bench-${Date.now().toString(36)}`;
 
+  // What the Sweep state machine does: the tenants in groups (a Map with the
+  // platform's concurrency), each group started, swept stage by stage until
+  // done, and completed.
+  const groups = sweepGroups(tenants.map((t) => t.tenantId).sort());
   const run = await timed(h, async () => {
-    await forEachLimited(tenants, options.platform.sweep.tenantConcurrency, async (tenant) => {
-      const ref = { tenantId: tenant.tenantId, runId };
-      await h.counter.inPhase('startRun', () => startRun(deps, { ...ref, dryRun: false }));
+    await forEachLimited(groups, options.platform.sweep.tenantConcurrency, async (tenantIds) => {
+      const group = { runId, tenantIds };
+      await h.counter.inPhase('startRun', () => startRuns(deps, { ...group, dryRun: false }));
       for (const s of STAGES) {
         let continuation: string | undefined;
         for (;;) {
           const began = performance.now();
           const result = await h.counter.inPhase(`stage ${s}`, () =>
-            runStage(deps, { ...ref, stage: s, ...(continuation !== undefined && { continuation }) }, {
+            runStages(deps, { ...group, stage: s, ...(continuation !== undefined && { continuation }) }, {
               budgetMs: options.budgetMs,
               pageSize: options.pageSize,
             }),
@@ -132,15 +136,11 @@ export async function runEngine(h: Harness, stage: Stage, tenants: readonly Tena
           continuation = result.continuation;
         }
       }
-      await h.counter.inPhase('completeRun', () => completeRun(deps, ref));
+      await h.counter.inPhase('completeRun', () => completeRuns(deps, group));
     });
   });
-  const receipts: Receipt[] = [];
-  for (const tenant of tenants) {
-    const receipt = await deps.control.getReceipt(tenant.tenantId, runId);
-    if (receipt !== undefined) receipts.push(receipt);
-  }
-  return { ...run, receipts, externalCalls: external.calls, alerts: mailer.sent, chunks, stageSeconds };
+  const receipts = await deps.control.getReceipts(tenants.map((t) => ({ tenantId: t.tenantId, runId })));
+  return { ...run, receipts, externalCalls: external.calls, alerts: mailer.sent, chunks, stageSeconds, groups: groups.length };
 }
 
 export interface LoopResult extends Timed {

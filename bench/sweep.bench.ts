@@ -229,7 +229,7 @@ async function main(): Promise<number> {
     const h = await startHarness(s3Directory);
     try {
       const stage = await provisionStage(h, label);
-      const seeded = await seed(h, stage, world, clock, { blobConcurrency: 16, shardCount: params.shards });
+      const seeded = await seed(h, stage, world, clock, { blobConcurrency: 16 });
       console.log(`${label.padEnd(6)} seeded ${fmt(seeded.records)} records and ${fmt(seeded.blobs)} blobs in ${seeded.seconds.toFixed(1)} s`);
       const result = await run(h, stage);
       const v = await verify(h, stage, world, gone);
@@ -255,7 +255,6 @@ async function main(): Promise<number> {
         clock,
         budgetMs: params.stageBudgetMs,
         pageSize: params.pageSize,
-        shardCount: params.shards,
       }),
     isDue,
     (result) => {

@@ -21,7 +21,7 @@
 import { CATALOG, type BucketName, type Category } from '../shared/domain/catalog.js';
 import { backstopExpiresAt, type PlatformPolicy } from '../shared/domain/policy.js';
 import type { Tenant } from '../shared/domain/ports.js';
-import { blobKey, keys, retentionShard, type IdentifierKind, type RecordItem } from '../shared/domain/records.js';
+import { blobKey, keys, retentionKeysOf, type IdentifierKind, type RecordItem } from '../shared/domain/records.js';
 import { sweepCutoff, type TenantRunContext } from '../shared/domain/sweep.js';
 
 const DAY_MS = 86_400_000;
@@ -61,7 +61,7 @@ export interface WorldOptions {
   readonly platform: PlatformPolicy;
   readonly now: Date;
   readonly seed: number;
-  /** `byRetention` write shards (the engine's default is 16). */
+  /** `byRetention` write shards of every tenant (`Tenant.retentionShards`; default 1). */
   readonly shardCount?: number;
 }
 
@@ -173,13 +173,12 @@ export function buildWorld(options: WorldOptions): BenchWorld {
   let blobCount = 0;
   const customers: Record<CustomerShape, number> = { gone: 0, aged: 0, active: 0 };
 
-  const push = (item: Omit<RecordItem, 'expiresAt'>, indexed = true): void => {
+  const shards = options.shardCount ?? 1;
+  /** An item with its index keys and TTL backstop, placed exactly as the ingest writer places them. */
+  const push = (item: Omit<RecordItem, 'expiresAt'>): void => {
     const full: RecordItem = {
       ...item,
-      ...(indexed && {
-        retentionPk: keys.retentionPk(item.tenantId, item.category, retentionShard(item.pk, item.sk, options.shardCount)),
-        retentionSk: keys.retentionSk(item.clockStart, item.id),
-      }),
+      ...retentionKeysOf(item, shards),
       expiresAt: backstopExpiresAt(platform, item.category, new Date(item.clockStart)),
     };
     items.push(full);
@@ -193,7 +192,7 @@ export function buildWorld(options: WorldOptions): BenchWorld {
     const dueUnder = (at: ReadonlyMap<Category, string | null>, item: RecordItem): boolean => {
       const ownDue = (i: RecordItem): boolean => {
         const cutoff = at.get(i.category);
-        return i.retentionSk !== undefined && cutoff !== null && cutoff !== undefined && i.clockStart < cutoff;
+        return cutoff !== null && cutoff !== undefined && i.clockStart < cutoff;
       };
       return ownDue(item) || ancestorSks(item.sk).some((sk) => {
         const ancestor = bySk.get(sk);
@@ -220,6 +219,7 @@ export function buildWorld(options: WorldOptions): BenchWorld {
     const tenantId = `bench${String(t).padStart(3, '0')}`;
     tenants.push({
       tenantId,
+      ...(shards > 1 && { retentionShards: shards }),
       name: `Bench tenant ${t}`,
       status: 'active',
       adminEmails: [`admin@${tenantId}.example.test`],
@@ -269,20 +269,17 @@ export function buildWorld(options: WorldOptions): BenchWorld {
     const identifiers: [IdentifierKind, string][] = [['PHONE', `+1555${String(items.length).padStart(7, '0')}`]];
     if (chance(0.5)) identifiers.push(['EMAIL', `${subjectId}@${tenantId}.example.test`]);
     for (const [kind, normalised] of identifiers) {
-      // Identifiers have no clock of their own (no byRetention entry): they go with their profile.
-      push(
-        {
-          ...base,
-          sk: keys.identifierSk(kind, normalised),
-          category: 'customer_profile',
-          id: `${subjectId}-${kind.toLowerCase()}`,
-          parentSk: keys.profileSk(),
-          clockStart: iso(lastContact),
-          identifierPk: keys.identifierPk(tenantId, kind, normalised),
-          identifierSk: subjectId,
-        },
-        false,
-      );
+      // Identifiers are indexed at their profile's clock, in their own partitions; they go once it is gone.
+      push({
+        ...base,
+        sk: keys.identifierSk(kind, normalised),
+        category: 'customer_profile',
+        id: subjectId,
+        parentSk: keys.profileSk(),
+        clockStart: iso(lastContact),
+        identifierPk: keys.identifierPk(tenantId, kind, normalised),
+        identifierSk: subjectId,
+      });
     }
 
     const conversations = int(1, 3);
@@ -290,13 +287,14 @@ export function buildWorld(options: WorldOptions): BenchWorld {
       const conversationId = `${subjectId}v${v}`;
       const convSk = keys.conversationSk(conversationId);
       const started = activityAt();
-      const child = { ...base, conversationId, parentSk: convSk };
+      const category: Category = chance(0.25) ? 'whatsapp_conversation' : 'conversation';
+      const child = { ...base, conversationId, parentSk: convSk, parentClock: iso(started), parentCategory: category };
       push({
         ...base,
         conversationId,
         sk: convSk,
         parentSk: keys.profileSk(),
-        category: chance(0.25) ? 'whatsapp_conversation' : 'conversation',
+        category,
         id: conversationId,
         clockStart: iso(started),
         // A few old conversations were never closed: the sweep closes them, then deletes them.
@@ -330,7 +328,7 @@ export function buildWorld(options: WorldOptions): BenchWorld {
       const callId = `${subjectId}k${k}`;
       const callSk = keys.callSk(callId);
       const started = iso(activityAt());
-      const child = { ...base, callId, parentSk: callSk };
+      const child = { ...base, callId, parentSk: callSk, parentClock: started, parentCategory: 'call' as const };
       push({ ...base, callId, sk: callSk, parentSk: keys.profileSk(), category: 'call', id: callId, clockStart: started, data: { durationSeconds: 120 } });
       if (chance(0.4)) {
         push({ ...child, sk: keys.thirdPartyCallDataSk(callId), category: 'third_party_call_data', id: `${callId}tpd`, clockStart: started, externalRef: `ref-${tenantId}-${callId}` });
@@ -352,10 +350,16 @@ export function buildWorld(options: WorldOptions): BenchWorld {
     const wanted = Math.max(0, Math.round((options.blobRatio * items.length - blobCount) / (1 - options.blobRatio)));
     for (let b = 0; b < wanted; b++) (blobSlots[Math.floor(rnd() * blobSlots.length)] as () => void)();
     if (items.length - before > MAX_CUSTOMER_RECORDS) throw new Error('bench world: a customer outgrew MAX_CUSTOMER_RECORDS');
+
+    // The profile's activity watermark, as ingest keeps it: the latest clock under it.
+    let latest: string | undefined;
+    for (const i of items.slice(before)) if (i.sk !== keys.profileSk() && !i.sk.startsWith('ID#') && (latest === undefined || i.clockStart > latest)) latest = i.clockStart;
+    const profile = items[before] as RecordItem;
+    items[before] = { ...profile, activityTracked: true, ...(latest !== undefined && { activityUntil: latest }) };
   }
 
   function pushBlob(
-    child: { tenantId: string; pk: string; subjectId: string; parentSk: string; conversationId?: string; callId?: string },
+    child: { tenantId: string; pk: string; subjectId: string; parentSk: string; parentClock: string; parentCategory: Category; conversationId?: string; callId?: string },
     category: Category,
     id: string,
     sk: string,

@@ -41,7 +41,7 @@ export interface SweepWorkflowProps {
   readonly listTenantsFunction: IFunction;
   readonly stageFunction: IFunction;
   readonly lifecycleFunction: IFunction;
-  /** Tenants swept in parallel (the Map's MaxConcurrency). */
+  /** Sweep groups (of up to 25 tenants) swept in parallel: the Map's MaxConcurrency. */
   readonly tenantConcurrency: number;
   /** Longest one stage chunk may take (the stage function's timeout). */
   readonly stageTimeout: Duration;
@@ -55,10 +55,12 @@ export interface SweepWorkflowProps {
 }
 
 /**
- * The `Sweep` state machine: list tenants → Map over tenants (bounded) → per
- * tenant: start run → stages 1→4, each looping on its continuation, a failed
- * stage caught and recorded → finish → alert when critical. Orchestrates per
- * chunk, never per record (Standard workflows cost per state transition).
+ * The `Sweep` state machine: list tenants in groups (of up to 25) → Map over
+ * the groups (bounded) → per group: start its tenants' runs → stages 1→4, each
+ * looping on its continuation, a failed stage caught and recorded → finish →
+ * alert when a run is critical. A group's chunk sweeps all its tenants at once,
+ * so deletions of small tenants share full batches. Orchestrates per chunk,
+ * never per record or tenant (Standard workflows cost per state transition).
  */
 export class SweepWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -89,7 +91,7 @@ export class SweepWorkflow extends Construct {
         new LambdaInvoke(this, name, {
           lambdaFunction: lifecycleFunction,
           payload: TaskInput.fromObject({
-            tenantId: JsonPath.stringAt('$.tenantId'),
+            tenantIds: JsonPath.listAt('$.tenantIds'),
             runId: JsonPath.stringAt('$.runId'),
             ...payload,
           }),
@@ -101,27 +103,23 @@ export class SweepWorkflow extends Construct {
       );
 
     const runState = (continuation: string) => ({
-      tenantId: JsonPath.stringAt('$.tenantId'),
+      tenantIds: JsonPath.listAt('$.tenantIds'),
       runId: JsonPath.stringAt('$.runId'),
       dryRun: JsonPath.stringAt('$.dryRun'),
       continuation,
     });
 
-    const tenantDone = new Succeed(this, 'Tenant run done');
-    const tenantNotCompleted = new Pass(this, 'Tenant run not completed');
+    const groupDone = new Succeed(this, 'Group runs done');
+    const groupNotCompleted = new Pass(this, 'Group runs not completed');
 
-    const finish = lifecycle(
-      'Finish run',
-      { action: 'finish' },
-      { 'critical.$': '$.Payload.critical', 'status.$': '$.Payload.status' },
-    );
+    const finish = lifecycle('Finish runs', { action: 'finish' }, { 'critical.$': '$.Payload.critical' });
     const alert = lifecycle('Alert admins', { action: 'alert' });
-    finish.addCatch(tenantNotCompleted, { resultPath: '$.error' });
-    alert.addCatch(tenantNotCompleted, { resultPath: '$.error' });
+    finish.addCatch(groupNotCompleted, { resultPath: '$.error' });
+    alert.addCatch(groupNotCompleted, { resultPath: '$.error' });
     finish.next(
       new Choice(this, 'Critical?')
-        .when(Condition.booleanEquals('$.outcome.critical', true), alert.next(tenantDone))
-        .otherwise(tenantDone),
+        .when(Condition.booleanEquals('$.outcome.critical', true), alert.next(groupDone))
+        .otherwise(groupDone),
     );
 
     // Stages are built last to first, so each knows where to go next.
@@ -134,7 +132,7 @@ export class SweepWorkflow extends Construct {
         new LambdaInvoke(this, label, {
           lambdaFunction: stageFunction,
           payload: TaskInput.fromObject({
-            tenantId: JsonPath.stringAt('$.tenantId'),
+            tenantIds: JsonPath.listAt('$.tenantIds'),
             runId: JsonPath.stringAt('$.runId'),
             stage,
             continuation: JsonPath.stringAt('$.continuation'),
@@ -166,9 +164,9 @@ export class SweepWorkflow extends Construct {
     }
     void next;
 
-    const start = lifecycle('Start run', { action: 'start', dryRun: JsonPath.stringAt('$.dryRun') });
-    start.addCatch(tenantNotCompleted, { resultPath: '$.error' });
-    const perTenant = start.next(nextEntry);
+    const start = lifecycle('Start runs', { action: 'start', dryRun: JsonPath.stringAt('$.dryRun') });
+    start.addCatch(groupNotCompleted, { resultPath: '$.error' });
+    const perGroup = start.next(nextEntry);
 
     const listTenants = retrying(
       new LambdaInvoke(this, 'List tenants', {
@@ -178,16 +176,16 @@ export class SweepWorkflow extends Construct {
         outputPath: '$.Payload',
       }),
     );
-    const sweepTenants = new MapState(this, 'Sweep tenants', {
-      itemsPath: JsonPath.stringAt('$.tenants'),
+    const sweepGroups = new MapState(this, 'Sweep groups', {
+      itemsPath: JsonPath.stringAt('$.groups'),
       maxConcurrency: props.tenantConcurrency,
       itemSelector: {
-        tenantId: JsonPath.stringAt('$$.Map.Item.Value.tenantId'),
+        tenantIds: JsonPath.listAt('$$.Map.Item.Value.tenantIds'),
         runId: JsonPath.stringAt('$$.Execution.Name'),
         dryRun: JsonPath.stringAt('$.dryRun'),
       },
       resultPath: JsonPath.DISCARD,
-    }).itemProcessor(perTenant);
+    }).itemProcessor(perGroup);
 
     const logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
@@ -195,7 +193,7 @@ export class SweepWorkflow extends Construct {
     });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(listTenants.next(sweepTenants).next(new Succeed(this, 'Sweep done'))),
+      definitionBody: DefinitionBody.fromChainable(listTenants.next(sweepGroups).next(new Succeed(this, 'Sweep done'))),
       timeout: props.timeout ?? Duration.hours(12),
       tracingEnabled: true,
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },

@@ -87,22 +87,29 @@ function chain(states: Json, from: string, until: string): string[] {
 
 describe('the Sweep state machine', () => {
   const { definition } = renderSweepStateMachine(loadProfile('voice'));
-  const map = (definition.States as Json)['Sweep tenants'];
+  const map = (definition.States as Json)['Sweep groups'];
   const states = map.ItemProcessor.States as Json;
 
-  it('lists tenants, then sweeps them in a Map bounded by the profile concurrency', () => {
+  it('lists tenants in groups, then sweeps the groups in a Map bounded by the profile concurrency', () => {
     expect(definition.StartAt).toBe('List tenants');
-    expect((definition.States as Json)['List tenants'].Next).toBe('Sweep tenants');
+    expect((definition.States as Json)['List tenants'].Next).toBe('Sweep groups');
     expect(map.Type).toBe('Map');
+    expect(map.ItemsPath).toBe('$.groups');
     expect(map.MaxConcurrency).toBe(loadProfile('voice').sweep.tenantConcurrency);
-    expect(map.ItemSelector['runId.$']).toBe('$$.Execution.Name');
+    expect(map.ItemSelector).toMatchObject({ 'runId.$': '$$.Execution.Name', 'tenantIds.$': '$$.Map.Item.Value.tenantIds' });
   });
 
-  it('runs the four stages in order between starting and finishing a run', () => {
-    const path = chain(states, map.ItemProcessor.StartAt, 'Finish run');
+  it('runs the four stages in order between starting and finishing the runs of a group', () => {
+    const path = chain(states, map.ItemProcessor.StartAt, 'Finish runs');
     const stages = path.filter((s) => /^Stage \d \w+$/.test(s));
     expect(stages).toEqual(['Stage 1 blobs', 'Stage 2 external', 'Stage 3 records', 'Stage 4 subjects']);
-    expect(path[0]).toBe('Start run');
+    expect(path[0]).toBe('Start runs');
+  });
+
+  it('hands every task the whole group of tenants', () => {
+    for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
+      expect((state as Json).Parameters.Payload['tenantIds.$'], name).toBe('$.tenantIds');
+    }
   });
 
   it('loops each stage on its continuation until the chunk says done', () => {
@@ -130,14 +137,14 @@ describe('the Sweep state machine', () => {
     expect(catcher.ErrorEquals).toEqual(['States.ALL']);
     expect(catcher.Next).toBe('Stage 2 external: record failure');
     expect(states['Stage 2 external: record failure'].Next).toBe('Stage 3 records: begin');
-    expect(states['Stage 4 subjects: record failure'].Next).toBe('Finish run');
+    expect(states['Stage 4 subjects: record failure'].Next).toBe('Finish runs');
   });
 
   it('alerts only when the finished run is critical', () => {
     const choice = states['Critical?'];
-    expect(states['Finish run'].Next).toBe('Critical?');
+    expect(states['Finish runs'].Next).toBe('Critical?');
     expect(choice.Choices[0]).toMatchObject({ Variable: '$.outcome.critical', BooleanEquals: true, Next: 'Alert admins' });
-    expect(choice.Default).toBe('Tenant run done');
+    expect(choice.Default).toBe('Group runs done');
   });
 });
 
