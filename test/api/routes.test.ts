@@ -90,6 +90,36 @@ describe('tenants', () => {
     expect((await latestAudit('hooli'))?.action).toBe('tenant.updated');
   });
 
+  it('raises a tenant\'s retention shards and keeps them when an update leaves them out', async () => {
+    await w.call({ method: 'PUT', path: '/v1/tenants/bigco', body: { name: 'BigCo', adminEmails: ['a@bigco.example'] }, token: SUPER });
+    const raised = await w.call({ method: 'PUT', path: '/v1/tenants/bigco', body: { name: 'BigCo', adminEmails: ['a@bigco.example'], retentionShards: 8 }, token: SUPER });
+    const renamed = await w.call({ method: 'PUT', path: '/v1/tenants/bigco', body: { name: 'BigCo Ltd', adminEmails: ['a@bigco.example'] }, token: SUPER });
+
+    expect(raised.status).toBe(200);
+    expect(raised.body).toMatchObject({ retentionShards: 8 });
+    expect(renamed.body).toMatchObject({ name: 'BigCo Ltd', retentionShards: 8 });
+    expect((await w.stores.control.getTenant('bigco'))?.retentionShards).toBe(8);
+  });
+
+  it('refuses to lower a tenant\'s retention shards, naming the field and changing nothing', async () => {
+    await w.call({ method: 'PUT', path: '/v1/tenants/shrinky', body: { name: 'Shrinky', adminEmails: ['a@shrinky.example'], retentionShards: 4 }, token: SUPER });
+
+    const answer = await w.call({ method: 'PUT', path: '/v1/tenants/shrinky', body: { name: 'Renamed', adminEmails: ['a@shrinky.example'], retentionShards: 2 }, token: SUPER });
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({ code: 'validation_error', field: 'retentionShards' });
+    expect(answer.body.error.message).toContain('can only be raised');
+    expect(await w.stores.control.getTenant('shrinky')).toMatchObject({ name: 'Shrinky', retentionShards: 4 });
+  });
+
+  it('refuses more retention shards than the index allows', async () => {
+    const answer = await w.call({ method: 'PUT', path: '/v1/tenants/huge', body: { name: 'Huge', adminEmails: ['a@huge.example'], retentionShards: 17 }, token: SUPER });
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.field).toBe('retentionShards');
+    expect(await w.stores.control.getTenant('huge')).toBeUndefined();
+  });
+
   it('refuses an invalid admin e-mail naming the field', async () => {
     const answer = await w.call({ method: 'PUT', path: '/v1/tenants/bad', body: { name: 'Bad', adminEmails: ['not-an-email'] }, token: SUPER });
 

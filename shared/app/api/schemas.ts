@@ -9,6 +9,7 @@ import { ID_PATTERN, ingestBodySchema } from '../../domain/ingest.js';
 import { normaliseEmail, normaliseName, normalisePhone, type NormaliseResult } from '../../domain/identifiers.js';
 import { policyChangeSchema } from '../../domain/policy.js';
 import { PRIVACY_KINDS, PRIVACY_STATUSES, privacyRequestBodySchema } from '../../domain/privacy.js';
+import { MAX_RETENTION_SHARDS } from '../../domain/records.js';
 import type { FieldIssue } from './errors.js';
 
 // ---------------------------------------------------------------------------
@@ -105,6 +106,16 @@ export const tenantBody = z.strictObject({
   adminEmails: z.array(emailSchema).min(1, 'must name at least one address').max(20, 'must name at most 20 addresses'),
   contractEndsAt: instantSchema.optional(),
   thirdPartyEndpoints: z.array(thirdPartyEndpointSchema).max(10, 'must name at most 10 endpoints').optional(),
+  /**
+   * Write shards of the tenant's retention index (default 1): raise it for a tenant that
+   * ingests more than about 1,000 records a second into one category. It can only grow.
+   */
+  retentionShards: z
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(MAX_RETENTION_SHARDS, `must be at most ${MAX_RETENTION_SHARDS}`)
+    .optional(),
 });
 export type TenantBody = z.output<typeof tenantBody>;
 
@@ -117,6 +128,7 @@ export const tenantResponse = z
     lastActivityAt: z.string().optional(),
     contractEndsAt: z.string().optional(),
     thirdPartyEndpoints: z.array(z.object({ name: z.string(), deleteUrl: z.string() })).optional(),
+    retentionShards: z.number().int().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
   });

@@ -1,7 +1,9 @@
 /**
  * Tenants (SuperAdministrator): register or update one, list them all.
  */
+import { ValidationError } from '../../../domain/errors.js';
 import type { Tenant } from '../../../domain/ports.js';
+import { retentionShardsOf } from '../../../domain/records.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import type { TenantBody } from '../schemas.js';
 
@@ -12,11 +14,20 @@ export interface PutTenantResult {
 
 /**
  * Registers a tenant (active from now) or replaces its registration fields;
- * status, creation time and last activity survive an update.
+ * status, creation time, last activity and the retention shards (unless
+ * raised) survive an update. Lowering the shards is refused: records already
+ * on the higher shards would no longer be swept.
  */
 export async function putTenant(app: ApiApp, caller: Caller, tenantId: string, body: TenantBody): Promise<PutTenantResult> {
   const existing = await app.deps.control.getTenant(tenantId);
   const now = caller.now.toISOString();
+  const shards = body.retentionShards ?? (existing === undefined ? undefined : existing.retentionShards);
+  if (existing !== undefined && shards !== undefined && shards < retentionShardsOf(existing)) {
+    throw new ValidationError(
+      'retentionShards',
+      `can only be raised (it is ${retentionShardsOf(existing)}): records already written to the higher shards would no longer be swept`,
+    );
+  }
   const tenant: Tenant = {
     tenantId,
     name: body.name,
@@ -25,6 +36,7 @@ export async function putTenant(app: ApiApp, caller: Caller, tenantId: string, b
     ...(existing?.lastActivityAt !== undefined && { lastActivityAt: existing.lastActivityAt }),
     ...(body.contractEndsAt !== undefined && { contractEndsAt: body.contractEndsAt }),
     ...(body.thirdPartyEndpoints !== undefined && { thirdPartyEndpoints: body.thirdPartyEndpoints }),
+    ...(shards !== undefined && { retentionShards: shards }),
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
   };
@@ -39,6 +51,7 @@ export async function putTenant(app: ApiApp, caller: Caller, tenantId: string, b
       adminEmails: tenant.adminEmails.length,
       contractEndsAt: tenant.contractEndsAt ?? null,
       thirdPartyEndpoints: (tenant.thirdPartyEndpoints ?? []).map((e) => e.name),
+      retentionShards: retentionShardsOf(tenant),
     },
   });
   return { tenant, created: existing === undefined };
