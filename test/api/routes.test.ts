@@ -555,6 +555,34 @@ describe('ingest', () => {
     expect(answer.body.error.field).toBe('records.2.contentBase64');
   });
 
+  it('keeps each profile\'s activity watermark above every record under it, in whatever order they arrive', async () => {
+    const post = (records: unknown[]) => w.call({ method: 'POST', path: `/v1/tenants/${T}/records`, body: { records }, token: ADMIN });
+    const profileOf = async () => w.stores.records.get({ pk: keys.subjectPk(T, 'wm-1'), sk: keys.profileSk() });
+    // A bot conversation first, for a customer not known yet; then the customer, with an older last contact.
+    await post([{ type: 'conversation', id: 'wm-bot', customerId: 'wm-1', channel: 'chat', botId: 'bot-1', startedAt: daysAgo(2), status: 'closed' }]);
+    await post([{ type: 'customer', id: 'wm-1', lastContactAt: daysAgo(30) }]);
+    const tracked = await profileOf();
+    await post([{ type: 'call', id: 'wm-call', customerId: 'wm-1', startedAt: daysAgo(1), durationSeconds: 5 }]);
+    const raised = await profileOf();
+    await post([{ type: 'customer', id: 'wm-1', name: 'Wm One', lastContactAt: daysAgo(20) }]);
+    const rewritten = await profileOf();
+
+    expect(tracked).toMatchObject({ activityTracked: true, activityUntil: daysAgo(2), clockStart: daysAgo(30) });
+    expect(raised).toMatchObject({ activityTracked: true, activityUntil: daysAgo(1) });
+    expect(rewritten).toMatchObject({ activityTracked: true, activityUntil: daysAgo(1), clockStart: daysAgo(20) });
+  });
+
+  it('writes the records of a tenant with more retention shards across all of them', async () => {
+    await w.call({ method: 'PUT', path: `/v1/tenants/sharded`, body: { name: 'Sharded', adminEmails: ['a@sharded.example'], retentionShards: 4 }, token: SUPER });
+    const records = Array.from({ length: 60 }, (_, i) => ({ type: 'webhook_delivery', id: `wh-${i}`, deliveredAt: daysAgo(1), url: 'https://hooks.example/x', statusCode: 200 }));
+
+    const answer = await w.call({ method: 'POST', path: '/v1/tenants/sharded/records', body: { records }, token: SUPER });
+
+    expect(answer.status).toBe(200);
+    const items = await w.stores.records.findByPartition(keys.accountPk('sharded'));
+    expect(new Set(items.map((i) => i.retentionPk))).toEqual(new Set([0, 1, 2, 3].map((n) => keys.retentionPk('sharded', 'webhook_delivery', n))));
+  });
+
   it('answers 404 for a tenant that is not registered', async () => {
     const answer = await w.call({ method: 'POST', path: '/v1/tenants/nowhere/records', body: { records: [{ type: 'customer', id: 'x', lastContactAt: daysAgo(1) }] }, token: SUPER });
 

@@ -485,6 +485,66 @@ describe('ingest writer: keys and shapes', () => {
   });
 });
 
+describe('ingest writer: what the sweep needs to find cascades in the index', () => {
+  it('marks every record under a conversation with its start and category, and indexes it at the earlier clock', () => {
+    const w = write([
+      { ...examples.conversation, channel: 'whatsapp' },
+      examples.message,
+      examples.communication_log,
+      { ...examples.media, sentAt: '2025-05-01T09:10:00Z' },
+      examples.email_attachment,
+    ]);
+    for (const item of w.items.filter((i) => i.parentSk === 'CONV#v1')) {
+      expect(item, item.sk).toMatchObject({ parentClock: '2025-05-01T09:00:00.000Z', parentCategory: 'whatsapp_conversation' });
+      expect(item.retentionSk, item.sk).toBe(keys.retentionSk('2025-05-01T09:00:00.000Z', item.id));
+    }
+    // Their own clocks stay their own.
+    expect(only(w, keys.mediaSk('v1', 'p1')).clockStart).toBe('2025-05-01T09:10:00.000Z');
+    expect(only(w, keys.attachmentSk('v1', 'a1')).clockStart).toBe('2025-05-02T00:00:00.000Z');
+  });
+
+  it('marks recordings and third-party data with their call\'s start', () => {
+    const w = write([{ ...examples.call, thirdPartyRef: 'pbx-1' }, examples.recording]);
+    for (const sk of [keys.recordingSk('k1', 'r1'), keys.thirdPartyCallDataSk('k1')]) {
+      expect(only(w, sk)).toMatchObject({ parentClock: '2025-04-01T10:00:00.000Z', parentCategory: 'call' });
+    }
+  });
+
+  it('leaves an attachment of an unknown conversation on its own clock', () => {
+    const item = only(write([examples.email_attachment]), keys.attachmentSk('v1', 'a1'));
+    expect(item.parentClock).toBeUndefined();
+    expect(item.retentionSk).toBe(keys.retentionSk('2025-05-02T00:00:00.000Z', 'a1'));
+  });
+
+  it('lists, per customer, the latest clock under the profile, for its activity watermark', () => {
+    const w = write([
+      examples.customer,
+      examples.conversation,
+      examples.message,
+      examples.call,
+      { ...examples.analytics_event, customerId: 'c1', occurredAt: '2025-05-25T00:00:00Z' },
+      { ...examples.conversation, id: 'v9', customerId: 'c2', startedAt: '2025-03-01T00:00:00Z' },
+      examples.webhook_delivery,
+    ]);
+    expect(new Map(w.activity.map((a) => [a.pk, a.until]))).toEqual(
+      new Map([
+        [keys.subjectPk(TENANT, 'c1'), '2025-05-25T00:00:00.000Z'],
+        [keys.subjectPk(TENANT, 'c2'), '2025-03-01T00:00:00.000Z'],
+      ]),
+    );
+  });
+
+  it('leaves the watermark out of the profile it writes: the store keeps it', () => {
+    const p = only(write([examples.customer]), keys.profileSk());
+    expect(p.activityUntil).toBeUndefined();
+    expect(p.activityTracked).toBeUndefined();
+  });
+
+  it('refuses more write shards than the index has', () => {
+    expect(() => write([examples.call], { shardCount: 17 })).toThrow(RangeError);
+  });
+});
+
 describe('ingest writer: rejected bodies', () => {
   it('writes nothing when one record of many is invalid', () => {
     const outcome = validateIngest({ records: [examples.customer, examples.call, { ...examples.user, hasAccountAccess: 'yes' }] }, context());

@@ -49,6 +49,7 @@ interface TenantView {
   readonly adminEmails?: readonly string[];
   readonly lastActivityAt?: string;
   readonly contractEndsAt?: string;
+  readonly retentionShards?: number;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -66,8 +67,8 @@ export function tenantsCommand(output: Output): Command {
       ctx.emit(body, () =>
         ctx.print(
           table(
-            ['tenant', 'name', 'status', 'admin e-mails', 'last activity', 'contract ends'],
-            list.map((t) => [t.tenantId, t.name, t.status, (t.adminEmails ?? []).join(', '), t.lastActivityAt, t.contractEndsAt]),
+            ['tenant', 'name', 'status', 'admin e-mails', 'last activity', 'contract ends', 'shards'],
+            list.map((t) => [t.tenantId, t.name, t.status, (t.adminEmails ?? []).join(', '), t.lastActivityAt, t.contractEndsAt, t.retentionShards ?? 1]),
           ),
         ),
       );
@@ -81,10 +82,15 @@ export function tenantsCommand(output: Output): Command {
     .option('--admin-email <address>', 'receives critical-run alerts; repeatable', collect, [])
     .option('--contract-ends-at <iso>', 'account data becomes due after the contract ends')
     .option('--third-party <name=deleteUrl>', 'an external call-data endpoint, `{ref}` in the URL; repeatable', collect, [])
+    .option(
+      '--retention-shards <n>',
+      'write shards of the retention index (1-16; raise for > ~1,000 records/s into one category; can only grow)',
+      (v) => positiveInt(v, '--retention-shards'),
+    )
     .action(
       async (
         tenantId: string,
-        options: { name: string; adminEmail: string[]; contractEndsAt?: string; thirdParty: string[] },
+        options: { name: string; adminEmail: string[]; contractEndsAt?: string; thirdParty: string[]; retentionShards?: number },
         command: Command,
       ) => {
         const ctx = CliContext.of(command, output);
@@ -98,6 +104,7 @@ export function tenantsCommand(output: Output): Command {
           adminEmails: options.adminEmail,
           ...(options.contractEndsAt !== undefined && { contractEndsAt: options.contractEndsAt }),
           ...(thirdPartyEndpoints.length > 0 && { thirdPartyEndpoints }),
+          ...(options.retentionShards !== undefined && { retentionShards: options.retentionShards }),
         });
         ctx.emit(saved, () => ctx.print(`tenant ${saved?.tenantId ?? tenantId} saved`));
       },

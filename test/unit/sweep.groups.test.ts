@@ -1,0 +1,287 @@
+/**
+ * How a sweep group finds and deletes what is due: parents without a look at
+ * their partition when the run proves their children went, a look when it
+ * cannot, deletions of several tenants in shared batches, identifiers only
+ * after their profile, and one tenant's failure kept to that tenant.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadProfile } from '../../shared/config/profiles.js';
+import { STAGES } from '../../shared/domain/catalog.js';
+import { ValidationError } from '../../shared/domain/errors.js';
+import type { Receipt } from '../../shared/domain/ports.js';
+import { keys, retentionKeysOf, type RecordItem } from '../../shared/domain/records.js';
+import { completeRuns, runStages, startRuns, type RunDeps } from '../../shared/domain/runs.js';
+import {
+  FixedClock,
+  MemoryBlobStore,
+  MemoryControlStore,
+  MemoryExternalProvider,
+  MemoryMailer,
+  MemoryRecordStore,
+} from '../support/memory.js';
+import { buildWorld, expectedDeletions, worldKey, type TenantSpec, type World } from '../support/worlds.js';
+
+const DAY = 86_400_000;
+
+/** A tenant with one customer gone long ago (everything due) and one recent customer (nothing due). */
+function tenant(overrides: Partial<TenantSpec> = {}, activity: 'exact' | 'untracked' | 'later' = 'exact'): TenantSpec {
+  return {
+    customers: [
+      {
+        lastContactAge: 800 * DAY,
+        activity,
+        conversations: [
+          { age: 900 * DAY, whatsapp: false, open: false, messages: 3, inboundMediaAges: [899 * DAY], outboundMedia: 1, attachmentAges: [898 * DAY], logs: 1 },
+        ],
+        calls: [{ age: 850 * DAY, recordings: 2, thirdParty: true }],
+        analyticsAges: [820 * DAY],
+      },
+      {
+        lastContactAge: 2 * DAY,
+        conversations: [{ age: 3 * DAY, whatsapp: true, open: true, messages: 2, inboundMediaAges: [2 * DAY], outboundMedia: 0, attachmentAges: [], logs: 0 }],
+        calls: [],
+        analyticsAges: [],
+      },
+    ],
+    webhookAges: [400 * DAY, 1 * DAY],
+    adminLogAges: [],
+    users: [],
+    configAges: [],
+    contractEndAge: undefined,
+    lastActivityAge: 0,
+    overrides: {},
+    holdPicks: [],
+    ...overrides,
+  };
+}
+
+class CountingRecordStore extends MemoryRecordStore {
+  partitionReads: string[] = [];
+  deleteCalls = 0;
+  override async findByPartition(pk: string, options?: { skPrefix?: string; includeExpired?: boolean }): Promise<RecordItem[]> {
+    this.partitionReads.push(pk);
+    return super.findByPartition(pk, options);
+  }
+  override async deleteBatch(keys: readonly { pk: string; sk: string }[]) {
+    this.deleteCalls += 1;
+    return super.deleteBatch(keys);
+  }
+}
+
+async function setUp(world: World) {
+  const records = new CountingRecordStore();
+  const deps = {
+    records,
+    blobs: new MemoryBlobStore(),
+    control: new MemoryControlStore(),
+    external: new MemoryExternalProvider(),
+    mailer: new MemoryMailer(),
+    clock: new FixedClock(world.now),
+    platform: world.platform,
+    refSecret: 'test-secret-key-0123456789abcdef',
+    operatorEmails: ['ops@example.test'],
+  } satisfies RunDeps;
+  await records.putBatch(world.items);
+  for (const b of world.blobs) await deps.blobs.put(b.bucket, b.key, 'x', 'application/octet-stream');
+  for (const t of world.tenants) await deps.control.putTenant(t);
+  for (const p of world.policies) deps.control.policies.set(p.tenantId, p);
+  for (const h of world.holds) await deps.control.putHold(h);
+  return deps;
+}
+
+type Deps = Awaited<ReturnType<typeof setUp>>;
+
+async function sweep(deps: RunDeps, tenantIds: string[], runId: string, options: { pageSize?: number } = {}): Promise<Receipt[]> {
+  await startRuns(deps, { runId, tenantIds, dryRun: false });
+  for (const stage of STAGES) {
+    let continuation: string | undefined;
+    do {
+      const chunk = await runStages(deps, { runId, tenantIds, stage, continuation }, { budgetMs: 60_000, ...options });
+      continuation = chunk.done ? undefined : chunk.continuation;
+    } while (continuation !== undefined);
+  }
+  await completeRuns(deps, { runId, tenantIds });
+  return deps.control.getReceipts(tenantIds.map((tenantId) => ({ tenantId, runId })));
+}
+
+function expectExactly(deps: Deps, world: World): void {
+  const expected = expectedDeletions(world);
+  for (const item of world.items) {
+    expect(deps.records.items.has(worldKey(item)), `${item.pk} ${item.sk} kept?`).toBe(!expected.has(worldKey(item)));
+  }
+}
+
+describe('a sweep group', () => {
+  it('deletes due parents without reading a partition when every child provably went before them', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant(), tenant(), tenant()]);
+    const deps = await setUp(world);
+
+    await sweep(deps, ['t0', 't1', 't2'], 'r1');
+
+    expect(deps.records.partitionReads).toEqual([]);
+    expectExactly(deps, world);
+    expect(expectedDeletions(world).size).toBeGreaterThan(30);
+  });
+
+  it('reads the partition of a due profile whose activity watermark was never tracked, and deletes it with what is under it', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant({}, 'untracked')]);
+    const deps = await setUp(world);
+
+    await sweep(deps, ['t0'], 'r1');
+
+    expect(deps.records.partitionReads).toEqual([keys.subjectPk('t0', 'c0')]);
+    expectExactly(deps, world);
+  });
+
+  it('takes a young record under a gone profile along with it, through its partition', async () => {
+    // The profile's last contact is old, but a bot conversation under it is recent: only the cascade makes it due.
+    const spec = tenant({}, 'exact');
+    const world = buildWorld(loadProfile('conversations'), [
+      { ...spec, customers: [{ ...spec.customers[0]!, conversations: [...spec.customers[0]!.conversations, { age: 5 * DAY, whatsapp: false, open: false, messages: 2, inboundMediaAges: [4 * DAY], outboundMedia: 0, attachmentAges: [], logs: 0 }] }] },
+    ]);
+    const young = world.items.find((i) => i.category === 'conversation' && i.clockStart > new Date(world.now.getTime() - 10 * DAY).toISOString())!;
+    const deps = await setUp(world);
+
+    await sweep(deps, ['t0'], 'r1');
+
+    expect(deps.records.partitionReads).toEqual([young.pk]);
+    expect(deps.records.items.has(worldKey(young))).toBe(false);
+    expectExactly(deps, world);
+  });
+
+  it('sends the blob and record deletions of all its tenants in shared requests', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant(), tenant(), tenant(), tenant()]);
+    const deps = await setUp(world);
+    const dueBlobs = world.items.filter((i) => i.blobKey !== undefined && expectedDeletions(world).has(worldKey(i)));
+
+    await sweep(deps, ['t0', 't1', 't2', 't3'], 'r1');
+
+    // One DeleteObjects request per bucket for the whole group, not one per tenant.
+    expect(new Set(dueBlobs.map((b) => b.blobBucket)).size).toBe(2);
+    expect(deps.blobs.deleteRequests).toBe(2);
+    // One deleteBatch call per round of the stages (six rounds), not one per tenant and category.
+    expect(deps.records.deleteCalls).toBe(6);
+    expectExactly(deps, world);
+  });
+
+  it('counts each tenant\'s deletions in its own receipt', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant(), tenant({ webhookAges: [500 * DAY, 501 * DAY, 502 * DAY] })]);
+    const deps = await setUp(world);
+    const expected = expectedDeletions(world);
+
+    const receipts = await sweep(deps, ['t0', 't1'], 'r1', { pageSize: 2 });
+
+    for (const r of receipts) {
+      const deleted = Object.values(r.categories).reduce((n, c) => n + c.deleted, 0);
+      const due = world.items.filter((i) => i.tenantId === r.tenantId && expected.has(worldKey(i))).length;
+      expect(deleted, r.tenantId).toBe(due);
+      expect(r.status).toBe('completed');
+    }
+  });
+
+  it('keeps a stage failure to the tenant it happened to: recorded in its receipt, the others carry on', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant(), tenant()]);
+    const deps = await setUp(world);
+    const find = deps.records.findDueForDeletion.bind(deps.records);
+    deps.records.findDueForDeletion = async (tenantId, partition, cutoff, options) => {
+      if (tenantId === 't1' && partition === 'third_party_call_data') throw Object.assign(new Error('index down'), { name: 'IndexDown' });
+      return find(tenantId, partition, cutoff, options);
+    };
+
+    const [r0, r1] = (await sweep(deps, ['t0', 't1'], 'r1')).sort((a, b) => (a.tenantId < b.tenantId ? -1 : 1));
+
+    expect(r0).toMatchObject({ status: 'completed', failedStages: [] });
+    expect(r1).toMatchObject({ status: 'failed', failedStages: [{ stage: 2, error: 'IndexDown' }] });
+    // t1's calls keep their third-party data (never deleted), so they stay; the rest of t1 goes on.
+    const call = world.items.find((i) => i.tenantId === 't1' && i.category === 'call')!;
+    expect(deps.records.items.has(worldKey(call))).toBe(true);
+    expect(r1!.categories.message?.deleted).toBeGreaterThan(0);
+    expect(deps.mailer.sent.map((m) => m.subject)).toEqual([expect.stringContaining('tenant t1')]);
+  });
+
+  it('refuses a continuation that leaves out a tenant of the group', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant(), tenant()]);
+    const deps = await setUp(world);
+    await startRuns(deps, { runId: 'r1', tenantIds: ['t0', 't1'], dryRun: false });
+    const foreign = Buffer.from(JSON.stringify({ v: 2, r: 0, t: { t0: [0] } })).toString('base64url');
+
+    const chunk = runStages(deps, { runId: 'r1', tenantIds: ['t0', 't1'], stage: 1, continuation: foreign }, { budgetMs: 60_000 });
+
+    await expect(chunk).rejects.toBeInstanceOf(ValidationError);
+    expect(deps.records.items.size).toBe(world.items.length);
+  });
+});
+
+describe('identifier items', () => {
+  it('go once their profile is gone, even when the profile went in an earlier run', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const deps = await setUp(world);
+    const profile = world.items.find((i) => i.tenantId === 't0' && i.sk === keys.profileSk() && i.subjectId === 'c0')!;
+    const identifier = world.items.find((i) => i.pk === profile.pk && i.sk.startsWith('ID#'))!;
+    // An earlier run deleted the profile but not its identifier (the request failed).
+    deps.records.items.delete(worldKey(profile));
+
+    await sweep(deps, ['t0'], 'r1');
+
+    expect(deps.records.items.has(worldKey(identifier))).toBe(false);
+  });
+
+  it('stay while their profile stays, even with an older clock than the profile\'s', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const deps = await setUp(world);
+    const recent = world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c1')!;
+    // A phone number written two years ago, when the customer last came by; the profile has moved on since.
+    const old = new Date(world.now.getTime() - 800 * DAY).toISOString();
+    const stale: RecordItem = {
+      tenantId: 't0', pk: recent.pk, sk: keys.identifierSk('PHONE', '+15550009999'), category: 'customer_profile', id: 'c1', subjectId: 'c1',
+      parentSk: keys.profileSk(), clockStart: old, identifierPk: keys.identifierPk('t0', 'PHONE', '+15550009999'), identifierSk: 'c1',
+    };
+    await deps.records.putBatch([{ ...stale, ...retentionKeysOf(stale, 1) }]);
+
+    const [receipt] = await sweep(deps, ['t0'], 'r1');
+
+    expect(deps.records.items.has(worldKey(stale))).toBe(true);
+    expect(deps.records.items.has(worldKey(recent))).toBe(true);
+    expect(receipt!.categories.customer_profile!.deleted).toBe(2); // c0's profile and phone
+  });
+
+  it('stay when their profile could not be deleted, and go with it in the next run', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const deps = await setUp(world);
+    const profile = world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c0')!;
+    const identifier = world.items.find((i) => i.pk === profile.pk && i.sk.startsWith('ID#'))!;
+    deps.records.faults.deleteFails = (k) => (k.pk === profile.pk && k.sk === profile.sk ? 'ProvisionedThroughputExceededException' : undefined);
+
+    await sweep(deps, ['t0'], 'r1');
+
+    expect(deps.records.items.has(worldKey(profile))).toBe(true);
+    expect(deps.records.items.has(worldKey(identifier))).toBe(true);
+
+    deps.records.faults.deleteFails = undefined;
+    await sweep(deps, ['t0'], 'r2');
+
+    expect(deps.records.items.has(worldKey(profile))).toBe(false);
+    expect(deps.records.items.has(worldKey(identifier))).toBe(false);
+  });
+});
+
+describe('an open conversation past retention', () => {
+  it('is deleted in the run; one that cannot be deleted is closed for retention and goes in the next run', async () => {
+    const spec = tenant();
+    const open = { ...spec.customers[0]!.conversations[0]!, open: true };
+    const world = buildWorld(loadProfile('conversations'), [{ ...spec, customers: [{ ...spec.customers[0]!, conversations: [open, { ...open }] }] }]);
+    const deps = await setUp(world);
+    const [first, second] = world.items.filter((i) => i.category === 'conversation' && i.subjectId === 'c0');
+    deps.records.faults.deleteFails = (k) => (k.sk === second!.sk && k.pk === second!.pk ? 'InternalServerError' : undefined);
+
+    await sweep(deps, ['t0'], 'r1');
+
+    expect(deps.records.items.has(worldKey(first!))).toBe(false);
+    expect(deps.records.items.get(worldKey(second!))).toMatchObject({ status: 'closed', closedReason: 'retention' });
+
+    deps.records.faults.deleteFails = undefined;
+    await sweep(deps, ['t0'], 'r2');
+
+    expect(deps.records.items.has(worldKey(second!))).toBe(false);
+  });
+});
