@@ -1,8 +1,8 @@
 /**
  * The three measurements over one seeded state each:
- * (a) the engine's sweep through its real entry points (startRun → runStage
- *     for stages 1–4 until done → completeRun), every tenant, with the
- *     profile's tenant concurrency;
+ * (a) the engine's sweep through its real entry points, as the Sweep state
+ *     machine calls them: the tenants in sweep groups, each group
+ *     startRuns → runStages for stages 1–4 until done → completeRuns;
  * (b) a naive loop: one DeleteItem (and one DeleteObject for a blob record)
  *     per due record, one at a time;
  * (c) the floor: the same due keys through bare BatchWriteItem (25 a request)
@@ -10,7 +10,7 @@
  */
 import { loadavg } from 'node:os';
 import { DeleteObjectCommand, DeleteObjectsCommand, type ObjectIdentifier } from '@aws-sdk/client-s3';
-import { BatchWriteCommand, DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { chunk, mapConcurrent } from '../shared/adapters/retry.js';
 import { composeRunDeps } from '../shared/app/compose.js';
 import { STAGES, type BucketName } from '../shared/domain/catalog.js';
@@ -181,68 +181,6 @@ export async function runFloor(h: Harness, stage: Stage, items: readonly RecordI
     blobSeconds = await floorDeletes(h, stage, items, options);
   });
   return { ...run, records: items.length, blobs: countBlobs(items), blobSeconds, recordSeconds: run.seconds - blobSeconds };
-}
-
-/** A `byRetention` partition and the cutoff its due records lie below. */
-export interface DuePartition {
-  readonly retentionPk: string;
-  readonly cutoff: string;
-}
-
-export interface DesignFloorResult extends LoopResult {
-  readonly querySeconds: number;
-  /** Index entries the queries returned (every due record in the index, nothing else). */
-  readonly found: number;
-}
-
-/**
- * (d) The design floor: what no engine of this design can avoid on top of the
- * floor. It queries every `byRetention` partition that holds a due record
- * once (all pages, keys only, 16 in flight), then deletes like the floor.
- * Generous: it is told which partitions are non-empty and is handed the
- * records outside the index (identifiers) for free.
- */
-export async function runDesignFloor(
-  h: Harness,
-  stage: Stage,
-  items: readonly RecordItem[],
-  partitions: readonly DuePartition[],
-  options: FloorOptions,
-): Promise<DesignFloorResult> {
-  let blobSeconds = 0;
-  let querySeconds = 0;
-  let found = 0;
-  const run = await timed(h, async () => {
-    const began = performance.now();
-    await mapConcurrent(partitions, 16, async ({ retentionPk, cutoff }) => {
-      let lastKey: Record<string, unknown> | undefined;
-      do {
-        const output = await h.doc.send(
-          new QueryCommand({
-            TableName: stage.tableNames.records,
-            IndexName: 'byRetention',
-            KeyConditionExpression: 'retentionPk = :p AND retentionSk < :c',
-            ExpressionAttributeValues: { ':p': retentionPk, ':c': cutoff },
-            ProjectionExpression: 'pk, sk',
-            ...(lastKey !== undefined && { ExclusiveStartKey: lastKey }),
-          }),
-        );
-        found += output.Items?.length ?? 0;
-        lastKey = output.LastEvaluatedKey;
-      } while (lastKey !== undefined);
-    });
-    querySeconds = (performance.now() - began) / 1000;
-    blobSeconds = await floorDeletes(h, stage, items, options);
-  });
-  return {
-    ...run,
-    records: items.length,
-    blobs: countBlobs(items),
-    querySeconds,
-    found,
-    blobSeconds,
-    recordSeconds: run.seconds - querySeconds - blobSeconds,
-  };
 }
 
 function countBlobs(items: readonly RecordItem[]): number {

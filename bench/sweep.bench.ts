@@ -1,10 +1,8 @@
 /**
  * `npm run bench`: seeds a synthetic world into the embedded emulators and, in
  * one process, measures (a) the engine's sweep, (b) a naive
- * delete-one-item-at-a-time loop, (c) the floor, a bare
- * BatchWriteItem/DeleteObjects loop over the same keys, and (d) the design
- * floor: the floor plus the byRetention queries no engine of this design can
- * avoid (bench/bounds.ts gives the same bound in requests). Each measurement gets
+ * delete-one-item-at-a-time loop and (c) the floor, a bare
+ * BatchWriteItem/DeleteObjects loop over the same keys. Each measurement gets
  * fresh tables and buckets seeded with the same world, and is verified
  * afterwards: exactly the expected records and blobs are gone.
  *
@@ -19,12 +17,11 @@ import Table from 'cli-table3';
 import { loadProfile, UnknownProfileError } from '../shared/config/profiles.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
 import type { Clock } from '../shared/domain/ports.js';
-import { sweepCutoff } from '../shared/domain/sweep.js';
 import { DEFAULT_RETENTION_SHARDS, type RecordItem } from '../shared/domain/records.js';
+import { MAX_GROUP_TENANTS } from '../shared/domain/runs.js';
 import { provisionStage, seed, startHarness, verify, type Harness, type SeedResult, type Stage } from './harness.js';
-import { structuralBounds, type StructuralBounds } from './bounds.js';
 import { byCommand, collectGarbage, total, type Counts } from './instrument.js';
-import { runDesignFloor, runEngine, runFloor, runNaive, type DuePartition, type DesignFloorResult, type EngineResult, type LoopResult, type Timed } from './measure.js';
+import { runEngine, runFloor, runNaive, type EngineResult, type LoopResult, type Timed } from './measure.js';
 import { blobOf, buildWorld, prng, WorldShapeError, type BenchWorld } from './world.js';
 
 /** The bench's fixed "now"; the run clock starts here and ticks in real time. */
@@ -39,7 +36,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --naive-sample N       due records the naive loop deletes; 0 = all (default 10000)
   --floor-concurrency N  BatchWriteItem requests in flight in the floor (default 8)
   --page-size N          engine page size (default: the engine's own, 2000)
-  --shards N             byRetention write shards (default: the engine's, ${DEFAULT_RETENTION_SHARDS})
+  --shards N             byRetention write shards of every tenant (default: the engine's, ${DEFAULT_RETENTION_SHARDS})
   --stage-budget-ms N    engine time budget per stage chunk (default 840000)
   --seed N               world seed (default 1)
   --out PATH             JSON report (default bench/results.json)`;
@@ -204,8 +201,8 @@ async function main(): Promise<number> {
       `due: ${fmt(dueItems.length)} records (${pct(dueItems.length / world.items.length)}), ${fmt(dueBlobs)} blobs, ${fmt(dueExternal)} third-party markers; ` +
       `customers gone/aged/active ${fmt(world.customers.gone)}/${fmt(world.customers.aged)}/${fmt(world.customers.active)} (built in ${secs(performance.now() - built)})\n` +
       `naive loop: ${sample.length < dueItems.length ? `random sample of ${fmt(sample.length)} due records` : 'every due record'}; ` +
-      `floor: ${params.floorConcurrency} BatchWriteItem and 4 DeleteObjects in flight; engine: ${platform.sweep.tenantConcurrency} tenants in parallel, page ${params.pageSize}; ` +
-      `${params.shards} byRetention shards\n`,
+      `floor: ${params.floorConcurrency} BatchWriteItem and 4 DeleteObjects in flight; engine: tenants in sweep groups of up to ${MAX_GROUP_TENANTS}, ` +
+      `${platform.sweep.tenantConcurrency} read at once, page ${params.pageSize}; ${params.shards} byRetention shard${params.shards === 1 ? '' : 's'} per tenant\n`,
   );
 
   // s3rver keeps every object as files; on tmpfs the bench measures the emulator, not the disk.
@@ -271,41 +268,15 @@ async function main(): Promise<number> {
     (h, stage) => runFloor(h, stage, dueItems, { dynamoConcurrency: params.floorConcurrency, s3Concurrency: 4 }),
     isDue,
   );
-  // Records past their own category's cutoff (the rest of the due ones are due through an ancestor,
-  // found by the cascade). The world keeps every clock days away from a cutoff, so any instant of the run will do.
-  const tenantsById = new Map(world.tenants.map((t) => [t.tenantId, t]));
-  const ownCutoff = (item: RecordItem): string | undefined => {
-    const tenant = tenantsById.get(item.tenantId);
-    if (tenant === undefined || item.retentionSk === undefined) return undefined;
-    const cutoff = sweepCutoff({ tenant, platform, policy: undefined, holds: [] }, item.category, clock.now());
-    return cutoff === null || item.retentionSk >= cutoff.toISOString() ? undefined : cutoff.toISOString();
-  };
-  const dueByOwnClock = dueItems.filter((i) => ownCutoff(i) !== undefined).length;
-  const d = await measure(
-    'design',
-    (h, stage) => {
-      const partitions = new Map<string, DuePartition>();
-      for (const item of dueItems) {
-        const cutoff = ownCutoff(item);
-        if (cutoff !== undefined && item.retentionPk !== undefined) partitions.set(item.retentionPk, { retentionPk: item.retentionPk, cutoff });
-      }
-      return runDesignFloor(h, stage, dueItems, [...partitions.values()], { dynamoConcurrency: params.floorConcurrency, s3Concurrency: 4 });
-    },
-    isDue,
-    (result) => (result.found === dueByOwnClock ? [] : [`the queries found ${result.found} index entries, expected ${dueByOwnClock}`]),
-  );
   const engine = a.result;
   const floor = c.result;
-  const design = d.result;
-  const reports: Record<'engine' | 'naive' | 'floor' | 'design', MeasurementReport> = {
+  const reports: Record<'engine' | 'naive' | 'floor', MeasurementReport> = {
     engine: report(engine, dueItems.length, dueBlobs, a.seeded, a.verified),
     naive: report(b.result, b.result.records, b.result.blobs, b.seeded, b.verified),
     floor: report(floor, floor.records, floor.blobs, c.seeded, c.verified),
-    design: report(design, design.records, design.blobs, d.seeded, d.verified),
   };
 
-  const { engine: e, naive: n, floor: f, design: g } = reports;
-  const bounds = structuralBounds(world, (item) => ownCutoff(item) !== undefined);
+  const { engine: e, naive: n, floor: f } = reports;
   const firstAttempts = (r: MeasurementReport): number => total(r.s3Requests) - total(r.sdkRetries.s3);
   const ratios = {
     engineOverFloorThroughput: round(e.itemsPerSecond / f.itemsPerSecond, 3),
@@ -315,13 +286,7 @@ async function main(): Promise<number> {
     engineOverFloorDynamodbRequestsPerRecord: round(e.dynamodbRequestsPerRecord / f.dynamodbRequestsPerRecord, 3),
     engineOverFloorS3RequestsPerBlob:
       e.s3RequestsPerBlob === null || f.s3RequestsPerBlob === null ? null : round(e.s3RequestsPerBlob / f.s3RequestsPerBlob, 3),
-    designFloorOverFloorThroughput: round(g.itemsPerSecond / f.itemsPerSecond, 3),
-    designFloorOverNaiveThroughput: round(g.itemsPerSecond / n.itemsPerSecond, 3),
-    engineOverDesignFloorThroughput: round(e.itemsPerSecond / g.itemsPerSecond, 3),
     engineOverFloorS3FirstAttempts: firstAttempts(f) === 0 ? null : round(firstAttempts(e) / firstAttempts(f), 3),
-    // The best any per-tenant sweep over the sharded byRetention index can do (bench/bounds.ts).
-    designBoundOverFloorDynamodbRequestsPerRecord: round(bounds.dynamodbRequests / dueItems.length / f.dynamodbRequestsPerRecord, 3),
-    designBoundOverFloorS3FirstAttempts: bounds.floorS3FirstAttempts === 0 ? null : round(bounds.s3Requests / bounds.floorS3FirstAttempts, 3),
   };
   const targets: Target[] = [
     {
@@ -329,7 +294,6 @@ async function main(): Promise<number> {
       target: '≥ 0.7',
       measured: ratios.engineOverFloorThroughput,
       onCpuTime: ratios.engineOverFloorThroughputOnCpuTime,
-      designBound: ratios.designFloorOverFloorThroughput,
       pass: ratios.engineOverFloorThroughput >= 0.7,
     },
     {
@@ -337,26 +301,23 @@ async function main(): Promise<number> {
       target: '≥ 5',
       measured: ratios.engineOverNaiveThroughput,
       onCpuTime: ratios.engineOverNaiveThroughputOnCpuTime,
-      designBound: ratios.designFloorOverNaiveThroughput,
       pass: ratios.engineOverNaiveThroughput >= 5,
     },
     {
       name: 'DynamoDB requests per deleted record ≤ 1.15 × floor',
       target: '≤ 1.15',
       measured: ratios.engineOverFloorDynamodbRequestsPerRecord,
-      designBound: ratios.designBoundOverFloorDynamodbRequestsPerRecord,
       pass: ratios.engineOverFloorDynamodbRequestsPerRecord <= 1.15,
     },
     {
       name: 'S3 requests per deleted blob ≤ 1.15 × floor',
       target: '≤ 1.15',
       measured: ratios.engineOverFloorS3RequestsPerBlob,
-      ...(ratios.designBoundOverFloorS3FirstAttempts !== null && { designBound: ratios.designBoundOverFloorS3FirstAttempts }),
       pass: ratios.engineOverFloorS3RequestsPerBlob === null ? null : ratios.engineOverFloorS3RequestsPerBlob <= 1.15,
     },
   ];
 
-  printReport(params, reports, ratios, targets, engine, floor, design, bounds);
+  printReport(params, reports, ratios, targets, engine, floor);
 
   const results = {
     machine: {
@@ -372,6 +333,7 @@ async function main(): Promise<number> {
       benchNow: BENCH_NOW.toISOString(),
       s3rverOnTmpfs: s3Base === '/dev/shm',
       tenantConcurrency: platform.sweep.tenantConcurrency,
+      sweepGroups: engine.groups,
       retentionShards: params.shards,
     },
     world: {
@@ -383,18 +345,12 @@ async function main(): Promise<number> {
       customers: world.customers,
       byCategory: categoryBreakdown(world),
     },
-    structuralBounds: {
-      ...bounds,
-      explanation:
-        'Fewest requests any sweep of this design can send: one Query per byRetention partition (tenant, category, shard) holding a due record, ' +
-        '⌈due/25⌉ BatchWriteItem per tenant, ⌈due blobs/1000⌉ DeleteObjects per tenant and bucket. The floor batches across tenants and reads nothing.',
-    },
     notes: [
       sample.length < dueItems.length
         ? `The naive loop ran on a random sample of ${sample.length} of the ${dueItems.length} due records; its items/s is measured on that sample.`
         : 'The naive loop ran on every due record.',
       'Peak RSS and heap are the whole process: dynalite (in memory) and s3rver run in-process.',
-      'Request counts include retries (sdkRetries lists them); engine counts include the control table (tenant, policy, holds, receipts).',
+      'Request counts include retries (sdkRetries lists them); engine counts include the control table (tenants, policies, holds, receipts).',
       's3rver answers the first DeleteObjects over keys that share a folder with a 500 (its parallel empty-folder clean-up races), so nearly every DeleteObjects is sent twice, by the engine and the floor alike.',
     ],
     measurements: {
@@ -413,16 +369,6 @@ async function main(): Promise<number> {
         s3Concurrency: 4,
         blobSeconds: round(floor.blobSeconds ?? 0, 3),
         recordSeconds: round(floor.recordSeconds ?? 0, 3),
-      },
-      designFloor: {
-        ...g,
-        description:
-          'The floor plus the reads no engine of this design can avoid: one keys-only Query (all pages) of every byRetention partition holding a record past its own cutoff, 16 in flight, then the floor\'s deletes.',
-        partitionsQueried: bounds.duePartitions,
-        indexEntriesFound: design.found,
-        querySeconds: round(design.querySeconds, 3),
-        blobSeconds: round(design.blobSeconds ?? 0, 3),
-        recordSeconds: round(design.recordSeconds ?? 0, 3),
       },
     },
     ratios,
@@ -445,8 +391,6 @@ interface Target {
   readonly measured: number | null;
   /** The same ratio on process CPU time instead of wall time (throughput targets only). */
   readonly onCpuTime?: number;
-  /** The ratio the design floor reaches (throughput) or a perfect engine of this design would (requests; bench/bounds.ts). */
-  readonly designBound?: number;
   readonly pass: boolean | null;
 }
 
@@ -509,13 +453,11 @@ function categoryBreakdown(world: BenchWorld): Record<string, { total: number; d
 
 function printReport(
   params: Params,
-  reports: Record<'engine' | 'naive' | 'floor' | 'design', MeasurementReport>,
+  reports: Record<'engine' | 'naive' | 'floor', MeasurementReport>,
   ratios: Record<string, number | null>,
   targets: readonly Target[],
   engine: EngineResult,
   floor: LoopResult,
-  design: DesignFloorResult,
-  bounds: StructuralBounds,
 ): void {
   const plain = { style: { head: [], border: [] } };
   const main = new Table({
@@ -525,7 +467,7 @@ function printReport(
   });
   for (const [label, r] of Object.entries(reports)) {
     main.push([
-      label === 'naive' && params.naiveSample > 0 && r.deletedRecords === params.naiveSample ? 'naive (sample)' : label === 'design' ? 'design floor' : label,
+      label === 'naive' && params.naiveSample > 0 && r.deletedRecords === params.naiveSample ? 'naive (sample)' : label,
       fmt(r.deletedRecords),
       fmt(r.deletedBlobs),
       r.seconds.toFixed(2),
@@ -546,12 +488,11 @@ function printReport(
       ? `naive: a random sample of ${fmt(reports.naive.deletedRecords)} due records, one request at a time; items/s is the sample's.`
       : 'naive: every due record, one request at a time.',
     `floor: blobs ${floor.blobSeconds?.toFixed(2)} s, then records ${floor.recordSeconds?.toFixed(2)} s.`,
-    `design floor: ${fmt(bounds.duePartitions)} byRetention queries (every partition holding a record past its own cutoff, keys only) ${design.querySeconds.toFixed(2)} s, ` +
-      `then the floor's deletes: blobs ${design.blobSeconds?.toFixed(2)} s, records ${design.recordSeconds?.toFixed(2)} s.`,
-    `S3 requests: ${(['engine', 'naive', 'floor', 'design'] as const).map((m) => `${m} ${describe(reports[m].s3Requests, reports[m].sdkRetries.s3)}`).join('; ')}.`,
-    `DynamoDB SDK retries: ${(['engine', 'naive', 'floor', 'design'] as const).map((m) => `${m} ${fmt(total(reports[m].sdkRetries.dynamodb))}`).join(', ')}.`,
+    `engine: ${engine.groups} sweep group${engine.groups === 1 ? '' : 's'}.`,
+    `S3 requests: ${(['engine', 'naive', 'floor'] as const).map((m) => `${m} ${describe(reports[m].s3Requests, reports[m].sdkRetries.s3)}`).join('; ')}.`,
+    `DynamoDB SDK retries: ${(['engine', 'naive', 'floor'] as const).map((m) => `${m} ${fmt(total(reports[m].sdkRetries.dynamodb))}`).join(', ')}.`,
     'CPU s and memory are the whole process, emulators included; load average (1 min) before/after: ' +
-      (['engine', 'naive', 'floor', 'design'] as const).map((m) => `${m} ${reports[m].loadAverage.join('/')}`).join(', ') +
+      (['engine', 'naive', 'floor'] as const).map((m) => `${m} ${reports[m].loadAverage.join('/')}`).join(', ') +
       ` on ${cpus().length} CPUs.`,
   ];
   console.log(lines.join('\n'));
@@ -572,7 +513,7 @@ function printReport(
 
   const phases = new Table({
     ...plain,
-    head: ['engine phase', 'chunks', 'DDB requests', 'by command and target', 'runStage s (Σ tenants)'],
+    head: ['engine phase', 'chunks', 'DDB requests', 'by command and target', 'runStages s (Σ groups)'],
     colAligns: ['left', 'right', 'right', 'left', 'right'],
   });
   const order = ['startRun', 'stage 1', 'stage 2', 'stage 3', 'stage 4', 'completeRun'];
@@ -597,8 +538,8 @@ function printReport(
 
   const targetTable = new Table({
     ...plain,
-    head: ['target', 'wanted', 'measured', 'result', 'on CPU time', 'design bound'],
-    colAligns: ['left', 'right', 'right', 'left', 'right', 'right'],
+    head: ['target', 'wanted', 'measured', 'result', 'on CPU time'],
+    colAligns: ['left', 'right', 'right', 'left', 'right'],
   });
   for (const t of targets) {
     targetTable.push([
@@ -607,17 +548,9 @@ function printReport(
       t.measured === null ? '-' : t.measured.toFixed(3),
       t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS',
       t.onCpuTime === undefined ? '' : t.onCpuTime.toFixed(3),
-      t.designBound === undefined ? '' : t.designBound.toFixed(3),
     ]);
   }
   console.log(`\n${targetTable.toString()}`);
-  console.log(
-    `design bound: throughput is the design floor's; requests are the fewest any sweep of this design could send on this world (bench/bounds.ts): ` +
-      `${fmt(bounds.duePartitions)} byRetention partitions hold records past their own cutoff (≥ 1 Query each) + ${fmt(bounds.perTenantBatchWrites)} BatchWriteItem ` +
-      `(per tenant) = ${fmt(bounds.dynamodbRequests)} DynamoDB requests, against the floor's ${fmt(bounds.floorBatchWrites)}; ` +
-      `${fmt(bounds.s3Requests)} DeleteObjects (per tenant and bucket) against the floor's ${fmt(bounds.floorS3FirstAttempts)} first attempts. ` +
-      `S3 first attempts, engine/floor: ${ratios.engineOverFloorS3FirstAttempts?.toFixed(3) ?? '-'}.`,
-  );
 }
 
 function describe(counts: Counts, retries: Counts): string {

@@ -89,14 +89,14 @@ export class StatelessStack extends Stack {
     const stageTimeout = stageBudget.plus(Duration.minutes(2));
     const stage = new LetheFunction(this, 'SweepStage', {
       functionDir: 'sweep-stage',
-      description: 'Lethe sweep: deletes one chunk of one stage of a tenant run',
+      description: 'Lethe sweep: deletes one chunk of one stage for a group of tenant runs',
       environment,
       memorySizeMb: 1024,
       timeout: stageTimeout,
     }).function;
     const lifecycle = new LetheFunction(this, 'SweepLifecycle', {
       functionDir: 'sweep-lifecycle',
-      description: 'Lethe sweep: opens, finishes and alerts on a tenant run',
+      description: 'Lethe sweep: opens, finishes and alerts on the tenant runs of a group',
       environment,
     }).function;
 
@@ -186,6 +186,7 @@ export class StatelessStack extends Stack {
       privacyStateMachine: this.privacy.stateMachine,
       functions: { SweepStage: stage, SweepLifecycle: lifecycle, SweepListTenants: listTenants, PrivacyWorker: privacyWorker },
       scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
+      recordsTable: props.stateful.recordsTable,
       cadenceMinutes: platformPolicy.sweep.cadenceMinutes,
       graceHours: platformPolicy.sweep.graceHours,
       alarmEmails: props.operatorEmails,

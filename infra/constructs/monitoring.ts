@@ -11,6 +11,7 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -19,6 +20,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { RETENTION_INDEX_NAME } from '../../shared/adapters/table-definitions.js';
 
 /** CloudWatch alarm windows may span at most 7 days. */
 const MAX_ALARM_WINDOW_MINUTES = 7 * 24 * 60;
@@ -29,6 +31,12 @@ export interface LetheMonitoringProps {
   /** Functions whose errors alarm (the sweep stage, lifecycle, privacy worker …). */
   readonly functions: Readonly<Record<string, IFunction>>;
   readonly scheduleDeadLetterQueue: IQueue;
+  /**
+   * The records table: its retention index alarms when writes to it are
+   * throttled (a tenant that needs more write shards).
+   * @default no index alarm
+   */
+  readonly recordsTable?: ITable;
   /** The profile's sweep cadence, in minutes. */
   readonly cadenceMinutes: number;
   /** The profile's grace, in hours. */
@@ -40,7 +48,8 @@ export interface LetheMonitoringProps {
 
 /**
  * Operator view of Lethe: alarms on failed sweeps, function errors, schedule
- * dead letters and deletion lag (no successful sweep within cadence + grace),
+ * dead letters, retention-index write throttling and deletion lag (no
+ * successful sweep within cadence + grace),
  * sent to an encrypted SNS topic; and one dashboard.
  */
 export class LetheMonitoring extends Construct {
@@ -99,6 +108,18 @@ export class LetheMonitoring extends Construct {
       'The scheduler could not start a Sweep (message in its dead-letter queue).',
       props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Statistic.MAXIMUM }),
     );
+
+    if (props.recordsTable !== undefined) {
+      const throttles = props.recordsTable.metric('WriteThrottleEvents', {
+        dimensionsMap: { TableName: props.recordsTable.tableName, GlobalSecondaryIndexName: RETENTION_INDEX_NAME },
+        ...every5Min,
+      });
+      onAny(
+        'RetentionIndexThrottled',
+        'Writes to the byRetention index were throttled: a tenant writes more than one index partition takes. Raise its retentionShards (PUT /v1/tenants/{t}).',
+        throttles,
+      );
+    }
 
     // Deletion lag: a record becomes due at most cadence + grace before the next
     // successful sweep deletes it; no success in that window means lag beyond it.

@@ -31,13 +31,16 @@ export interface TableDefinition {
   readonly pointInTimeRecovery: boolean;
 }
 
+/** The records table's retention index (what sweeps query, and whose throttling alarms). */
+export const RETENTION_INDEX_NAME = 'byRetention';
+
 export const RECORDS_TABLE: TableDefinition = {
   id: 'records',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   globalSecondaryIndexes: [
     {
-      indexName: 'byRetention',
+      indexName: RETENTION_INDEX_NAME,
       partitionKey: { name: 'retentionPk', type: 'S' },
       sortKey: { name: 'retentionSk', type: 'S' },
       projection: RETENTION_PROJECTION,

@@ -27,6 +27,14 @@ describe('monitoring', () => {
     expect(subscriptions.map((s) => s.Properties.Endpoint)).toEqual(['oncall@lethe.example']);
   });
 
+  it('alarms when writes to the retention index are throttled, the sign that a tenant needs more write shards', () => {
+    const m = monitoring('conversations');
+    const alarm = m.alarm('RetentionIndexThrottled');
+    expect(alarm).toMatchObject({ MetricName: 'WriteThrottleEvents', Namespace: 'AWS/DynamoDB', Threshold: 1 });
+    expect(alarm.Dimensions).toEqual(expect.arrayContaining([{ Name: 'GlobalSecondaryIndexName', Value: 'byRetention' }]));
+    expect(alarm.AlarmDescription).toContain('retentionShards');
+  });
+
   it('alarms on deletion lag when no sweep succeeds within cadence + grace (+1 h)', () => {
     const lag = monitoring('voice').alarm('DeletionLag');
     // voice: every 120 min with 2 h grace → a 300-minute window.

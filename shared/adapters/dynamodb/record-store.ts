@@ -8,6 +8,7 @@
  * items (`findDueForDeletion`, `getBatch`, `includeExpired`, `trackActivity`):
  * they are overdue, and it is the sweeper, not TTL, that must delete them.
  */
+import { RETENTION_INDEX_NAME } from '../table-definitions.js';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -59,7 +60,7 @@ const BATCH_WRITE_MAX = 25;
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_MAX = 100;
 const DEFAULT_PAGE_LIMIT = 500;
-const RETENTION_INDEX = 'byRetention';
+const RETENTION_INDEX = RETENTION_INDEX_NAME;
 const IDENTIFIER_INDEX = 'byIdentifier';
 
 /**
