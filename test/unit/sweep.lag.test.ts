@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { STAGES } from '../../shared/domain/catalog.js';
 import { effectivePeriod, periodMs } from '../../shared/domain/policy.js';
 import { completeRun, runStage, startRun, type RunDeps } from '../../shared/domain/runs.js';
-import { keys, retentionShard, type RecordItem } from '../../shared/domain/records.js';
+import { toRecordItems, type IngestRecordInput } from '../../shared/domain/ingest.js';
+import { writeRecords } from '../../shared/app/api/use-cases/ingest.js';
+import type { Category } from '../../shared/domain/catalog.js';
 import { loadProfile } from '../../shared/config/profiles.js';
 import {
   FixedClock,
@@ -36,6 +38,7 @@ describe('deletion lag under the voice profile', () => {
     };
     await control.putTenant({
       tenantId: 'v', name: 'Voice', status: 'active', adminEmails: [], createdAt: start.toISOString(), updatedAt: start.toISOString(), lastActivityAt: start.toISOString(),
+      thirdPartyEndpoints: [{ name: 'pbx', deleteUrl: 'https://pbx.example/calls/{ref}' }],
     });
     // Calls with the shortest period the profile allows (0 = 2 hours), webhooks at 1 day, the rest at defaults.
     const policy = { tenantId: 'v', profile: 'voice', version: 1, locked: false, categories: { call: { days: 0 }, webhook_delivery: { days: 1 } } };
@@ -44,29 +47,33 @@ describe('deletion lag under the voice profile', () => {
     const eligibleAt = new Map<string, number>();
     const deletedAt = new Map<string, number>();
     const cadence = platform.sweep.cadenceMinutes * 60_000;
+    const period = (c: Category) => periodMs(effectivePeriod(platform, policy, c).days);
+    const iso = (ms: number) => new Date(ms).toISOString();
     let n = 0;
     let runs = 0;
     for (let t = start.getTime(); t < start.getTime() + 30 * DAY; t += HOUR) {
       clock.set(new Date(t));
-      // Hourly ingest: new calls and webhooks, plus calls whose clock started long ago (late-arriving data).
-      const batch: RecordItem[] = [];
-      for (const [category, clockStart] of [
-        ['call', t - 7 * 60_000],
-        ['webhook_delivery', t - 30 * 60_000],
-        ['call', t - 95 * DAY],
-      ] as const) {
-        const id = `r${n++}`;
-        const pk = category === 'call' ? keys.subjectPk('v', `s${id}`) : keys.accountPk('v');
-        const sk = category === 'call' ? keys.callSk(id) : keys.webhookDeliverySk(id);
-        const iso = new Date(clockStart).toISOString();
-        batch.push({
-          pk, sk, tenantId: 'v', category, id, clockStart: iso, subjectId: category === 'call' ? `s${id}` : undefined,
-          retentionPk: keys.retentionPk('v', category, retentionShard(pk, sk)), retentionSk: keys.retentionSk(iso, id),
-        });
-        const period = periodMs(effectivePeriod(platform, policy, category).days);
-        eligibleAt.set(`${pk}\u0000${sk}`, Math.max(clockStart + period, t));
+      // Hourly ingest through the writer: a customer calling now (with a recording and third-party
+      // data, which are due with their call), a webhook, and a call whose clock started long ago.
+      const body: IngestRecordInput[] = [];
+      for (const [age, customer] of [[7 * 60_000, `s${n}`], [95 * DAY, `s${n}-late`]] as const) {
+        const call = `k${n++}`;
+        body.push(
+          { type: 'customer', id: customer, lastContactAt: iso(t - age) },
+          { type: 'call', id: call, customerId: customer, startedAt: iso(t - age), durationSeconds: 60, thirdPartyRef: `ref-${call}` },
+          { type: 'recording', id: `${call}-r`, callId: call, customerId: customer, contentType: 'audio/wav', contentBase64: 'aGVsbG8=' },
+        );
       }
-      await records.putBatch(batch);
+      body.push({ type: 'webhook_delivery', id: `w${n++}`, deliveredAt: iso(t - 30 * 60_000), url: 'https://hooks.example/x', statusCode: 200 });
+      const write = toRecordItems(body, { tenantId: 'v', platform, holds: [], now: clock.now(), conversation: () => undefined, call: () => undefined });
+      for (const b of write.blobs) await deps.blobs.put(b.bucket, b.key, b.body, b.contentType);
+      await writeRecords(records, write);
+      for (const item of write.items) {
+        // Eligible when its own period has passed or, under a call, the call's.
+        const own = Date.parse(item.clockStart) + period(item.category);
+        const viaParent = item.parentClock === undefined ? Infinity : Date.parse(item.parentClock) + period(item.parentCategory as Category);
+        eligibleAt.set(`${item.pk}\u0000${item.sk}`, Math.max(Math.min(own, viaParent), t));
+      }
 
       // The scheduler fires at the profile's cadence.
       if ((t - start.getTime()) % cadence === 0) {
@@ -91,7 +98,17 @@ describe('deletion lag under the voice profile', () => {
       maxLag = Math.max(maxLag, deleted - eligible);
       measured++;
     }
-    expect(measured).toBeGreaterThan(1000);
+    expect(measured).toBeGreaterThan(2000);
+    // Recordings and third-party data went in the same run as their call (the call's clock makes them due), never later.
+    let children = 0;
+    for (const [key, at] of deletedAt) {
+      const [pk, sk] = key.split('\u0000') as [string, string];
+      const call = /^(CALL#[^#]+)#/.exec(sk)?.[1];
+      if (call === undefined) continue;
+      children++;
+      expect(deletedAt.get(`${pk}\u0000${call}`), sk).toBe(at);
+    }
+    expect(children).toBeGreaterThan(1000);
     expect(maxLag).toBeLessThanOrEqual(cadence + platform.sweep.graceHours * HOUR);
   });
 });

@@ -121,14 +121,19 @@ async function assertNoOrphans(h: Harness): Promise<void> {
 
 describe('a sweep under faults', () => {
   it('completes despite throttling, unprocessed batches, an S3 per-key error and a killed chunk; the next run finishes the rest', async () => {
-    const h = await harness(buildWorld(loadProfile('voice'), [spec()]), provider);
+    // Two tenants: one sweep group, whose deletions share requests.
+    const h = await harness(buildWorld(loadProfile('voice'), [spec(), spec()]), provider);
     const expected = expectedDeletions(h.world);
     const oldRecording = h.world.items.find((i) => i.category === 'call_recording' && expected.has(worldKey(i)))!;
     const itsCall = h.world.items.find((i) => i.category === 'call' && i.callId === oldRecording.callId)!;
     let firstRun = true;
     failOneBlobKey(h, oldRecording.blobKey!, () => firstRun);
     const batches = unprocessedEveryThirdBatch(h);
-    const throttled = throttleEveryThird(h, ['QueryCommand', 'GetItemCommand', 'PutItemCommand'], 40);
+    const throttled = throttleEveryThird(
+      h,
+      ['QueryCommand', 'GetItemCommand', 'PutItemCommand', 'UpdateItemCommand', 'BatchGetItemCommand', 'BatchWriteItemCommand'],
+      40,
+    );
     const kill = killedAfterFirstChunk(h.handlers);
 
     await runSweepLocally(h.deps, kill.handlers, {}, { executionName: 'faulty-1' });
@@ -143,10 +148,10 @@ describe('a sweep under faults', () => {
     expect(afterFirst.has(worldKey(oldRecording))).toBe(true);
     expect(afterFirst.has(worldKey(itsCall))).toBe(true);
     await assertNoOrphans(h);
-    const first = (await h.stores.control.getReceipt('t0', 'faulty-1')) as Receipt;
-    expect(first.status).toBe('completed');
-    expect(first.categories.call_recording!.failed).toBe(1);
-    expect(deletedIn(first)).toBe(h.world.items.length - afterFirst.size);
+    const first = (await h.stores.control.getReceipts(['t0', 't1'].map((tenantId) => ({ tenantId, runId: 'faulty-1' })))) as Receipt[];
+    expect(first.map((r) => r.status)).toEqual(['completed', 'completed']);
+    expect(first.reduce((n, r) => n + (r.categories.call_recording?.failed ?? 0), 0)).toBe(1);
+    expect(first.reduce((n, r) => n + deletedIn(r), 0)).toBe(h.world.items.length - afterFirst.size);
 
     firstRun = false;
     await runSweepLocally(h.deps, h.handlers, {}, { executionName: 'faulty-2' });
@@ -154,7 +159,7 @@ describe('a sweep under faults', () => {
     const afterSecond = await remainingKeys(h);
     for (const item of h.world.items) expect(afterSecond.has(worldKey(item)), item.sk).toBe(!expected.has(worldKey(item)));
     await assertNoOrphans(h);
-    const second = (await h.stores.control.getReceipt('t0', 'faulty-2')) as Receipt;
-    expect(deletedIn(first) + deletedIn(second)).toBe(expected.size);
+    const second = (await h.stores.control.getReceipts(['t0', 't1'].map((tenantId) => ({ tenantId, runId: 'faulty-2' })))) as Receipt[];
+    expect([...first, ...second].reduce((n, r) => n + deletedIn(r), 0)).toBe(expected.size);
   });
 });
