@@ -322,16 +322,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const observed: SweepHandlers = {
           ...baseHandlers,
           listTenants: async (payload) => {
-            const result = (await baseHandlers.listTenants(payload)) as { tenants: { tenantId: string }[] };
-            tenantIds = result.tenants.map((t) => t.tenantId);
+            const result = (await baseHandlers.listTenants(payload)) as { groups: { tenantIds: string[] }[] };
+            tenantIds = result.groups.flatMap((g) => g.tenantIds);
             report();
             return result;
           },
           stage: async (payload) => {
             const result = (await baseHandlers.stage(payload)) as { done: boolean };
-            const { tenantId } = payload as { tenantId: string };
-            if (result.done) stagesDone++;
-            deletedByTenant.set(tenantId, deletedIn(await apiDeps.control.getReceipt(tenantId, input.runId)));
+            // A chunk sweeps a whole group: a finished stage counts once per tenant of it.
+            const group = (payload as { tenantIds: string[] }).tenantIds;
+            if (result.done) stagesDone += group.length;
+            for (const r of await apiDeps.control.getReceipts(group.map((tenantId) => ({ tenantId, runId: input.runId })))) {
+              deletedByTenant.set(r.tenantId, deletedIn(r));
+            }
             report();
             return result;
           },
