@@ -419,7 +419,13 @@ export async function sweepStage(
           tenant.stageError = errorName(error);
         }
       });
-      await executePlans(deps, plans, input.dryRun, closedAt, concurrency);
+      try {
+        await executePlans(deps, plans, input.dryRun, closedAt, concurrency);
+      } catch (error) {
+        // Per-record failures are counted where they happen; anything else fails the stage for
+        // the tenants of this iteration, and what was already done stays counted.
+        for (const plan of plans) plan.tenant.stageError ??= errorName(error);
+      }
       if (open().length > 0 && deps.clock.now().getTime() >= options.deadline.getTime()) {
         const t = Object.fromEntries(chunks.map((c) => [c.tenantId, c.stageError === undefined ? c.position : 0]));
         return { done: false, continuation: encode({ v: 2, r: round, t }), tenants: results() };
@@ -496,16 +502,21 @@ function classify(tenant: TenantChunk, pass: Pass, record: DueRecord, plan: Plan
   plan.direct.push(record);
 }
 
+/** Categories whose clock moves forward with activity: a record read from the index may be stale by the time it goes. */
+const MOVING_CLOCKS: ReadonlySet<Category> = new Set<Category>(['customer_profile', 'user']);
+
 /**
  * Sends one iteration's deletions: identifiers resolved against their
- * profiles, then the direct records of every tenant in shared batches (blobs,
- * third-party data, records), beside the parents that go through their partition.
+ * profiles, records whose clock moves re-read, then the direct records of
+ * every tenant in shared batches (blobs, third-party data, records), beside
+ * the parents that go through their partition.
  */
 async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string, concurrency: number): Promise<void> {
   const direct: Planned[] = plans.flatMap((p) => p.direct.map((record) => ({ tenant: p.tenant, record })));
-  direct.push(...(await resolveIdentifiers(deps, plans, dryRun, closedAt)));
+  const identifiers = await resolveIdentifiers(deps, plans, dryRun, closedAt);
+  const current = dryRun ? direct : await rereadMovingClocks(deps, direct, closedAt);
   await Promise.all([
-    deleteDirect(deps, direct, dryRun, closedAt),
+    deleteDirect(deps, [...current, ...identifiers], dryRun, closedAt),
     forEachLimited(
       plans.filter((p) => p.looked.length > 0),
       concurrency,
@@ -514,30 +525,102 @@ async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boo
   ]);
 }
 
-/** Decides, for each due identifier item, whether its profile is gone (then it goes too) or stays (then it stays). */
+/**
+ * Profiles and users read again (strongly consistent) just before they go: a
+ * customer who came back, or a user who signed in, since the index entry was
+ * read (or in the index's replication lag) is no longer due. Each one is
+ * decided again on what is stored now; those gone already are left out.
+ */
+async function rereadMovingClocks(deps: SweepDeps, planned: readonly Planned[], closedAt: string): Promise<Planned[]> {
+  const moving = planned.filter((p) => MOVING_CLOCKS.has(p.record.category));
+  if (moving.length === 0) return [...planned];
+  let stored: Map<string, DueRecord>;
+  try {
+    stored = new Map((await deps.records.getBatch(moving.map((p) => ({ pk: p.record.pk, sk: p.record.sk })))).map((i) => [keyOf(i), i]));
+  } catch (error) {
+    // Not known to be due any more: counted failed (the next run tries again), never deleted unread.
+    for (const { tenant, record } of moving) {
+      tenant.count(record.category, 'failed');
+      tenant.fail(`dynamodb:${errorName(error)}`);
+      if (record.category === 'customer_profile') tenant.fates.set(record.pk, 'kept');
+    }
+    return planned.filter((p) => !MOVING_CLOCKS.has(p.record.category));
+  }
+  const out: Planned[] = [];
+  for (const p of planned) {
+    if (!MOVING_CLOCKS.has(p.record.category)) {
+      out.push(p);
+      continue;
+    }
+    const { tenant } = p;
+    const now = stored.get(keyOf(p.record));
+    if (now === undefined) {
+      // Gone already (another run, an erasure): nothing to delete, nothing to count.
+      if (p.record.category === 'customer_profile') tenant.fates.set(p.record.pk, 'deleted');
+      continue;
+    }
+    if (!isDue(tenant.cutoffs, now)) {
+      if (now.category === 'customer_profile') tenant.fates.set(now.pk, 'kept');
+      continue;
+    }
+    if (tenant.isHeld(now)) {
+      tenant.count(now.category, 'held');
+      if (now.category === 'customer_profile') tenant.fates.set(now.pk, 'kept');
+      continue;
+    }
+    if (tenant.needsLook(now)) {
+      // Its watermark moved: what is under it is not proven gone any more.
+      await deleteLooked(deps, tenant, [now], false, closedAt);
+      continue;
+    }
+    out.push({ tenant, record: now });
+  }
+  return out;
+}
+
+/**
+ * Decides, for each due identifier item, whether its profile is gone (then it
+ * goes too) or stays (then it stays). A real run reads the profiles (strongly
+ * consistent) just before: a customer who came back keeps their identifiers.
+ * A dry run goes by what its profile round decided (or would have).
+ */
 async function resolveIdentifiers(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string): Promise<Planned[]> {
   const out: Planned[] = [];
-  const unknown: Planned[] = [];
+  const open: Planned[] = [];
   for (const { tenant, identifiers } of plans) {
     for (const record of identifiers) {
       if (tenant.isHeld(record)) {
         tenant.count('customer_profile', 'held');
         continue;
       }
-      const fate = tenant.fates.get(record.pk);
+      const fate = dryRun ? tenant.fates.get(record.pk) : undefined;
       if (fate === 'deleted') out.push({ tenant, record });
       else if (fate === 'kept') tenant.count('customer_profile', 'examined');
-      else unknown.push({ tenant, record });
+      else open.push({ tenant, record });
     }
   }
-  if (unknown.length === 0) return out;
-  const profileKeys = [...new Map(unknown.map((u) => [u.record.pk, { pk: u.record.pk, sk: keys.profileSk() }])).values()];
-  const profiles = new Map((await deps.records.getBatch(profileKeys)).map((p) => [p.pk, p]));
-  for (const u of unknown) {
+  if (open.length === 0) return out;
+  const profileKeys = [...new Map(open.map((u) => [u.record.pk, { pk: u.record.pk, sk: keys.profileSk() }])).values()];
+  let profiles: Map<string, DueRecord>;
+  try {
+    profiles = new Map((await deps.records.getBatch(profileKeys)).map((p) => [p.pk, p]));
+  } catch (error) {
+    // Whether their profiles are gone is unknown: the identifiers stay, and the stage failed for those tenants.
+    for (const u of open) u.tenant.stageError ??= errorName(error);
+    return out;
+  }
+  for (const u of open) {
     const profile = profiles.get(u.record.pk);
     // In a real run the profiles' round is over: a profile still there stays for this run.
     let fate: Fate = profile === undefined ? 'deleted' : 'kept';
-    if (profile !== undefined && dryRun) fate = await dryRunFate(deps, u.tenant, profile, closedAt);
+    if (profile !== undefined && dryRun) {
+      try {
+        fate = u.tenant.fates.get(u.record.pk) ?? (await dryRunFate(deps, u.tenant, profile, closedAt));
+      } catch (error) {
+        u.tenant.stageError ??= errorName(error);
+        continue;
+      }
+    }
     u.tenant.fates.set(u.record.pk, fate);
     if (fate === 'deleted') out.push(u);
     else u.tenant.count('customer_profile', 'examined');

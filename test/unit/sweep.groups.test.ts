@@ -265,6 +265,97 @@ describe('identifier items', () => {
   });
 });
 
+describe('records whose clock moves', () => {
+  it('keep a profile whose customer came back after the index was read, with what came with them', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const deps = await setUp(world);
+    const profile = world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c0')!;
+    const recent = new Date(world.now.getTime() - DAY).toISOString();
+    const conversation: RecordItem = {
+      tenantId: 't0', pk: profile.pk, sk: keys.conversationSk('back'), category: 'conversation', id: 'back', subjectId: 'c0',
+      conversationId: 'back', parentSk: keys.profileSk(), clockStart: recent, status: 'open',
+    };
+    const find = deps.records.findDueForDeletion.bind(deps.records);
+    deps.records.findDueForDeletion = async (tenantId, partition, cutoff, options) => {
+      const page = await find(tenantId, partition, cutoff, options);
+      if (partition === 'customer_profile') {
+        // Between the read and the delete, the customer gets in touch again.
+        await deps.records.putProfiles([{ ...profile, clockStart: recent, ...retentionKeysOf({ ...profile, clockStart: recent }, 1) }]);
+        await deps.records.putBatch([{ ...conversation, ...retentionKeysOf(conversation, 1) }]);
+        await deps.records.raiseActivity([{ pk: profile.pk, until: recent }]);
+      }
+      return page;
+    };
+
+    await sweep(deps, ['t0'], 'r1');
+
+    expect(deps.records.items.get(worldKey(profile))).toMatchObject({ clockStart: recent });
+    expect(deps.records.items.has(worldKey(conversation))).toBe(true);
+    const identifier = world.items.find((i) => i.pk === profile.pk && i.sk.startsWith('ID#'))!;
+    expect(deps.records.items.has(worldKey(identifier))).toBe(true);
+  });
+
+  it('keep the identifiers of a customer who came back after their profile went', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const deps = await setUp(world);
+    const profile = world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c0')!;
+    const identifier = world.items.find((i) => i.pk === profile.pk && i.sk.startsWith('ID#'))!;
+    const recent = new Date(world.now.getTime() - DAY).toISOString();
+    const find = deps.records.findDueForDeletion.bind(deps.records);
+    deps.records.findDueForDeletion = async (tenantId, partition, cutoff, options) => {
+      const page = await find(tenantId, partition, cutoff, options);
+      // The profile went in this run; before its identifiers go, the customer is back (same phone).
+      if (partition === 'customer_identifier') await deps.records.putProfiles([{ ...profile, clockStart: recent, ...retentionKeysOf({ ...profile, clockStart: recent }, 1) }]);
+      return page;
+    };
+
+    await sweep(deps, ['t0'], 'r1');
+
+    expect(deps.records.items.has(worldKey(identifier))).toBe(true);
+  });
+
+  it('keep a user who signed in again after the index was read', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant({ users: [{ age: 800 * DAY, access: false }] })]);
+    const deps = await setUp(world);
+    const user = world.items.find((i) => i.category === 'user')!;
+    const find = deps.records.findDueForDeletion.bind(deps.records);
+    deps.records.findDueForDeletion = async (tenantId, partition, cutoff, options) => {
+      const page = await find(tenantId, partition, cutoff, options);
+      if (partition === 'user') deps.records.items.set(worldKey(user), { ...user, clockStart: world.now.toISOString(), hasAccountAccess: true });
+      return page;
+    };
+
+    await sweep(deps, ['t0'], 'r1');
+
+    expect(deps.records.items.has(worldKey(user))).toBe(true);
+  });
+});
+
+describe('a failure of a read the tenants share', () => {
+  it('fails the stage only for the tenants it concerns, keeps their identifiers and keeps what was counted', async () => {
+    const quiet = tenant({ customers: [tenant().customers[1]!] }); // nothing of its customers is due
+    const world = buildWorld(loadProfile('conversations'), [quiet, tenant()]);
+    const deps = await setUp(world);
+    const identifier = world.items.find((i) => i.tenantId === 't1' && i.subjectId === 'c0' && i.sk.startsWith('ID#'))!;
+    const getBatch = deps.records.getBatch.bind(deps.records);
+    deps.records.getBatch = async (keys) => {
+      if (keys.some((k) => k.pk === identifier.pk && k.sk === 'PROFILE') && !deps.records.items.has(`${identifier.pk}\u0000PROFILE`)) {
+        throw Object.assign(new Error('reads throttled'), { name: 'IncompleteBatchReadError' });
+      }
+      return getBatch(keys);
+    };
+
+    const receipts = await sweep(deps, ['t0', 't1'], 'r1');
+
+    const byTenant = new Map(receipts.map((r) => [r.tenantId, r]));
+    expect(byTenant.get('t0')).toMatchObject({ status: 'completed', failedStages: [] });
+    expect(byTenant.get('t1')).toMatchObject({ status: 'failed', failedStages: [{ stage: 4, error: 'IncompleteBatchReadError' }] });
+    expect(deps.records.items.has(worldKey(identifier))).toBe(true);
+    expect(byTenant.get('t1')!.categories.customer_profile!.deleted).toBe(1);
+    expect(deps.mailer.sent.map((m) => m.subject)).toEqual([expect.stringContaining('tenant t1')]);
+  });
+});
+
 describe('an open conversation past retention', () => {
   it('is deleted in the run; one that cannot be deleted is closed for retention and goes in the next run', async () => {
     const spec = tenant();
