@@ -77,7 +77,7 @@ export interface EngineOptions {
   readonly platform: PlatformPolicy;
   readonly clock: Clock;
   readonly budgetMs: number;
-  readonly pageSize: number;
+  readonly pageSize?: number;
 }
 
 export interface EngineResult extends Timed {
@@ -127,7 +127,7 @@ export async function runEngine(h: Harness, stage: Stage, tenants: readonly Tena
           const result = await h.counter.inPhase(`stage ${s}`, () =>
             runStages(deps, { ...group, stage: s, ...(continuation !== undefined && { continuation }) }, {
               budgetMs: options.budgetMs,
-              pageSize: options.pageSize,
+              ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
             }),
           );
           chunks[`stage ${s}`] = (chunks[`stage ${s}`] ?? 0) + 1;

@@ -19,6 +19,7 @@ import type { PlatformPolicy } from '../shared/domain/policy.js';
 import type { Clock } from '../shared/domain/ports.js';
 import { DEFAULT_RETENTION_SHARDS, type RecordItem } from '../shared/domain/records.js';
 import { MAX_GROUP_TENANTS } from '../shared/domain/runs.js';
+import { STAGE_PAGE_SIZES } from '../shared/domain/sweep.js';
 import { provisionStage, seed, startHarness, verify, type Harness, type SeedResult, type Stage } from './harness.js';
 import { byCommand, collectGarbage, total, type Counts } from './instrument.js';
 import { runEngine, runFloor, runNaive, type EngineResult, type LoopResult, type Timed } from './measure.js';
@@ -35,7 +36,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --profile NAME         platform profile (default conversations)
   --naive-sample N       due records the naive loop deletes; 0 = all (default 10000)
   --floor-concurrency N  BatchWriteItem requests in flight in the floor (default 8)
-  --page-size N          engine page size (default: the engine's own, 2000)
+  --page-size N          engine page size per tenant, every stage (default: the engine's own per stage)
   --shards N             byRetention write shards of every tenant (default: the engine's, ${DEFAULT_RETENTION_SHARDS})
   --stage-budget-ms N    engine time budget per stage chunk (default 840000)
   --seed N               world seed (default 1)
@@ -49,7 +50,7 @@ interface Params {
   readonly profile: string;
   readonly naiveSample: number;
   readonly floorConcurrency: number;
-  readonly pageSize: number;
+  readonly pageSize: number | undefined;
   readonly shards: number;
   readonly stageBudgetMs: number;
   readonly seed: number;
@@ -72,7 +73,7 @@ function parseParams(argv: string[]): Params | 'help' {
       profile: { type: 'string', default: 'conversations' },
       'naive-sample': { type: 'string', default: '10000' },
       'floor-concurrency': { type: 'string', default: '8' },
-      'page-size': { type: 'string', default: '2000' },
+      'page-size': { type: 'string' },
       shards: { type: 'string', default: String(DEFAULT_RETENTION_SHARDS) },
       'stage-budget-ms': { type: 'string', default: '840000' },
       seed: { type: 'string', default: '1' },
@@ -99,7 +100,7 @@ function parseParams(argv: string[]): Params | 'help' {
     profile: values.profile,
     naiveSample: integer('naive-sample', 0),
     floorConcurrency: integer('floor-concurrency', 1),
-    pageSize: integer('page-size', 1),
+    pageSize: values['page-size'] === undefined ? undefined : integer('page-size', 1),
     shards: integer('shards', 1),
     stageBudgetMs: integer('stage-budget-ms', 1),
     seed: integer('seed', 0),
@@ -202,7 +203,7 @@ async function main(): Promise<number> {
       `customers gone/aged/active ${fmt(world.customers.gone)}/${fmt(world.customers.aged)}/${fmt(world.customers.active)} (built in ${secs(performance.now() - built)})\n` +
       `naive loop: ${sample.length < dueItems.length ? `random sample of ${fmt(sample.length)} due records` : 'every due record'}; ` +
       `floor: ${params.floorConcurrency} BatchWriteItem and 4 DeleteObjects in flight; engine: tenants in sweep groups of up to ${MAX_GROUP_TENANTS}, ` +
-      `${platform.sweep.tenantConcurrency} read at once, page ${params.pageSize}; ${params.shards} byRetention shard${params.shards === 1 ? '' : 's'} per tenant\n`,
+      `${platform.sweep.tenantConcurrency} read at once, pages ${params.pageSize ?? Object.values(STAGE_PAGE_SIZES).join('/')} per stage; ${params.shards} byRetention shard${params.shards === 1 ? '' : 's'} per tenant\n`,
   );
 
   // s3rver keeps every object as files; on tmpfs the bench measures the emulator, not the disk.
@@ -251,7 +252,7 @@ async function main(): Promise<number> {
         platform,
         clock,
         budgetMs: params.stageBudgetMs,
-        pageSize: params.pageSize,
+        ...(params.pageSize !== undefined && { pageSize: params.pageSize }),
       }),
     isDue,
     (result) => {

@@ -138,7 +138,8 @@ export class SweepWorkflow extends Construct {
             continuation: JsonPath.stringAt('$.continuation'),
           }),
           retryOnServiceExceptions: false,
-          taskTimeout: Timeout.duration(props.stageTimeout),
+          // Later than the function's own timeout: a retry must never start while the attempt still runs.
+          taskTimeout: Timeout.duration(props.stageTimeout.plus(Duration.minutes(1))),
           resultSelector: { 'done.$': '$.Payload.done', 'continuation.$': '$.Payload.continuation' },
           resultPath: '$.chunk',
         }),

@@ -134,7 +134,7 @@ export async function startRun(
 export interface StageChunkOptions {
   /** Time the chunk may take before it returns a continuation. */
   readonly budgetMs: number;
-  /** Due index entries read per tenant before its deletions are sent (default 2000). */
+  /** Due index entries read per tenant before its deletions are sent (default: the stage's, `STAGE_PAGE_SIZES`). */
   readonly pageSize?: number;
   /** Tenants read at once (default: the platform's `tenantConcurrency`). */
   readonly tenantConcurrency?: number;

@@ -33,12 +33,18 @@ import type { CategoryCounts, Clock, Tenant } from './ports.js';
 import { IDENTIFIER_PARTITION, keys, retentionShardsOf, type DueRecord, type RecordKey, type RetentionPartition } from './records.js';
 
 const DAY_MS = 86_400_000;
-/** Index entries read per tenant before a round's deletions are sent (default). */
-export const DEFAULT_SWEEP_PAGE_SIZE = 2000;
+/**
+ * Index entries read per tenant before an iteration's deletions are sent, by
+ * stage. A chunk checks its deadline between iterations, so one iteration of a
+ * full group (25 tenants) must fit in the stage function's two minutes past its
+ * budget: blobs cost a version listing per folder (stage 1), third-party data
+ * an HTTP call each (stage 2); records go 25 to a request (stages 3–4).
+ */
+export const STAGE_PAGE_SIZES: Readonly<Record<Stage, number>> = { 1: 1000, 2: 200, 3: 5000, 4: 5000 };
 /** Tenants of a group read at once (default). */
 const DEFAULT_TENANT_CONCURRENCY = 4;
 /** Third-party deletions in flight at once. */
-const EXTERNAL_CONCURRENCY = 8;
+const EXTERNAL_CONCURRENCY = 16;
 
 export interface SweepDeps extends DeletionDeps {
   readonly clock: Clock;
@@ -77,7 +83,7 @@ export interface SweepStageInput {
 export interface SweepStageOptions {
   /** Stop starting new pages after this instant. */
   readonly deadline: Date;
-  /** Index entries read per tenant before the deletions are sent (default 2000). */
+  /** Index entries read per tenant before the deletions are sent (default: the stage's, `STAGE_PAGE_SIZES`). */
   readonly pageSize?: number;
   /** Tenants read at once (default 4). */
   readonly tenantConcurrency?: number;
@@ -399,7 +405,7 @@ export async function sweepStage(
   const ids = tenants.map((t) => t.tenant.tenantId);
   if (new Set(ids).size !== ids.length) throw new ValidationError('tenantIds', 'names a tenant twice');
   const resumed = decode(input.continuation, ids, input.stage);
-  const pageSize = options.pageSize ?? DEFAULT_SWEEP_PAGE_SIZE;
+  const pageSize = options.pageSize ?? STAGE_PAGE_SIZES[input.stage];
   const concurrency = options.tenantConcurrency ?? DEFAULT_TENANT_CONCURRENCY;
   const closedAt = deps.clock.now().toISOString();
 

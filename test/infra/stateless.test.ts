@@ -123,6 +123,15 @@ describe('the Sweep state machine', () => {
     }
   });
 
+  it('gives each stage chunk longer than its function may run, so a retry never overlaps a running attempt', () => {
+    const built = stateless('voice');
+    const fn = built.resources[built.logicalId(built.sweep.stageFunction)]!.Properties;
+    for (const n of [1, 2, 3, 4]) {
+      const label = Object.keys(states).find((s) => new RegExp(`^Stage ${n} \\w+$`).test(s))!;
+      expect(states[label].TimeoutSeconds, label).toBeGreaterThan(fn.Timeout);
+    }
+  });
+
   it('retries throttling and killed invocations with backoff and full jitter', () => {
     for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
       const retry = (state as Json).Retry[0];

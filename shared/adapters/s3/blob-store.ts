@@ -57,8 +57,14 @@ export interface S3BlobStoreOptions {
   /** Physical bucket names by logical name. */
   readonly bucketNames: Readonly<Record<BucketName, string>>;
   readonly bucketFeatures: Readonly<Record<BucketName, BucketFeatures>>;
-  /** Requests (listings, DeleteObjects) in flight at once per call (default 4). */
+  /** DeleteObjects requests in flight at once per call (default 4). */
   readonly concurrency?: number;
+  /**
+   * Version listings in flight at once per call (default 16): a versioned
+   * bucket needs one per folder (`<prefix>/<tenant>/<subject>/`) before its
+   * deletes, and a sweep chunk may cover thousands of folders.
+   */
+  readonly listConcurrency?: number;
   /** Backoff for throttled requests (default 8 attempts, full jitter). */
   readonly retry?: Partial<RetryOptions>;
 }
@@ -68,6 +74,7 @@ export class S3BlobStore implements BlobStore {
   private readonly bucketNames: Readonly<Record<BucketName, string>>;
   private readonly bucketFeatures: Readonly<Record<BucketName, BucketFeatures>>;
   private readonly concurrency: number;
+  private readonly listConcurrency: number;
   private readonly retry: RetryOptions;
 
   constructor(options: S3BlobStoreOptions) {
@@ -75,6 +82,7 @@ export class S3BlobStore implements BlobStore {
     this.bucketNames = options.bucketNames;
     this.bucketFeatures = options.bucketFeatures;
     this.concurrency = options.concurrency ?? 4;
+    this.listConcurrency = options.listConcurrency ?? 16;
     this.retry = retryOptions(options.retry);
   }
 
@@ -211,7 +219,7 @@ export class S3BlobStore implements BlobStore {
 
     const objects: ObjectIdentifier[] = [];
     const failed = new Map<string, string>();
-    await mapConcurrent([...folders], this.concurrency, async ([folder, wanted]) => {
+    await mapConcurrent([...folders], this.listConcurrency, async ([folder, wanted]) => {
       const found: ObjectIdentifier[] = [];
       try {
         let keyMarker: string | undefined;
