@@ -115,7 +115,7 @@ export async function runEngine(h: Harness, stage: Stage, tenants: readonly Tena
   // What the Sweep state machine does: the tenants in groups (a Map with the
   // platform's concurrency), each group started, swept stage by stage until
   // done, and completed.
-  const groups = sweepGroups(tenants.map((t) => t.tenantId).sort());
+  const groups = sweepGroups([...tenants].sort((a, b) => (a.tenantId < b.tenantId ? -1 : 1)));
   const run = await timed(h, async () => {
     await forEachLimited(groups, options.platform.sweep.tenantConcurrency, async (tenantIds) => {
       const group = { runId, tenantIds };

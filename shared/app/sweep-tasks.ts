@@ -53,8 +53,13 @@ export interface SweepTaskOptions {
 export function listTenantsHandler(deps: RunDeps, options: SweepTaskOptions) {
   return async (event: unknown) => {
     const input = listTenantsEvent.parse(event ?? {});
-    const tenantIds = input.tenantIds ?? (await listSweepTenants(deps));
-    const groups = sweepGroups([...new Set(tenantIds)]);
+    const asked = input.tenantIds === undefined ? undefined : [...new Set(input.tenantIds)];
+    // Tenants asked for that do not exist are kept (their run start leaves them out) with one shard.
+    const known = asked === undefined ? await listSweepTenants(deps) : await deps.control.getTenants(asked);
+    const byId = new Map(known.map((t) => [t.tenantId, t]));
+    const tenants = asked === undefined ? known : asked.map((tenantId) => byId.get(tenantId) ?? { tenantId });
+    const tenantIds = tenants.map((t) => t.tenantId);
+    const groups = sweepGroups(tenants);
     options.logger.info('sweep tenants listed', { tenants: tenantIds.length, groups: groups.length, dryRun: input.dryRun === true });
     return { groups: groups.map((g) => ({ tenantIds: g })), dryRun: input.dryRun === true };
   };

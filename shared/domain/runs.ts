@@ -13,6 +13,7 @@ import type { Category, Stage } from './catalog.js';
 import { addCounts, forEachLimited } from './deletion.js';
 import { defaultTenantPolicy, type PlatformPolicy, type TenantPolicy } from './policy.js';
 import type { CategoryCounts, Clock, ControlStore, Mailer, Receipt, Tenant } from './ports.js';
+import { retentionShardsOf } from './records.js';
 import { subjectRef } from './references.js';
 import { runCutoffs, sweepStage, type SweepDeps, type SweepTenant, type TenantStageResult } from './sweep.js';
 import { CATEGORIES } from './catalog.js';
@@ -63,19 +64,38 @@ async function loadReceipts(deps: RunDeps, group: GroupRef): Promise<Receipt[]> 
   return refsOf(group).flatMap((ref) => found.get(ref.tenantId) ?? []);
 }
 
-/** The tenants a scheduled sweep covers. */
-export async function listSweepTenants(deps: Pick<RunDeps, 'control'>): Promise<string[]> {
+/** The tenants a scheduled sweep covers (every active one), by id. */
+export async function listSweepTenants(deps: Pick<RunDeps, 'control'>): Promise<Tenant[]> {
   const tenants = await deps.control.listTenants({ status: 'active' });
-  return tenants.map((t) => t.tenantId).sort();
+  return [...tenants].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
 }
 
-/** Splits tenants into sweep groups of at most `size`, as even as they can be. */
-export function sweepGroups(tenantIds: readonly string[], size: number = MAX_GROUP_TENANTS): string[][] {
-  if (tenantIds.length === 0) return [];
-  const count = Math.ceil(tenantIds.length / Math.max(1, Math.min(size, MAX_GROUP_TENANTS)));
-  const per = Math.ceil(tenantIds.length / count);
+/**
+ * Write shards one sweep group holds at most, summed over its tenants: a chunk's
+ * continuation carries a position per pending shard (up to ~700 bytes with the
+ * longest ids), and must stay well inside Step Functions' 256 KB.
+ */
+export const MAX_GROUP_SHARDS = 48;
+
+/**
+ * Splits tenants, in the order given, into sweep groups of at most
+ * `MAX_GROUP_TENANTS` tenants and `MAX_GROUP_SHARDS` write shards.
+ */
+export function sweepGroups(tenants: readonly { readonly tenantId: string; readonly retentionShards?: number }[]): string[][] {
   const groups: string[][] = [];
-  for (let i = 0; i < tenantIds.length; i += per) groups.push(tenantIds.slice(i, i + per));
+  let current: string[] = [];
+  let shards = 0;
+  for (const tenant of tenants) {
+    const weight = retentionShardsOf(tenant);
+    if (current.length > 0 && (current.length >= MAX_GROUP_TENANTS || shards + weight > MAX_GROUP_SHARDS)) {
+      groups.push(current);
+      current = [];
+      shards = 0;
+    }
+    current.push(tenant.tenantId);
+    shards += weight;
+  }
+  if (current.length > 0) groups.push(current);
   return groups;
 }
 

@@ -240,32 +240,40 @@ function queryCutoff(cutoffs: Cutoffs, pass: Pass): string | null {
 /** Per tenant: [pass index within the round, cursor in that pass], or 0 once the round is done for it. */
 type TenantPosition = readonly [number, string?] | 0;
 
+/**
+ * Where a stage chunk stopped, for every tenant of the group. Plain JSON (the
+ * store's cursors inside are compact already), bound to its run and stage.
+ */
 interface Continuation {
-  readonly v: 2;
+  readonly v: 3;
+  readonly run: string;
+  readonly s: Stage;
   /** Round index within the stage. */
   readonly r: number;
   readonly t: Readonly<Record<string, TenantPosition>>;
 }
 
 function encode(c: Continuation): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
+  return JSON.stringify(c);
 }
 
-function decode(token: string | undefined, tenantIds: readonly string[], stage: Stage): Continuation | undefined {
+function decode(token: string | undefined, tenantIds: readonly string[], input: SweepStageInput): Continuation | undefined {
   if (token === undefined) return undefined;
   let parsed: Partial<Continuation> | null;
   try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Continuation> | null;
+    parsed = JSON.parse(token) as Partial<Continuation> | null;
   } catch (error) {
     throw new ValidationError('continuation', 'is not one this stage returned', { cause: error });
   }
   const valid =
     parsed !== null &&
     typeof parsed === 'object' &&
-    parsed.v === 2 &&
+    parsed.v === 3 &&
+    parsed.run === input.runId &&
+    parsed.s === input.stage &&
     Number.isInteger(parsed.r) &&
     (parsed.r as number) >= 0 &&
-    (parsed.r as number) < ROUNDS[stage].length &&
+    (parsed.r as number) < ROUNDS[input.stage].length &&
     typeof parsed.t === 'object' &&
     parsed.t !== null &&
     Object.values(parsed.t).every(
@@ -273,7 +281,7 @@ function decode(token: string | undefined, tenantIds: readonly string[], stage: 
     ) &&
     // Every tenant of the chunk must have a position; a tenant the caller dropped since (its stage failed) may remain in it.
     tenantIds.every((id) => Object.hasOwn(parsed.t as object, id));
-  if (!valid) throw new ValidationError('continuation', 'is not one this stage returned for these tenants');
+  if (!valid) throw new ValidationError('continuation', 'is not one this run\'s stage returned for these tenants');
   return parsed as Continuation;
 }
 
@@ -404,7 +412,7 @@ export async function sweepStage(
   const rounds = ROUNDS[input.stage];
   const ids = tenants.map((t) => t.tenant.tenantId);
   if (new Set(ids).size !== ids.length) throw new ValidationError('tenantIds', 'names a tenant twice');
-  const resumed = decode(input.continuation, ids, input.stage);
+  const resumed = decode(input.continuation, ids, input);
   const pageSize = options.pageSize ?? STAGE_PAGE_SIZES[input.stage];
   const concurrency = options.tenantConcurrency ?? DEFAULT_TENANT_CONCURRENCY;
   const closedAt = deps.clock.now().toISOString();
@@ -434,14 +442,14 @@ export async function sweepStage(
       }
       if (open().length > 0 && deps.clock.now().getTime() >= options.deadline.getTime()) {
         const t = Object.fromEntries(chunks.map((c) => [c.tenantId, c.stageError === undefined ? c.position : 0]));
-        return { done: false, continuation: encode({ v: 2, r: round, t }), tenants: results() };
+        return { done: false, continuation: encode({ v: 3, run: input.runId, s: input.stage, r: round, t }), tenants: results() };
       }
     }
     round += 1;
     for (const c of chunks) c.position = [0];
     if (round < rounds.length && deps.clock.now().getTime() >= options.deadline.getTime()) {
       const t = Object.fromEntries(chunks.map((c) => [c.tenantId, c.stageError === undefined ? c.position : 0]));
-      return { done: false, continuation: encode({ v: 2, r: round, t }), tenants: results() };
+      return { done: false, continuation: encode({ v: 3, run: input.runId, s: input.stage, r: round, t }), tenants: results() };
     }
   }
   return { done: true, tenants: results() };

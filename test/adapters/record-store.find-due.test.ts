@@ -233,3 +233,21 @@ describe('DynamoRecordStore.findDueForDeletion', () => {
     expect(identifiers.items.map((r) => r.sk)).toEqual([identifierFacts.sk]);
   });
 });
+
+describe('findDueForDeletion cursors', () => {
+  it('stay small over sixteen shards of the longest ids, so a group\'s continuation fits Step Functions', async () => {
+    const tenantId = `t${'x'.repeat(100)}${uniqueSuffix()}`.slice(0, 128);
+    const long = (i: number) => `${String(i).padStart(4, '0')}${'y'.repeat(124)}`;
+    const items = Array.from({ length: 160 }, (_, i) => recordItem({ tenantId, subjectId: long(i), id: long(i), shardCount: 16 }));
+    await stores.records.putBatch(items);
+
+    const page = await stores.records.findDueForDeletion(tenantId, 'conversation', new Date('2030-01-01T00:00:00.000Z'), { shards: 16, limit: 16 });
+
+    expect(page.cursor).toBeDefined();
+    expect(page.items).toHaveLength(16);
+    // 16 shards still open, each at ~650 characters of keys: well under a kilobyte a shard.
+    expect(page.cursor!.length).toBeLessThan(16 * 1024);
+    const next = await stores.records.findDueForDeletion(tenantId, 'conversation', new Date('2030-01-01T00:00:00.000Z'), { shards: 16, limit: 200, cursor: page.cursor! });
+    expect(new Set([...page.items, ...next.items].map((i) => i.id)).size).toBe(160);
+  });
+});

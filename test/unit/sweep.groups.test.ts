@@ -199,15 +199,21 @@ describe('a sweep group', () => {
     expect(deps.mailer.sent.map((m) => m.subject)).toEqual([expect.stringContaining('tenant t1')]);
   });
 
-  it('refuses a continuation that leaves out a tenant of the group', async () => {
+  it('refuses a continuation that leaves out a tenant of the group, or was handed out for another run or stage', async () => {
     const world = buildWorld(loadProfile('conversations'), [tenant(), tenant()]);
     const deps = await setUp(world);
     await startRuns(deps, { runId: 'r1', tenantIds: ['t0', 't1'], dryRun: false });
-    const foreign = Buffer.from(JSON.stringify({ v: 2, r: 0, t: { t0: [0] } })).toString('base64url');
+    const both = { t0: [0], t1: [0] };
+    const tokens = [
+      { v: 3, run: 'r1', s: 1, r: 0, t: { t0: [0] } },
+      { v: 3, run: 'r0', s: 1, r: 0, t: both },
+      { v: 3, run: 'r1', s: 3, r: 0, t: both },
+    ].map((t) => JSON.stringify(t));
 
-    const chunk = runStages(deps, { runId: 'r1', tenantIds: ['t0', 't1'], stage: 1, continuation: foreign }, { budgetMs: 60_000 });
-
-    await expect(chunk).rejects.toBeInstanceOf(ValidationError);
+    for (const continuation of tokens) {
+      const chunk = runStages(deps, { runId: 'r1', tenantIds: ['t0', 't1'], stage: 1, continuation }, { budgetMs: 60_000 });
+      await expect(chunk, continuation).rejects.toBeInstanceOf(ValidationError);
+    }
     expect(deps.records.items.size).toBe(world.items.length);
   });
 });

@@ -8,6 +8,7 @@
  * items (`findDueForDeletion`, `getBatch`, `includeExpired`, `trackActivity`):
  * they are overdue, and it is the sweeper, not TTL, that must delete them.
  */
+import { createHash } from 'node:crypto';
 import { RETENTION_INDEX_NAME } from '../table-definitions.js';
 import {
   BatchGetCommand,
@@ -111,13 +112,22 @@ export interface DynamoRecordStoreOptions {
   readonly retry?: Partial<RetryOptions>;
 }
 
-/** Per-shard position of a paged sweep query: shards absent from `pending` are exhausted. */
+/**
+ * Per-shard position of a paged sweep query, kept small (sweep continuations
+ * carry one per tenant of a group through Step Functions): shards absent from
+ * `p` are exhausted; a shard's position is the last index entry read, as
+ * `[shard, retentionSk, pk, sk]` (its `retentionPk` follows from the query).
+ */
 interface DueCursor {
-  readonly v: 1;
-  /** Tenant, partition family and cutoff the cursor belongs to. */
+  readonly v: 2;
+  /** A digest of the tenant, partition family and cutoff the cursor belongs to. */
   readonly q: string;
-  /** [shard, LastEvaluatedKey?] of every shard that may still hold due records. */
-  readonly pending: readonly (readonly [number, Record<string, unknown>?])[];
+  readonly p: readonly (readonly [number] | readonly [number, string, string, string])[];
+}
+
+/** Digest naming one sweep query (tenant, partition family, cutoff), for its cursors. */
+function queryDigest(tenantId: string, partition: string, cutoffIso: string): string {
+  return createHash('sha256').update(JSON.stringify([tenantId, partition, cutoffIso])).digest('base64url').slice(0, 16);
 }
 
 export class DynamoRecordStore implements RecordStore {
@@ -214,11 +224,15 @@ export class DynamoRecordStore implements RecordStore {
     const limit = options.limit ?? DEFAULT_PAGE_LIMIT;
     if (!Number.isInteger(limit) || limit < 1) throw new ValidationError('limit', 'limit must be a positive integer');
     const cutoffIso = cutoff.toISOString();
-    const query = `${tenantId}|${partition}|${cutoffIso}`;
+    const query = queryDigest(tenantId, partition, cutoffIso);
     const pending = new Map<number, Record<string, unknown> | undefined>(
       options.cursor === undefined
         ? Array.from({ length: shards }, (_, shard) => [shard, undefined] as const)
-        : decodeCursor(options.cursor, query, shards).pending.map(([shard, lastKey]) => [shard, lastKey] as const),
+        : decodeCursor(options.cursor, query, shards).p.map((entry) => {
+            const [shard, retentionSk, pk, sk] = entry as readonly [number, string?, string?, string?];
+            const lastKey = retentionSk === undefined ? undefined : { retentionPk: keys.retentionPk(tenantId, partition, shard), retentionSk, pk, sk };
+            return [shard, lastKey] as const;
+          }),
     );
 
     const items: DueRecord[] = [];
@@ -254,7 +268,7 @@ export class DynamoRecordStore implements RecordStore {
     }
 
     if (pending.size === 0) return { items };
-    return { items, cursor: encodeCursor({ v: 1, q: query, pending: [...pending.entries()].map(cursorEntry) }) };
+    return { items, cursor: encodeCursor({ v: 2, q: query, p: [...pending.entries()].map(cursorEntry) }) };
   }
 
   async findByIdentifier(tenantId: string, kind: IdentifierKind, normalised: string): Promise<string[]> {
@@ -600,11 +614,9 @@ function toDueRecord(item: Record<string, unknown>): DueRecord {
   return due as unknown as DueRecord;
 }
 
-function cursorEntry([shard, lastKey]: [number, Record<string, unknown> | undefined]): readonly [
-  number,
-  Record<string, unknown>?,
-] {
-  return lastKey === undefined ? [shard] : [shard, lastKey];
+function cursorEntry([shard, lastKey]: [number, Record<string, unknown> | undefined]): DueCursor['p'][number] {
+  if (lastKey === undefined) return [shard];
+  return [shard, String(lastKey.retentionSk), String(lastKey.pk), String(lastKey.sk)];
 }
 
 function encodeCursor(cursor: DueCursor): string {
@@ -622,15 +634,15 @@ function decodeCursor(cursor: string, query: string, shardCount: number): DueCur
   const valid =
     candidate !== null &&
     typeof candidate === 'object' &&
-    candidate.v === 1 &&
-    Array.isArray(candidate.pending) &&
-    candidate.pending.every(
+    candidate.v === 2 &&
+    Array.isArray(candidate.p) &&
+    candidate.p.every(
       (entry) =>
         Array.isArray(entry) &&
         Number.isInteger(entry[0]) &&
         (entry[0] as number) >= 0 &&
         (entry[0] as number) < shardCount &&
-        (entry[1] === undefined || (typeof entry[1] === 'object' && entry[1] !== null)),
+        (entry.length === 1 || (entry.length === 4 && entry.slice(1).every((part) => typeof part === 'string'))),
     );
   if (!valid) throw new ValidationError('cursor', 'the cursor is not one this query returned');
   if (candidate.q !== query) {
