@@ -356,8 +356,9 @@ export interface IngestContext {
   readonly holds: readonly LegalHold[];
   readonly now: Date;
   /**
-   * A conversation stored earlier (not in this body), or undefined when unknown.
-   * The customer is passed too, since conversations live under it.
+   * A conversation stored earlier, or undefined when unknown: for records under
+   * one the body does not carry, and to refuse a stored one's start or channel
+   * changing. The customer is passed too, since conversations live under it.
    */
   readonly conversation: (conversationId: string, customerId: string) => StoredParent | undefined;
   /** A call stored earlier, or undefined when unknown. */
@@ -426,6 +427,22 @@ export function externalParents(body: IngestBody): ExternalParents {
     if (r.type === 'recording' && !callsInBody.has(r.callId)) {
       calls.set(JSON.stringify([r.customerId, r.callId]), { customerId: r.customerId, callId: r.callId });
     }
+  }
+  return { conversations: [...conversations.values()], calls: [...calls.values()] };
+}
+
+/**
+ * Every conversation and call a (validated) body needs read from the store: the
+ * ones it refers to without carrying them, and the ones it writes (a stored one
+ * may not change its start or channel).
+ */
+export function storedParentsToRead(body: IngestBody): ExternalParents {
+  const external = externalParents(body);
+  const conversations = new Map(external.conversations.map((c) => [JSON.stringify([c.customerId, c.conversationId]), c]));
+  const calls = new Map(external.calls.map((c) => [JSON.stringify([c.customerId, c.callId]), c]));
+  for (const r of body.records) {
+    if (r.type === 'conversation') conversations.set(JSON.stringify([r.customerId, r.id]), { customerId: r.customerId, conversationId: r.id });
+    if (r.type === 'call') calls.set(JSON.stringify([r.customerId, r.id]), { customerId: r.customerId, callId: r.id });
   }
   return { conversations: [...conversations.values()], calls: [...calls.values()] };
 }
@@ -574,6 +591,22 @@ class Batch {
     return stored === undefined || startedAt === undefined ? undefined : { startedAt, category: stored.category };
   }
 
+  /**
+   * Reports a conversation or call that is stored already with another start or
+   * channel: the records under it carry its clock and category (the sweep finds
+   * them due through it), so those facts cannot change once written.
+   */
+  keepsStoredParent(kind: 'conversation' | 'call', index: number, id: string, customerId: string, written: StoredParent): void {
+    const stored = kind === 'conversation' ? this.ctx.conversation(id, customerId) : this.ctx.call(id, customerId);
+    if (stored === undefined) return;
+    if (canonicalInstant(stored.startedAt) !== written.startedAt) {
+      this.report(index, 'startedAt', `cannot change for a stored ${kind} (it is ${canonicalInstant(stored.startedAt)}): the records under it are kept by it`);
+    }
+    if (stored.category !== written.category) {
+      this.report(index, 'channel', `cannot move a stored ${kind} between WhatsApp and the other channels: the records under it are kept by its category`);
+    }
+  }
+
   /** An item with its retention keys and, unless held or uncapped, its TTL backstop. */
   governed(g: Governed): RecordItem {
     const held = this.isHeld(
@@ -718,12 +751,14 @@ function writeCustomer(b: Batch, r: RecordOf<'customer'>, index: number): void {
 }
 
 function writeConversation(b: Batch, r: RecordOf<'conversation'>, index: number): void {
+  const category: Category = r.channel === 'whatsapp' ? 'whatsapp_conversation' : 'conversation';
+  b.keepsStoredParent('conversation', index, r.id, r.customerId, { startedAt: r.startedAt, category });
   b.add(
     index,
     b.governed({
       pk: keys.subjectPk(b.tenantId, r.customerId),
       sk: keys.conversationSk(r.id),
-      category: r.channel === 'whatsapp' ? 'whatsapp_conversation' : 'conversation',
+      category,
       id: r.id,
       subjectId: r.customerId,
       conversationId: r.id,
@@ -782,9 +817,11 @@ function writeMedia(b: Batch, r: RecordOf<'media'>, index: number): void {
   const category: Category = r.direction === 'inbound' ? 'inbound_media' : 'outbound_media';
   // Inbound media count from their own date where they have one; outbound media go with their conversation.
   const ownDate = category === 'inbound_media' ? r.sentAt : undefined;
-  const parent = b.parent('conversation', index, r.conversationId, r.customerId, ownDate === undefined);
-  const clockStart = ownDate ?? parent?.startedAt;
-  if (clockStart === undefined) return;
+  // Its conversation must be known (in the body or stored), whatever its own date: the sweep
+  // finds media due with their conversation through the conversation's clock they carry.
+  const parent = b.parent('conversation', index, r.conversationId, r.customerId, true);
+  if (parent === undefined) return;
+  const clockStart = ownDate ?? parent.startedAt;
   const blob = b.placeBlob(index, category, r);
   if (blob === undefined) return;
   b.add(
@@ -806,8 +843,9 @@ function writeMedia(b: Batch, r: RecordOf<'media'>, index: number): void {
 }
 
 function writeEmailAttachment(b: Batch, r: RecordOf<'email_attachment'>, index: number): void {
-  // The clock starts at the attachment's own date; the conversation's can make it due earlier.
-  const parent = b.parent('conversation', index, r.conversationId, r.customerId, false);
+  // The clock starts at the attachment's own date; the conversation's (which must be known) can make it due earlier.
+  const parent = b.parent('conversation', index, r.conversationId, r.customerId, true);
+  if (parent === undefined) return;
   const blob = b.placeBlob(index, 'email_attachment', r);
   if (blob === undefined) return;
   b.add(
@@ -829,6 +867,7 @@ function writeEmailAttachment(b: Batch, r: RecordOf<'email_attachment'>, index: 
 }
 
 function writeCall(b: Batch, r: RecordOf<'call'>, index: number): void {
+  b.keepsStoredParent('call', index, r.id, r.customerId, { startedAt: r.startedAt, category: 'call' });
   const pk = keys.subjectPk(b.tenantId, r.customerId);
   const sk = keys.callSk(r.id);
   const call = b.governed({

@@ -101,9 +101,11 @@ export interface RecordStore {
   /**
    * Writes customer profiles (`sk` PROFILE), creating them or replacing every
    * attribute but the activity watermark (`activityUntil`, `activityTracked`),
-   * which only `raiseActivity` and `trackActivity` change. Resolves to the keys
-   * of the profiles whose watermark is not tracked yet (new ones among them),
-   * for the caller to `trackActivity` once the body's records are written.
+   * which only `raiseActivity` and `trackActivity` change. A profile whose
+   * stored clock (last contact) is later than the one given is left as it is:
+   * the last contact only moves forward. Resolves to the keys of the profiles
+   * written whose watermark is not tracked yet (new ones among them), for the
+   * caller to `trackActivity` once the body's records are written.
    */
   putProfiles(profiles: readonly RecordItem[]): Promise<RecordKey[]>;
   /** Raises the watermark of each existing profile to at least `until`; creates nothing. */

@@ -125,6 +125,17 @@ describe('DynamoRecordStore.putProfiles', () => {
     expect(stored).not.toHaveProperty('expiresAt');
   });
 
+  it('leaves a profile as it is when the version given has an earlier last contact (delivered out of order)', async () => {
+    const tenantId = tenant();
+    const newer = profileItem(tenantId, 'c1', { clockStart: '2025-02-01T00:00:00.000Z', data: { displayName: 'Ann B.' } });
+    await stores.records.putProfiles([newer]);
+
+    const untracked = await stores.records.putProfiles([profileItem(tenantId, 'c1', { clockStart: '2025-01-01T00:00:00.000Z', data: { displayName: 'Ann' } })]);
+
+    expect(await storedProfile(newer.pk)).toEqual(newer);
+    expect(untracked).toEqual([]);
+  });
+
   it('keeps the activity watermark written earlier, whatever the new version says of it', async () => {
     const tenantId = tenant();
     const profile = profileItem(tenantId, 'c1');

@@ -572,6 +572,23 @@ describe('ingest', () => {
     expect(rewritten).toMatchObject({ activityTracked: true, activityUntil: daysAgo(1), clockStart: daysAgo(20) });
   });
 
+  it('refuses to move a stored conversation\'s start, naming the field and writing nothing, but closes it when asked', async () => {
+    const post = (records: unknown[]) => w.call({ method: 'POST', path: `/v1/tenants/${T}/records`, body: { records }, token: ADMIN });
+    const conversation = { type: 'conversation', id: 'mv-1', customerId: 'mv-c', channel: 'chat', startedAt: daysAgo(10), status: 'open' };
+    await post([{ type: 'customer', id: 'mv-c', lastContactAt: daysAgo(10) }, conversation]);
+    const dump = await dumpStores(w.stores);
+
+    const moved = await post([{ ...conversation, startedAt: daysAgo(3) }]);
+    const unchanged = await dumpStores(w.stores);
+    const closed = await post([{ ...conversation, status: 'closed' }]);
+
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.field).toBe('records.0.startedAt');
+    expect(unchanged).toBe(dump);
+    expect(closed.status).toBe(200);
+    expect(await w.stores.records.get({ pk: keys.subjectPk(T, 'mv-c'), sk: keys.conversationSk('mv-1') })).toMatchObject({ status: 'closed', clockStart: daysAgo(10) });
+  });
+
   it('writes the records of a tenant with more retention shards across all of them', async () => {
     await w.call({ method: 'PUT', path: `/v1/tenants/sharded`, body: { name: 'Sharded', adminEmails: ['a@sharded.example'], retentionShards: 4 }, token: SUPER });
     const records = Array.from({ length: 60 }, (_, i) => ({ type: 'webhook_delivery', id: `wh-${i}`, deliveredAt: daysAgo(1), url: 'https://hooks.example/x', statusCode: 200 }));

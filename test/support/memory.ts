@@ -139,6 +139,7 @@ export class MemoryRecordStore implements RecordStore {
       this.requests++;
       if (p.sk !== 'PROFILE') throw new Error('not a profile');
       const current = this.items.get(k(p));
+      if (current !== undefined && current.clockStart > p.clockStart) continue;
       const { activityUntil: _u, activityTracked: _t, ...rest } = structuredClone(p);
       const next: RecordItem = {
         ...rest,

@@ -203,8 +203,10 @@ describe('ingest writer: media and e-mail attachments', () => {
     expect(item.clockStart).toBe('2025-05-01T09:00:00.000Z');
   });
 
-  it('accepts inbound media with a date even when the conversation is unknown', () => {
-    expect(write([{ ...examples.media, sentAt: '2025-05-01T09:10:00Z' }]).items).toHaveLength(1);
+  it('refuses inbound media of an unknown conversation even with a date of their own, naming conversationId', () => {
+    expect(rejected([{ ...examples.media, sentAt: '2025-05-01T09:10:00Z' }])).toEqual([
+      { index: 0, field: 'records.0.conversationId', message: expect.stringContaining('v1') },
+    ]);
   });
 
   it('starts outbound media at their conversation start and stores them under outbound/', () => {
@@ -219,7 +221,7 @@ describe('ingest writer: media and e-mail attachments', () => {
   });
 
   it('starts an e-mail attachment at its own date, under email/, keeping its message', () => {
-    const w = write([{ ...examples.email_attachment, messageId: 'm1' }]);
+    const w = write([examples.conversation, { ...examples.email_attachment, messageId: 'm1' }]);
     const item = only(w, keys.attachmentSk('v1', 'a1'));
     expect(item).toMatchObject({
       category: 'email_attachment',
@@ -510,10 +512,24 @@ describe('ingest writer: what the sweep needs to find cascades in the index', ()
     }
   });
 
-  it('leaves an attachment of an unknown conversation on its own clock', () => {
-    const item = only(write([examples.email_attachment]), keys.attachmentSk('v1', 'a1'));
-    expect(item.parentClock).toBeUndefined();
-    expect(item.retentionSk).toBe(keys.retentionSk('2025-05-02T00:00:00.000Z', 'a1'));
+  it('refuses an attachment of an unknown conversation: it could not go with it', () => {
+    expect(rejected([examples.email_attachment]).map((i) => i.field)).toEqual(['records.0.conversationId']);
+  });
+
+  it('refuses to move a stored conversation\'s start or channel, naming the field: the records under it are kept by them', () => {
+    const stored = { conversation: () => ({ startedAt: '2025-04-01T00:00:00.000Z', category: 'conversation' as const }) };
+    expect(rejected([examples.conversation], stored).map((i) => i.field)).toEqual(['records.0.startedAt']);
+    expect(rejected([{ ...examples.conversation, startedAt: '2025-04-01T00:00:00Z', channel: 'whatsapp' }], stored).map((i) => i.field)).toEqual(['records.0.channel']);
+  });
+
+  it('accepts a stored conversation again with its start and channel, e.g. to close it', () => {
+    const stored = { conversation: () => ({ startedAt: '2025-05-01T09:00:00.000Z', category: 'conversation' as const }) };
+    expect(only(write([{ ...examples.conversation, status: 'closed' }], stored), keys.conversationSk('v1')).status).toBe('closed');
+  });
+
+  it('refuses to move a stored call\'s start', () => {
+    const stored = { call: () => ({ startedAt: '2025-03-01T00:00:00.000Z', category: 'call' as const }) };
+    expect(rejected([examples.call], stored).map((i) => i.field)).toEqual(['records.0.startedAt']);
   });
 
   it('lists, per customer, the latest clock under the profile, for its activity watermark', () => {

@@ -446,21 +446,32 @@ export class DynamoRecordStore implements RecordStore {
       ...(sets.length > 0 ? [`SET ${sets.join(', ')}`] : []),
       ...(removals.length > 0 ? [`REMOVE ${removals.join(', ')}`] : []),
     ];
-    const { Attributes } = await withRetry(
-      () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: profile.pk, sk: profile.sk },
-            UpdateExpression: clauses.join(' '),
-            ExpressionAttributeNames: names,
-            ...(Object.keys(values).length > 0 && { ExpressionAttributeValues: values }),
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      this.retry,
-    );
-    return Attributes?.activityTracked === true;
+    // The last contact only moves forward: a customer record older than the stored one
+    // (delivered out of order) changes nothing, so identifiers never carry a later clock.
+    names['#pk'] = 'pk';
+    names['#clock'] = 'clockStart';
+    values[':clock'] = profile.clockStart;
+    try {
+      const { Attributes } = await withRetry(
+        () =>
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk: profile.pk, sk: profile.sk },
+              UpdateExpression: clauses.join(' '),
+              ConditionExpression: 'attribute_not_exists(#pk) OR attribute_not_exists(#clock) OR #clock <= :clock',
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+              ReturnValues: 'ALL_NEW',
+            }),
+          ),
+        this.retry,
+      );
+      return Attributes?.activityTracked === true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return true;
+      throw error;
+    }
   }
 
   /** Raises a profile's `activityUntil` to `until` if it is earlier or absent; never creates the profile. */

@@ -6,7 +6,7 @@
  */
 import { forEachLimited } from '../../../domain/deletion.js';
 import {
-  externalParents,
+  storedParentsToRead,
   ID_PATTERN,
   IngestValidationError,
   MAX_RECORDS_PER_BODY,
@@ -61,6 +61,10 @@ function parentsNamed(body: unknown): ExternalParents {
     if (r.type === 'recording' && typeof callId === 'string' && ID_PATTERN.test(callId)) {
       calls.set(JSON.stringify([customerId, callId]), { customerId, callId });
     }
+    if (typeof r.id === 'string' && ID_PATTERN.test(r.id)) {
+      if (r.type === 'conversation') conversations.set(JSON.stringify([customerId, r.id]), { customerId, conversationId: r.id });
+      if (r.type === 'call') calls.set(JSON.stringify([customerId, r.id]), { customerId, callId: r.id });
+    }
   }
   return { conversations: [...conversations.values()], calls: [...calls.values()] };
 }
@@ -68,15 +72,17 @@ function parentsNamed(body: unknown): ExternalParents {
 /**
  * Writes a body's items so that each profile's activity watermark stays an upper
  * bound of every clock under it: profiles first (keeping their watermark), then
- * the other items, then the raises; a profile not yet tracked (a new one) is
- * tracked last, which reads its partition, so records written before it count.
+ * the raises (a bound raised early is still a bound; one raised late would leave
+ * records uncovered meanwhile), then the other items; a profile not yet tracked
+ * (a new one) is tracked last, which reads its partition, so records written
+ * before it count.
  */
 export async function writeRecords(records: RecordStore, write: Pick<IngestWrite, 'items' | 'activity'>): Promise<void> {
   const profiles = write.items.filter((i) => i.sk === keys.profileSk());
   const others = write.items.filter((i) => i.sk !== keys.profileSk());
   const untracked = profiles.length > 0 ? await records.putProfiles(profiles) : [];
-  await records.putBatch(others);
   if (write.activity.length > 0) await records.raiseActivity(write.activity);
+  await records.putBatch(others);
   await forEachLimited(untracked, CONCURRENCY, (k) => records.trackActivity(k.pk));
 }
 
@@ -100,18 +106,23 @@ export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant,
   }
 
   // Looked up even when some records are malformed, so the answer lists every issue at once.
-  const parents = parsed.ok ? externalParents(parsed.body) : parentsNamed(body);
+  const parents = parsed.ok ? storedParentsToRead(parsed.body) : parentsNamed(body);
   const conversations = new Map<string, StoredParent>();
   const calls = new Map<string, StoredParent>();
   const at = (customerId: string, id: string) => JSON.stringify([customerId, id]);
-  await forEachLimited(parents.conversations, CONCURRENCY, async ({ customerId, conversationId }) => {
-    const item = await records.get({ pk: keys.subjectPk(tenantId, customerId), sk: keys.conversationSk(conversationId) });
-    if (item !== undefined) conversations.set(at(customerId, conversationId), { startedAt: item.clockStart, category: item.category });
-  });
-  await forEachLimited(parents.calls, CONCURRENCY, async ({ customerId, callId }) => {
-    const item = await records.get({ pk: keys.subjectPk(tenantId, customerId), sk: keys.callSk(callId) });
-    if (item !== undefined) calls.set(at(customerId, callId), { startedAt: item.clockStart, category: item.category });
-  });
+  // One batched, strongly consistent read for every conversation and call the body names or writes.
+  const stored = await records.getBatch([
+    ...parents.conversations.map((c) => ({ pk: keys.subjectPk(tenantId, c.customerId), sk: keys.conversationSk(c.conversationId) })),
+    ...parents.calls.map((c) => ({ pk: keys.subjectPk(tenantId, c.customerId), sk: keys.callSk(c.callId) })),
+  ]);
+  const now = caller.now.getTime() / 1000;
+  for (const item of stored) {
+    // An item past its TTL backstop reads as gone, as everywhere else.
+    if (item.subjectId === undefined || (item.expiresAt !== undefined && item.expiresAt <= now)) continue;
+    const parent: StoredParent = { startedAt: item.clockStart, category: item.category };
+    if (item.conversationId !== undefined && item.sk === keys.conversationSk(item.conversationId)) conversations.set(at(item.subjectId, item.conversationId), parent);
+    if (item.callId !== undefined && item.sk === keys.callSk(item.callId)) calls.set(at(item.subjectId, item.callId), parent);
+  }
 
   const outcome = validateIngest(body, {
     tenantId,
