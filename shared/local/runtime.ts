@@ -192,9 +192,24 @@ function fakeProviderRoutes(provider: FakeProvider): LocalRoute[] {
   ];
 }
 
+/**
+ * Layout of the records a data directory holds. 2: index keys at the earlier of
+ * a record's and its parent's clock, identifier partitions, profile watermarks,
+ * per-tenant write shards. A directory of another layout is refused, not swept:
+ * its records would be found by the wrong keys.
+ */
+export const DATA_LAYOUT = 2;
+
+/** A data directory written by an incompatible version of Lethe. */
+export class DataLayoutError extends Error {
+  override readonly name = 'DataLayoutError';
+}
+
 interface DataDirState {
   readonly profile: string;
   readonly createdAt: string;
+  /** Absent in directories from before layout 2. */
+  readonly layout?: number;
   /** The S3 emulator's port, kept so pre-signed links (7-day export links) work after a restart. */
   readonly s3Port?: number;
 }
@@ -202,12 +217,22 @@ interface DataDirState {
 /** `<dataDir>/local.json`: what the data directory was created with. */
 async function loadOrCreateState(dataDir: string, profile: string): Promise<DataDirState> {
   const path = join(dataDir, 'local.json');
+  let existing: DataDirState | undefined;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as DataDirState;
+    existing = JSON.parse(await readFile(path, 'utf8')) as DataDirState;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const state: DataDirState = { profile, createdAt: new Date().toISOString() };
+  if (existing !== undefined) {
+    if ((existing.layout ?? 1) !== DATA_LAYOUT) {
+      throw new DataLayoutError(
+        `${dataDir} holds data of an earlier Lethe (layout ${existing.layout ?? 1}, this one writes ${DATA_LAYOUT}); ` +
+          'start with another --data-dir, or delete this one (it holds only local test data)',
+      );
+    }
+    return existing;
+  }
+  const state: DataDirState = { profile, createdAt: new Date().toISOString(), layout: DATA_LAYOUT };
   await saveState(dataDir, state);
   return state;
 }

@@ -3,13 +3,13 @@
  * (`runtime.runSweep`), over two seeded tenants in one sweep group, with the
  * progress it reports and the receipts it hands back.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Receipt } from '../../shared/domain/ports.js';
 import { ApiClient } from '../../shared/local/cli/api-client.js';
-import { receiptTotals, startLocalRuntime, type LocalRuntime, type SweepProgress } from '../../shared/local/runtime.js';
+import { DataLayoutError, receiptTotals, startLocalRuntime, type LocalRuntime, type SweepProgress } from '../../shared/local/runtime.js';
 import { generateDemoDataset, ingestDataset } from '../../shared/local/seed.js';
 import { quietLogger } from '../support/sweep-harness.js';
 
@@ -60,5 +60,19 @@ describe('a local sweep', () => {
     const receipts = await runtime.runSweep({ runId: 'local-sweep-2' });
 
     expect(receipts.reduce((n, r) => n + receiptTotals(r).deleted, 0)).toBe(0);
+  });
+});
+
+describe('a data directory of an earlier layout', () => {
+  it('is refused with a message that says what to do, and left as it is', async () => {
+    const old = await mkdtemp(join(tmpdir(), 'lethe-old-layout-'));
+    const state = `${JSON.stringify({ profile: 'conversations', createdAt: '2026-11-01T00:00:00.000Z' })}\n`;
+    await writeFile(join(old, 'local.json'), state);
+
+    const start = startLocalRuntime({ dataDir: old, port: 0, profile: 'conversations', logger: quietLogger });
+
+    await expect(start).rejects.toBeInstanceOf(DataLayoutError);
+    await expect(start).rejects.toThrow(/another --data-dir/);
+    await rm(old, { recursive: true, force: true });
   });
 });
