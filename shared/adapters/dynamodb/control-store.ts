@@ -26,8 +26,6 @@
  * backoff.
  */
 import {
-  BatchGetCommand,
-  BatchWriteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -49,16 +47,14 @@ import type {
 } from '../../domain/ports.js';
 import {
   IncompleteBatchWriteError,
-  backoffDelayMs,
   chunk,
   errorName,
-  errorReason,
-  isRetryableError,
   mapConcurrent,
   retryOptions,
   type RetryOptions,
   IncompleteBatchReadError,
 } from '../retry.js';
+import { BATCH_GET_MAX, readChunk, writeChunk, type BatchLeftover } from './batch.js';
 
 const TENANTS_PK = 'TENANTS';
 const POLICY_SK = 'POLICY';
@@ -68,8 +64,6 @@ const RUN_PREFIX = 'RUN#';
 const RUN_BY_START_PREFIX = 'RUNAT#';
 const AUDIT_PREFIX = 'AUDIT#';
 
-/** BatchGetItem takes at most 100 keys. */
-const BATCH_GET_MAX = 100;
 /** BatchWriteItem takes at most 25 requests: 12 receipts of two items each. */
 const RECEIPTS_PER_BATCH_WRITE = 12;
 /** Batch requests in flight at once; control batches are a few hundred keys at most. */
@@ -110,11 +104,7 @@ interface PutRequest {
 }
 
 /** What one chunk of a batch left undone when the budget ran out, and why. */
-interface Leftover<T> {
-  readonly pending: T[];
-  readonly reason?: string;
-  readonly error?: unknown;
-}
+type Leftover<T> = BatchLeftover<T>;
 
 export class DynamoControlStore implements ControlStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -385,57 +375,14 @@ export class DynamoControlStore implements ControlStore {
     return results.flatMap((r) => r.items.map((item) => withoutKeys(item) as T));
   }
 
-  /**
-   * Reads one chunk of at most 100 keys, retrying `UnprocessedKeys` and throttled
-   * or transiently failed requests with full-jitter backoff. Resolves with what
-   * was read and the keys still unread when the budget runs out; never rejects.
-   */
-  private async readChunk(keys: ItemKey[]): Promise<{ items: Item[]; leftover: Leftover<ItemKey> }> {
-    const items: Item[] = [];
-    let pending = keys;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt++) {
-      if (attempt > 1) await this.retry.sleep(backoffDelayMs(attempt - 1, this.retry));
-      try {
-        const output = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        items.push(...(output.Responses?.[this.tableName] ?? []));
-        pending = (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as ItemKey[];
-        lastError = undefined;
-        if (pending.length === 0) return { items, leftover: { pending: [] } };
-      } catch (error) {
-        if (!isRetryableError(error)) return { items, leftover: { pending, reason: errorReason(error), error } };
-        lastError = error;
-      }
-    }
-    return { items, leftover: this.spent(pending, lastError) };
+  /** One chunk of at most 100 keys (strongly consistent); never rejects. */
+  private readChunk(keys: readonly ItemKey[]): Promise<{ readonly items: Item[]; readonly leftover: Leftover<Item> }> {
+    return readChunk<Item>(this.doc, this.tableName, keys.map((k) => ({ pk: k.pk, sk: k.sk })), this.retry);
   }
 
   /** Like `readChunk`, for at most 25 write requests and their `UnprocessedItems`. */
-  private async writeChunk(requests: PutRequest[]): Promise<Leftover<PutRequest>> {
-    let pending = requests;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt++) {
-      if (attempt > 1) await this.retry.sleep(backoffDelayMs(attempt - 1, this.retry));
-      try {
-        const output = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = (output.UnprocessedItems?.[this.tableName] ?? []) as PutRequest[];
-        lastError = undefined;
-        if (pending.length === 0) return { pending: [] };
-      } catch (error) {
-        if (!isRetryableError(error)) return { pending, reason: errorReason(error), error };
-        lastError = error;
-      }
-    }
-    return this.spent(pending, lastError);
-  }
-
-  private spent<T>(pending: T[], lastError: unknown): Leftover<T> {
-    const attempts = `after ${this.retry.maxAttempts} attempts`;
-    return lastError === undefined
-      ? { pending, reason: `unprocessed ${attempts}` }
-      : { pending, reason: `${errorReason(lastError)} ${attempts}`, error: lastError };
+  private writeChunk(requests: PutRequest[]): Promise<Leftover<PutRequest>> {
+    return writeChunk(this.doc, this.tableName, requests, this.retry);
   }
 
   /** Every item of the query (or the first `limit`), without the table's own attributes. */

@@ -9,10 +9,9 @@
  * they are overdue, and it is the sweeper, not TTL, that must delete them.
  */
 import { createHash } from 'node:crypto';
+import { BATCH_GET_MAX, BATCH_WRITE_MAX, readChunk, writeChunk } from './batch.js';
 import { RETENTION_INDEX_NAME } from '../table-definitions.js';
 import {
-  BatchGetCommand,
-  BatchWriteCommand,
   GetCommand,
   QueryCommand,
   UpdateCommand,
@@ -44,11 +43,8 @@ import {
 } from '../../domain/records.js';
 import {
   IncompleteBatchWriteError,
-  backoffDelayMs,
   chunk,
   errorName,
-  errorReason,
-  isRetryableError,
   mapConcurrent,
   retryOptions,
   withRetry,
@@ -56,10 +52,6 @@ import {
   IncompleteBatchReadError,
 } from '../retry.js';
 
-/** BatchWriteItem takes at most 25 requests. */
-const BATCH_WRITE_MAX = 25;
-/** BatchGetItem takes at most 100 keys. */
-const BATCH_GET_MAX = 100;
 const DEFAULT_PAGE_LIMIT = 500;
 const RETENTION_INDEX = RETENTION_INDEX_NAME;
 const IDENTIFIER_INDEX = 'byIdentifier';
@@ -498,65 +490,18 @@ export class DynamoRecordStore implements RecordStore {
     }
   }
 
-  /**
-   * Reads one chunk of keys (strongly consistent), retrying `UnprocessedKeys`
-   * and throttled or transiently failed requests with full-jitter backoff.
-   * Resolves with the items read and how many keys stayed unread; never rejects.
-   */
+  /** Reads one chunk of keys (strongly consistent); never rejects. */
   private async readChunk(part: readonly RecordKey[]): Promise<ReadChunkResult> {
-    const items: RecordItem[] = [];
-    let pending: readonly Record<string, unknown>[] = part.map((key) => ({ pk: key.pk, sk: key.sk }));
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt++) {
-      if (attempt > 1) await this.retry.sleep(backoffDelayMs(attempt - 1, this.retry));
-      try {
-        const output = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [...pending], ConsistentRead: true } } }),
-        );
-        items.push(...((output.Responses?.[this.tableName] ?? []) as RecordItem[]));
-        pending = output.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-        lastError = undefined;
-        if (pending.length === 0) return { items, unread: 0 };
-      } catch (error) {
-        if (!isRetryableError(error)) return { items, unread: pending.length, reason: errorReason(error), error };
-        lastError = error;
-      }
-    }
-    const reason =
-      lastError === undefined
-        ? `unprocessed after ${this.retry.maxAttempts} attempts`
-        : `${errorReason(lastError)} after ${this.retry.maxAttempts} attempts`;
-    return { items, unread: pending.length, reason, error: lastError };
+    const { items, leftover } = await readChunk<RecordItem>(this.doc, this.tableName, part.map((key) => ({ pk: key.pk, sk: key.sk })), this.retry);
+    return { items, unread: leftover.pending.length, ...(leftover.reason !== undefined && { reason: leftover.reason }), error: leftover.error };
   }
 
-  /**
-   * Sends one chunk of write requests, retrying `UnprocessedItems` and throttled
-   * or transiently failed requests with full-jitter backoff. Resolves with the
-   * requests still unwritten when the budget runs out; never rejects.
-   */
+  /** Sends one chunk of write requests; resolves with those still unwritten when the budget runs out, never rejects. */
   private async writeChunk(requests: WriteRequest[]): Promise<UnwrittenRequest[]> {
-    let pending = requests;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt++) {
-      if (attempt > 1) await this.retry.sleep(backoffDelayMs(attempt - 1, this.retry));
-      try {
-        const output = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = (output.UnprocessedItems?.[this.tableName] ?? []) as WriteRequest[];
-        lastError = undefined;
-        if (pending.length === 0) return [];
-      } catch (error) {
-        if (!isRetryableError(error)) {
-          return pending.map((request) => ({ request, reason: errorReason(error), error }));
-        }
-        lastError = error;
-      }
-    }
-    const reason =
-      lastError === undefined
-        ? `unprocessed after ${this.retry.maxAttempts} attempts`
-        : `${errorReason(lastError)} after ${this.retry.maxAttempts} attempts`;
-    return pending.map((request) => ({ request, reason, error: lastError }));
+    const leftover = await writeChunk(this.doc, this.tableName, requests, this.retry);
+    return leftover.pending.map((request) => ({ request, reason: leftover.reason ?? 'unknown', error: leftover.error }));
   }
+
 
   private async queryAll<T>(input: QueryCommandInput): Promise<T[]> {
     const items: T[] = [];
