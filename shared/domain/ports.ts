@@ -198,6 +198,12 @@ export interface Receipt {
   readonly finishedAt?: string;
   readonly durationMs?: number;
   readonly cutoffs: Partial<Record<Category, string | null>>;
+  /**
+   * The tenant's write shards when the run started: the run queries those, so
+   * raising them mid-run cannot grow its continuations (records written to the
+   * new shards meanwhile are swept by the next run).
+   */
+  readonly retentionShards?: number;
   readonly categories: Partial<Record<Category, CategoryCounts>>;
   /** Keyed HMACs of the subjects touched; never raw ids of people. */
   readonly subjectRefs?: readonly string[];

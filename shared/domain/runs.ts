@@ -130,6 +130,7 @@ export async function startRuns(
       profile: deps.platform.profile,
       startedAt: now.toISOString(),
       cutoffs: runCutoffs({ tenant, platform: deps.platform, policy, holds: [] }, now),
+      retentionShards: retentionShardsOf(tenant),
       categories: {},
       subjectRefs: [],
       failedStages: [],
@@ -194,7 +195,7 @@ export async function runStages(
     holds.set(r.tenantId, await deps.control.listHolds(r.tenantId));
   });
   const entries: SweepTenant[] = swept.map((r) => ({
-    tenant: tenants.get(r.tenantId) as Tenant,
+    tenant: { ...(tenants.get(r.tenantId) as Tenant), retentionShards: r.retentionShards ?? retentionShardsOf(tenants.get(r.tenantId) as Tenant) },
     holds: holds.get(r.tenantId) ?? [],
     cutoffs: fixedCutoffs(r),
     runStartedAt: r.startedAt,

@@ -45,6 +45,10 @@ export const STAGE_PAGE_SIZES: Readonly<Record<Stage, number>> = { 1: 1000, 2: 2
 const DEFAULT_TENANT_CONCURRENCY = 4;
 /** Third-party deletions in flight at once. */
 const EXTERNAL_CONCURRENCY = 16;
+/** Third-party calls still start this long past a chunk's deadline (the stage function has two minutes more). */
+const EXTERNAL_GRACE_MS = 60_000;
+/** Failures in a row after which a provider endpoint is not called again in the chunk. */
+const EXTERNAL_BREAKER_FAILURES = 5;
 
 export interface SweepDeps extends DeletionDeps {
   readonly clock: Clock;
@@ -434,7 +438,7 @@ export async function sweepStage(
         }
       });
       try {
-        await executePlans(deps, plans, input.dryRun, closedAt, concurrency);
+        await executePlans(deps, plans, input.dryRun, closedAt, concurrency, options.deadline);
       } catch (error) {
         // Per-record failures are counted where they happen; anything else fails the stage for
         // the tenants of this iteration, and what was already done stays counted.
@@ -521,18 +525,18 @@ const MOVING_CLOCKS: ReadonlySet<Category> = new Set<Category>(['customer_profil
 
 /**
  * Sends one iteration's deletions: identifiers resolved against their
- * profiles, records whose clock moves re-read, then the direct records of
- * every tenant in shared batches (blobs, third-party data, records), beside
- * the parents that go through their partition.
+ * profiles, records whose clock moves read again and decided again, then the
+ * direct records of every tenant in shared batches (blobs, third-party data,
+ * records), beside the parents that go through their partition.
  */
-async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string, concurrency: number): Promise<void> {
-  const direct: Planned[] = plans.flatMap((p) => p.direct.map((record) => ({ tenant: p.tenant, record })));
+async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string, concurrency: number, deadline: Date): Promise<void> {
   const identifiers = await resolveIdentifiers(deps, plans, dryRun, closedAt);
-  const current = dryRun ? direct : await rereadMovingClocks(deps, direct, closedAt);
+  const current = dryRun ? plans : await rereadMovingClocks(deps, plans);
+  const direct: Planned[] = current.flatMap((p) => p.direct.map((record) => ({ tenant: p.tenant, record })));
   await Promise.all([
-    deleteDirect(deps, [...current, ...identifiers], dryRun, closedAt),
+    deleteDirect(deps, [...direct, ...identifiers], dryRun, closedAt, deadline),
     forEachLimited(
-      plans.filter((p) => p.looked.length > 0),
+      current.filter((p) => p.looked.length > 0),
       concurrency,
       (p) => deleteLooked(deps, p.tenant, p.looked, dryRun, closedAt),
     ),
@@ -540,17 +544,18 @@ async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boo
 }
 
 /**
- * Profiles and users read again (strongly consistent) just before they go: a
+ * Profiles and users read again (strongly consistent, in batches) just before
+ * anything of them goes, whether directly or through their partition: a
  * customer who came back, or a user who signed in, since the index entry was
- * read (or in the index's replication lag) is no longer due. Each one is
- * decided again on what is stored now; those gone already are left out.
+ * read (or within the index's replication lag) is no longer due. Each one is
+ * decided again on what is stored now; one gone already is left out.
  */
-async function rereadMovingClocks(deps: SweepDeps, planned: readonly Planned[], closedAt: string): Promise<Planned[]> {
-  const moving = planned.filter((p) => MOVING_CLOCKS.has(p.record.category));
-  if (moving.length === 0) return [...planned];
+async function rereadMovingClocks(deps: SweepDeps, plans: readonly Plan[]): Promise<Plan[]> {
+  const moving = plans.flatMap((p) => [...p.direct, ...p.looked].filter((r) => MOVING_CLOCKS.has(r.category)).map((record) => ({ tenant: p.tenant, record })));
+  if (moving.length === 0) return [...plans];
   let stored: Map<string, DueRecord>;
   try {
-    stored = new Map((await deps.records.getBatch(moving.map((p) => ({ pk: p.record.pk, sk: p.record.sk })))).map((i) => [keyOf(i), i]));
+    stored = new Map((await deps.records.getBatch(moving.map((m) => ({ pk: m.record.pk, sk: m.record.sk })))).map((i) => [keyOf(i), i]));
   } catch (error) {
     // Not known to be due any more: counted failed (the next run tries again), never deleted unread.
     for (const { tenant, record } of moving) {
@@ -558,38 +563,32 @@ async function rereadMovingClocks(deps: SweepDeps, planned: readonly Planned[], 
       tenant.fail(`dynamodb:${errorName(error)}`);
       if (record.category === 'customer_profile') tenant.fates.set(record.pk, 'kept');
     }
-    return planned.filter((p) => !MOVING_CLOCKS.has(p.record.category));
+    return plans.map((p) => ({ ...p, direct: p.direct.filter((r) => !MOVING_CLOCKS.has(r.category)), looked: p.looked.filter((r) => !MOVING_CLOCKS.has(r.category)) }));
   }
-  const out: Planned[] = [];
-  for (const p of planned) {
-    if (!MOVING_CLOCKS.has(p.record.category)) {
-      out.push(p);
-      continue;
+  return plans.map((plan) => {
+    const { tenant } = plan;
+    const direct = plan.direct.filter((r) => !MOVING_CLOCKS.has(r.category));
+    const looked = plan.looked.filter((r) => !MOVING_CLOCKS.has(r.category));
+    for (const record of [...plan.direct, ...plan.looked].filter((r) => MOVING_CLOCKS.has(r.category))) {
+      const now = stored.get(keyOf(record));
+      if (now === undefined) {
+        // Gone already (another run, an erasure): nothing to delete, nothing to count.
+        if (record.category === 'customer_profile') tenant.fates.set(record.pk, 'deleted');
+        continue;
+      }
+      if (!isDue(tenant.cutoffs, now)) {
+        if (now.category === 'customer_profile') tenant.fates.set(now.pk, 'kept');
+        continue;
+      }
+      // The same decision as `classify`, on the stored item: its watermark may have moved too.
+      if (tenant.needsLook(now)) looked.push(now);
+      else if (tenant.isHeld(now)) {
+        tenant.count(now.category, 'held');
+        if (now.category === 'customer_profile') tenant.fates.set(now.pk, 'kept');
+      } else direct.push(now);
     }
-    const { tenant } = p;
-    const now = stored.get(keyOf(p.record));
-    if (now === undefined) {
-      // Gone already (another run, an erasure): nothing to delete, nothing to count.
-      if (p.record.category === 'customer_profile') tenant.fates.set(p.record.pk, 'deleted');
-      continue;
-    }
-    if (!isDue(tenant.cutoffs, now)) {
-      if (now.category === 'customer_profile') tenant.fates.set(now.pk, 'kept');
-      continue;
-    }
-    if (tenant.isHeld(now)) {
-      tenant.count(now.category, 'held');
-      if (now.category === 'customer_profile') tenant.fates.set(now.pk, 'kept');
-      continue;
-    }
-    if (tenant.needsLook(now)) {
-      // Its watermark moved: what is under it is not proven gone any more.
-      await deleteLooked(deps, tenant, [now], false, closedAt);
-      continue;
-    }
-    out.push({ tenant, record: now });
-  }
-  return out;
+    return { ...plan, direct, looked };
+  });
 }
 
 /**
@@ -695,7 +694,7 @@ async function deleteLooked(deps: SweepDeps, tenant: TenantChunk, roots: readonl
  * blobs first, then third-party data, then the records, each in full batches.
  * A record whose blob or third-party data could not be deleted stays.
  */
-async function deleteDirect(deps: SweepDeps, planned: readonly Planned[], dryRun: boolean, closedAt: string): Promise<void> {
+async function deleteDirect(deps: SweepDeps, planned: readonly Planned[], dryRun: boolean, closedAt: string, deadline: Date): Promise<void> {
   const failed = new Map<Planned, string>();
   const deleted = new Set<Planned>();
   if (dryRun) {
@@ -722,16 +721,37 @@ async function deleteDirect(deps: SweepDeps, planned: readonly Planned[], dryRun
     );
 
     const external = planned.filter((p) => !failed.has(p) && CATALOG[p.record.category].store.kind === 'external' && p.record.externalRef !== undefined);
+    // A provider that does not answer must not hold the chunk past its function's timeout:
+    // calls stop starting a while after the deadline, and an endpoint that failed
+    // repeatedly in a row is not called again in this chunk. What is left counts as failed
+    // (its call record stays) and the next run tries again.
+    const stopCallsAt = deadline.getTime() + EXTERNAL_GRACE_MS;
+    const failuresInARow = new Map<string, number>();
     await forEachLimited(external, EXTERNAL_CONCURRENCY, async (p) => {
-      const endpoints = p.tenant.entry.tenant.thirdPartyEndpoints ?? [];
+      const tenant = p.tenant.entry.tenant;
+      const endpoints = tenant.thirdPartyEndpoints ?? [];
       if (endpoints.length === 0) {
         failed.set(p, 'external:no_endpoint');
         return;
       }
-      try {
-        for (const endpoint of endpoints) await deps.external.deleteCallData(p.tenant.entry.tenant, endpoint, p.record.externalRef as string);
-      } catch (error) {
-        failed.set(p, `external:${errorName(error)}`);
+      for (const endpoint of endpoints) {
+        const breaker = `${tenant.tenantId}\u0000${endpoint.name}`;
+        if ((failuresInARow.get(breaker) ?? 0) >= EXTERNAL_BREAKER_FAILURES) {
+          failed.set(p, 'external:endpoint_unavailable');
+          return;
+        }
+        if (deps.clock.now().getTime() > stopCallsAt) {
+          failed.set(p, 'external:out_of_time');
+          return;
+        }
+        try {
+          await deps.external.deleteCallData(tenant, endpoint, p.record.externalRef as string);
+          failuresInARow.set(breaker, 0);
+        } catch (error) {
+          failuresInARow.set(breaker, (failuresInARow.get(breaker) ?? 0) + 1);
+          failed.set(p, `external:${errorName(error)}`);
+          return;
+        }
       }
     });
 

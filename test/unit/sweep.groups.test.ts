@@ -301,6 +301,32 @@ describe('records whose clock moves', () => {
     expect(deps.records.items.has(worldKey(identifier))).toBe(true);
   });
 
+  it('keep a profile whose customer came back even when it would have gone through its partition', async () => {
+    // An untracked watermark: the profile is deleted through its partition, from the same stale index entry.
+    const world = buildWorld(loadProfile('conversations'), [tenant({}, 'untracked')]);
+    const deps = await setUp(world);
+    const profile = world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c0')!;
+    const recent = new Date(world.now.getTime() - DAY).toISOString();
+    const conversation: RecordItem = {
+      tenantId: 't0', pk: profile.pk, sk: keys.conversationSk('back'), category: 'conversation', id: 'back', subjectId: 'c0',
+      conversationId: 'back', parentSk: keys.profileSk(), clockStart: recent, status: 'open',
+    };
+    const find = deps.records.findDueForDeletion.bind(deps.records);
+    deps.records.findDueForDeletion = async (tenantId, partition, cutoff, options) => {
+      const page = await find(tenantId, partition, cutoff, options);
+      if (partition === 'customer_profile') {
+        await deps.records.putProfiles([{ ...profile, clockStart: recent, ...retentionKeysOf({ ...profile, clockStart: recent }, 1) }]);
+        await deps.records.putBatch([{ ...conversation, ...retentionKeysOf(conversation, 1) }]);
+      }
+      return page;
+    };
+
+    await sweep(deps, ['t0'], 'r1');
+
+    expect(deps.records.items.get(worldKey(profile))).toMatchObject({ clockStart: recent });
+    expect(deps.records.items.has(worldKey(conversation))).toBe(true);
+  });
+
   it('keep the identifiers of a customer who came back after their profile went', async () => {
     const world = buildWorld(loadProfile('conversations'), [tenant()]);
     const deps = await setUp(world);
@@ -334,6 +360,72 @@ describe('records whose clock moves', () => {
     await sweep(deps, ['t0'], 'r1');
 
     expect(deps.records.items.has(worldKey(user))).toBe(true);
+  });
+});
+
+describe('a third-party provider that does not answer', () => {
+  const callWorld = (calls = 12) =>
+    buildWorld(loadProfile('voice'), [
+      tenant({ customers: [{ lastContactAge: 2 * DAY, conversations: [], calls: Array.from({ length: calls }, (_, i) => ({ age: (200 + i) * DAY, recordings: 0, thirdParty: true })), analyticsAges: [] }] }),
+    ]);
+
+  it('is not called again in the chunk after five failures in a row; the calls it kept stay for the next run', async () => {
+    const world = callWorld(60);
+    const deps = await setUp(world);
+    let calls = 0;
+    deps.external.deleteCallData = async () => {
+      calls++;
+      throw Object.assign(new Error('no answer'), { name: 'ExternalProviderTimeout' });
+    };
+
+    const [receipt] = await sweep(deps, ['t0'], 'r1');
+
+    // The calls already in flight (16) go out; after the fifth failure no new one starts.
+    expect(calls).toBeLessThanOrEqual(16 + 5);
+    expect(calls).toBeGreaterThanOrEqual(5);
+    expect(receipt!.categories.third_party_call_data).toMatchObject({ examined: 60, failed: 60, deleted: 0 });
+    for (const call of world.items.filter((i) => i.category === 'call')) expect(deps.records.items.has(worldKey(call))).toBe(true);
+  });
+
+  it('gets no new calls once the chunk is a minute past its deadline', async () => {
+    const world = callWorld();
+    const deps = await setUp(world);
+    let calls = 0;
+    // Every call takes 40 seconds of the chunk's time and then succeeds.
+    deps.external.deleteCallData = async () => {
+      calls++;
+      deps.clock.advance(40_000);
+      return 'deleted';
+    };
+    await startRuns(deps, { runId: 'r1', tenantIds: ['t0'], dryRun: false });
+    await runStages(deps, { runId: 'r1', tenantIds: ['t0'], stage: 1 }, { budgetMs: 60_000 });
+
+    await runStages(deps, { runId: 'r1', tenantIds: ['t0'], stage: 2 }, { budgetMs: 30_000 });
+
+    // Deadline + 60 s = 90 s of chunk time: three calls start (at 0, 40 and 80 s), the rest wait for the next run.
+    expect(calls).toBe(3);
+    const receipt = (await deps.control.getReceipt('t0', 'r1'))!;
+    expect(receipt.categories.third_party_call_data).toMatchObject({ deleted: 3, failed: 9 });
+  });
+});
+
+describe('a run\'s write shards', () => {
+  it('stay as they were when it started, even when the tenant raises them meanwhile', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const deps = await setUp(world);
+    const asked: number[] = [];
+    const find = deps.records.findDueForDeletion.bind(deps.records);
+    deps.records.findDueForDeletion = async (tenantId, partition, cutoff, options) => {
+      asked.push(options.shards);
+      return find(tenantId, partition, cutoff, options);
+    };
+    await startRuns(deps, { runId: 'r1', tenantIds: ['t0'], dryRun: false });
+    await deps.control.putTenant({ ...world.tenants[0]!, retentionShards: 8 });
+
+    await runStages(deps, { runId: 'r1', tenantIds: ['t0'], stage: 1 }, { budgetMs: 60_000 });
+
+    expect(new Set(asked)).toEqual(new Set([1]));
+    expect((await deps.control.getReceipt('t0', 'r1'))!.retentionShards).toBe(1);
   });
 });
 
