@@ -373,6 +373,11 @@ export interface IngestContext {
 export interface StoredParent {
   readonly startedAt: string;
   readonly category: Category;
+  /**
+   * Past its TTL backstop (DynamoDB has not removed it yet): gone for records
+   * that would go under it, but its start and channel still cannot change.
+   */
+  readonly expired?: boolean;
 }
 
 /** A blob to store before its item is written (so no item points to nothing for long). */
@@ -582,7 +587,8 @@ class Batch {
       return undefined;
     }
     if (this.parsed.invalidParents.has(`${kind}:${parentId}`)) return undefined; // reported on the parent already
-    const stored = kind === 'conversation' ? this.ctx.conversation(parentId, customerId) : this.ctx.call(parentId, customerId);
+    const found = kind === 'conversation' ? this.ctx.conversation(parentId, customerId) : this.ctx.call(parentId, customerId);
+    const stored = found?.expired === true ? undefined : found;
     const startedAt = canonicalInstant(stored?.startedAt);
     if ((stored === undefined || startedAt === undefined) && required) {
       const field = kind === 'conversation' ? 'conversationId' : 'callId';

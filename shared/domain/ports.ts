@@ -26,6 +26,14 @@ export interface FindDueOptions {
   readonly limit?: number;
 }
 
+/** What `putProfiles` did. */
+export interface PutProfilesResult {
+  /** Profiles written whose watermark is not tracked yet (new ones among them), for `trackActivity` once the body is written. */
+  readonly untracked: RecordKey[];
+  /** Profiles left as they were, the stored one having a later last contact. */
+  readonly stale: RecordKey[];
+}
+
 /** A raise of a customer's activity watermark: its profile's `activityUntil` becomes at least `until`. */
 export interface ActivityRaise {
   /** The customer's partition. */
@@ -103,11 +111,14 @@ export interface RecordStore {
    * attribute but the activity watermark (`activityUntil`, `activityTracked`),
    * which only `raiseActivity` and `trackActivity` change. A profile whose
    * stored clock (last contact) is later than the one given is left as it is:
-   * the last contact only moves forward. Resolves to the keys of the profiles
-   * written whose watermark is not tracked yet (new ones among them), for the
-   * caller to `trackActivity` once the body's records are written.
+   * the last contact only moves forward.
    */
-  putProfiles(profiles: readonly RecordItem[]): Promise<RecordKey[]>;
+  putProfiles(profiles: readonly RecordItem[]): Promise<PutProfilesResult>;
+  /**
+   * Writes items whose clock only moves forward (users: the last sign-in), each
+   * unless the stored one's clock is later. Resolves to the keys left as they were.
+   */
+  putLatest(items: readonly RecordItem[]): Promise<RecordKey[]>;
   /** Raises the watermark of each existing profile to at least `until`; creates nothing. */
   raiseActivity(raises: readonly ActivityRaise[]): Promise<void>;
   /**

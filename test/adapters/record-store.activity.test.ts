@@ -105,7 +105,7 @@ describe('DynamoRecordStore.putProfiles', () => {
   it('creates a profile that does not exist yet and returns its key as untracked', async () => {
     const profile = profileItem(tenant(), 'c1');
 
-    const untracked = await stores.records.putProfiles([profile]);
+    const { untracked } = await stores.records.putProfiles([profile]);
 
     expect(untracked).toEqual([keyOf(profile)]);
     expect(await storedProfile(profile.pk)).toEqual(profile);
@@ -130,10 +130,10 @@ describe('DynamoRecordStore.putProfiles', () => {
     const newer = profileItem(tenantId, 'c1', { clockStart: '2025-02-01T00:00:00.000Z', data: { displayName: 'Ann B.' } });
     await stores.records.putProfiles([newer]);
 
-    const untracked = await stores.records.putProfiles([profileItem(tenantId, 'c1', { clockStart: '2025-01-01T00:00:00.000Z', data: { displayName: 'Ann' } })]);
+    const result = await stores.records.putProfiles([profileItem(tenantId, 'c1', { clockStart: '2025-01-01T00:00:00.000Z', data: { displayName: 'Ann' } })]);
 
     expect(await storedProfile(newer.pk)).toEqual(newer);
-    expect(untracked).toEqual([]);
+    expect(result).toEqual({ untracked: [], stale: [keyOf(newer)] });
   });
 
   it('keeps the activity watermark written earlier, whatever the new version says of it', async () => {
@@ -159,7 +159,7 @@ describe('DynamoRecordStore.putProfiles', () => {
     await stores.records.putProfiles([tracked, untracked]);
     await stores.records.trackActivity(tracked.pk);
 
-    const result = await stores.records.putProfiles([tracked, untracked, created]);
+    const { untracked: result } = await stores.records.putProfiles([tracked, untracked, created]);
 
     expect(result).toEqual([keyOf(untracked), keyOf(created)]);
   });
@@ -169,7 +169,7 @@ describe('DynamoRecordStore.putProfiles', () => {
     const first = profileItem(tenantId, 'c1', { data: { displayName: 'Ann' } });
     const last = profileItem(tenantId, 'c1', { data: { displayName: 'Anna' } });
 
-    const untracked = await stores.records.putProfiles([first, last]);
+    const { untracked } = await stores.records.putProfiles([first, last]);
 
     expect(untracked).toEqual([keyOf(last)]);
     expect(await storedProfile(last.pk)).toEqual(last);
@@ -199,7 +199,7 @@ describe('DynamoRecordStore.putProfiles', () => {
     const profile = profileItem(tenant(), 'c1');
     injectUpdateErrors('ProvisionedThroughputExceededException', 3);
 
-    const untracked = await stores.records.putProfiles([profile]);
+    const { untracked } = await stores.records.putProfiles([profile]);
 
     expect(untracked).toEqual([keyOf(profile)]);
     expect(await storedProfile(profile.pk)).toEqual(profile);
@@ -390,5 +390,33 @@ describe('DynamoRecordStore.trackActivity', () => {
       activityUntil: '2025-01-20T00:00:00.000Z',
       activityTracked: true,
     });
+  });
+});
+
+describe('DynamoRecordStore.putLatest', () => {
+  const user = (tenantId: string, lastSignInAt: string, hasAccountAccess: boolean): RecordItem => {
+    const base = { pk: keys.userPk(tenantId, 'u1'), sk: keys.userSk(), tenantId, category: 'user', id: 'u1', clockStart: lastSignInAt } as const;
+    return { ...base, ...retentionKeysOf(base, 1), hasAccountAccess, data: { lastSignInAt, hasAccountAccess } };
+  };
+
+  it('writes a user that is not stored yet, and a later version over it', async () => {
+    const tenantId = tenant();
+    await stores.records.putLatest([user(tenantId, '2025-01-01T00:00:00.000Z', true)]);
+
+    const kept = await stores.records.putLatest([user(tenantId, '2025-02-01T00:00:00.000Z', false)]);
+
+    expect(kept).toEqual([]);
+    expect(await stores.records.get({ pk: keys.userPk(tenantId, 'u1'), sk: keys.userSk() })).toEqual(user(tenantId, '2025-02-01T00:00:00.000Z', false));
+  });
+
+  it('leaves a user as it is when the version given signed in earlier (delivered out of order)', async () => {
+    const tenantId = tenant();
+    const current = user(tenantId, '2025-02-01T00:00:00.000Z', true);
+    await stores.records.putLatest([current]);
+
+    const kept = await stores.records.putLatest([user(tenantId, '2024-06-01T00:00:00.000Z', false)]);
+
+    expect(kept).toEqual([{ pk: current.pk, sk: current.sk }]);
+    expect(await stores.records.get(current)).toEqual(current);
   });
 });

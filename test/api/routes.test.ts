@@ -589,6 +589,32 @@ describe('ingest', () => {
     expect(await w.stores.records.get({ pk: keys.subjectPk(T, 'mv-c'), sk: keys.conversationSk('mv-1') })).toMatchObject({ status: 'closed', clockStart: daysAgo(10) });
   });
 
+  it('keeps a customer and their identifiers where they are when an older customer record arrives late, and the old phone findable', async () => {
+    const post = (records: unknown[]) => w.call({ method: 'POST', path: `/v1/tenants/${T}/records`, body: { records }, token: ADMIN });
+    await post([{ type: 'customer', id: 'late-c', phones: ['+14155550177'], lastContactAt: daysAgo(1) }]);
+
+    const late = await post([{ type: 'customer', id: 'late-c', phones: ['+14155550188'], lastContactAt: daysAgo(100) }]);
+
+    expect(late.status).toBe(200);
+    const items = await w.stores.records.findBySubject(T, 'late-c');
+    const profile = items.find((i) => i.sk === keys.profileSk())!;
+    expect(profile.clockStart).toBe(daysAgo(1));
+    for (const identifier of items.filter((i) => i.sk.startsWith('ID#'))) {
+      expect(identifier, identifier.sk).toMatchObject({ clockStart: profile.clockStart, expiresAt: profile.expiresAt, retentionSk: profile.retentionSk });
+    }
+    const found = await w.call({ method: 'GET', path: `/v1/tenants/${T}/customers`, query: { phone: '+14155550188' }, token: COMPLIANCE });
+    expect(found.body.customers.map((c: { customerId: string }) => c.customerId)).toEqual(['late-c']);
+  });
+
+  it('keeps a user as they are when an older user record arrives late', async () => {
+    const post = (records: unknown[]) => w.call({ method: 'POST', path: `/v1/tenants/${T}/records`, body: { records }, token: ADMIN });
+    await post([{ type: 'user', id: 'late-u', email: 'agent@acme.example', lastSignInAt: daysAgo(1), hasAccountAccess: true }]);
+
+    await post([{ type: 'user', id: 'late-u', email: 'agent@acme.example', lastSignInAt: daysAgo(400), hasAccountAccess: false }]);
+
+    expect(await w.stores.records.get({ pk: keys.userPk(T, 'late-u'), sk: keys.userSk() })).toMatchObject({ clockStart: daysAgo(1), hasAccountAccess: true });
+  });
+
   it('writes the records of a tenant with more retention shards across all of them', async () => {
     await w.call({ method: 'PUT', path: `/v1/tenants/sharded`, body: { name: 'Sharded', adminEmails: ['a@sharded.example'], retentionShards: 4 }, token: SUPER });
     const records = Array.from({ length: 60 }, (_, i) => ({ type: 'webhook_delivery', id: `wh-${i}`, deliveredAt: daysAgo(1), url: 'https://hooks.example/x', statusCode: 200 }));

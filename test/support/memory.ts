@@ -8,6 +8,7 @@ import type { LegalHold } from '../../shared/domain/holds.js';
 import type { TenantPolicy } from '../../shared/domain/policy.js';
 import type {
   ActivityRaise,
+  PutProfilesResult,
   AuditEvent,
   AuditListOptions,
   BatchResult,
@@ -133,13 +134,17 @@ export class MemoryRecordStore implements RecordStore {
     }
     return { succeeded, failed };
   }
-  async putProfiles(profiles: readonly RecordItem[]): Promise<RecordKey[]> {
+  async putProfiles(profiles: readonly RecordItem[]): Promise<PutProfilesResult> {
     const untracked: RecordKey[] = [];
+    const stale: RecordKey[] = [];
     for (const p of profiles) {
       this.requests++;
       if (p.sk !== 'PROFILE') throw new Error('not a profile');
       const current = this.items.get(k(p));
-      if (current !== undefined && current.clockStart > p.clockStart) continue;
+      if (current !== undefined && current.clockStart > p.clockStart) {
+        stale.push({ pk: p.pk, sk: p.sk });
+        continue;
+      }
       const { activityUntil: _u, activityTracked: _t, ...rest } = structuredClone(p);
       const next: RecordItem = {
         ...rest,
@@ -149,7 +154,17 @@ export class MemoryRecordStore implements RecordStore {
       this.items.set(k(p), next);
       if (next.activityTracked !== true) untracked.push({ pk: p.pk, sk: p.sk });
     }
-    return untracked;
+    return { untracked, stale };
+  }
+  async putLatest(items: readonly RecordItem[]): Promise<RecordKey[]> {
+    const kept: RecordKey[] = [];
+    for (const i of items) {
+      this.requests++;
+      const current = this.items.get(k(i));
+      if (current !== undefined && current.clockStart > i.clockStart) kept.push({ pk: i.pk, sk: i.sk });
+      else this.items.set(k(i), structuredClone(i));
+    }
+    return kept;
   }
   async raiseActivity(raises: readonly ActivityRaise[]): Promise<void> {
     for (const r of raises) {

@@ -527,6 +527,12 @@ describe('ingest writer: what the sweep needs to find cascades in the index', ()
     expect(only(write([{ ...examples.conversation, status: 'closed' }], stored), keys.conversationSk('v1')).status).toBe('closed');
   });
 
+  it('refuses to move a stored conversation\'s start even past its TTL backstop, but will not file records under it', () => {
+    const stored = { conversation: () => ({ startedAt: '2025-04-01T00:00:00.000Z', category: 'conversation' as const, expired: true }) };
+    expect(rejected([examples.conversation], stored).map((i) => i.field)).toEqual(['records.0.startedAt']);
+    expect(rejected([examples.message], stored).map((i) => i.field)).toEqual(['records.0.conversationId']);
+  });
+
   it('refuses to move a stored call\'s start', () => {
     const stored = { call: () => ({ startedAt: '2025-03-01T00:00:00.000Z', category: 'call' as const }) };
     expect(rejected([examples.call], stored).map((i) => i.field)).toEqual(['records.0.startedAt']);

@@ -13,6 +13,7 @@ import { BATCH_GET_MAX, BATCH_WRITE_MAX, readChunk, writeChunk } from './batch.j
 import { RETENTION_INDEX_NAME } from '../table-definitions.js';
 import {
   GetCommand,
+  PutCommand,
   QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
@@ -26,6 +27,7 @@ import type {
   FindDueOptions,
   Page,
   PartitionQueryOptions,
+  PutProfilesResult,
   RecordStore,
   UpdateChanges,
   UpdateCondition,
@@ -341,7 +343,7 @@ export class DynamoRecordStore implements RecordStore {
     }
   }
 
-  async putProfiles(profiles: readonly RecordItem[]): Promise<RecordKey[]> {
+  async putProfiles(profiles: readonly RecordItem[]): Promise<PutProfilesResult> {
     profiles.forEach((profile, index) => {
       if (profile.sk !== keys.profileSk()) {
         throw new ValidationError(`items[${index}].sk`, `a profile's sk must be ${keys.profileSk()}`);
@@ -350,8 +352,37 @@ export class DynamoRecordStore implements RecordStore {
     });
     // Two versions of one profile in a call: the last wins, as it would one by one.
     const unique = [...new Map(profiles.map((profile) => [keyString(profile), profile])).values()];
-    const tracked = await mapConcurrent(unique, this.batchConcurrency, (profile) => this.replaceProfile(profile));
-    return unique.filter((_, i) => !tracked[i]).map((profile) => ({ pk: profile.pk, sk: profile.sk }));
+    const outcomes = await mapConcurrent(unique, this.batchConcurrency, (profile) => this.replaceProfile(profile));
+    const of = (outcome: ProfileWrite) => unique.filter((_, i) => outcomes[i] === outcome).map((profile) => ({ pk: profile.pk, sk: profile.sk }));
+    return { untracked: of('untracked'), stale: of('stale') };
+  }
+
+  async putLatest(items: readonly RecordItem[]): Promise<RecordKey[]> {
+    items.forEach((item, index) => assertCanonicalRetentionSk(item, index));
+    const unique = [...new Map(items.map((item) => [keyString(item), item])).values()];
+    const written = await mapConcurrent(unique, this.batchConcurrency, async (item) => {
+      try {
+        await withRetry(
+          () =>
+            this.doc.send(
+              new PutCommand({
+                TableName: this.tableName,
+                Item: item,
+                // The clock only moves forward: an older version (delivered out of order) changes nothing.
+                ConditionExpression: 'attribute_not_exists(#pk) OR attribute_not_exists(#clock) OR #clock <= :clock',
+                ExpressionAttributeNames: { '#pk': 'pk', '#clock': 'clockStart' },
+                ExpressionAttributeValues: { ':clock': item.clockStart },
+              }),
+            ),
+          this.retry,
+        );
+        return true;
+      } catch (error) {
+        if (errorName(error) === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
+    });
+    return unique.filter((_, i) => !written[i]).map((item) => ({ pk: item.pk, sk: item.sk }));
   }
 
   async raiseActivity(raises: readonly ActivityRaise[]): Promise<void> {
@@ -419,7 +450,7 @@ export class DynamoRecordStore implements RecordStore {
    * activity watermark, in one UpdateItem; resolves whether the stored profile
    * is tracked.
    */
-  private async replaceProfile(profile: RecordItem): Promise<boolean> {
+  private async replaceProfile(profile: RecordItem): Promise<ProfileWrite> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const given = profile as unknown as Readonly<Record<string, unknown>>;
@@ -459,9 +490,9 @@ export class DynamoRecordStore implements RecordStore {
           ),
         this.retry,
       );
-      return Attributes?.activityTracked === true;
+      return Attributes?.activityTracked === true ? 'tracked' : 'untracked';
     } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return true;
+      if (errorName(error) === 'ConditionalCheckFailedException') return 'stale';
       throw error;
     }
   }
@@ -535,6 +566,9 @@ interface UnwrittenRequest {
   readonly reason: string;
   readonly error?: unknown;
 }
+
+/** What one profile write did: replaced a tracked or untracked profile, or left a newer one as it was. */
+type ProfileWrite = 'tracked' | 'untracked' | 'stale';
 
 interface ReadChunkResult {
   readonly items: RecordItem[];

@@ -115,7 +115,7 @@ export function tenantsCommand(output: Output): Command {
 
 export function seedCommand(output: Output): Command {
   return new Command('seed')
-    .description('ingest a synthetic demo dataset (every category, obviously invented people) through the API')
+    .description('ingest a synthetic demo dataset (every category, obviously invented people) through the API, once per tenant (its conversations are stored with their start dates, which cannot change)')
     .option('--customers <n>', 'number of customers (about 25 records each)', (v) => positiveInt(v, '--customers'), 150)
     .option('--years <n>', 'how far back the data goes', (v) => positiveInt(v, '--years'), 3)
     .option('--seed <n>', 'random seed (same seed, same data)', (v) => positiveInt(v, '--seed'), 42)

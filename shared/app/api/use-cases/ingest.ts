@@ -18,7 +18,7 @@ import {
   type StoredParent,
 } from '../../../domain/ingest.js';
 import type { RecordStore, Tenant } from '../../../domain/ports.js';
-import { keys, retentionShardsOf } from '../../../domain/records.js';
+import { isIdentifierSk, keys, retentionShardsOf, type RecordItem, type RecordKey } from '../../../domain/records.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 
 /** Upload URLs live an hour. */
@@ -75,15 +75,40 @@ function parentsNamed(body: unknown): ExternalParents {
  * the raises (a bound raised early is still a bound; one raised late would leave
  * records uncovered meanwhile), then the other items; a profile not yet tracked
  * (a new one) is tracked last, which reads its partition, so records written
- * before it count.
+ * before it count. Profiles and users only move forward in time: an older
+ * version, delivered out of order, changes nothing.
  */
 export async function writeRecords(records: RecordStore, write: Pick<IngestWrite, 'items' | 'activity'>): Promise<void> {
   const profiles = write.items.filter((i) => i.sk === keys.profileSk());
-  const others = write.items.filter((i) => i.sk !== keys.profileSk());
-  const untracked = profiles.length > 0 ? await records.putProfiles(profiles) : [];
+  const users = write.items.filter((i) => i.sk === keys.userSk());
+  let others = write.items.filter((i) => i.sk !== keys.profileSk() && i.sk !== keys.userSk());
+  const { untracked, stale } = profiles.length > 0 ? await records.putProfiles(profiles) : { untracked: [], stale: [] };
+  if (stale.length > 0) others = await identifiersOfNewerProfiles(records, others, stale);
   if (write.activity.length > 0) await records.raiseActivity(write.activity);
+  if (users.length > 0) await records.putLatest(users);
   await records.putBatch(others);
   await forEachLimited(untracked, CONCURRENCY, (k) => records.trackActivity(k.pk));
+}
+
+/**
+ * A customer record older than the stored profile left the profile as it was;
+ * its identifiers are still written (an old phone number keeps the customer
+ * findable), but at the stored profile's clock and TTL backstop, so they stay
+ * exactly as long as the profile does.
+ */
+async function identifiersOfNewerProfiles(records: RecordStore, items: RecordItem[], stale: readonly RecordKey[]): Promise<RecordItem[]> {
+  const stored = new Map((await records.getBatch(stale)).map((p) => [p.pk, p]));
+  return items.map((item) => {
+    const profile = stored.get(item.pk);
+    if (profile === undefined || !isIdentifierSk(item.sk)) return item;
+    const { expiresAt: _, ...rest } = item;
+    return {
+      ...rest,
+      clockStart: profile.clockStart,
+      ...(profile.expiresAt !== undefined && { expiresAt: profile.expiresAt }),
+      ...(item.retentionSk !== undefined && { retentionSk: keys.retentionSk(profile.clockStart, item.id) }),
+    };
+  });
 }
 
 export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant, body: unknown): Promise<IngestResult> {
@@ -117,9 +142,10 @@ export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant,
   ]);
   const now = caller.now.getTime() / 1000;
   for (const item of stored) {
-    // An item past its TTL backstop reads as gone, as everywhere else.
-    if (item.subjectId === undefined || (item.expiresAt !== undefined && item.expiresAt <= now)) continue;
-    const parent: StoredParent = { startedAt: item.clockStart, category: item.category };
+    if (item.subjectId === undefined) continue;
+    // An item past its TTL backstop reads as gone to records under it, as everywhere else.
+    const expired = item.expiresAt !== undefined && item.expiresAt <= now;
+    const parent: StoredParent = { startedAt: item.clockStart, category: item.category, ...(expired && { expired }) };
     if (item.conversationId !== undefined && item.sk === keys.conversationSk(item.conversationId)) conversations.set(at(item.subjectId, item.conversationId), parent);
     if (item.callId !== undefined && item.sk === keys.callSk(item.callId)) calls.set(at(item.subjectId, item.callId), parent);
   }
