@@ -361,26 +361,17 @@ export class DynamoRecordStore implements RecordStore {
     items.forEach((item, index) => assertCanonicalRetentionSk(item, index));
     const unique = [...new Map(items.map((item) => [keyString(item), item])).values()];
     const written = await mapConcurrent(unique, this.batchConcurrency, async (item) => {
-      try {
-        await withRetry(
-          () =>
-            this.doc.send(
-              new PutCommand({
-                TableName: this.tableName,
-                Item: item,
-                // The clock only moves forward: an older version (delivered out of order) changes nothing.
-                ConditionExpression: 'attribute_not_exists(#pk) OR attribute_not_exists(#clock) OR #clock <= :clock',
-                ExpressionAttributeNames: { '#pk': 'pk', '#clock': 'clockStart' },
-                ExpressionAttributeValues: { ':clock': item.clockStart },
-              }),
-            ),
-          this.retry,
-        );
-        return true;
-      } catch (error) {
-        if (errorName(error) === 'ConditionalCheckFailedException') return false;
-        throw error;
-      }
+      const output = await this.sendIf(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          // The clock only moves forward: an older version (delivered out of order) changes nothing.
+          ConditionExpression: 'attribute_not_exists(#pk) OR attribute_not_exists(#clock) OR #clock <= :clock',
+          ExpressionAttributeNames: { '#pk': 'pk', '#clock': 'clockStart' },
+          ExpressionAttributeValues: { ':clock': item.clockStart },
+        }),
+      );
+      return output !== undefined;
     });
     return unique.filter((_, i) => !written[i]).map((item) => ({ pk: item.pk, sk: item.sk }));
   }
@@ -418,31 +409,21 @@ export class DynamoRecordStore implements RecordStore {
     // older records remain. The mark also requires the watermark it relies on,
     // so a profile deleted and re-created in between stays untracked.
     if (latest !== undefined) await this.raiseWatermark(pk, latest);
-    try {
-      await withRetry(
-        () =>
-          this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: { pk, sk: keys.profileSk() },
-              UpdateExpression: 'SET #tracked = :true',
-              ConditionExpression:
-                latest === undefined ? 'attribute_exists(#pk)' : 'attribute_exists(#pk) AND #until >= :latest',
-              ExpressionAttributeNames: {
-                '#pk': 'pk',
-                '#tracked': 'activityTracked',
-                ...(latest !== undefined && { '#until': 'activityUntil' }),
-              },
-              ExpressionAttributeValues: { ':true': true, ...(latest !== undefined && { ':latest': latest }) },
-            }),
-          ),
-        this.retry,
-      );
-    } catch (error) {
-      // No profile (or not the one the raise went to): nothing to mark.
-      if (errorName(error) === 'ConditionalCheckFailedException') return;
-      throw error;
-    }
+    // No profile (or not the one the raise went to): nothing to mark.
+    await this.sendIf(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk, sk: keys.profileSk() },
+        UpdateExpression: 'SET #tracked = :true',
+        ConditionExpression: latest === undefined ? 'attribute_exists(#pk)' : 'attribute_exists(#pk) AND #until >= :latest',
+        ExpressionAttributeNames: {
+          '#pk': 'pk',
+          '#tracked': 'activityTracked',
+          ...(latest !== undefined && { '#until': 'activityUntil' }),
+        },
+        ExpressionAttributeValues: { ':true': true, ...(latest !== undefined && { ':latest': latest }) },
+      }),
+    );
   }
 
   /**
@@ -474,49 +455,45 @@ export class DynamoRecordStore implements RecordStore {
     names['#pk'] = 'pk';
     names['#clock'] = 'clockStart';
     values[':clock'] = profile.clockStart;
-    try {
-      const { Attributes } = await withRetry(
-        () =>
-          this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: { pk: profile.pk, sk: profile.sk },
-              UpdateExpression: clauses.join(' '),
-              ConditionExpression: 'attribute_not_exists(#pk) OR attribute_not_exists(#clock) OR #clock <= :clock',
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-              ReturnValues: 'ALL_NEW',
-            }),
-          ),
-        this.retry,
-      );
-      return Attributes?.activityTracked === true ? 'tracked' : 'untracked';
-    } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return 'stale';
-      throw error;
-    }
+    const output = await this.sendIf(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: profile.pk, sk: profile.sk },
+        UpdateExpression: clauses.join(' '),
+        ConditionExpression: 'attribute_not_exists(#pk) OR attribute_not_exists(#clock) OR #clock <= :clock',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    if (output === undefined) return 'stale';
+    return output.Attributes?.activityTracked === true ? 'tracked' : 'untracked';
   }
 
   /** Raises a profile's `activityUntil` to `until` if it is earlier or absent; never creates the profile. */
   private async raiseWatermark(pk: string, until: string): Promise<void> {
+    // Already as late, or no profile: nothing to raise.
+    await this.sendIf(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk, sk: keys.profileSk() },
+        UpdateExpression: 'SET #until = :until',
+        ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#until) OR #until < :until)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#until': 'activityUntil' },
+        ExpressionAttributeValues: { ':until': until },
+      }),
+    );
+  }
+
+  /**
+   * Sends a conditional write, retrying throttling; resolves undefined when its
+   * condition does not hold (which is an answer, not an error).
+   */
+  private async sendIf(command: UpdateCommand | PutCommand): Promise<{ readonly Attributes?: Record<string, unknown> } | undefined> {
     try {
-      await withRetry(
-        () =>
-          this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: { pk, sk: keys.profileSk() },
-              UpdateExpression: 'SET #until = :until',
-              ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#until) OR #until < :until)',
-              ExpressionAttributeNames: { '#pk': 'pk', '#until': 'activityUntil' },
-              ExpressionAttributeValues: { ':until': until },
-            }),
-          ),
-        this.retry,
-      );
+      return await withRetry(() => this.doc.send(command as UpdateCommand), this.retry);
     } catch (error) {
-      // Already as late, or no profile: nothing to raise.
-      if (errorName(error) === 'ConditionalCheckFailedException') return;
+      if (errorName(error) === 'ConditionalCheckFailedException') return undefined;
       throw error;
     }
   }
