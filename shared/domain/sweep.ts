@@ -424,6 +424,12 @@ export async function sweepStage(
   let round = resumed?.r ?? 0;
   const chunks = tenants.map((t) => new TenantChunk(t, resumed === undefined ? [0] : (resumed.t[t.tenant.tenantId] as TenantPosition)));
   const results = (): Record<string, TenantStageResult> => Object.fromEntries(chunks.map((c) => [c.tenantId, c.result(input.stage)]));
+  const pastDeadline = () => deps.clock.now().getTime() >= options.deadline.getTime();
+  /** Where every tenant stands (a tenant whose stage failed is done with it), to go on from in the next chunk. */
+  const pause = (): SweepStageResult => {
+    const t = Object.fromEntries(chunks.map((c) => [c.tenantId, c.stageError === undefined ? c.position : 0]));
+    return { done: false, continuation: encode({ v: 3, run: input.runId, s: input.stage, r: round, t }), tenants: results() };
+  };
 
   while (round < rounds.length) {
     const passes = rounds[round] as readonly Pass[];
@@ -444,17 +450,11 @@ export async function sweepStage(
         // the tenants of this iteration, and what was already done stays counted.
         for (const plan of plans) plan.tenant.stageError ??= errorName(error);
       }
-      if (open().length > 0 && deps.clock.now().getTime() >= options.deadline.getTime()) {
-        const t = Object.fromEntries(chunks.map((c) => [c.tenantId, c.stageError === undefined ? c.position : 0]));
-        return { done: false, continuation: encode({ v: 3, run: input.runId, s: input.stage, r: round, t }), tenants: results() };
-      }
+      if (open().length > 0 && pastDeadline()) return pause();
     }
     round += 1;
     for (const c of chunks) c.position = [0];
-    if (round < rounds.length && deps.clock.now().getTime() >= options.deadline.getTime()) {
-      const t = Object.fromEntries(chunks.map((c) => [c.tenantId, c.stageError === undefined ? c.position : 0]));
-      return { done: false, continuation: encode({ v: 3, run: input.runId, s: input.stage, r: round, t }), tenants: results() };
-    }
+    if (round < rounds.length && pastDeadline()) return pause();
   }
   return { done: true, tenants: results() };
 }
@@ -666,7 +666,11 @@ function handledEarlier(tenant: TenantChunk, rootCategory: Category) {
 async function deleteLooked(deps: SweepDeps, tenant: TenantChunk, roots: readonly DueRecord[], dryRun: boolean, closedAt: string): Promise<void> {
   try {
     const byCategory = new Map<Category, DueRecord[]>();
-    for (const r of roots) byCategory.set(r.category, [...(byCategory.get(r.category) ?? []), r]);
+    for (const r of roots) {
+      const list = byCategory.get(r.category);
+      if (list === undefined) byCategory.set(r.category, [r]);
+      else list.push(r);
+    }
     for (const [category, list] of byCategory) {
       const report = await deleteRecords(deps, {
         tenant: tenant.entry.tenant,
@@ -703,7 +707,9 @@ async function deleteDirect(deps: SweepDeps, planned: readonly Planned[], dryRun
     const byBucket = new Map<NonNullable<DueRecord['blobBucket']>, Planned[]>();
     for (const p of planned) {
       if (p.record.blobBucket === undefined || p.record.blobKey === undefined) continue;
-      byBucket.set(p.record.blobBucket, [...(byBucket.get(p.record.blobBucket) ?? []), p]);
+      const list = byBucket.get(p.record.blobBucket);
+      if (list === undefined) byBucket.set(p.record.blobBucket, [p]);
+      else list.push(p);
     }
     await Promise.all(
       [...byBucket].map(async ([bucket, list]) => {
