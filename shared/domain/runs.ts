@@ -64,6 +64,17 @@ async function loadReceipts(deps: RunDeps, group: GroupRef): Promise<Receipt[]> 
   return refsOf(group).flatMap((ref) => found.get(ref.tenantId) ?? []);
 }
 
+/** The tenants of a group that have no receipt for the run. */
+function missingFrom(group: GroupRef, receipts: readonly Receipt[]): string[] {
+  const have = new Set(receipts.map((r) => r.tenantId));
+  return refsOf(group).map((r) => r.tenantId).filter((id) => !have.has(id));
+}
+
+/** A single-tenant form's answer when its tenant has no receipt for the run. */
+function ensureFound(missing: readonly string[], ref: RunRef): void {
+  if (missing.includes(ref.tenantId)) throw new RunNotFoundError(`run ${ref.runId} not found`);
+}
+
 /** The tenants a scheduled sweep covers (every active one), by id. */
 export async function listSweepTenants(deps: Pick<RunDeps, 'control'>): Promise<Tenant[]> {
   const tenants = await deps.control.listTenants({ status: 'active' });
@@ -168,6 +179,8 @@ export interface StageChunkResult {
   readonly failed: number;
   /** Tenants whose stage failed in this chunk (recorded in their receipts). */
   readonly failedTenants: readonly string[];
+  /** Tenants of the group without a receipt for the run (nothing was done for them). */
+  readonly missingTenants: readonly string[];
 }
 
 /**
@@ -180,14 +193,16 @@ export async function runStages(
   input: GroupRef & { readonly stage: Stage; readonly continuation?: string },
   options: StageChunkOptions,
 ): Promise<StageChunkResult> {
-  const receipts = (await loadReceipts(deps, input)).filter(
+  const loaded = await loadReceipts(deps, input);
+  const missingTenants = missingFrom(input, loaded);
+  const receipts = loaded.filter(
     (r) =>
       r.status === 'running' &&
       !(r.failedStages ?? []).some((f) => f.stage === input.stage) &&
       // A retried invocation of a stage that already completed is a no-op.
       !(input.continuation === undefined && (r.completedStages ?? []).includes(input.stage)),
   );
-  if (receipts.length === 0) return { done: true, deleted: 0, failed: 0, failedTenants: [] };
+  if (receipts.length === 0) return { done: true, deleted: 0, failed: 0, failedTenants: [], missingTenants };
   const tenants = new Map((await deps.control.getTenants(receipts.map((r) => r.tenantId))).map((t) => [t.tenantId, t]));
   const swept = receipts.filter((r) => tenants.has(r.tenantId));
   const holds = new Map<string, Awaited<ReturnType<ControlStore['listHolds']>>>();
@@ -225,7 +240,7 @@ export async function runStages(
     updated.push(foldChunk(deps, receipt, input, mine, result.done));
   }
   await deps.control.putReceipts(updated);
-  return { done: result.done, ...(result.continuation !== undefined && { continuation: result.continuation }), deleted, failed, failedTenants };
+  return { done: result.done, ...(result.continuation !== undefined && { continuation: result.continuation }), deleted, failed, failedTenants, missingTenants };
 }
 
 /** The cutoffs the run fixed at its start; a category the receipt does not name has nothing due. */
@@ -287,14 +302,13 @@ export async function runStage(
   deps: RunDeps,
   input: RunRef & { readonly stage: Stage; readonly continuation?: string },
   options: StageChunkOptions,
-): Promise<Omit<StageChunkResult, 'failedTenants'>> {
-  const receipt = await deps.control.getReceipt(input.tenantId, input.runId);
-  if (receipt === undefined) throw new RunNotFoundError(`run ${input.runId} not found`);
-  const { failedTenants: _, ...result } = await runStages(
+): Promise<Omit<StageChunkResult, 'failedTenants' | 'missingTenants'>> {
+  const { failedTenants: _, missingTenants, ...result } = await runStages(
     deps,
     { runId: input.runId, tenantIds: [input.tenantId], stage: input.stage, ...(input.continuation !== undefined && { continuation: input.continuation }) },
     options,
   );
+  ensureFound(missingTenants, input);
   return result;
 }
 
@@ -324,12 +338,14 @@ function safeErrorName(error: string): string {
 export async function recordStageFailures(
   deps: RunDeps,
   input: GroupRef & { readonly stage: Stage; readonly error: string },
-): Promise<void> {
+): Promise<{ readonly missingTenants: readonly string[] }> {
   const error = safeErrorName(input.error);
-  const updated = (await loadReceipts(deps, input))
+  const receipts = await loadReceipts(deps, input);
+  const updated = receipts
     .filter((r) => r.status === 'running' && !(r.failedStages ?? []).some((f) => f.stage === input.stage))
     .map((r) => ({ ...r, failedStages: [...(r.failedStages ?? []), { stage: input.stage, error }] }));
   await deps.control.putReceipts(updated);
+  return { missingTenants: missingFrom(input, receipts) };
 }
 
 /** Records a failed stage of one tenant's run. */
@@ -337,8 +353,8 @@ export async function recordStageFailure(
   deps: RunDeps,
   input: RunRef & { readonly stage: Stage; readonly error: string },
 ): Promise<void> {
-  if ((await deps.control.getReceipt(input.tenantId, input.runId)) === undefined) throw new RunNotFoundError(`run ${input.runId} not found`);
-  await recordStageFailures(deps, { runId: input.runId, tenantIds: [input.tenantId], stage: input.stage, error: input.error });
+  const { missingTenants } = await recordStageFailures(deps, { runId: input.runId, tenantIds: [input.tenantId], stage: input.stage, error: input.error });
+  ensureFound(missingTenants, input);
 }
 
 export interface FinishResult {
@@ -417,9 +433,11 @@ export async function finishRun(deps: RunDeps, ref: RunRef): Promise<FinishResul
 }
 
 /** E-mails the admins of every critical run of the group, and the operators, once per run. */
-export async function alertRuns(deps: RunDeps, group: GroupRef): Promise<{ readonly alerted: readonly string[] }> {
-  const due = (await loadReceipts(deps, group)).filter((r) => r.alertedAt === undefined && isCritical(r, deps.platform));
-  if (due.length === 0) return { alerted: [] };
+export async function alertRuns(deps: RunDeps, group: GroupRef): Promise<{ readonly alerted: readonly string[]; readonly missingTenants: readonly string[] }> {
+  const receipts = await loadReceipts(deps, group);
+  const missingTenants = missingFrom(group, receipts);
+  const due = receipts.filter((r) => r.alertedAt === undefined && isCritical(r, deps.platform));
+  if (due.length === 0) return { alerted: [], missingTenants };
   const tenants = new Map((await deps.control.getTenants(due.map((r) => r.tenantId))).map((t) => [t.tenantId, t]));
   const alerted: Receipt[] = [];
   try {
@@ -433,20 +451,20 @@ export async function alertRuns(deps: RunDeps, group: GroupRef): Promise<{ reado
     // Those already sent are marked even when a later one fails, so a retry does not send them twice.
     await deps.control.putReceipts(alerted);
   }
-  return { alerted: alerted.map((r) => r.tenantId) };
+  return { alerted: alerted.map((r) => r.tenantId), missingTenants };
 }
 
 /** E-mails the tenant admins and the operators about a critical run, once. */
 export async function alertRun(deps: RunDeps, ref: RunRef): Promise<{ readonly alerted: boolean }> {
-  if ((await deps.control.getReceipt(ref.tenantId, ref.runId)) === undefined) throw new RunNotFoundError(`run ${ref.runId} not found`);
-  const { alerted } = await alertRuns(deps, { runId: ref.runId, tenantIds: [ref.tenantId] });
+  const { alerted, missingTenants } = await alertRuns(deps, { runId: ref.runId, tenantIds: [ref.tenantId] });
+  ensureFound(missingTenants, ref);
   return { alerted: alerted.length > 0 };
 }
 
 /** Finish and, when critical, alert: what the state machine does after the last stage. */
 export async function completeRuns(deps: RunDeps, group: GroupRef): Promise<GroupFinishResult & { readonly alerted: readonly string[] }> {
   const finished = await finishRuns(deps, group);
-  const { alerted } = finished.critical ? await alertRuns(deps, group) : { alerted: [] as string[] };
+  const { alerted } = finished.critical ? await alertRuns(deps, group) : { alerted: [] as readonly string[] };
   return { ...finished, alerted };
 }
 

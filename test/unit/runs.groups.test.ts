@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_GROUP_SHARDS, MAX_GROUP_TENANTS, sweepGroups } from '../../shared/domain/runs.js';
+import { loadProfile } from '../../shared/config/profiles.js';
+import { alertRun, MAX_GROUP_SHARDS, MAX_GROUP_TENANTS, recordStageFailure, runStage, RunNotFoundError, sweepGroups } from '../../shared/domain/runs.js';
+import { FixedClock, MemoryBlobStore, MemoryControlStore, MemoryExternalProvider, MemoryMailer, MemoryRecordStore } from '../support/memory.js';
 
 const tenants = (n: number, shards?: number) => Array.from({ length: n }, (_, i) => ({ tenantId: `t${String(i).padStart(3, '0')}`, ...(shards !== undefined && { retentionShards: shards }) }));
 
@@ -30,5 +32,22 @@ describe('sweep groups', () => {
 
   it('make no group of no tenants', () => {
     expect(sweepGroups([])).toEqual([]);
+  });
+});
+
+describe('the single-tenant forms of a run', () => {
+  it('refuse a run that was never started, and write nothing', async () => {
+    const control = new MemoryControlStore();
+    const deps = {
+      records: new MemoryRecordStore(), blobs: new MemoryBlobStore(), control, external: new MemoryExternalProvider(), mailer: new MemoryMailer(),
+      clock: new FixedClock(new Date('2026-01-01T00:00:00.000Z')), platform: loadProfile('voice'), refSecret: 'test-secret-key-0123456789abcdef', operatorEmails: [],
+    };
+    await control.putTenant({ tenantId: 't', name: 't', status: 'active', adminEmails: [], createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z' });
+    const ref = { tenantId: 't', runId: 'never' };
+
+    await expect(runStage(deps, { ...ref, stage: 1 }, { budgetMs: 1000 })).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(recordStageFailure(deps, { ...ref, stage: 1, error: 'X' })).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(alertRun(deps, ref)).rejects.toBeInstanceOf(RunNotFoundError);
+    expect(control.receipts.size).toBe(0);
   });
 });
