@@ -230,6 +230,9 @@ describe('identifier items', () => {
     await sweep(deps, ['t0'], 'r1');
 
     expect(deps.records.items.has(worldKey(identifier))).toBe(false);
+    // The recent customer's identifier is not touched.
+    const kept = world.items.find((i) => i.subjectId === 'c1' && i.sk.startsWith('ID#'))!;
+    expect(deps.records.items.has(worldKey(kept))).toBe(true);
   });
 
   it('stay while their profile stays, even with an older clock than the profile\'s', async () => {
@@ -271,79 +274,83 @@ describe('identifier items', () => {
   });
 });
 
+/** Everything the run was due to delete went, but for the records `spared` names (those a race changed). */
+function expectRestGone(deps: Deps, world: World, spared: (item: RecordItem) => boolean, atLeast = 10): void {
+  const expected = expectedDeletions(world);
+  const rest = world.items.filter((i) => expected.has(worldKey(i)) && !spared(i));
+  expect(rest.length).toBeGreaterThanOrEqual(atLeast);
+  for (const item of rest) expect(deps.records.items.has(worldKey(item)), `${item.pk} ${item.sk} gone?`).toBe(false);
+}
+
 describe('records whose clock moves', () => {
-  it('keep a profile whose customer came back after the index was read, with what came with them', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant()]);
-    const deps = await setUp(world);
-    const profile = world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c0')!;
-    const recent = new Date(world.now.getTime() - DAY).toISOString();
-    const conversation: RecordItem = {
-      tenantId: 't0', pk: profile.pk, sk: keys.conversationSk('back'), category: 'conversation', id: 'back', subjectId: 'c0',
-      conversationId: 'back', parentSk: keys.profileSk(), clockStart: recent, status: 'open',
-    };
+  const DAY_AGO = (world: World) => new Date(world.now.getTime() - DAY).toISOString();
+  const profileOf = (world: World) => world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c0')!;
+  const profileAndIdentifiers = (profile: RecordItem) => (i: RecordItem) => i.pk === profile.pk && (i.sk === keys.profileSk() || i.sk.startsWith('ID#'));
+
+  /** After the sweep reads `partition`, customer c0 gets in touch again: a newer profile (and, with `conversation`, a new one under it). */
+  function comesBack(deps: Deps, world: World, partition: string, conversation?: RecordItem): void {
+    const profile = profileOf(world);
+    const recent = DAY_AGO(world);
     const find = deps.records.findDueForDeletion.bind(deps.records);
-    deps.records.findDueForDeletion = async (tenantId, partition, cutoff, options) => {
-      const page = await find(tenantId, partition, cutoff, options);
-      if (partition === 'customer_profile') {
-        // Between the read and the delete, the customer gets in touch again.
+    deps.records.findDueForDeletion = async (tenantId, p, cutoff, options) => {
+      const page = await find(tenantId, p, cutoff, options);
+      if (p === partition) {
         await deps.records.putProfiles([{ ...profile, clockStart: recent, ...retentionKeysOf({ ...profile, clockStart: recent }, 1) }]);
-        await deps.records.putBatch([{ ...conversation, ...retentionKeysOf(conversation, 1) }]);
-        await deps.records.raiseActivity([{ pk: profile.pk, until: recent }]);
+        if (conversation !== undefined) {
+          await deps.records.putBatch([{ ...conversation, ...retentionKeysOf(conversation, 1) }]);
+          await deps.records.raiseActivity([{ pk: profile.pk, until: conversation.clockStart }]);
+        }
       }
       return page;
     };
+  }
+  const newConversation = (world: World): RecordItem => ({
+    tenantId: 't0', pk: profileOf(world).pk, sk: keys.conversationSk('back'), category: 'conversation', id: 'back', subjectId: 'c0',
+    conversationId: 'back', parentSk: keys.profileSk(), clockStart: DAY_AGO(world), status: 'open',
+  });
+
+  it('keep a profile whose customer came back after the index was read, with what came with them', async () => {
+    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const deps = await setUp(world);
+    const conversation = newConversation(world);
+    comesBack(deps, world, 'customer_profile', conversation);
 
     await sweep(deps, ['t0'], 'r1');
 
-    expect(deps.records.items.get(worldKey(profile))).toMatchObject({ clockStart: recent });
+    const profile = profileOf(world);
+    expect(deps.records.items.get(worldKey(profile))).toMatchObject({ clockStart: DAY_AGO(world) });
     expect(deps.records.items.has(worldKey(conversation))).toBe(true);
     const identifier = world.items.find((i) => i.pk === profile.pk && i.sk.startsWith('ID#'))!;
     expect(deps.records.items.has(worldKey(identifier))).toBe(true);
+    expectRestGone(deps, world, profileAndIdentifiers(profile));
   });
 
   it('keep a profile whose customer came back even when it would have gone through its partition', async () => {
     // An untracked watermark: the profile is deleted through its partition, from the same stale index entry.
     const world = buildWorld(loadProfile('conversations'), [tenant({}, 'untracked')]);
     const deps = await setUp(world);
-    const profile = world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c0')!;
-    const recent = new Date(world.now.getTime() - DAY).toISOString();
-    const conversation: RecordItem = {
-      tenantId: 't0', pk: profile.pk, sk: keys.conversationSk('back'), category: 'conversation', id: 'back', subjectId: 'c0',
-      conversationId: 'back', parentSk: keys.profileSk(), clockStart: recent, status: 'open',
-    };
-    const find = deps.records.findDueForDeletion.bind(deps.records);
-    deps.records.findDueForDeletion = async (tenantId, partition, cutoff, options) => {
-      const page = await find(tenantId, partition, cutoff, options);
-      if (partition === 'customer_profile') {
-        await deps.records.putProfiles([{ ...profile, clockStart: recent, ...retentionKeysOf({ ...profile, clockStart: recent }, 1) }]);
-        await deps.records.putBatch([{ ...conversation, ...retentionKeysOf(conversation, 1) }]);
-      }
-      return page;
-    };
+    const conversation = newConversation(world);
+    comesBack(deps, world, 'customer_profile', conversation);
 
     await sweep(deps, ['t0'], 'r1');
 
-    expect(deps.records.items.get(worldKey(profile))).toMatchObject({ clockStart: recent });
+    expect(deps.records.items.get(worldKey(profileOf(world)))).toMatchObject({ clockStart: DAY_AGO(world) });
     expect(deps.records.items.has(worldKey(conversation))).toBe(true);
+    expectRestGone(deps, world, profileAndIdentifiers(profileOf(world)));
   });
 
   it('keep the identifiers of a customer who came back after their profile went', async () => {
     const world = buildWorld(loadProfile('conversations'), [tenant()]);
     const deps = await setUp(world);
-    const profile = world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c0')!;
+    const profile = profileOf(world);
     const identifier = world.items.find((i) => i.pk === profile.pk && i.sk.startsWith('ID#'))!;
-    const recent = new Date(world.now.getTime() - DAY).toISOString();
-    const find = deps.records.findDueForDeletion.bind(deps.records);
-    deps.records.findDueForDeletion = async (tenantId, partition, cutoff, options) => {
-      const page = await find(tenantId, partition, cutoff, options);
-      // The profile went in this run; before its identifiers go, the customer is back (same phone).
-      if (partition === 'customer_identifier') await deps.records.putProfiles([{ ...profile, clockStart: recent, ...retentionKeysOf({ ...profile, clockStart: recent }, 1) }]);
-      return page;
-    };
+    // The profile went in this run; before its identifiers go, the customer is back (same phone).
+    comesBack(deps, world, 'customer_identifier');
 
     await sweep(deps, ['t0'], 'r1');
 
     expect(deps.records.items.has(worldKey(identifier))).toBe(true);
+    expectRestGone(deps, world, profileAndIdentifiers(profile));
   });
 
   it('keep a user who signed in again after the index was read', async () => {
@@ -360,6 +367,7 @@ describe('records whose clock moves', () => {
     await sweep(deps, ['t0'], 'r1');
 
     expect(deps.records.items.has(worldKey(user))).toBe(true);
+    expectRestGone(deps, world, (i) => i === user);
   });
 });
 
@@ -385,6 +393,8 @@ describe('a third-party provider that does not answer', () => {
     expect(calls).toBeGreaterThanOrEqual(5);
     expect(receipt!.categories.third_party_call_data).toMatchObject({ examined: 60, failed: 60, deleted: 0 });
     for (const call of world.items.filter((i) => i.category === 'call')) expect(deps.records.items.has(worldKey(call))).toBe(true);
+    // What does not wait for the provider went all the same.
+    expectRestGone(deps, world, (i) => i.callId !== undefined, 1);
   });
 
   it('gets no new calls once the chunk is a minute past its deadline', async () => {
@@ -406,6 +416,8 @@ describe('a third-party provider that does not answer', () => {
     expect(calls).toBe(3);
     const receipt = (await deps.control.getReceipt('t0', 'r1'))!;
     expect(receipt.categories.third_party_call_data).toMatchObject({ deleted: 3, failed: 9 });
+    const markers = world.items.filter((i) => i.category === 'third_party_call_data');
+    expect(markers.filter((m) => deps.records.items.has(worldKey(m)))).toHaveLength(9);
   });
 });
 
