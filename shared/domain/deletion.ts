@@ -8,7 +8,7 @@
 import { CATALOG, SWEEP_ORDER, type Category } from './catalog.js';
 import type { HoldTarget } from './holds.js';
 import type { BlobStore, CategoryCounts, ExternalDataProvider, RecordStore, Tenant } from './ports.js';
-import { isIdentifierSk, keys, type DueRecord, type RecordItem, type RecordKey } from './records.js';
+import { isIdentifierSk, keys, recordKeyString, type DueRecord, type RecordItem } from './records.js';
 
 export interface DeletionDeps {
   readonly records: RecordStore;
@@ -56,7 +56,7 @@ export interface DeletionReport {
   readonly failureReasons: readonly string[];
 }
 
-const keyOf = (r: RecordKey): string => `${r.pk}\u0000${r.sk}`;
+const keyOf = recordKeyString;
 
 /**
  * Categories whose descendants live under their own key (`<sk>#…`), or, for a
@@ -74,7 +74,7 @@ function expands(r: DueRecord): boolean {
 
 /** Deletion depth: deeper records (longer sk) go first; the profile and its identifiers go last, together. */
 function depth(sk: string): number {
-  return sk === keys.profileSk() || sk.startsWith('ID#') ? 0 : Math.ceil(sk.split('#').length / 2);
+  return sk === keys.profileSk() || isIdentifierSk(sk) ? 0 : Math.ceil(sk.split('#').length / 2);
 }
 
 /** The `sk`s of every possible ancestor of a record in its partition. */
@@ -174,7 +174,7 @@ export async function deleteRecords(deps: DeletionDeps, request: DeletionRequest
   // stays (a child held or failed), the customer must stay findable.
   const identifiersOf = new Map<string, DueRecord[]>();
   for (const item of set.values()) {
-    if (item.category !== 'customer_profile' || !item.sk.startsWith('ID#')) continue;
+    if (item.category !== 'customer_profile' || !isIdentifierSk(item.sk)) continue;
     const list = identifiersOf.get(item.pk) ?? [];
     list.push(item);
     identifiersOf.set(item.pk, list);

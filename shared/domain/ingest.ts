@@ -20,6 +20,7 @@ import { backstopExpiresAt, type PlatformPolicy } from './policy.js';
 import {
   blobKey,
   DEFAULT_RETENTION_SHARDS,
+  isIdentifierSk,
   keys,
   MAX_RETENTION_SHARDS,
   retentionKeysOf,
@@ -1079,7 +1080,7 @@ export function activityRaises(tenantId: string, items: readonly RecordItem[]): 
   const latest = new Map<string, string>();
   const subjects = keys.subjectPk(tenantId, '');
   for (const item of items) {
-    if (!item.pk.startsWith(subjects) || item.sk === keys.profileSk() || item.sk.startsWith('ID#')) continue;
+    if (!item.pk.startsWith(subjects) || item.sk === keys.profileSk() || isIdentifierSk(item.sk)) continue;
     const seen = latest.get(item.pk);
     if (seen === undefined || item.clockStart > seen) latest.set(item.pk, item.clockStart);
   }

@@ -182,6 +182,11 @@ export function retentionShard(pk: string, sk: string, shardCount: number = DEFA
   return (hash >>> 0) % shardCount;
 }
 
+/** A record's key as one string (for maps and sets of keys). */
+export function recordKeyString(key: RecordKey): string {
+  return `${key.pk}\u0000${key.sk}`;
+}
+
 /** Whether the item is one of a customer's identifier items (`ID#…`, beside the profile). */
 export function isIdentifierSk(sk: string): boolean {
   return sk.startsWith('ID#');

@@ -30,7 +30,7 @@ import { ValidationError } from './errors.js';
 import { holdMatcher, type HoldTarget, type LegalHold } from './holds.js';
 import { cutoffFor, effectivePeriod, graceMs, periodMs, type PlatformPolicy, type TenantPolicy } from './policy.js';
 import type { CategoryCounts, Clock, Tenant } from './ports.js';
-import { IDENTIFIER_PARTITION, keys, retentionShardsOf, type DueRecord, type RecordKey, type RetentionPartition } from './records.js';
+import { IDENTIFIER_PARTITION, keys, recordKeyString, retentionShardsOf, type DueRecord, type RetentionPartition } from './records.js';
 
 const DAY_MS = 86_400_000;
 /**
@@ -393,7 +393,7 @@ interface Planned {
   readonly record: DueRecord;
 }
 
-const keyOf = (r: RecordKey): string => `${r.pk}\u0000${r.sk}`;
+const keyOf = recordKeyString;
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : 'unknown';
