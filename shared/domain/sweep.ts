@@ -521,7 +521,9 @@ function classify(tenant: TenantChunk, pass: Pass, record: DueRecord, plan: Plan
 }
 
 /** Categories whose clock moves forward with activity: a record read from the index may be stale by the time it goes. */
-const MOVING_CLOCKS: ReadonlySet<Category> = new Set<Category>(['customer_profile', 'user']);
+const MOVING_CLOCKS: ReadonlySet<Category> = new Set(
+  CATEGORIES.filter((c) => CATALOG[c].clockStartsAt === 'last_customer_contact' || CATALOG[c].clockStartsAt === 'last_sign_in'),
+);
 
 /**
  * Sends one iteration's deletions: identifiers resolved against their
@@ -530,8 +532,10 @@ const MOVING_CLOCKS: ReadonlySet<Category> = new Set<Category>(['customer_profil
  * records), beside the parents that go through their partition.
  */
 async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string, concurrency: number, deadline: Date): Promise<void> {
-  const identifiers = await resolveIdentifiers(deps, plans, dryRun, closedAt);
-  const current = dryRun ? plans : await rereadMovingClocks(deps, plans);
+  const [identifiers, current] = await Promise.all([
+    resolveIdentifiers(deps, plans, dryRun, closedAt),
+    dryRun ? plans : rereadMovingClocks(deps, plans),
+  ]);
   const direct: Planned[] = current.flatMap((p) => p.direct.map((record) => ({ tenant: p.tenant, record })));
   await Promise.all([
     deleteDirect(deps, [...direct, ...identifiers], dryRun, closedAt, deadline),
