@@ -11,14 +11,8 @@ import { ValidationError } from '../../shared/domain/errors.js';
 import type { Receipt } from '../../shared/domain/ports.js';
 import { keys, retentionKeysOf, type RecordItem } from '../../shared/domain/records.js';
 import { completeRuns, runStages, startRuns, type RunDeps } from '../../shared/domain/runs.js';
-import {
-  FixedClock,
-  MemoryBlobStore,
-  MemoryControlStore,
-  MemoryExternalProvider,
-  MemoryMailer,
-  MemoryRecordStore,
-} from '../support/memory.js';
+import { MemoryRecordStore } from '../support/memory.js';
+import { memoryWorld } from '../support/memory-world.js';
 import { buildWorld, expectedDeletions, worldKey, type TenantSpec, type World } from '../support/worlds.js';
 
 const DAY = 86_400_000;
@@ -68,25 +62,8 @@ class CountingRecordStore extends MemoryRecordStore {
   }
 }
 
-async function setUp(world: World) {
-  const records = new CountingRecordStore();
-  const deps = {
-    records,
-    blobs: new MemoryBlobStore(),
-    control: new MemoryControlStore(),
-    external: new MemoryExternalProvider(),
-    mailer: new MemoryMailer(),
-    clock: new FixedClock(world.now),
-    platform: world.platform,
-    refSecret: 'test-secret-key-0123456789abcdef',
-    operatorEmails: ['ops@example.test'],
-  } satisfies RunDeps;
-  await records.putBatch(world.items);
-  for (const b of world.blobs) await deps.blobs.put(b.bucket, b.key, 'x', 'application/octet-stream');
-  for (const t of world.tenants) await deps.control.putTenant(t);
-  for (const p of world.policies) deps.control.policies.set(p.tenantId, p);
-  for (const h of world.holds) await deps.control.putHold(h);
-  return deps;
+function setUp(world: World) {
+  return memoryWorld(world, new CountingRecordStore());
 }
 
 type Deps = Awaited<ReturnType<typeof setUp>>;

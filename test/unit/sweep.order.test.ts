@@ -2,14 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { STAGES } from '../../shared/domain/catalog.js';
 import { completeRun, runStage, startRun, type RunDeps } from '../../shared/domain/runs.js';
 import { loadProfile } from '../../shared/config/profiles.js';
-import {
-  FixedClock,
-  MemoryBlobStore,
-  MemoryControlStore,
-  MemoryExternalProvider,
-  MemoryMailer,
-  MemoryRecordStore,
-} from '../support/memory.js';
+import { memoryWorld } from '../support/memory-world.js';
 import { buildWorld, type TenantSpec, type World } from '../support/worlds.js';
 
 const OLD = 400 * 86_400_000;
@@ -41,27 +34,8 @@ function callWorld(): World {
   return buildWorld(loadProfile('voice'), [spec]);
 }
 
-async function setUp(world: World) {
-  const deps: RunDeps = {
-    records: new MemoryRecordStore(),
-    blobs: new MemoryBlobStore(),
-    control: new MemoryControlStore(),
-    external: new MemoryExternalProvider(),
-    mailer: new MemoryMailer(),
-    clock: new FixedClock(world.now),
-    platform: world.platform,
-    refSecret: 'test-secret-key-0123456789abcdef',
-    operatorEmails: ['ops@example.test'],
-  };
-  await deps.records.putBatch(world.items);
-  for (const b of world.blobs) await deps.blobs.put(b.bucket, b.key, 'x', 'audio/wav');
-  for (const t of world.tenants) await deps.control.putTenant(t);
-  return deps as RunDeps & {
-    records: MemoryRecordStore;
-    blobs: MemoryBlobStore;
-    external: MemoryExternalProvider;
-    mailer: MemoryMailer;
-  };
+function setUp(world: World) {
+  return memoryWorld(world);
 }
 
 async function run(deps: RunDeps, runId: string) {

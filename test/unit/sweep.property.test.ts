@@ -3,39 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { CATEGORIES, STAGES, type Category } from '../../shared/domain/catalog.js';
 import { completeRun, completeRuns, runStage, runStages, startRun, startRuns, type RunDeps } from '../../shared/domain/runs.js';
 import type { Receipt } from '../../shared/domain/ports.js';
-import {
-  FixedClock,
-  MemoryBlobStore,
-  MemoryControlStore,
-  MemoryExternalProvider,
-  MemoryMailer,
-  MemoryRecordStore,
-} from '../support/memory.js';
+import { memoryWorld } from '../support/memory-world.js';
 import { expectedDeletions, worldArb, worldKey, type World } from '../support/worlds.js';
 
 async function setUp(world: World) {
-  const records = new MemoryRecordStore();
-  const blobs = new MemoryBlobStore();
-  const control = new MemoryControlStore();
-  const external = new MemoryExternalProvider();
-  const mailer = new MemoryMailer();
-  await records.putBatch(world.items);
-  for (const b of world.blobs) await blobs.put(b.bucket, b.key, 'x', 'application/octet-stream');
-  for (const t of world.tenants) await control.putTenant(t);
-  for (const p of world.policies) control.policies.set(p.tenantId, p);
-  for (const h of world.holds) await control.putHold(h);
-  const deps: RunDeps = {
-    records,
-    blobs,
-    control,
-    external,
-    mailer,
-    clock: new FixedClock(world.now),
-    platform: world.platform,
-    refSecret: 'test-secret-key-0123456789abcdef',
-    operatorEmails: ['ops@example.test'],
-  };
-  return { deps, records, blobs, control, external, mailer };
+  const deps = await memoryWorld(world);
+  return { deps, records: deps.records, blobs: deps.blobs, control: deps.control, external: deps.external, mailer: deps.mailer };
 }
 
 /** Runs a whole tenant run the way the state machine does: stages in order, each chunk until done. */
