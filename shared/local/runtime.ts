@@ -22,7 +22,7 @@ import { createApiHandler } from '../app/api/handler.js';
 import { composeRunDeps } from '../app/compose.js';
 import { loadProfile } from '../config/profiles.js';
 import type { BucketName, Category } from '../domain/catalog.js';
-import { MAX_INLINE_BLOB_BYTES } from '../domain/ingest.js';
+import { MAX_INLINE_BLOB_BYTES } from '../domain/ingest/schemas.js';
 import type { PlatformPolicy } from '../domain/policy.js';
 import type { PrivacyDeps } from '../domain/privacy.js';
 import type { RunDeps } from '../domain/runs.js';

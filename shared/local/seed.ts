@@ -10,7 +10,7 @@
  * The data goes in through the API's ingest route (`POST /records`), the same
  * validating writer platform services use.
  */
-import type { IngestRecordInput } from '../domain/ingest.js';
+import type { IngestRecordInput } from '../domain/ingest/schemas.js';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;

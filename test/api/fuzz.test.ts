@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, type RouteSpec } from '../../shared/app/api/contract.js';
 import { routeKey } from '../../shared/app/api/router.js';
-import { ID_PATTERN } from '../../shared/domain/ingest.js';
+import { ID_PATTERN } from '../../shared/domain/ingest/schemas.js';
 import {
   apiWorld,
   customerRecords,

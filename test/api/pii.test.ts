@@ -4,7 +4,7 @@
  * in bodies, paths and query strings — none of it appears in any of them.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { IngestRecordInput } from '../../shared/domain/ingest.js';
+import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
 import { apiWorld, daysAgo, registerTenant, SUPER, token, type Answer, type ApiWorld, type Call } from '../support/api.js';
 
 const T = 'pii-tenant';

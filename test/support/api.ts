@@ -15,7 +15,7 @@ import type { ApiDeps } from '../../shared/app/api/contract.js';
 import { createApiHandler, type ApiHandler } from '../../shared/app/api/handler.js';
 import { InProcessSweepStarter } from '../../shared/app/api/in-process-sweep-starter.js';
 import { loadProfile, type ProfileName } from '../../shared/config/profiles.js';
-import type { IngestRecordInput } from '../../shared/domain/ingest.js';
+import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import type { BlobStore } from '../../shared/domain/ports.js';
 import type { PrivacyDeps } from '../../shared/domain/privacy.js';

@@ -4,7 +4,9 @@
  */
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import type { BlobStore, RecordStore } from '../../shared/domain/ports.js';
-import { toRecordItems, type IngestRecordInput, type StoredParent } from '../../shared/domain/ingest.js';
+import type { StoredParent } from '../../shared/domain/ingest/batch.js';
+import { toRecordItems } from '../../shared/domain/ingest/plan.js';
+import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
 import { writeRecords } from '../../shared/app/api/use-cases/ingest.js';
 
 const DAY = 86_400_000;

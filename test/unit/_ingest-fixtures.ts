@@ -1,6 +1,7 @@
 /** A valid example of every ingest record type, and a writer context with an injected clock. */
 import type { LegalHold } from '../../shared/domain/holds.js';
-import type { IngestContext, IngestRecordInput } from '../../shared/domain/ingest.js';
+import type { IngestContext } from '../../shared/domain/ingest/batch.js';
+import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import { profile } from './_helpers.js';
 

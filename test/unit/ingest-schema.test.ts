@@ -1,13 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  ID_PATTERN,
-  INGEST_RECORD_TYPES,
-  ingestRecordSchema,
-  MAX_INLINE_BLOB_BYTES,
-  parseIngestBody,
-  validateIngest,
-} from '../../shared/domain/ingest.js';
+import { parseIngestBody } from '../../shared/domain/ingest/parse.js';
+import { validateIngest } from '../../shared/domain/ingest/plan.js';
+import { ID_PATTERN, INGEST_RECORD_TYPES, ingestRecordSchema, MAX_INLINE_BLOB_BYTES } from '../../shared/domain/ingest/schemas.js';
 import { context, examples, type ExampleType } from './_ingest-fixtures.js';
 
 const body = (...records: unknown[]) => ({ records });

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOG } from '../../shared/domain/catalog.js';
 import { ValidationError } from '../../shared/domain/errors.js';
-import {
-  externalParents,
-  IngestValidationError,
-  parseIngestBody,
-  toRecordItems,
-  validateIngest,
-  type IngestRecordInput,
-  type IngestWrite,
-} from '../../shared/domain/ingest.js';
+import { IngestValidationError, parseIngestBody } from '../../shared/domain/ingest/parse.js';
+import { externalParents, toRecordItems, validateIngest, type IngestWrite } from '../../shared/domain/ingest/plan.js';
+import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
 import { backstopExpiresAt } from '../../shared/domain/policy.js';
 import { DEFAULT_RETENTION_SHARDS, keys, retentionShard, type RecordItem } from '../../shared/domain/records.js';
 import { DAY_MS, hold, profile } from './_helpers.js';

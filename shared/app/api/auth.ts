@@ -4,7 +4,7 @@
  * acts only on its own tenant unless it is a SuperAdministrator's.
  */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { ID_PATTERN } from '../../domain/ingest.js';
+import { ID_PATTERN } from '../../domain/ingest/schemas.js';
 import { CLAIMS, ROLES, type Role, type RouteSpec } from './contract.js';
 import { ForbiddenError, UnauthorizedError } from './errors.js';
 

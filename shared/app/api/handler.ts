@@ -19,7 +19,7 @@ import type {
 } from 'aws-lambda';
 import type { z } from 'zod';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.js';
-import { IngestValidationError } from '../../domain/ingest.js';
+import { IngestValidationError } from '../../domain/ingest/parse.js';
 import type { Clock } from '../../domain/ports.js';
 import { RunNotFoundError, TenantNotFoundError } from '../../domain/runs.js';
 import { createApiApp, requireTenant, type ApiApp, type Caller } from './app.js';

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { CATEGORIES } from '../../domain/catalog.js';
-import { ID_PATTERN, ingestBodySchema } from '../../domain/ingest.js';
+import { ID_PATTERN, ingestBodySchema } from '../../domain/ingest/schemas.js';
 import { normaliseEmail, normaliseName, normalisePhone, type NormaliseResult } from '../../domain/identifiers.js';
 import { policyChangeSchema } from '../../domain/policy.js';
 import { PRIVACY_KINDS, PRIVACY_STATUSES, privacyRequestBodySchema } from '../../domain/privacy.js';

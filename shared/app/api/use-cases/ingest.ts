@@ -5,18 +5,10 @@
  * sent without content get a pre-signed upload URL. DESIGN.md §5.
  */
 import { forEachLimited } from '../../../domain/deletion.js';
-import {
-  storedParentsToRead,
-  ID_PATTERN,
-  IngestValidationError,
-  MAX_RECORDS_PER_BODY,
-  parseIngestBody,
-  validateIngest,
-  type ExternalParents,
-  type IngestIssue,
-  type IngestWrite,
-  type StoredParent,
-} from '../../../domain/ingest.js';
+import type { StoredParent } from '../../../domain/ingest/batch.js';
+import { IngestValidationError, parseIngestBody, type IngestIssue } from '../../../domain/ingest/parse.js';
+import { storedParentsToRead, validateIngest, type ExternalParents, type IngestWrite } from '../../../domain/ingest/plan.js';
+import { ID_PATTERN, MAX_RECORDS_PER_BODY } from '../../../domain/ingest/schemas.js';
 import type { RecordStore, Tenant } from '../../../domain/ports.js';
 import { isIdentifierSk, keys, retentionShardsOf, type RecordItem, type RecordKey } from '../../../domain/records.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
