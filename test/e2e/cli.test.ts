@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../shared/local/cli/program.js';
-import type { Output } from '../../shared/local/cli/context.js';
-import { parseAssignment } from '../../shared/local/cli/policy.js';
+import { main } from '../../cli/program.js';
+import type { Output } from '../../cli/context.js';
+import { parseAssignment } from '../../cli/policy.js';
 import { signDevToken } from '../../shared/local/dev-token.js';
 import { closeServer, listen } from '../../shared/local/server.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Receipt } from '../../shared/domain/ports.js';
-import { ApiClient } from '../../shared/local/cli/api-client.js';
+import { ApiClient } from '../../cli/api-client.js';
 import { DataLayoutError, receiptTotals, startLocalRuntime, type LocalRuntime, type SweepProgress } from '../../shared/local/runtime.js';
 import { generateDemoDataset, ingestDataset } from '../../shared/local/seed.js';
 import { quietLogger } from '../support/sweep-harness.js';

@@ -1,10 +1,10 @@
 /** `lethe token`, `lethe tenants …` and `lethe seed`. */
 import { Command, Option } from 'commander';
-import { ROLES, type Role } from '../../app/api/contract.js';
-import { signDevToken } from '../dev-token.js';
-import { parseDuration } from '../scheduler.js';
-import { readLocalSecrets } from '../secrets.js';
-import { generateDemoDataset, ingestDataset } from '../seed.js';
+import { ROLES, type Role } from '../shared/app/api/contract.js';
+import { signDevToken } from '../shared/local/dev-token.js';
+import { parseDuration } from '../shared/local/scheduler.js';
+import { readLocalSecrets } from '../shared/local/secrets.js';
+import { generateDemoDataset, ingestDataset } from '../shared/local/seed.js';
 import { CliContext, listOf, table, UsageError, type Output } from './context.js';
 import { positiveInt } from './operations.js';
 

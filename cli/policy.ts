@@ -1,7 +1,7 @@
 /** `lethe policy get|set|preview|history`: the tenant's retention policy (DESIGN.md §1, §5). */
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { CATEGORIES, isCategory, SWEEP_ORDER, type Category } from '../../domain/catalog.js';
+import { CATEGORIES, isCategory, SWEEP_ORDER, type Category } from '../shared/domain/catalog.js';
 import { CliContext, days, listOf, table, UsageError, type Output } from './context.js';
 
 interface CategoryView {

@@ -1,6 +1,6 @@
 /** `lethe hold …`, `lethe privacy …`, `lethe runs …`, `lethe sweep`, `lethe audit`. */
 import { Command, Option } from 'commander';
-import { CATALOG, CATEGORIES, SWEEP_ORDER, type Category } from '../../domain/catalog.js';
+import { CATALOG, CATEGORIES, SWEEP_ORDER, type Category } from '../shared/domain/catalog.js';
 import { ApiError } from './api-client.js';
 import { CliContext, CliError, listOf, sleep, table, UsageError, type Output } from './context.js';
 

@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
-import { CLAIMS } from '../../app/api/contract.js';
-import { peekClaims } from '../dev-token.js';
+import { CLAIMS } from '../shared/app/api/contract.js';
+import { peekClaims } from '../shared/local/dev-token.js';
 import { ApiClient } from './api-client.js';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4400';
