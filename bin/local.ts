@@ -12,7 +12,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Role } from '../shared/app/api/contract.js';
 import { DEFAULT_PROFILE, PROFILE_NAMES } from '../shared/config/profiles.js';
-import type { Receipt } from '../shared/domain/ports.js';
+import type { Receipt } from '../shared/domain/receipt.js';
 import { ApiClient } from '../cli/api-client.js';
 import { DEFAULT_ENDPOINT } from '../cli/context.js';
 import { DEFAULT_DATA_DIR } from '../cli/data.js';

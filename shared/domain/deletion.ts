@@ -7,8 +7,10 @@
  */
 import { CATALOG, SWEEP_ORDER, type Category } from './catalog.js';
 import type { HoldTarget } from './holds.js';
-import type { BlobStore, CategoryCounts, ExternalDataProvider, RecordStore, Tenant } from './ports.js';
+import type { BlobStore, ExternalDataProvider, RecordStore } from './ports.js';
+import type { CategoryCounts } from './receipt.js';
 import { isIdentifierSk, keys, recordKeyString, type DueRecord, type RecordItem } from './records.js';
+import type { Tenant } from './tenant.js';
 
 export interface DeletionDeps {
   readonly records: RecordStore;

@@ -109,6 +109,15 @@ export interface TenantPolicy {
   readonly updatedBy?: string;
 }
 
+/** One entry of a tenant policy's history. */
+export interface PolicyRevision {
+  readonly version: number;
+  readonly policy: TenantPolicy;
+  readonly previous?: TenantPolicy;
+  readonly changedAt: string;
+  readonly changedBy: string;
+}
+
 /** The body of `PUT /retention-policy`: replaces the tenant's overrides. */
 export const policyChangeSchema = z
   .object({

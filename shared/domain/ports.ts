@@ -2,10 +2,13 @@
  * Ports: the small interfaces, in the domain's words, that use cases depend on.
  * Adapters in `shared/adapters/` implement them against DynamoDB, S3, SES and HTTP.
  */
-import type { BucketName, Category } from './catalog.js';
+import type { AuditEvent } from './audit.js';
+import type { BucketName } from './catalog.js';
 import type { LegalHold } from './holds.js';
-import type { TenantPolicy } from './policy.js';
+import type { PolicyRevision, TenantPolicy } from './policy.js';
+import type { Receipt } from './receipt.js';
 import type { DueRecord, IdentifierKind, RecordItem, RecordKey, RetentionPartition } from './records.js';
+import type { Tenant, TenantStatus, ThirdPartyEndpoint } from './tenant.js';
 
 export interface Clock {
   now(): Date;
@@ -150,96 +153,6 @@ export interface BlobStore {
   presignGet(bucket: BucketName, key: string, expiresInSeconds: number): Promise<string>;
   /** A pre-signed PUT URL. */
   presignPut(bucket: BucketName, key: string, contentType: string, expiresInSeconds: number): Promise<string>;
-}
-
-export type TenantStatus = 'active' | 'suspended' | 'offboarded';
-
-export interface ThirdPartyEndpoint {
-  readonly name: string;
-  /** URL template; `{ref}` is replaced by the provider's reference of the call. */
-  readonly deleteUrl: string;
-}
-
-export interface Tenant {
-  readonly tenantId: string;
-  readonly name: string;
-  readonly status: TenantStatus;
-  readonly adminEmails: readonly string[];
-  /** ISO instant of the last customer-facing activity (ingest keeps it current). */
-  readonly lastActivityAt?: string;
-  readonly contractEndsAt?: string;
-  readonly thirdPartyEndpoints?: readonly ThirdPartyEndpoint[];
-  /**
-   * Write shards of the tenant's `byRetention` partitions (default 1, at most 16);
-   * raised for a tenant that ingests more than ~1,000 records a second into one
-   * category, never lowered (records on the higher shards would no longer be swept).
-   */
-  readonly retentionShards?: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-/** One entry of a tenant policy's history. */
-export interface PolicyRevision {
-  readonly version: number;
-  readonly policy: TenantPolicy;
-  readonly previous?: TenantPolicy;
-  readonly changedAt: string;
-  readonly changedBy: string;
-}
-
-/** Per-category counts of a deletion run. */
-export interface CategoryCounts {
-  examined: number;
-  deleted: number;
-  held: number;
-  failed: number;
-}
-
-/** PII-free proof of one tenant run (sweep, manual deletion or privacy request). */
-export interface Receipt {
-  readonly runId: string;
-  readonly tenantId: string;
-  readonly kind: 'sweep' | 'manual' | 'privacy_request';
-  readonly status: 'running' | 'completed' | 'failed';
-  readonly dryRun: boolean;
-  readonly policyVersion: number;
-  readonly profile: string;
-  readonly startedAt: string;
-  readonly finishedAt?: string;
-  readonly durationMs?: number;
-  readonly cutoffs: Partial<Record<Category, string | null>>;
-  /**
-   * The tenant's write shards when the run started: the run queries those, so
-   * raising them mid-run cannot grow its continuations (records written to the
-   * new shards meanwhile are swept by the next run).
-   */
-  readonly retentionShards?: number;
-  readonly categories: Partial<Record<Category, CategoryCounts>>;
-  /** Keyed HMACs of the subjects touched; never raw ids of people. */
-  readonly subjectRefs?: readonly string[];
-  /** Set when more subjects were touched than a receipt lists. */
-  readonly subjectRefsTruncated?: boolean;
-  readonly failedStages?: readonly { readonly stage: number; readonly error: string }[];
-  /** Stages that ran to completion (a re-run of a finished stage is a no-op). */
-  readonly completedStages?: readonly number[];
-  /** When the critical-run alert went out, if it did. */
-  readonly alertedAt?: string;
-  /** The last chunk folded in, so a retry of it replaces rather than adds its counts. */
-  readonly lastChunk?: { readonly key: string; readonly counts: Partial<Record<Category, CategoryCounts>> };
-}
-
-/** An audit event: who did what, when, with hashed references only. */
-export interface AuditEvent {
-  readonly tenantId: string;
-  readonly eventId: string;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  /** Keyed HMACs or opaque ids (policy version, hold id, run id); never raw PII. */
-  readonly refs?: Readonly<Record<string, string>>;
-  readonly before?: unknown;
-  readonly after?: unknown;
 }
 
 export interface AuditListOptions {

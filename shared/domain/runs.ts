@@ -12,11 +12,13 @@
 import type { Category, Stage } from './catalog.js';
 import { addCounts, forEachLimited } from './deletion.js';
 import { defaultTenantPolicy, type PlatformPolicy, type TenantPolicy } from './policy.js';
-import type { CategoryCounts, Clock, ControlStore, Mailer, Receipt, Tenant } from './ports.js';
+import type { Clock, ControlStore, Mailer } from './ports.js';
+import type { CategoryCounts, Receipt } from './receipt.js';
 import { retentionShardsOf } from './records.js';
 import { subjectRef } from './references.js';
 import { runCutoffs, sweepStage, type SweepDeps, type SweepTenant, type TenantStageResult } from './sweep.js';
 import { CATEGORIES } from './catalog.js';
+import type { Tenant } from './tenant.js';
 
 export interface RunDeps extends SweepDeps {
   readonly control: ControlStore;

@@ -29,8 +29,10 @@ import { addCounts, deleteRecords, emptyCounts, forEachLimited, ORDER_INDEX, typ
 import { ValidationError } from './errors.js';
 import { holdMatcher, type HoldTarget, type LegalHold } from './holds.js';
 import { cutoffFor, effectivePeriod, graceMs, periodMs, type PlatformPolicy, type TenantPolicy } from './policy.js';
-import type { CategoryCounts, Clock, Tenant } from './ports.js';
+import type { Clock } from './ports.js';
+import type { CategoryCounts } from './receipt.js';
 import { IDENTIFIER_PARTITION, keys, recordKeyString, retentionShardsOf, type DueRecord, type RetentionPartition } from './records.js';
+import type { Tenant } from './tenant.js';
 
 const DAY_MS = 86_400_000;
 /**

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../../shared/domain/ports.js';
+import type { AuditEvent } from '../../shared/domain/audit.js';
 import { makeStores, uniqueSuffix, type Stores } from '../support/env.js';
 
 let stores: Stores;

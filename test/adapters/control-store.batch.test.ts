@@ -16,8 +16,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoControlStore, controlKeys } from '../../shared/adapters/dynamodb/control-store.js';
 import { IncompleteBatchReadError } from '../../shared/adapters/retry.js';
 import { IncompleteBatchWriteError } from '../../shared/adapters/retry.js';
-import type { TenantPolicy } from '../../shared/domain/policy.js';
-import type { PolicyRevision, Receipt, Tenant } from '../../shared/domain/ports.js';
+import type { PolicyRevision, TenantPolicy } from '../../shared/domain/policy.js';
+import type { Receipt } from '../../shared/domain/receipt.js';
+import type { Tenant } from '../../shared/domain/tenant.js';
 import { makeStores, uniqueSuffix, type Stores } from '../support/env.js';
 
 type Key = Record<string, unknown>;

@@ -1,10 +1,12 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { controlKeys } from '../../shared/adapters/dynamodb/control-store.js';
+import type { AuditEvent } from '../../shared/domain/audit.js';
 import { ConcurrentModificationError, ConflictError, ValidationError } from '../../shared/domain/errors.js';
 import type { LegalHold } from '../../shared/domain/holds.js';
-import type { TenantPolicy } from '../../shared/domain/policy.js';
-import type { AuditEvent, PolicyRevision, Receipt, Tenant } from '../../shared/domain/ports.js';
+import type { PolicyRevision, TenantPolicy } from '../../shared/domain/policy.js';
+import type { Receipt } from '../../shared/domain/receipt.js';
+import type { Tenant } from '../../shared/domain/tenant.js';
 import { makeStores, uniqueSuffix, type Stores } from '../support/env.js';
 
 let stores: Stores;

@@ -5,7 +5,7 @@ import {
   InvalidEndpointError,
   type HttpExternalDataProviderOptions,
 } from '../../shared/adapters/http/external-provider.js';
-import type { Tenant, ThirdPartyEndpoint } from '../../shared/domain/ports.js';
+import type { Tenant, ThirdPartyEndpoint } from '../../shared/domain/tenant.js';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider.js';
 
 const tenant: Tenant = {

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Receipt } from '../../shared/domain/ports.js';
+import type { Receipt } from '../../shared/domain/receipt.js';
 import { ApiClient } from '../../cli/api-client.js';
 import { DataLayoutError, receiptTotals, startLocalRuntime, type LocalRuntime, type SweepProgress } from '../../shared/local/runtime.js';
 import { generateDemoDataset, ingestDataset } from '../../shared/local/seed.js';

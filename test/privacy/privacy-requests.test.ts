@@ -17,7 +17,8 @@ import { OutboxMailer, readOutbox } from '../../shared/adapters/mail/outbox-mail
 import { SesMailer } from '../../shared/adapters/mail/ses-mailer.js';
 import { loadProfile } from '../../shared/config/profiles.js';
 import { receivePrivacyRequest, requestsAwaitingHoldRelease, type PrivacyDeps, type PrivacyRequestBody } from '../../shared/domain/privacy.js';
-import type { Mailer, Tenant } from '../../shared/domain/ports.js';
+import type { Mailer } from '../../shared/domain/ports.js';
+import type { Tenant } from '../../shared/domain/tenant.js';
 import { privacyHandlers, runPrivacyRequestLocally, type PrivacyHandlers } from '../../shared/local/privacy-runner.js';
 import { TestClock } from '../support/clock.js';
 import { EMULATOR_BUCKET_FEATURES, makeStores, type Stores } from '../support/env.js';

@@ -3,13 +3,13 @@
  * worlds per test). They follow the same contracts as the emulator-backed
  * adapters, which have their own tests against dynalite and s3rver.
  */
+import type { AuditEvent } from '../../shared/domain/audit.js';
 import type { BucketName, Category } from '../../shared/domain/catalog.js';
 import type { LegalHold } from '../../shared/domain/holds.js';
-import type { TenantPolicy } from '../../shared/domain/policy.js';
+import type { PolicyRevision, TenantPolicy } from '../../shared/domain/policy.js';
 import type {
   ActivityRaise,
   PutProfilesResult,
-  AuditEvent,
   AuditListOptions,
   BatchResult,
   BlobObject,
@@ -21,15 +21,11 @@ import type {
   MailMessage,
   Mailer,
   Page,
-  PolicyRevision,
-  Receipt,
   RecordStore,
-  Tenant,
-  TenantStatus,
-  ThirdPartyEndpoint,
   UpdateChanges,
   UpdateCondition,
 } from '../../shared/domain/ports.js';
+import type { Receipt } from '../../shared/domain/receipt.js';
 import {
   RETENTION_PROJECTION,
   type DueRecord,
@@ -38,6 +34,7 @@ import {
   type RecordKey,
   type RetentionPartition,
 } from '../../shared/domain/records.js';
+import type { Tenant, TenantStatus, ThirdPartyEndpoint } from '../../shared/domain/tenant.js';
 
 const k = (r: RecordKey) => `${r.pk}\u0000${r.sk}`;
 

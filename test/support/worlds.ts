@@ -9,9 +9,9 @@ import { CATALOG, CATEGORIES, type Category } from '../../shared/domain/catalog.
 import type { HoldScope, LegalHold } from '../../shared/domain/holds.js';
 import { holdMatcher } from '../../shared/domain/holds.js';
 import type { PlatformPolicy, TenantPolicy } from '../../shared/domain/policy.js';
-import type { Tenant } from '../../shared/domain/ports.js';
 import { blobKey, keys, retentionKeysOf, type RecordItem } from '../../shared/domain/records.js';
 import { sweepCutoff, type TenantRunContext } from '../../shared/domain/sweep.js';
+import type { Tenant } from '../../shared/domain/tenant.js';
 import { loadProfile, PROFILE_NAMES } from '../../shared/config/profiles.js';
 
 const DAY = 86_400_000;

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../../shared/config/profiles.js';
 import { STAGES } from '../../shared/domain/catalog.js';
 import { ValidationError } from '../../shared/domain/errors.js';
-import type { Receipt } from '../../shared/domain/ports.js';
+import type { Receipt } from '../../shared/domain/receipt.js';
 import { keys, retentionKeysOf, type RecordItem } from '../../shared/domain/records.js';
 import { completeRuns, runStages, startRuns, type RunDeps } from '../../shared/domain/runs.js';
 import { MemoryRecordStore } from '../support/memory.js';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CATEGORIES, STAGES, type Category } from '../../shared/domain/catalog.js';
+import type { Receipt } from '../../shared/domain/receipt.js';
 import { completeRun, completeRuns, runStage, runStages, startRun, startRuns, type RunDeps } from '../../shared/domain/runs.js';
-import type { Receipt } from '../../shared/domain/ports.js';
 import { memoryWorld } from '../support/memory-world.js';
 import { expectedDeletions, worldArb, worldKey, type World } from '../support/worlds.js';
 

@@ -10,7 +10,7 @@ import type { ServiceInputTypes as S3In, ServiceOutputTypes as S3Out, DeleteObje
 import type { BatchWriteCommandInput, BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { FinalizeRequestMiddleware, InitializeMiddleware } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Receipt } from '../../shared/domain/ports.js';
+import type { Receipt } from '../../shared/domain/receipt.js';
 import { startFakeProvider, type FakeProvider } from '../../shared/local/fake-provider.js';
 import { runSweepLocally, type SweepHandlers } from '../../shared/local/sweep-runner.js';
 import { loadProfile } from '../../shared/config/profiles.js';

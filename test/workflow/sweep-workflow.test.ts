@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOutbox } from '../../shared/adapters/mail/outbox-mailer.js';
-import type { Receipt } from '../../shared/domain/ports.js';
+import type { Receipt } from '../../shared/domain/receipt.js';
 import { startFakeProvider, type FakeProvider } from '../../shared/local/fake-provider.js';
 import { runSweepLocally, type SweepHandlers } from '../../shared/local/sweep-runner.js';
 import { loadProfile } from '../../shared/config/profiles.js';

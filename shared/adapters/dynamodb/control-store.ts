@@ -33,18 +33,13 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { AuditEvent } from '../../domain/audit.js';
 import { ConcurrentModificationError, ValidationError } from '../../domain/errors.js';
 import { isHoldActive, type LegalHold } from '../../domain/holds.js';
-import type { TenantPolicy } from '../../domain/policy.js';
-import type {
-  AuditEvent,
-  AuditListOptions,
-  ControlStore,
-  PolicyRevision,
-  Receipt,
-  Tenant,
-  TenantStatus,
-} from '../../domain/ports.js';
+import type { PolicyRevision, TenantPolicy } from '../../domain/policy.js';
+import type { AuditListOptions, ControlStore } from '../../domain/ports.js';
+import type { Receipt } from '../../domain/receipt.js';
+import type { Tenant, TenantStatus } from '../../domain/tenant.js';
 import {
   IncompleteBatchWriteError,
   chunk,

@@ -8,7 +8,8 @@
  * Errors name the endpoint and the status, never the URL: the path and query
  * carry the call reference.
  */
-import type { ExternalDataProvider, Tenant, ThirdPartyEndpoint } from '../../domain/ports.js';
+import type { ExternalDataProvider } from '../../domain/ports.js';
+import type { Tenant, ThirdPartyEndpoint } from '../../domain/tenant.js';
 import { backoffDelayMs, retryOptions, type RetryOptions } from '../retry.js';
 
 const REF_PLACEHOLDER = '{ref}';

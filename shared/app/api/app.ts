@@ -4,9 +4,10 @@
  * audit events. Built once per function by `createApiHandler`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { AuditEvent } from '../../domain/audit.js';
 import { createReferences, type References } from '../../domain/references.js';
-import type { AuditEvent, Tenant } from '../../domain/ports.js';
 import { NotFoundError } from '../../domain/errors.js';
+import type { Tenant } from '../../domain/tenant.js';
 import type { ApiDeps } from './contract.js';
 
 /** Who made a call, and when: the actor as a keyed HMAC of the token's `sub`. */

@@ -1,8 +1,9 @@
 /**
  * The audit trail of a tenant, newest first, in pages.
  */
+import type { AuditEvent } from '../../../domain/audit.js';
 import { ValidationError } from '../../../domain/errors.js';
-import type { AuditEvent, Tenant } from '../../../domain/ports.js';
+import type { Tenant } from '../../../domain/tenant.js';
 import type { ApiApp } from '../app.js';
 
 export interface AuditPage {

@@ -9,8 +9,9 @@ import type { Category } from '../../../domain/catalog.js';
 import { addCounts, deleteRecords, emptyCounts, type DeletionReport, type DeletionRequest } from '../../../domain/deletion.js';
 import { ConflictError, NotFoundError } from '../../../domain/errors.js';
 import { holdMatcher, holdsOn, type LegalHold } from '../../../domain/holds.js';
-import type { CategoryCounts, Receipt, Tenant } from '../../../domain/ports.js';
+import type { CategoryCounts, Receipt } from '../../../domain/receipt.js';
 import { keys, type DueRecord, type RecordItem } from '../../../domain/records.js';
+import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import { HeldError } from '../errors.js';
 

@@ -9,8 +9,9 @@ import type { StoredParent } from '../../../domain/ingest/batch.js';
 import { IngestValidationError, parseIngestBody, type IngestIssue } from '../../../domain/ingest/parse.js';
 import { storedParentsToRead, validateIngest, type ExternalParents, type IngestWrite } from '../../../domain/ingest/plan.js';
 import { ID_PATTERN, MAX_RECORDS_PER_BODY } from '../../../domain/ingest/schemas.js';
-import type { RecordStore, Tenant } from '../../../domain/ports.js';
+import type { RecordStore } from '../../../domain/ports.js';
 import { isIdentifierSk, keys, retentionShardsOf, type RecordItem, type RecordKey } from '../../../domain/records.js';
+import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 
 /** Upload URLs live an hour. */

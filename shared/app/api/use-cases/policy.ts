@@ -13,10 +13,12 @@ import {
   validatePolicyChange,
   type PeriodDays,
   type PolicyChange,
+  type PolicyRevision,
   type TenantPolicy,
 } from '../../../domain/policy.js';
-import type { CategoryCounts, PolicyRevision, Tenant } from '../../../domain/ports.js';
+import type { CategoryCounts } from '../../../domain/receipt.js';
 import { runCutoffs, sweepTenant, type SweepTenant, type TenantRunContext } from '../../../domain/sweep.js';
+import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import { RequestValidationError } from '../errors.js';
 import type { PolicyBody } from '../schemas.js';

@@ -12,8 +12,8 @@ import {
   type PrivacyRequestBody,
 } from '../../../domain/privacy.js';
 import { retentionShardsOf, type IdentifierKind } from '../../../domain/records.js';
-import type { Tenant } from '../../../domain/ports.js';
 import { normaliseEmail, normaliseName, normalisePhone, orThrow } from '../../../domain/identifiers.js';
+import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 
 export interface AcceptedPrivacyRequest {

@@ -3,8 +3,9 @@
  * run id), list them and read one, from their receipts. DESIGN.md §4, §5.
  */
 import { NotFoundError } from '../../../domain/errors.js';
-import type { Receipt, Tenant } from '../../../domain/ports.js';
+import type { Receipt } from '../../../domain/receipt.js';
 import { startRun } from '../../../domain/runs.js';
+import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 
 export interface RunView {

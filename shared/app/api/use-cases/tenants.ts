@@ -2,8 +2,8 @@
  * Tenants (SuperAdministrator): register or update one, list them all.
  */
 import { ValidationError } from '../../../domain/errors.js';
-import type { Tenant } from '../../../domain/ports.js';
 import { retentionShardsOf } from '../../../domain/records.js';
+import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import type { TenantBody } from '../schemas.js';
 

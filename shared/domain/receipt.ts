@@ -1,0 +1,47 @@
+/**
+ * Receipts: the PII-free proof of one tenant run (sweep, manual deletion or
+ * privacy request), with what it examined, deleted, held, failed and kept per
+ * category. Kept in the control table (`ControlStore`).
+ */
+import type { Category } from './catalog.js';
+
+/** Per-category counts of a deletion run. */
+export interface CategoryCounts {
+  examined: number;
+  deleted: number;
+  held: number;
+  failed: number;
+}
+
+/** PII-free proof of one tenant run (sweep, manual deletion or privacy request). */
+export interface Receipt {
+  readonly runId: string;
+  readonly tenantId: string;
+  readonly kind: 'sweep' | 'manual' | 'privacy_request';
+  readonly status: 'running' | 'completed' | 'failed';
+  readonly dryRun: boolean;
+  readonly policyVersion: number;
+  readonly profile: string;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly durationMs?: number;
+  readonly cutoffs: Partial<Record<Category, string | null>>;
+  /**
+   * The tenant's write shards when the run started: the run queries those, so
+   * raising them mid-run cannot grow its continuations (records written to the
+   * new shards meanwhile are swept by the next run).
+   */
+  readonly retentionShards?: number;
+  readonly categories: Partial<Record<Category, CategoryCounts>>;
+  /** Keyed HMACs of the subjects touched; never raw ids of people. */
+  readonly subjectRefs?: readonly string[];
+  /** Set when more subjects were touched than a receipt lists. */
+  readonly subjectRefsTruncated?: boolean;
+  readonly failedStages?: readonly { readonly stage: number; readonly error: string }[];
+  /** Stages that ran to completion (a re-run of a finished stage is a no-op). */
+  readonly completedStages?: readonly number[];
+  /** When the critical-run alert went out, if it did. */
+  readonly alertedAt?: string;
+  /** The last chunk folded in, so a retry of it replaces rather than adds its counts. */
+  readonly lastChunk?: { readonly key: string; readonly counts: Partial<Record<Category, CategoryCounts>> };
+}
