@@ -58,4 +58,5 @@ export const apiDeps: ApiDeps = {
   privacy,
   privacyRequests,
   maxInlineBlobBytes: LAMBDA_MAX_INLINE_BLOB_BYTES,
+  ...(config.exportLinkSeconds !== undefined && { exportLinkSeconds: config.exportLinkSeconds }),
 };

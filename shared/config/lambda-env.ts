@@ -32,6 +32,20 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string): number {
   return n;
 }
 
+/** An optional positive integer variable of at most `max`: absent or blank is undefined. */
+function optionalPositiveInt(env: NodeJS.ProcessEnv, name: string, max: number): number | undefined {
+  const raw = optional(env, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0 || n > max) {
+    throw new ConfigurationError(`environment variable ${name} must be an integer from 1 to ${max}`);
+  }
+  return n;
+}
+
+/** S3 refuses a SigV4 pre-signed link valid longer than 7 days. */
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
 export interface LambdaConfig {
   readonly region: string;
   readonly tableNames: { readonly records: string; readonly control: string; readonly keys: string };
@@ -41,6 +55,11 @@ export interface LambdaConfig {
   readonly operatorEmails: string[];
   readonly mailFrom: string;
   readonly stageBudgetMs: number;
+  /**
+   * Lifetime of the export route's blob links in seconds (`EXPORT_LINK_SECONDS`,
+   * optional, at most 7 days); absent: the domain's default, 15 minutes.
+   */
+  readonly exportLinkSeconds?: number;
   /**
    * ARN of the `Sweep` state machine (`SWEEP_STATE_MACHINE_ARN`); only the admin
    * API's runs function starts executions, and requires it (`requireSweepStateMachineArn`).
@@ -61,6 +80,7 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
   } catch (error) {
     throw new ConfigurationError('environment variable PLATFORM_POLICY is not a valid platform policy', { cause: error });
   }
+  const exportLinkSeconds = optionalPositiveInt(env, 'EXPORT_LINK_SECONDS', MAX_PRESIGN_SECONDS);
   return {
     region: required(env, 'AWS_REGION'),
     tableNames: {
@@ -78,6 +98,7 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     operatorEmails: list(env, 'OPERATOR_EMAILS'),
     mailFrom: required(env, 'MAIL_FROM'),
     stageBudgetMs: positiveInt(env, 'STAGE_BUDGET_MS'),
+    ...(exportLinkSeconds !== undefined && { exportLinkSeconds }),
     ...(optional(env, 'SWEEP_STATE_MACHINE_ARN') !== undefined && {
       sweepStateMachineArn: optional(env, 'SWEEP_STATE_MACHINE_ARN'),
     }),

@@ -8,18 +8,21 @@ import { z } from 'zod';
 import type { BucketName, Category } from './catalog.js';
 import { addCounts, deleteRecords, type DeletionDeps } from './deletion.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { buildSubjectExports } from './export.js';
 import { holdMatcher } from './holds.js';
 import { normaliseIdentifier } from './identifiers.js';
-import type { BlobStore, Clock, ControlStore, Mailer, RecordStore } from './ports.js';
-import type { CategoryCounts, Receipt } from './receipt.js';
+import type { BlobStore, CategoryCounts, Clock, ControlStore, Mailer, Receipt, RecordStore, Tenant } from './ports.js';
 import { keys, type IdentifierKind, type RecordItem } from './records.js';
 import { subjectRef } from './references.js';
-import type { Tenant } from './tenant.js';
 
 const DAY_MS = 86_400_000;
 /** Statutory answer time (GDPR Art. 12(3)): one month, kept as 30 days. */
 export const PRIVACY_DUE_DAYS = 30;
-/** How long an access export's link works. */
+/**
+ * How long an access export's links work (the document's, and the blob links
+ * inside it): 7 days, since they go out by e-mail to someone who may read it
+ * days later. The export route's links are shorter (`DEFAULT_EXPORT_LINK_SECONDS`).
+ */
 export const EXPORT_LINK_SECONDS = 7 * 24 * 3600;
 
 export const PRIVACY_KINDS = ['erasure', 'access', 'anonymization'] as const;
@@ -354,65 +357,11 @@ function diff(
   return out;
 }
 
-/** Everything held about the subjects, grouped as the export format of DESIGN.md §5. */
-export async function buildSubjectExport(
-  deps: Pick<PrivacyDeps, 'records' | 'blobs'>,
-  tenantId: string,
-  subjectId: string,
-  linkSeconds: number,
-): Promise<Record<string, unknown>> {
-  const items = await deps.records.findBySubject(tenantId, subjectId);
-  const plain = (i: RecordItem) => ({ id: i.id, category: i.category, clockStart: i.clockStart, ...(i.status ? { status: i.status } : {}), ...(i.data ?? {}) });
-  const link = async (i: RecordItem) =>
-    i.blobBucket !== undefined && i.blobKey !== undefined
-      ? { url: await deps.blobs.presignGet(i.blobBucket, i.blobKey, linkSeconds) }
-      : {};
-  const profile = items.find((i) => i.sk === keys.profileSk());
-  const identifiers = items.filter((i) => i.sk.startsWith('ID#')).map((i) => {
-    const [, kind, ...value] = i.sk.split('#');
-    return { kind, value: value.join('#') };
-  });
-  const conversations = [];
-  for (const c of items.filter((i) => i.category === 'conversation' || i.category === 'whatsapp_conversation')) {
-    const children = items.filter((i) => i.parentSk === c.sk);
-    conversations.push({
-      ...plain(c),
-      messages: children.filter((i) => i.category === 'message').map((m) =>
-        m.status === 'deleted' ? { id: m.id, deleted: true, text: 'This item has been deleted' } : plain(m),
-      ),
-      communicationLogs: children.filter((i) => i.category === 'communication_log').map(plain),
-    });
-  }
-  const calls = [];
-  for (const c of items.filter((i) => i.category === 'call')) {
-    const recordings = [];
-    for (const r of items.filter((i) => i.parentSk === c.sk && i.category === 'call_recording')) {
-      recordings.push({ id: r.id, ...(await link(r)) });
-    }
-    calls.push({ ...plain(c), recordings });
-  }
-  const media = [];
-  for (const m of items.filter((i) => i.category === 'inbound_media' || i.category === 'outbound_media')) {
-    media.push({ ...plain(m), conversationId: m.conversationId, ...(await link(m)) });
-  }
-  const emailAttachments = [];
-  for (const a of items.filter((i) => i.category === 'email_attachment')) {
-    emailAttachments.push({ ...plain(a), conversationId: a.conversationId, ...(await link(a)) });
-  }
-  return {
-    customer: profile === undefined ? { customerId: subjectId } : { customerId: subjectId, ...plain(profile) },
-    identifiers,
-    conversations,
-    calls,
-    media,
-    emailAttachments,
-    analyticsEvents: items.filter((i) => i.category === 'analytics_event').map(plain),
-    thirdPartyCallData: items.filter((i) => i.category === 'third_party_call_data').map((i) => ({ id: i.id, callId: i.callId, ref: i.externalRef })),
-    recordCount: items.length,
-  };
-}
-
-/** Writes a JSON export of everything held about the subjects to the exports bucket, with a link valid 7 days. */
+/**
+ * Writes the JSON export of every subject of the request (the one export of
+ * export.ts, as the export route answers it) to the exports bucket; the
+ * document's link and the blob links inside it live `EXPORT_LINK_SECONDS`.
+ */
 export async function executeAccess(deps: PrivacyDeps, tenantId: string, requestId: string): Promise<PrivacyOutcome> {
   const request = await load(deps, tenantId, requestId);
   if (request.subjectIds.length === 0) {
@@ -420,8 +369,7 @@ export async function executeAccess(deps: PrivacyDeps, tenantId: string, request
     await deps.privacy.put({ ...request, ...outcome, updatedAt: deps.clock.now().toISOString() });
     return outcome;
   }
-  const subjects = [];
-  for (const subjectId of request.subjectIds) subjects.push(await buildSubjectExport(deps, tenantId, subjectId, EXPORT_LINK_SECONDS));
+  const subjects = await buildSubjectExports(deps, tenantId, request.subjectIds, { linkSeconds: EXPORT_LINK_SECONDS });
   const document = { requestId, tenantId, generatedAt: deps.clock.now().toISOString(), subjects };
   const exportKey = `exports/${tenantId}/${requestId}.json`;
   await deps.blobs.put('exports', exportKey, JSON.stringify(document, null, 2), 'application/json');

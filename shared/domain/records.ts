@@ -192,6 +192,14 @@ export function isIdentifierSk(sk: string): boolean {
   return sk.startsWith('ID#');
 }
 
+/** The kind and normalised value an identifier item's `sk` names; undefined for any other `sk`. */
+export function parseIdentifierSk(sk: string): { readonly kind: IdentifierKind; readonly value: string } | undefined {
+  if (!isIdentifierSk(sk)) return undefined;
+  const [, kind, ...value] = sk.split('#');
+  // The normalised value may itself contain `#` (a name): it is everything after the kind.
+  return { kind: kind as IdentifierKind, value: value.join('#') };
+}
+
 /** The instant a record is indexed at: the earlier of its own clock start and its parent's. */
 export function indexClock(item: Pick<RecordItem, 'clockStart' | 'parentClock'>): string {
   return item.parentClock !== undefined && item.parentClock < item.clockStart ? item.parentClock : item.clockStart;

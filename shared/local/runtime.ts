@@ -25,8 +25,8 @@ import type { BucketName, Category } from '../domain/catalog.js';
 import { MAX_INLINE_BLOB_BYTES } from '../domain/ingest/schemas.js';
 import type { PlatformPolicy } from '../domain/policy.js';
 import type { PrivacyDeps } from '../domain/privacy.js';
-import type { Receipt } from '../domain/receipt.js';
 import type { RunDeps } from '../domain/runs.js';
+import type { Receipt } from '../domain/ports.js';
 import { signDevToken, toAuthorizerClaims, verifyDevToken, type DevTokenRequest } from './dev-token.js';
 import { startEmulators, S3RVER_CREDENTIALS, type Emulators } from './emulators.js';
 import { startFakeProvider, type FakeProvider } from './fake-provider.js';
@@ -63,6 +63,8 @@ export interface LocalRuntimeOptions {
   readonly logger: Logger;
   /** Time one stage chunk works before it hands back a continuation. @default 5000 */
   readonly stageBudgetMs?: number;
+  /** Lifetime of the export route's blob links, in seconds. @default 900 (`DEFAULT_EXPORT_LINK_SECONDS`) */
+  readonly exportLinkSeconds?: number;
 }
 
 /** Progress of a local sweep, reported after every stage chunk. */
@@ -311,7 +313,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const privacyDeps: PrivacyDeps = { ...runDeps, privacy: new DynamoPrivacyRequestStore({ doc: dynamo.doc, tableName: LOCAL_TABLE_NAMES.control }) };
     // In the background, as Step Functions runs them: the API answers 202 at once.
     const privacyRequests = new InProcessPrivacyStarter(privacyHandlers(privacyDeps, { logger }), { background: true, logger });
-    const apiDeps: ApiDeps = { ...runDeps, sweeps, privacy: privacyDeps.privacy, privacyRequests, maxInlineBlobBytes: MAX_INLINE_BLOB_BYTES };
+    const apiDeps: ApiDeps = {
+      ...runDeps,
+      sweeps,
+      privacy: privacyDeps.privacy,
+      privacyRequests,
+      maxInlineBlobBytes: MAX_INLINE_BLOB_BYTES,
+      ...(options.exportLinkSeconds !== undefined && { exportLinkSeconds: options.exportLinkSeconds }),
+    };
 
     const server: Server = createLocalServer({
       handler: createApiHandler(apiDeps, { logger }),

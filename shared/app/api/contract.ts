@@ -91,4 +91,6 @@ export interface ApiDeps extends RunDeps {
   readonly privacyRequests: PrivacyStarter;
   /** Largest inline blob in an ingest body, in bytes (larger ones get an upload URL). */
   readonly maxInlineBlobBytes: number;
+  /** Lifetime of the export route's blob links, in seconds. @default 900 (`DEFAULT_EXPORT_LINK_SECONDS`) */
+  readonly exportLinkSeconds?: number;
 }

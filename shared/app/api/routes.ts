@@ -5,7 +5,7 @@
  * authenticates and maps errors; nothing here sees raw events.
  */
 import type { z } from 'zod';
-import type { Tenant } from '../../domain/tenant.js';
+import type { Tenant } from '../../domain/ports.js';
 import type { ApiApp, Caller } from './app.js';
 import { ROUTES, type RouteSpec } from './contract.js';
 import { openApiDocument } from './openapi.js';
@@ -182,7 +182,9 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
   }),
   'GET /v1/tenants/{t}/customers/{id}/export': define({
     summary: 'Export a customer',
-    description: 'Everything held about the customer; blobs as pre-signed links valid for one hour.',
+    description:
+      'Everything kept about the customer, held records whatever their age; blobs as pre-signed links, valid 15 minutes unless the deployment sets EXPORT_LINK_SECONDS. ' +
+      'Access privacy requests write the same document (links valid 7 days).',
     params: s.tenantIdParams,
     query: s.noQuery,
     responses: { 200: { description: 'The export.', schema: s.exportResponse }, 404: { description: 'No such customer.' } },

@@ -283,11 +283,24 @@ export const customerSummary = z.object({
 });
 export const lookupResponse = z.object({ customers: z.array(customerSummary) });
 
-const blobLink = z.object({ id: z.string(), url: z.string(), contentType: z.string().optional(), size: z.number().optional() });
+/**
+ * A record with a blob. While the blob exists, `url` links to it; a record kept
+ * after its blob was deleted (anonymisation deletes blobs and keeps the
+ * metadata) has no `url` and says `contentDeleted: true` instead.
+ */
+const blobEntry = z.object({
+  id: z.string(),
+  url: z.string().optional().describe('Pre-signed link to the content; absent when the blob was deleted and the record kept (then contentDeleted is true).'),
+  contentDeleted: z.literal(true).optional().describe('Present (true) when the blob was deleted and the record kept, e.g. by an anonymisation.'),
+  contentType: z.string().optional(),
+  size: z.number().optional(),
+});
 export const deletedItem = z.object({ id: z.string(), deleted: z.literal(true), text: z.string() });
+/** The one subject export (`domain/export.ts`): this route's answer, and each subject of an access request's document. */
 export const exportResponse = z.object({
   exportedAt: z.string(),
-  customer: z.record(z.string(), z.unknown()),
+  /** `customerId` and the profile's fields. */
+  customer: z.object({ customerId: z.string() }).catchall(z.unknown()),
   identifiers: z.array(z.object({ kind: z.string(), value: z.string() })),
   conversations: z.array(
     z
@@ -298,10 +311,23 @@ export const exportResponse = z.object({
       })
       .catchall(z.unknown()),
   ),
-  calls: z.array(z.object({ id: z.string(), recordings: z.array(blobLink) }).catchall(z.unknown())),
-  media: z.array(blobLink.extend({ conversationId: z.string(), direction: z.string().optional() })),
-  emailAttachments: z.array(blobLink.extend({ conversationId: z.string(), messageId: z.string().optional() })),
+  calls: z.array(
+    z
+      .object({
+        id: z.string(),
+        recordings: z.array(blobEntry),
+        thirdPartyRef: z.string().optional().describe("The provider's reference of the call's third-party data."),
+      })
+      .catchall(z.unknown()),
+  ),
+  media: z.array(
+    blobEntry.extend({ conversationId: z.string(), direction: z.string().optional(), sentAt: z.string().optional(), messageId: z.string().optional() }),
+  ),
+  emailAttachments: z.array(blobEntry.extend({ conversationId: z.string(), sentAt: z.string().optional(), messageId: z.string().optional() })),
   analyticsEvents: z.array(z.record(z.string(), z.unknown())),
+  /** References to call data third-party providers hold (not the data itself). */
+  thirdPartyCallData: z.array(z.object({ id: z.string(), callId: z.string(), ref: z.string() })),
+  recordCount: z.number().int().describe('Stored records the export covers, identifiers included.'),
 });
 
 export const deletionResponse = z.object({

@@ -8,15 +8,12 @@
 import type { Category } from '../../../domain/catalog.js';
 import { addCounts, deleteRecords, emptyCounts, type DeletionReport, type DeletionRequest } from '../../../domain/deletion.js';
 import { ConflictError, NotFoundError } from '../../../domain/errors.js';
+import { TOMBSTONE } from '../../../domain/export.js';
 import { holdMatcher, holdsOn, type LegalHold } from '../../../domain/holds.js';
-import type { CategoryCounts, Receipt } from '../../../domain/receipt.js';
+import type { CategoryCounts, Receipt, Tenant } from '../../../domain/ports.js';
 import { keys, type DueRecord, type RecordItem } from '../../../domain/records.js';
-import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import { HeldError } from '../errors.js';
-
-/** What a deleted message leaves behind (DESIGN.md §5). */
-export const TOMBSTONE = { deleted: true, text: 'This item has been deleted' } as const;
 
 const CONVERSATION_CATEGORIES: ReadonlySet<Category> = new Set<Category>(['conversation', 'whatsapp_conversation']);
 /** Blobs that may belong to one message (`data.messageId`). */
