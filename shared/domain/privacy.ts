@@ -11,9 +11,11 @@ import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { buildSubjectExports } from './export.js';
 import { holdMatcher } from './holds.js';
 import { normaliseIdentifier } from './identifiers.js';
-import type { BlobStore, CategoryCounts, Clock, ControlStore, Mailer, Receipt, RecordStore, Tenant } from './ports.js';
+import type { BlobStore, Clock, ControlStore, Mailer, RecordStore } from './ports.js';
+import type { CategoryCounts, Receipt } from './receipt.js';
 import { keys, type IdentifierKind, type RecordItem } from './records.js';
 import { subjectRef } from './references.js';
+import type { Tenant } from './tenant.js';
 
 const DAY_MS = 86_400_000;
 /** Statutory answer time (GDPR Art. 12(3)): one month, kept as 30 days. */

@@ -5,7 +5,7 @@
  * authenticates and maps errors; nothing here sees raw events.
  */
 import type { z } from 'zod';
-import type { Tenant } from '../../domain/ports.js';
+import type { Tenant } from '../../domain/tenant.js';
 import type { ApiApp, Caller } from './app.js';
 import { ROUTES, type RouteSpec } from './contract.js';
 import { openApiDocument } from './openapi.js';

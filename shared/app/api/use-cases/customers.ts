@@ -13,8 +13,8 @@ import {
   normalisePhone,
   orThrow,
 } from '../../../domain/identifiers.js';
-import type { Tenant } from '../../../domain/ports.js';
 import { keys, type IdentifierKind, type RecordItem } from '../../../domain/records.js';
+import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import type { LookupQuery } from '../schemas.js';
 

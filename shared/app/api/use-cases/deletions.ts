@@ -10,8 +10,9 @@ import { addCounts, deleteRecords, emptyCounts, type DeletionReport, type Deleti
 import { ConflictError, NotFoundError } from '../../../domain/errors.js';
 import { TOMBSTONE } from '../../../domain/export.js';
 import { holdMatcher, holdsOn, type LegalHold } from '../../../domain/holds.js';
-import type { CategoryCounts, Receipt, Tenant } from '../../../domain/ports.js';
+import type { CategoryCounts, Receipt } from '../../../domain/receipt.js';
 import { keys, type DueRecord, type RecordItem } from '../../../domain/records.js';
+import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import { HeldError } from '../errors.js';
 
