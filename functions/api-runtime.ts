@@ -9,8 +9,9 @@ import { createDynamoClients } from '../shared/adapters/clients.js';
 import { DynamoPrivacyRequestStore } from '../shared/adapters/dynamodb/privacy-request-store.js';
 import { StepFunctionsPrivacyStarter } from '../shared/adapters/sfn/privacy-starter.js';
 import { StepFunctionsSweepStarter } from '../shared/adapters/sfn/sweep-starter.js';
-import type { ApiDeps, PrivacyStarter, SweepStarter } from '../shared/app/api/contract.js';
+import type { ApiDeps } from '../shared/app/api/contract.js';
 import { ConfigurationError } from '../shared/config/lambda-env.js';
+import type { PrivacyStarter, SweepStarter } from '../shared/domain/ports.js';
 import { config, logger, runDeps } from './runtime.js';
 
 export { config, logger };

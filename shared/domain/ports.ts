@@ -1,6 +1,9 @@
 /**
  * Ports: the small interfaces, in the domain's words, that use cases depend on.
- * Adapters in `shared/adapters/` implement them against DynamoDB, S3, SES and HTTP.
+ * Adapters in `shared/adapters/` implement them against DynamoDB, S3, SES, HTTP
+ * and Step Functions (the local runtime has in-process ones), and import only
+ * the domain. Every port lives here; the entities they carry live in their own
+ * modules (`tenant.ts`, `receipt.ts`, `audit.ts`, `policy.ts`, `holds.ts`, `records.ts`).
  */
 import type { AuditEvent } from './audit.js';
 import type { BucketName } from './catalog.js';
@@ -212,4 +215,18 @@ export interface Mailer {
 export interface ExternalDataProvider {
   /** Deletes the provider's data for a call reference; a missing one counts as deleted. */
   deleteCallData(tenant: Tenant, endpoint: ThirdPartyEndpoint, ref: string): Promise<'deleted' | 'not_found'>;
+}
+
+/** Starts a deletion run: a `Sweep` execution for one tenant, named by the run id. */
+export interface SweepStarter {
+  start(input: { readonly tenantId: string; readonly runId: string; readonly dryRun: boolean }): Promise<void>;
+}
+
+/**
+ * Starts a `PrivacyRequest` execution. The execution name is the request id (or
+ * `<requestId>-resume-<n>` when a hold release resumes it), so a repeated start
+ * under one name runs nothing twice: starting a name already started is no error.
+ */
+export interface PrivacyStarter {
+  start(input: { readonly tenantId: string; readonly requestId: string; readonly executionName: string }): Promise<void>;
 }

@@ -7,7 +7,7 @@
  * with `idle()`).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { PrivacyStarter } from '../app/api/contract.js';
+import type { PrivacyStarter } from '../domain/ports.js';
 import { runPrivacyRequestLocally, type PrivacyHandlers } from './privacy-runner.js';
 
 export type PrivacyStart = { readonly tenantId: string; readonly requestId: string; readonly executionName: string };

@@ -17,13 +17,14 @@ import { HttpExternalDataProvider } from '../adapters/http/external-provider.js'
 import { OutboxMailer } from '../adapters/mail/outbox-mailer.js';
 import { provisionBuckets, provisionTables, type BucketNames, type TableNames } from '../adapters/provision.js';
 import type { BucketFeatures } from '../adapters/s3/blob-store.js';
-import type { ApiDeps, SweepStarter } from '../app/api/contract.js';
+import type { ApiDeps } from '../app/api/contract.js';
 import { createApiHandler } from '../app/api/handler.js';
 import { composeRunDeps } from '../app/compose.js';
 import { loadProfile } from '../config/profiles.js';
 import type { BucketName, Category } from '../domain/catalog.js';
 import { MAX_INLINE_BLOB_BYTES } from '../domain/ingest/schemas.js';
 import type { PlatformPolicy } from '../domain/policy.js';
+import type { SweepStarter } from '../domain/ports.js';
 import type { PrivacyDeps } from '../domain/privacy.js';
 import type { Receipt } from '../domain/receipt.js';
 import type { RunDeps } from '../domain/runs.js';

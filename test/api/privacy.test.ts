@@ -10,9 +10,9 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { PrivacyStarter } from '../../shared/app/api/contract.js';
 import { createApiHandler } from '../../shared/app/api/handler.js';
 import * as s from '../../shared/app/api/schemas.js';
+import type { PrivacyStarter } from '../../shared/domain/ports.js';
 import {
   API_NOW,
   apiEvent,

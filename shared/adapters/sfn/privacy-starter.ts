@@ -5,7 +5,7 @@
  * execution of a name: that start already happened, so it is no error here.
  */
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { PrivacyStarter } from '../../app/api/contract.js';
+import type { PrivacyStarter } from '../../domain/ports.js';
 import { errorName } from '../retry.js';
 
 export interface StepFunctionsPrivacyStarterOptions {

@@ -4,7 +4,7 @@
  * (Step Functions refuses a second execution of the same name).
  */
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { SweepStarter } from '../../app/api/contract.js';
+import type { SweepStarter } from '../../domain/ports.js';
 
 export interface StepFunctionsSweepStarterOptions {
   readonly sfn: SFNClient;

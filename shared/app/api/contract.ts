@@ -1,9 +1,10 @@
 /**
  * The admin API's contract between its parts: roles and claims (what the JWT
  * authorizer hands the handlers), the route table grouped by Lambda function
- * (least privilege per group), and the ports the API needs beyond the sweep's.
- * DESIGN.md §5.
+ * (least privilege per group), and the dependencies the API's use cases take
+ * (the ports themselves live in the domain's `ports.ts`). DESIGN.md §5.
  */
+import type { PrivacyStarter, SweepStarter } from '../../domain/ports.js';
 import type { PrivacyRequestStore } from '../../domain/privacy.js';
 import type { RunDeps } from '../../domain/runs.js';
 
@@ -68,20 +69,6 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/tenants/{t}/privacy-requests/{id}', group: 'privacy', minRole: 'ComplianceAdministrator' },
   { method: 'GET', path: '/v1/openapi.json', group: 'openapi', minRole: 'public' },
 ];
-
-/** Starts a deletion run: a `Sweep` execution for one tenant, named by the run id. */
-export interface SweepStarter {
-  start(input: { readonly tenantId: string; readonly runId: string; readonly dryRun: boolean }): Promise<void>;
-}
-
-/**
- * Starts a `PrivacyRequest` execution. The execution name is the request id (or
- * `<requestId>-resume-<n>` when a hold release resumes it), so a repeated start
- * under one name runs nothing twice: starting a name already started is no error.
- */
-export interface PrivacyStarter {
-  start(input: { readonly tenantId: string; readonly requestId: string; readonly executionName: string }): Promise<void>;
-}
 
 /** What the API's use cases need: the sweep's dependencies plus ways to start runs and privacy requests. */
 export interface ApiDeps extends RunDeps {

@@ -6,8 +6,8 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { STAGES } from '../../domain/catalog.js';
+import type { SweepStarter } from '../../domain/ports.js';
 import { completeRun, recordStageFailure, runStage, startRun, type RunDeps } from '../../domain/runs.js';
-import type { SweepStarter } from './contract.js';
 
 export interface InProcessSweepStarterOptions {
   /** Return from `start` at once and run in the background (default false: `start` resolves when the run is done). */
