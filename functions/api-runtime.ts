@@ -4,8 +4,7 @@
  * start `Sweep` and `PrivacyRequest` executions, the privacy-request store and
  * the inline-blob limit of an ingest body.
  */
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { createDynamoClients } from '../shared/adapters/clients.js';
+import { createDynamoClients, createSfnClient } from '../shared/adapters/clients.js';
 import { DynamoPrivacyRequestStore } from '../shared/adapters/dynamodb/privacy-request-store.js';
 import { StepFunctionsPrivacyStarter } from '../shared/adapters/sfn/privacy-starter.js';
 import { StepFunctionsSweepStarter } from '../shared/adapters/sfn/sweep-starter.js';
@@ -36,7 +35,7 @@ const unconfiguredPrivacyRequests: PrivacyStarter = {
   },
 };
 
-const sfn = new SFNClient({ region: config.region });
+const sfn = createSfnClient({ region: config.region });
 
 const sweeps: SweepStarter =
   config.sweepStateMachineArn === undefined

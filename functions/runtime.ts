@@ -3,9 +3,8 @@
  * built once per container, at module load, and injected into the handlers.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { createDynamoClients, createS3Client } from '../shared/adapters/clients.js';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { createDynamoClients, createS3Client, createSecretsManagerClient, createSesClient } from '../shared/adapters/clients.js';
 import { SesMailer } from '../shared/adapters/mail/ses-mailer.js';
 import { composeRunDeps } from '../shared/app/compose.js';
 import { readLambdaConfig } from '../shared/config/lambda-env.js';
@@ -13,7 +12,7 @@ import { readLambdaConfig } from '../shared/config/lambda-env.js';
 export const config = readLambdaConfig(process.env);
 export const logger = new Logger({ serviceName: 'lethe' });
 
-const secrets = new SecretsManagerClient({ region: config.region });
+const secrets = createSecretsManagerClient({ region: config.region });
 const secret = await secrets.send(new GetSecretValueCommand({ SecretId: config.refSecretArn }));
 if (secret.SecretString === undefined) throw new Error('reference secret has no string value');
 
@@ -23,7 +22,7 @@ export const runDeps = composeRunDeps({
   tableNames: config.tableNames,
   bucketNames: config.bucketNames,
   platform: config.platform,
-  mailer: new SesMailer(new SESv2Client({ region: config.region }), { from: config.mailFrom }),
+  mailer: new SesMailer(createSesClient({ region: config.region }), { from: config.mailFrom }),
   refSecret: secret.SecretString,
   operatorEmails: config.operatorEmails,
 });

@@ -1,10 +1,13 @@
 /**
- * Backoff, throttling detection and bounded concurrency shared by the storage
- * adapters. Sleep and randomness are injectable so tests run without waiting.
+ * Backoff for the adapters' own loops, and bounded concurrency. Failed requests
+ * are retried by the SDK clients alone (`clients.ts`); these loops resend only
+ * what a successful answer left undone (unprocessed batch items, per-key
+ * DeleteObjects errors) and a third-party provider's HTTP calls. Sleep and
+ * randomness are injectable so tests run without waiting.
  */
 
 export interface RetryOptions {
-  /** Attempts in all, the first one included (default 8). */
+  /** Rounds in all, the first one included (default 8). */
   readonly maxAttempts: number;
   /** Cap of the first retry's delay, in milliseconds (default 50). */
   readonly baseDelayMs: number;
@@ -41,39 +44,16 @@ export function backoffDelayMs(retry: number, options: RetryOptions): number {
   return Math.floor(options.random() * ceiling);
 }
 
-const RETRYABLE_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ServiceUnavailable',
-  'InternalError',
-]);
-
 /**
- * Whether a whole request failed because the service asked us to slow down, or
- * with a transient server error: worth retrying after a backoff.
+ * A short, PII-free reason for a failed key: the error's name, never its message
+ * (which may echo keys), and how many attempts the SDK made when it retried.
  */
-export function isRetryableError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { name, Code, $metadata } = error as { name?: unknown; Code?: unknown; $metadata?: { httpStatusCode?: number } };
-  if (typeof name === 'string' && RETRYABLE_NAMES.has(name)) return true;
-  if (typeof Code === 'string' && RETRYABLE_NAMES.has(Code)) return true;
-  const status = $metadata?.httpStatusCode;
-  return status === 429 || status === 500 || status === 503;
-}
-
-/** A short, PII-free reason for a failed key: the error's name, never its message (which may echo keys). */
 export function errorReason(error: unknown): string {
-  if (typeof error === 'object' && error !== null && typeof (error as { name?: unknown }).name === 'string') {
-    return (error as { name: string }).name;
-  }
-  return 'UnknownError';
+  if (typeof error !== 'object' || error === null) return 'UnknownError';
+  const { name, $metadata } = error as { name?: unknown; $metadata?: { attempts?: unknown } };
+  const base = typeof name === 'string' ? name : 'UnknownError';
+  const attempts = $metadata?.attempts;
+  return typeof attempts === 'number' && attempts > 1 ? `${base} after ${attempts} attempts` : base;
 }
 
 /** The name of an AWS SDK error, if it is one. */
@@ -108,7 +88,7 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return chunks;
 }
 
-/** A batch write that left items unwritten (retry budget spent, or a non-retryable error as `cause`). */
+/** A batch write that left items unwritten (unprocessed after every round, or a failed request as `cause`). */
 export class IncompleteBatchWriteError extends Error {
   override readonly name = 'IncompleteBatchWriteError';
   readonly remaining: number;
@@ -119,7 +99,7 @@ export class IncompleteBatchWriteError extends Error {
   }
 }
 
-/** A batch read that left keys unread (retry budget spent, or a non-retryable error as `cause`). */
+/** A batch read that left keys unread (unprocessed after every round, or a failed request as `cause`). */
 export class IncompleteBatchReadError extends Error {
   override readonly name = 'IncompleteBatchReadError';
   readonly remaining: number;
@@ -127,21 +107,5 @@ export class IncompleteBatchReadError extends Error {
   constructor(message: string, remaining: number, options: { readonly cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.remaining = remaining;
-  }
-}
-
-/**
- * Calls `fn` until it resolves, retrying retryable errors (throttling, transient
- * server errors) with full-jitter backoff; rethrows anything else, and the last
- * error once the budget is spent.
- */
-export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (attempt >= options.maxAttempts || !isRetryableError(error)) throw error;
-      await options.sleep(backoffDelayMs(attempt, options));
-    }
   }
 }

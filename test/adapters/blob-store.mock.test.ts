@@ -1,6 +1,9 @@
 /**
- * What s3rver cannot do (per-key DeleteObjects errors, throttling, versioning,
- * Object Lock) checked against a mocked S3 client.
+ * What s3rver cannot do (per-key DeleteObjects errors, versioning, Object Lock)
+ * checked against a mocked S3 client. The mock replaces the client's `send`, so
+ * the SDK's own retries never run here: a rejection stands for what the client
+ * answers once its retries are spent (whole-request throttling on the SDK's
+ * retries is in blob-store.test.ts).
  */
 import {
   DeleteObjectsCommand,
@@ -33,8 +36,8 @@ function store(features: Partial<Record<BucketName, BucketFeatures>> = {}): S3Bl
   });
 }
 
-function s3Error(name: string, status: number): S3ServiceException {
-  return new S3ServiceException({ name, $fault: 'server', $metadata: { httpStatusCode: status }, message: name });
+function s3Error(name: string, status: number, attempts = 1): S3ServiceException {
+  return new S3ServiceException({ name, $fault: 'server', $metadata: { httpStatusCode: status, attempts }, message: name });
 }
 
 function deletedObjects(call: number): DeleteObjectsCommandInput['Delete'] {
@@ -87,26 +90,36 @@ describe('S3BlobStore.deleteBatch on an unversioned bucket', () => {
     });
   });
 
-  it('retries a request throttled as a whole until it goes through', async () => {
-    s3Mock.on(DeleteObjectsCommand).rejectsOnce(s3Error('SlowDown', 503)).rejectsOnce(s3Error('SlowDown', 503)).resolves({});
-
-    const result = await store().deleteBatch('media', ['inbound/t1/c1/a']);
-
-    expect(result).toEqual({ succeeded: ['inbound/t1/c1/a'], failed: [] });
-    expect(s3Mock).toHaveReceivedCommandTimes(DeleteObjectsCommand, 3);
-  });
-
-  it('reports the keys of a request that stays throttled as failed, without throwing', async () => {
-    s3Mock.on(DeleteObjectsCommand).rejects(s3Error('SlowDown', 503));
+  it('reports the keys of a request the client gave up on as failed, without sending it again or throwing', async () => {
+    s3Mock.on(DeleteObjectsCommand).rejects(s3Error('SlowDown', 503, 5));
 
     const result = await store().deleteBatch('media', ['inbound/t1/c1/a', 'inbound/t1/c1/b']);
 
     expect(result.succeeded).toEqual([]);
     expect(result.failed).toEqual([
-      { key: 'inbound/t1/c1/a', reason: 'SlowDown after 8 attempts' },
-      { key: 'inbound/t1/c1/b', reason: 'SlowDown after 8 attempts' },
+      { key: 'inbound/t1/c1/a', reason: 'SlowDown after 5 attempts' },
+      { key: 'inbound/t1/c1/b', reason: 'SlowDown after 5 attempts' },
     ]);
-    expect(s3Mock).toHaveReceivedCommandTimes(DeleteObjectsCommand, 8);
+    expect(s3Mock).toHaveReceivedCommandTimes(DeleteObjectsCommand, 1);
+  });
+
+  it('fails only the keys still pending when a later round of per-key retries is refused as a whole', async () => {
+    const keys = ['inbound/t1/c1/a', 'inbound/t1/c1/b', 'inbound/t1/c1/c'];
+    s3Mock
+      .on(DeleteObjectsCommand)
+      .resolvesOnce({ Errors: [{ Key: 'inbound/t1/c1/b', Code: 'SlowDown' }, { Key: 'inbound/t1/c1/c', Code: 'AccessDenied' }] })
+      .rejects(s3Error('SlowDown', 503, 5));
+
+    const result = await store().deleteBatch('media', keys);
+
+    expect(result).toEqual({
+      succeeded: ['inbound/t1/c1/a'],
+      failed: [
+        { key: 'inbound/t1/c1/b', reason: 'SlowDown after 5 attempts' },
+        { key: 'inbound/t1/c1/c', reason: 'AccessDenied' },
+      ],
+    });
+    expect(s3Mock).toHaveReceivedCommandTimes(DeleteObjectsCommand, 2);
   });
 
   it('reports the keys of a request refused outright as failed, after one attempt', async () => {

@@ -3,8 +3,10 @@ import type { InitializeMiddleware } from '@smithy/types';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../shared/adapters/s3/blob-store.js';
 import { mapConcurrent } from '../../shared/adapters/retry.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../../shared/adapters/clients.js';
 import { blobKey } from '../../shared/domain/records.js';
-import { makeStores, uniqueSuffix, type Stores } from '../support/env.js';
+import { EMULATOR_BUCKET_FEATURES, makeStores, uniqueSuffix, type Stores } from '../support/env.js';
+import { clearFaults, failAttempts, fastRetryClients } from './sdk-faults.js';
 
 const COUNTER = 'countS3Commands';
 
@@ -138,5 +140,57 @@ describe('S3BlobStore on the emulator', () => {
     const stored = await stores.s3.send(new GetObjectCommand({ Bucket: stores.bucketNames.recordings, Key: key }));
     expect(stored.ContentType).toBe('audio/wav');
     expect(await stored.Body?.transformToString()).toBe('RIFF');
+  });
+});
+
+describe('S3BlobStore when S3 throttles a whole DeleteObjects', () => {
+  /** The SDK client under this store: its retries do not wait, and faults are injected on it. */
+  const sdk = fastRetryClients();
+  let sleeps: number[] = [];
+  const throttled = (): S3BlobStore =>
+    new S3BlobStore({
+      s3: sdk.s3,
+      bucketNames: stores.bucketNames,
+      bucketFeatures: EMULATOR_BUCKET_FEATURES,
+      retry: {
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
+      },
+    });
+
+  afterEach(() => {
+    clearFaults(sdk.s3);
+    sdk.retries.length = 0;
+    sleeps = [];
+  });
+
+  it('deletes the blobs on the SDK\'s retries, and sends the request no more often', async () => {
+    const key = blobKey('inbound', tenant(), 'c1', 'm1');
+    await stores.blobs.put('media', key, 'x', 'text/plain');
+    const injected = failAttempts(sdk.s3, 'DeleteObjectsCommand', 'SlowDown', { failures: 2, status: 503 });
+
+    const result = await throttled().deleteBatch('media', [key]);
+
+    expect(result).toEqual({ succeeded: [key], failed: [] });
+    expect(injected.sends()).toBe(3);
+    expect(sdk.retries).toHaveLength(2);
+    expect(sleeps).toEqual([]);
+    expect(await stores.blobs.get('media', key)).toBeUndefined();
+  });
+
+  it('reports the keys of a request that stays throttled as failed after the SDK\'s attempts, without throwing', async () => {
+    const tenantId = tenant();
+    const keys = [blobKey('inbound', tenantId, 'c1', 'a'), blobKey('inbound', tenantId, 'c1', 'b')];
+    await Promise.all(keys.map((key) => stores.blobs.put('media', key, 'x', 'text/plain')));
+    const injected = failAttempts(sdk.s3, 'DeleteObjectsCommand', 'SlowDown', { status: 503 });
+
+    const result = await throttled().deleteBatch('media', keys);
+
+    expect(result.succeeded).toEqual([]);
+    expect(result.failed).toEqual(keys.map((key) => ({ key, reason: `SlowDown after ${DEFAULT_MAX_ATTEMPTS} attempts` })));
+    expect(injected.sends()).toBe(DEFAULT_MAX_ATTEMPTS);
+    expect(sleeps).toEqual([]);
+    expect(await stores.blobs.list('media', `inbound/${tenantId}/`)).toHaveLength(2);
   });
 });

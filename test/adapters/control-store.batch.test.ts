@@ -1,7 +1,8 @@
 /**
  * The batched methods of the control store against dynalite. What dynalite never
  * does (leave keys or items unprocessed, throttle) is injected by a middleware on
- * the real client, so the requests that do go through still reach the emulator.
+ * the real client, so the requests that do go through still reach the emulator;
+ * throttling is injected where the SDK's own retries see it.
  */
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
 import {
@@ -13,6 +14,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware } from '@smithy/types';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_ATTEMPTS } from '../../shared/adapters/clients.js';
 import { DynamoControlStore, controlKeys } from '../../shared/adapters/dynamodb/control-store.js';
 import { IncompleteBatchReadError } from '../../shared/adapters/retry.js';
 import { IncompleteBatchWriteError } from '../../shared/adapters/retry.js';
@@ -20,6 +22,7 @@ import type { PolicyRevision, TenantPolicy } from '../../shared/domain/policy.js
 import type { Receipt } from '../../shared/domain/receipt.js';
 import type { Tenant } from '../../shared/domain/tenant.js';
 import { makeStores, uniqueSuffix, type Stores } from '../support/env.js';
+import { clearFaults, failAttempts, fastRetryClients } from './sdk-faults.js';
 
 type Key = Record<string, unknown>;
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
@@ -28,6 +31,8 @@ const FAULT = 'injectBatchFault';
 const RECORDER = 'recordBatchRequests';
 
 let stores: Stores;
+/** The SDK client under the store: its retries do not wait, and faults are injected on it. */
+const sdk = fastRetryClients();
 let control: DynamoControlStore;
 let sleeps: number[];
 
@@ -35,7 +40,7 @@ beforeAll(async () => {
   sleeps = [];
   stores = await makeStores();
   control = new DynamoControlStore({
-    doc: stores.doc,
+    doc: sdk.doc,
     tableName: stores.tableNames.control,
     retry: {
       sleep: async (ms) => {
@@ -46,8 +51,10 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  stores.dynamo.middlewareStack.remove(FAULT);
-  stores.dynamo.middlewareStack.remove(RECORDER);
+  sdk.client.middlewareStack.remove(FAULT);
+  sdk.client.middlewareStack.remove(RECORDER);
+  clearFaults(sdk.client);
+  sdk.retries.length = 0;
   sleeps.length = 0;
 });
 
@@ -117,13 +124,13 @@ function completedReceipt(id: string, runId: string, startedAt: string): Receipt
     status: 'completed',
     finishedAt: '2025-03-01T00:01:00.000Z',
     durationMs: 60_000,
-    categories: { conversation: { examined: 10, deleted: 8, held: 1, failed: 1 } },
+    categories: { conversation: { examined: 10, deleted: 8, held: 1, failed: 1, kept: 0 } },
     subjectRefs: ['hmac:ab12', 'hmac:cd34'],
     subjectRefsTruncated: true,
     failedStages: [{ stage: 2, error: 'ThrottlingException' }],
     completedStages: [0, 1],
     alertedAt: '2025-03-01T00:02:00.000Z',
-    lastChunk: { key: 'chunk-7', counts: { conversation: { examined: 2, deleted: 2, held: 0, failed: 0 } } },
+    lastChunk: { key: 'chunk-7', counts: { conversation: { examined: 2, deleted: 2, held: 0, failed: 0, kept: 0 } } },
   });
 }
 
@@ -162,7 +169,7 @@ function recordBatchRequests(): { gets: BatchGetCommandInput[]; writes: BatchWri
     if (context.commandName === 'BatchWriteItemCommand') recorded.writes.push(args.input as unknown as BatchWriteCommandInput);
     return next(args);
   };
-  stores.dynamo.middlewareStack.add(middleware, { step: 'initialize', name: RECORDER });
+  sdk.client.middlewareStack.add(middleware, { step: 'initialize', name: RECORDER });
   return recorded;
 }
 
@@ -190,7 +197,7 @@ function injectUnprocessedKeys(withhold: (keys: Key[], call: number) => Key[]): 
     (result.output as unknown as BatchGetCommandOutput).UnprocessedKeys = { [table]: { Keys: [...held] } };
     return result;
   };
-  stores.dynamo.middlewareStack.add(middleware, { step: 'initialize', name: FAULT });
+  sdk.client.middlewareStack.add(middleware, { step: 'initialize', name: FAULT });
 }
 
 /** Like `injectUnprocessedKeys`, for BatchWriteItem and its UnprocessedItems. */
@@ -210,19 +217,12 @@ function injectUnprocessedItems(withhold: (requests: WriteRequest[], call: numbe
     (result.output as unknown as BatchWriteCommandOutput).UnprocessedItems = { [table]: [...held] };
     return result;
   };
-  stores.dynamo.middlewareStack.add(middleware, { step: 'initialize', name: FAULT });
+  sdk.client.middlewareStack.add(middleware, { step: 'initialize', name: FAULT });
 }
 
-/** Makes the first `failures` calls of a command fail whole with the named error. */
-function injectErrors(commandName: string, name: string, failures: number): void {
-  let call = 0;
-  const middleware: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next, context) => async (args) => {
-    if (context.commandName === commandName && ++call <= failures) {
-      throw Object.assign(new Error(`injected ${name}`), { name, $metadata: { httpStatusCode: 400 } });
-    }
-    return next(args);
-  };
-  stores.dynamo.middlewareStack.add(middleware, { step: 'initialize', name: FAULT });
+/** Makes the first `failures` attempts of a command fail whole with the named error, where the SDK's retries see them. */
+function injectErrors(commandName: string, name: string, failures: number): { sends: () => number } {
+  return failAttempts(sdk.client, commandName, name, { failures });
 }
 
 function expectFullJitter(delays: readonly number[]): void {
@@ -497,27 +497,45 @@ describe('DynamoControlStore batched reads under load', () => {
   });
 
   it.each(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded'])(
-    'retries a BatchGetItem rejected with %s until it goes through',
+    'a BatchGetItem rejected with %s goes through on the SDK\'s retries, and the store sends it no more often',
     async (errorName) => {
       const stored = tenant(tenantId());
       await control.putTenant(stored);
-      injectErrors('BatchGetItemCommand', errorName, 4);
+      const injected = injectErrors('BatchGetItemCommand', errorName, 4);
 
       const found = await control.getTenants([stored.tenantId]);
 
       expect(found).toEqual([stored]);
-      expect(sleeps).toHaveLength(4);
+      expect(sdk.retries).toHaveLength(4);
+      expect(injected.sends()).toBe(5);
+      expect(sleeps).toEqual([]);
     },
   );
 
+  it('fails a read that stays throttled after the SDK\'s attempts, with that error as the cause', async () => {
+    const injected = failAttempts(sdk.client, 'BatchGetItemCommand', 'ThrottlingException');
+
+    const read = control.getTenants([tenantId()]);
+
+    await expect(read).rejects.toThrow(IncompleteBatchReadError);
+    await expect(read).rejects.toMatchObject({
+      message: `1 of 1 keys were not read (ThrottlingException after ${DEFAULT_MAX_ATTEMPTS} attempts)`,
+      cause: { name: 'ThrottlingException' },
+    });
+    expect(injected.sends()).toBe(DEFAULT_MAX_ATTEMPTS);
+    expect(sleeps).toEqual([]);
+  });
+
   it('fails a read rejected with a non-retryable error at once, with that error as the cause', async () => {
-    injectErrors('BatchGetItemCommand', 'ValidationException', 1);
+    const injected = injectErrors('BatchGetItemCommand', 'ValidationException', 1);
 
     const read = control.getTenants([tenantId()]);
 
     await expect(read).rejects.toThrow(IncompleteBatchReadError);
     await expect(read).rejects.toMatchObject({ cause: { name: 'ValidationException' } });
     expect(sleeps).toEqual([]);
+    expect(sdk.retries).toEqual([]);
+    expect(injected.sends()).toBe(1);
   });
 });
 
@@ -551,14 +569,16 @@ describe('DynamoControlStore batched receipt writes under load', () => {
     expect(sleeps).toHaveLength(21);
   });
 
-  it('retries a BatchWriteItem rejected with throttling until it goes through', async () => {
+  it('a BatchWriteItem rejected with throttling goes through on the SDK\'s retries, and the store sends it no more often', async () => {
     const id = tenantId();
     const stored = receipt(id, 'run-1', '2025-03-01T00:00:00.000Z');
-    injectErrors('BatchWriteItemCommand', 'ProvisionedThroughputExceededException', 3);
+    const injected = injectErrors('BatchWriteItemCommand', 'ProvisionedThroughputExceededException', 3);
 
     await control.putReceipts([stored]);
 
     expect(await control.listReceipts(id)).toEqual([stored]);
-    expect(sleeps).toHaveLength(3);
+    expect(sdk.retries).toHaveLength(3);
+    expect(injected.sends()).toBe(4);
+    expect(sleeps).toEqual([]);
   });
 });

@@ -2,24 +2,32 @@ import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-dyna
 import { GetCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware } from '@smithy/types';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoRecordStore } from '../../shared/adapters/dynamodb/record-store.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import { keys, retentionKeysOf, type RecordItem, type RecordKey } from '../../shared/domain/records.js';
 import { TestClock } from '../support/clock.js';
 import { makeStores, uniqueSuffix, type Stores } from '../support/env.js';
 import { recordItem } from '../support/records.js';
+import { clearFaults, failAttempts, fastRetryClients } from './sdk-faults.js';
 
 const NOW = new Date('2025-03-01T10:00:00.000Z');
 const NOW_SECONDS = NOW.getTime() / 1000;
 const FAULT = 'injectUpdateFault';
 
 let stores: Stores;
+/** A client whose SDK retries do not wait, with faults injected on it, and the store on it. */
+const sdk = fastRetryClients();
+let throttled: DynamoRecordStore;
 
 beforeAll(async () => {
   stores = await makeStores({ clock: new TestClock(NOW) });
+  throttled = new DynamoRecordStore({ doc: sdk.doc, tableName: stores.tableNames.records, clock: stores.clock });
 });
 
 afterEach(() => {
   stores.dynamo.middlewareStack.remove(FAULT);
+  clearFaults(sdk.client);
+  sdk.retries.length = 0;
 });
 
 function tenant(): string {
@@ -78,16 +86,9 @@ async function storedProfile(pk: string): Promise<Record<string, unknown> | unde
   return Item;
 }
 
-/** Makes the first `failures` UpdateItem calls fail whole with the named error. */
-function injectUpdateErrors(name: string, failures: number): void {
-  let call = 0;
-  const middleware: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next, context) => async (args) => {
-    if (context.commandName === 'UpdateItemCommand' && ++call <= failures) {
-      throw Object.assign(new Error(`injected ${name}`), { name, $metadata: { httpStatusCode: 400 } });
-    }
-    return next(args);
-  };
-  stores.dynamo.middlewareStack.add(middleware, { step: 'initialize', name: FAULT });
+/** Makes the first `failures` UpdateItem attempts of the `throttled` store's client fail whole with the named error, where the SDK's retries see them. */
+function injectUpdateErrors(name: string, failures: number): { sends: () => number } {
+  return failAttempts(sdk.client, 'UpdateItemCommand', name, { failures });
 }
 
 /** The UpdateItem requests the client sends from now on. */
@@ -195,14 +196,16 @@ describe('DynamoRecordStore.putProfiles', () => {
     await expect(write).rejects.toMatchObject({ name: 'ValidationError', field: 'items[0].retentionSk' });
   });
 
-  it('retries a write that DynamoDB throttles until it goes through', async () => {
+  it('writes a profile that DynamoDB throttles on the SDK\'s retries, sending it no more often', async () => {
     const profile = profileItem(tenant(), 'c1');
-    injectUpdateErrors('ProvisionedThroughputExceededException', 3);
+    const injected = injectUpdateErrors('ProvisionedThroughputExceededException', 3);
 
-    const { untracked } = await stores.records.putProfiles([profile]);
+    const { untracked } = await throttled.putProfiles([profile]);
 
     expect(untracked).toEqual([keyOf(profile)]);
     expect(await storedProfile(profile.pk)).toEqual(profile);
+    expect(injected.sends()).toBe(4);
+    expect(sdk.retries).toHaveLength(3);
   });
 });
 
@@ -266,14 +269,16 @@ describe('DynamoRecordStore.raiseActivity', () => {
     expect(await storedProfile(profile.pk)).not.toHaveProperty('activityUntil');
   });
 
-  it('retries a raise that DynamoDB throttles until it goes through', async () => {
+  it('raises a watermark that DynamoDB throttles on the SDK\'s retries, sending it no more often', async () => {
     const profile = profileItem(tenant(), 'c1');
     await stores.records.putProfiles([profile]);
-    injectUpdateErrors('ThrottlingException', 3);
+    const injected = injectUpdateErrors('ThrottlingException', 3);
 
-    await stores.records.raiseActivity([{ pk: profile.pk, until: '2025-01-10T00:00:00.000Z' }]);
+    await throttled.raiseActivity([{ pk: profile.pk, until: '2025-01-10T00:00:00.000Z' }]);
 
     expect((await storedProfile(profile.pk))?.activityUntil).toBe('2025-01-10T00:00:00.000Z');
+    expect(injected.sends()).toBe(4);
+    expect(sdk.retries).toHaveLength(3);
   });
 });
 

@@ -2,21 +2,31 @@ import { ScanCommand, type ServiceInputTypes, type ServiceOutputTypes } from '@a
 import type { BatchWriteCommandInput, BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware } from '@smithy/types';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_ATTEMPTS } from '../../shared/adapters/clients.js';
+import { DynamoRecordStore } from '../../shared/adapters/dynamodb/record-store.js';
 import { IncompleteBatchWriteError } from '../../shared/adapters/retry.js';
 import type { RecordItem, RecordKey } from '../../shared/domain/records.js';
 import { makeStores, uniqueSuffix, type Stores } from '../support/env.js';
 import { recordItem } from '../support/records.js';
+import { clearFaults, failAttempts, fastRetryClients } from './sdk-faults.js';
 
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
 const FAULT = 'injectBatchWriteFault';
 
 let stores: Stores;
+/** The SDK client under the store: its retries do not wait, and faults are injected on it. */
+const sdk = fastRetryClients();
+let records: DynamoRecordStore;
 let sleeps: number[];
 
 beforeAll(async () => {
   sleeps = [];
-  stores = await makeStores({
+  stores = await makeStores();
+  records = new DynamoRecordStore({
+    doc: sdk.doc,
+    tableName: stores.tableNames.records,
+    clock: stores.clock,
     retry: {
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -26,7 +36,9 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  stores.dynamo.middlewareStack.remove(FAULT);
+  sdk.client.middlewareStack.remove(FAULT);
+  clearFaults(sdk.client);
+  sdk.retries.length = 0;
   sleeps.length = 0;
 });
 
@@ -52,19 +64,12 @@ function injectUnprocessedItems(withhold: (requests: WriteRequest[], call: numbe
     (result.output as unknown as BatchWriteCommandOutput).UnprocessedItems = { [table]: [...held] };
     return result;
   };
-  stores.dynamo.middlewareStack.add(middleware, { step: 'initialize', name: FAULT });
+  sdk.client.middlewareStack.add(middleware, { step: 'initialize', name: FAULT });
 }
 
-/** Makes the first `failures` BatchWriteItem calls fail whole with the named error. */
-function injectErrors(name: string, failures: number): void {
-  let call = 0;
-  const middleware: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next, context) => async (args) => {
-    if (context.commandName === 'BatchWriteItemCommand' && ++call <= failures) {
-      throw Object.assign(new Error(`injected ${name}`), { name, $metadata: { httpStatusCode: 400 } });
-    }
-    return next(args);
-  };
-  stores.dynamo.middlewareStack.add(middleware, { step: 'initialize', name: FAULT });
+/** Makes the first `failures` BatchWriteItem attempts fail whole with the named error, where the SDK's retries see them. */
+function injectErrors(name: string, failures: number): { sends: () => number } {
+  return failAttempts(sdk.client, 'BatchWriteItemCommand', name, { failures });
 }
 
 function customerRecords(tenantId: string, count: number, subjects = 100): RecordItem[] {
@@ -100,11 +105,11 @@ describe('DynamoRecordStore.deleteBatch', () => {
   it('deletes 10,000 records although DynamoDB leaves half of each early batch unprocessed', async () => {
     const tenantId = `bulk-${uniqueSuffix()}`;
     const items = customerRecords(tenantId, 10_000);
-    await stores.records.putBatch(items);
+    await records.putBatch(items);
     // Every one of the first 1,000 calls writes only half its requests.
     injectUnprocessedItems((requests, call) => (call <= 1_000 ? requests.slice(0, Math.floor(requests.length / 2)) : []));
 
-    const result = await stores.records.deleteBatch(items.map(keyOf));
+    const result = await records.deleteBatch(items.map(keyOf));
 
     expect(result.failed).toEqual([]);
     expect(result.succeeded).toHaveLength(10_000);
@@ -115,11 +120,11 @@ describe('DynamoRecordStore.deleteBatch', () => {
   it('returns the keys that stay unprocessed as failed, without throwing, and deletes the rest', async () => {
     const tenantId = `stuck-${uniqueSuffix()}`;
     const items = customerRecords(tenantId, 120, 10);
-    await stores.records.putBatch(items);
+    await records.putBatch(items);
     const stuck = items.filter((item) => item.subjectId === 'c3').map(keyOf);
     injectUnprocessedItems((requests) => requests.filter((r) => r.DeleteRequest?.Key?.pk === stuck[0]?.pk));
 
-    const result = await stores.records.deleteBatch(items.map(keyOf));
+    const result = await records.deleteBatch(items.map(keyOf));
 
     expect(result.failed.map((f) => f.key)).toEqual(expect.arrayContaining(stuck));
     expect(result.failed).toHaveLength(stuck.length);
@@ -131,10 +136,10 @@ describe('DynamoRecordStore.deleteBatch', () => {
   it('backs off with full jitter inside an exponentially growing cap', async () => {
     const tenantId = `jitter-${uniqueSuffix()}`;
     const items = customerRecords(tenantId, 5);
-    await stores.records.putBatch(items);
+    await records.putBatch(items);
     injectUnprocessedItems((requests) => requests);
 
-    await stores.records.deleteBatch(items.map(keyOf));
+    await records.deleteBatch(items.map(keyOf));
 
     expect(sleeps).toHaveLength(7);
     sleeps.forEach((ms, i) => {
@@ -144,40 +149,61 @@ describe('DynamoRecordStore.deleteBatch', () => {
   });
 
   it.each(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded'])(
-    'retries a batch rejected with %s until it goes through',
+    'a batch rejected with %s goes through on the SDK\'s retries, and the store sends it no more often',
     async (errorName) => {
       const tenantId = `throttle-${uniqueSuffix()}`;
       const items = customerRecords(tenantId, 60);
-      await stores.records.putBatch(items);
-      injectErrors(errorName, 4);
+      await records.putBatch(items);
+      const injected = injectErrors(errorName, 4);
 
-      const result = await stores.records.deleteBatch(items.map(keyOf));
+      const result = await records.deleteBatch(items.map(keyOf));
 
       expect(result.failed).toEqual([]);
       expect(await countTenantItems(tenantId)).toBe(0);
+      // Three chunks went through once each: every other send was one of the SDK's four retries.
+      expect(injected.sends()).toBe(3 + 4);
+      expect(sdk.retries).toHaveLength(4);
+      expect(sleeps).toEqual([]);
     },
   );
+
+  it('reports the keys of a batch that stays throttled as failed after the SDK\'s attempts, without throwing', async () => {
+    const tenantId = `throttled-${uniqueSuffix()}`;
+    const items = customerRecords(tenantId, 30);
+    await records.putBatch(items);
+    const injected = failAttempts(sdk.client, 'BatchWriteItemCommand', 'ProvisionedThroughputExceededException');
+
+    const result = await records.deleteBatch(items.map(keyOf));
+
+    expect(result.failed).toHaveLength(30);
+    expect(result.failed.every((f) => f.reason === `ProvisionedThroughputExceededException after ${DEFAULT_MAX_ATTEMPTS} attempts`)).toBe(true);
+    expect(injected.sends()).toBe(2 * DEFAULT_MAX_ATTEMPTS);
+    expect(sleeps).toEqual([]);
+    expect(await countTenantItems(tenantId)).toBe(30);
+  });
 
   it('reports every key of a batch that fails with a non-retryable error as failed, without retrying', async () => {
     const tenantId = `invalid-${uniqueSuffix()}`;
     const items = customerRecords(tenantId, 30);
-    await stores.records.putBatch(items);
-    injectErrors('ValidationException', 1);
+    await records.putBatch(items);
+    const injected = injectErrors('ValidationException', 1);
 
-    const result = await stores.records.deleteBatch(items.map(keyOf));
+    const result = await records.deleteBatch(items.map(keyOf));
 
     expect(result.failed).toHaveLength(25);
     expect(result.failed.every((f) => f.reason === 'ValidationException')).toBe(true);
     expect(result.succeeded).toHaveLength(5);
     expect(sleeps).toEqual([]);
+    expect(sdk.retries).toEqual([]);
+    expect(injected.sends()).toBe(2);
   });
 
   it('deletes a key named twice once, and counts it once', async () => {
     const tenantId = `dup-${uniqueSuffix()}`;
     const [item] = customerRecords(tenantId, 1) as [RecordItem];
-    await stores.records.putBatch([item]);
+    await records.putBatch([item]);
 
-    const result = await stores.records.deleteBatch([keyOf(item), keyOf(item)]);
+    const result = await records.deleteBatch([keyOf(item), keyOf(item)]);
 
     expect(result).toEqual({ succeeded: [keyOf(item)], failed: [] });
   });
@@ -189,7 +215,7 @@ describe('DynamoRecordStore.putBatch', () => {
     const items = customerRecords(tenantId, 500);
     injectUnprocessedItems((requests, call) => (call <= 40 ? requests.slice(0, Math.floor(requests.length / 2)) : []));
 
-    await stores.records.putBatch(items);
+    await records.putBatch(items);
 
     expect(await countTenantItems(tenantId)).toBe(500);
   });
@@ -199,7 +225,7 @@ describe('DynamoRecordStore.putBatch', () => {
     const items = customerRecords(tenantId, 30);
     injectUnprocessedItems((requests) => requests.slice(0, 1));
 
-    const write = stores.records.putBatch(items);
+    const write = records.putBatch(items);
 
     await expect(write).rejects.toThrow(IncompleteBatchWriteError);
     await expect(write).rejects.toMatchObject({ remaining: 2 });

@@ -22,8 +22,8 @@
  *
  * The batched methods (`getTenants`, `getPolicies`, `getReceipts`,
  * `putReceipts`) read and write exactly the items of their single-item
- * counterparts, and retry what DynamoDB leaves unprocessed with full-jitter
- * backoff.
+ * counterparts, and send again what DynamoDB leaves unprocessed, with
+ * full-jitter backoff (failed requests are the client's to retry).
  */
 import {
   GetCommand,
@@ -77,7 +77,7 @@ export const controlKeys = {
 export interface DynamoControlStoreOptions {
   readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
-  /** Backoff of the batched methods for unprocessed keys and throttling (default 8 attempts, full jitter). */
+  /** Rounds and backoff of the batched methods' loops over unprocessed keys and items (default 8 rounds, full jitter). */
   readonly retry?: Partial<RetryOptions>;
 }
 

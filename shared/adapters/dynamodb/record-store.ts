@@ -49,7 +49,6 @@ import {
   errorName,
   mapConcurrent,
   retryOptions,
-  withRetry,
   type RetryOptions,
   IncompleteBatchReadError,
 } from '../retry.js';
@@ -102,7 +101,7 @@ export interface DynamoRecordStoreOptions {
   readonly clock: Clock;
   /** Batch chunks, or single-item writes of a batch call, in flight at once (default 8). */
   readonly batchConcurrency?: number;
-  /** Backoff for unprocessed items and throttling (default 8 attempts, full jitter). */
+  /** Rounds and backoff of the batch loops over unprocessed items and keys (default 8 rounds, full jitter); failed requests are the client's to retry. */
   readonly retry?: Partial<RetryOptions>;
 }
 
@@ -486,12 +485,12 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   /**
-   * Sends a conditional write, retrying throttling; resolves undefined when its
-   * condition does not hold (which is an answer, not an error).
+   * Sends a conditional write (the client retries throttling); resolves
+   * undefined when its condition does not hold (which is an answer, not an error).
    */
   private async sendIf(command: UpdateCommand | PutCommand): Promise<{ readonly Attributes?: Record<string, unknown> } | undefined> {
     try {
-      return await withRetry(() => this.doc.send(command as UpdateCommand), this.retry);
+      return await this.doc.send(command as UpdateCommand);
     } catch (error) {
       if (errorName(error) === 'ConditionalCheckFailedException') return undefined;
       throw error;

@@ -2,7 +2,9 @@
  * The buckets behind the `BlobStore` port. Which buckets are versioned and
  * which have Object Lock is configuration, not discovery: the composition root
  * knows how the stack built them (CDK: `bucketFeaturesFrom(BUCKETS)`; the
- * emulator has neither).
+ * emulator has neither). Throttled or failed requests are the client's to
+ * retry (`clients.ts`); the store itself sends again only the keys a
+ * DeleteObjects answered with a retryable per-key error.
  */
 import {
   DeleteObjectsCommand,
@@ -18,17 +20,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BucketName } from '../../domain/catalog.js';
 import { ValidationError } from '../../domain/errors.js';
 import type { BatchResult, BlobObject, BlobStore } from '../../domain/ports.js';
-import {
-  backoffDelayMs,
-  chunk,
-  errorName,
-  errorReason,
-  isRetryableError,
-  mapConcurrent,
-  retryOptions,
-  withRetry,
-  type RetryOptions,
-} from '../retry.js';
+import { backoffDelayMs, chunk, errorName, errorReason, mapConcurrent, retryOptions, type RetryOptions } from '../retry.js';
 import type { BucketDefinition } from '../table-definitions.js';
 
 /** DeleteObjects takes at most 1000 keys. */
@@ -65,7 +57,7 @@ export interface S3BlobStoreOptions {
    * deletes, and a sweep chunk may cover thousands of folders.
    */
   readonly listConcurrency?: number;
-  /** Backoff for throttled requests (default 8 attempts, full jitter). */
+  /** Rounds and backoff for keys a DeleteObjects answered with a retryable per-key error (default 8 rounds, full jitter). */
   readonly retry?: Partial<RetryOptions>;
 }
 
@@ -118,16 +110,12 @@ export class S3BlobStore implements BlobStore {
     const objects: BlobObject[] = [];
     let marker: string | undefined;
     do {
-      const output = await withRetry(
-        () =>
-          this.s3.send(
-            new ListObjectsCommand({
-              Bucket: this.bucketNames[bucket],
-              Prefix: prefix,
-              ...(marker !== undefined && { Marker: marker }),
-            }),
-          ),
-        this.retry,
+      const output = await this.s3.send(
+        new ListObjectsCommand({
+          Bucket: this.bucketNames[bucket],
+          Prefix: prefix,
+          ...(marker !== undefined && { Marker: marker }),
+        }),
       );
       for (const o of output.Contents ?? []) {
         if (o.Key !== undefined) objects.push({ key: o.Key, size: o.Size ?? 0 });
@@ -166,16 +154,12 @@ export class S3BlobStore implements BlobStore {
   async setLegalHold(bucket: BucketName, key: string, on: boolean): Promise<'applied' | 'unsupported'> {
     if (!this.bucketFeatures[bucket].objectLock) return 'unsupported';
     try {
-      await withRetry(
-        () =>
-          this.s3.send(
-            new PutObjectLegalHoldCommand({
-              Bucket: this.bucketNames[bucket],
-              Key: key,
-              LegalHold: { Status: on ? 'ON' : 'OFF' },
-            }),
-          ),
-        this.retry,
+      await this.s3.send(
+        new PutObjectLegalHoldCommand({
+          Bucket: this.bucketNames[bucket],
+          Key: key,
+          LegalHold: { Status: on ? 'ON' : 'OFF' },
+        }),
       );
       return 'applied';
     } catch (error) {
@@ -225,17 +209,13 @@ export class S3BlobStore implements BlobStore {
         let keyMarker: string | undefined;
         let versionIdMarker: string | undefined;
         do {
-          const output = await withRetry(
-            () =>
-              this.s3.send(
-                new ListObjectVersionsCommand({
-                  Bucket: bucketName,
-                  Prefix: folder,
-                  ...(keyMarker !== undefined && { KeyMarker: keyMarker }),
-                  ...(versionIdMarker !== undefined && { VersionIdMarker: versionIdMarker }),
-                }),
-              ),
-            this.retry,
+          const output = await this.s3.send(
+            new ListObjectVersionsCommand({
+              Bucket: bucketName,
+              Prefix: folder,
+              ...(keyMarker !== undefined && { KeyMarker: keyMarker }),
+              ...(versionIdMarker !== undefined && { VersionIdMarker: versionIdMarker }),
+            }),
           );
           for (const v of [...(output.Versions ?? []), ...(output.DeleteMarkers ?? [])]) {
             if (v.Key !== undefined && wanted.has(v.Key)) {
@@ -256,8 +236,9 @@ export class S3BlobStore implements BlobStore {
 
   /**
    * One DeleteObjects of at most 1000 objects (quiet: only errors come back).
-   * Throttled requests and retryable per-key errors are retried with backoff;
-   * resolves with the keys that still failed, never rejects.
+   * Keys answered with a retryable per-key error are sent again with backoff; a
+   * request that fails outright was already retried by the client, and fails
+   * its keys. Resolves with the keys that still failed, never rejects.
    */
   private async deleteChunk(
     bucketName: string,
@@ -275,9 +256,8 @@ export class S3BlobStore implements BlobStore {
         );
         errors = output.Errors ?? [];
       } catch (error) {
-        lastReason = errorReason(error);
-        if (isRetryableError(error)) continue;
-        return [...failed, ...pending.map((o) => ({ key: o.Key as string, reason: lastReason }))];
+        const reason = errorReason(error);
+        return [...failed, ...pending.map((o) => ({ key: o.Key as string, reason }))];
       }
       const retry = new Set<string>();
       for (const e of errors) {
