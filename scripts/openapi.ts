@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { renderOpenApiDocument } from '../shared/app/api/openapi.js';
+import { renderOpenApiDocument } from '../shared/app/api/routes.js';
 
 const target = fileURLToPath(new URL('../openapi.json', import.meta.url));
 writeFileSync(target, renderOpenApiDocument());

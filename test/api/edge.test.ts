@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiHandler, createPublicApiHandler } from '../../shared/app/api/handler.js';
-import { buildOpenApiDocument } from '../../shared/app/api/openapi.js';
+import { buildOpenApiDocument } from '../../shared/app/api/routes.js';
 import type { ControlStore } from '../../shared/domain/ports.js';
 import { apiEvent, apiWorld, CapturingLogger, registerTenant, SUPER, token, type ApiWorld, type Call } from '../support/api.js';
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '../../shared/app/api/contract.js';
-import { buildOpenApiDocument, renderOpenApiDocument } from '../../shared/app/api/openapi.js';
+import { buildOpenApiDocument, renderOpenApiDocument } from '../../shared/app/api/routes.js';
 
 const COMMITTED = fileURLToPath(new URL('../../openapi.json', import.meta.url));
 

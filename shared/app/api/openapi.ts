@@ -1,15 +1,43 @@
 /**
- * The OpenAPI 3.1 document of the admin API, generated from the contract's route
- * table and the zod schemas the edge validates with (`z.toJSONSchema`). Served at
- * `/v1/openapi.json` and written to `openapi.json` by `npm run openapi`; a test
- * fails when the two drift.
+ * The OpenAPI 3.1 generator of the admin API: a route table (the contract's
+ * routes with their definitions) and the zod schemas the edge validates with
+ * (`z.toJSONSchema`) in, the document out. It takes the table as an argument
+ * rather than importing routes.ts, because the table serves the document
+ * (`GET /v1/openapi.json`): routes.ts builds the served document with it, and
+ * `npm run openapi` writes the same one to `openapi.json`; a test fails when
+ * the two drift.
  */
 import { z } from 'zod';
-import { ROUTES, type RouteSpec } from './contract.js';
-import { definitionOf, type RouteDefinition } from './routes.js';
+import type { RouteSpec } from './contract.js';
 import { errorResponse } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
+
+export interface ResponseDoc {
+  readonly description: string;
+  readonly schema?: z.ZodType;
+}
+
+/** What the document says of a route: the part of a route definition (routes.ts) that is not its handler. */
+export interface RouteDocumentation {
+  readonly summary: string;
+  readonly description?: string;
+  readonly params: z.ZodType;
+  readonly query: z.ZodType;
+  /** Headers the route reads; absent: it reads none. */
+  readonly headers?: z.ZodObject<Record<string, z.ZodType>>;
+  /** Absent: the route takes no body. */
+  readonly body?: z.ZodType;
+  /** Whether a body must be sent (default true when `body` is given). */
+  readonly bodyRequired?: boolean;
+  readonly responses: Readonly<Record<number, ResponseDoc>>;
+}
+
+/** One route of the table the document describes. */
+export interface DocumentedRoute {
+  readonly route: RouteSpec;
+  readonly definition: RouteDocumentation;
+}
 
 export interface OpenApiDocument {
   readonly openapi: '3.1.0';
@@ -44,7 +72,7 @@ function operationId(route: RouteSpec): string {
   return [route.method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join('');
 }
 
-function parameters(definition: RouteDefinition): unknown[] {
+function parameters(definition: RouteDocumentation): unknown[] {
   const out: unknown[] = [];
   const add = (schema: z.ZodType, where: 'path' | 'query' | 'header') => {
     const json = jsonSchema(schema, 'input');
@@ -60,8 +88,7 @@ function parameters(definition: RouteDefinition): unknown[] {
   return out;
 }
 
-function operation(route: RouteSpec): Record<string, unknown> {
-  const definition = definitionOf(route);
+function operation({ route, definition }: DocumentedRoute): Record<string, unknown> {
   const responses: Record<string, unknown> = {};
   for (const [status, doc] of Object.entries(definition.responses)) {
     responses[status] = {
@@ -101,11 +128,11 @@ function operation(route: RouteSpec): Record<string, unknown> {
   };
 }
 
-/** The whole document; deterministic, so the committed copy can be compared byte for byte. */
-export function buildOpenApiDocument(): OpenApiDocument {
+/** The document of a route table, in its order; deterministic, so the committed copy can be compared byte for byte. */
+export function openApiDocumentOf(routes: readonly DocumentedRoute[]): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of ROUTES) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route);
+  for (const documented of routes) {
+    (paths[documented.route.path] ??= {})[documented.route.method.toLowerCase()] = operation(documented);
   }
   return {
     openapi: '3.1.0',
@@ -125,15 +152,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
   };
 }
 
-let cached: OpenApiDocument | undefined;
-
-/** The document, built once per process. */
-export function openApiDocument(): OpenApiDocument {
-  cached ??= buildOpenApiDocument();
-  return cached;
-}
-
-/** The document as committed to `openapi.json`. */
-export function renderOpenApiDocument(): string {
-  return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+/** A document as committed to `openapi.json`. */
+export function openApiJson(document: OpenApiDocument): string {
+  return `${JSON.stringify(document, null, 2)}\n`;
 }

@@ -2,13 +2,15 @@
  * The implementation of every route of the contract: its request schemas (path
  * parameters, query, body), its documented responses, and a thin function that
  * calls one use case and shapes the answer. The edge (handler.ts) validates,
- * authenticates and maps errors; nothing here sees raw events.
+ * authenticates and maps errors; nothing here sees raw events. The OpenAPI
+ * document of this table (served by one of its routes) is built here with
+ * openapi.ts's generator, which takes the table as an argument.
  */
 import type { z } from 'zod';
 import type { Tenant } from '../../domain/tenant.js';
 import type { ApiApp, Caller } from './app.js';
 import { ROUTES, type RouteSpec } from './contract.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocumentOf, openApiJson, type OpenApiDocument, type RouteDocumentation } from './openapi.js';
 import { routeKey, type RouteKey } from './router.js';
 import * as s from './schemas.js';
 import { listAuditEvents } from './use-cases/audit.js';
@@ -37,11 +39,6 @@ export interface RouteInput<P, Q, B, H = Record<string, never>> {
   readonly tenant: Tenant;
 }
 
-export interface ResponseDoc {
-  readonly description: string;
-  readonly schema?: z.ZodType;
-}
-
 /** A schema of request headers, keyed by header name as documented (matched case-insensitively). */
 export type HeaderSchema = z.ZodObject<Record<string, z.ZodType>>;
 
@@ -50,22 +47,17 @@ export interface RouteDefinition<
   Q extends z.ZodType = z.ZodType,
   B extends z.ZodType = z.ZodType,
   H extends HeaderSchema = HeaderSchema,
-> {
-  readonly summary: string;
-  readonly description?: string;
+> extends RouteDocumentation {
   readonly params: P;
   readonly query: Q;
   /** Headers the route reads (validated at the edge like the query); absent: it reads none. */
   readonly headers?: H;
   /** Absent: the route takes no body, and one sent is a 400. */
   readonly body?: B;
-  /** Whether a body must be sent (default true when `body` is given). */
-  readonly bodyRequired?: boolean;
   /** Whether the edge validates the body with `body` (default true); ingest validates it whole itself. */
   readonly validateBody?: boolean;
   /** Whether the path's tenant must exist (default: when the path has `{t}`). */
   readonly loadTenant?: boolean;
-  readonly responses: Readonly<Record<number, ResponseDoc>>;
   handle(app: ApiApp, input: RouteInput<z.output<P>, z.output<Q>, z.output<B>, z.output<H>>): Promise<RouteResult>;
 }
 
@@ -319,4 +311,22 @@ export function definitionOf(route: RouteSpec): RouteDefinition {
 
 export function routesWithDefinitions(): { route: RouteSpec; definition: RouteDefinition }[] {
   return ROUTES.map((route) => ({ route, definition: definitionOf(route) }));
+}
+
+/** The OpenAPI document of this table, built anew (tests and `npm run openapi` compare it with the committed copy). */
+export function buildOpenApiDocument(): OpenApiDocument {
+  return openApiDocumentOf(routesWithDefinitions());
+}
+
+let served: OpenApiDocument | undefined;
+
+/** The document `GET /v1/openapi.json` serves, built once per process. */
+export function openApiDocument(): OpenApiDocument {
+  served ??= buildOpenApiDocument();
+  return served;
+}
+
+/** The document as committed to `openapi.json`. */
+export function renderOpenApiDocument(): string {
+  return openApiJson(buildOpenApiDocument());
 }
