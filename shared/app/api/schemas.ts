@@ -43,12 +43,18 @@ export const emailSchema = z
 
 const categorySchema = z.enum(CATEGORIES, { error: `must be one of ${CATEGORIES.join(', ')}` });
 
-/** Counts per category of a run or a manual deletion. */
+/** Counts per category of a run or a manual deletion: examined = deleted + held + failed + kept. */
 export const categoryCountsSchema = z.object({
   examined: z.number().int(),
   deleted: z.number().int(),
   held: z.number().int(),
   failed: z.number().int(),
+  kept: z
+    .number()
+    .int()
+    .optional()
+    .describe('Records neither deleted, held nor failed themselves, kept because of something under them (or, identifiers, their profile). Absent on receipts written before it was counted.'),
+  keptReasons: z.record(z.string(), z.number().int()).optional().describe('The kept records by reason (e.g. child_failed, profile_kept).'),
 });
 const countsByCategory = z.partialRecord(categorySchema, categoryCountsSchema);
 
