@@ -10,6 +10,7 @@
  * The single-tenant forms (`startRun`, `runStage`, …) are groups of one.
  */
 import type { Category, Stage } from './catalog.js';
+import { NotFoundError } from './errors.js';
 import { addCounts, forEachLimited } from './deletion.js';
 import { defaultTenantPolicy, type PlatformPolicy, type TenantPolicy } from './policy.js';
 import type { Clock, ControlStore, Mailer } from './ports.js';
@@ -39,12 +40,22 @@ export const MAX_GROUP_TENANTS = 25;
 /** Holds queries in flight at once. */
 const HOLDS_CONCURRENCY = 8;
 
-export class TenantNotFoundError extends Error {
-  override readonly name = 'TenantNotFoundError';
+/** The tenant of a run does not exist (any more); names the API's tenant path parameter. */
+export class TenantNotFoundError extends NotFoundError {
+  override readonly name: string = 'TenantNotFoundError';
+
+  constructor() {
+    super('t: no such tenant', { field: 't' });
+  }
 }
 
-export class RunNotFoundError extends Error {
-  override readonly name = 'RunNotFoundError';
+/** The tenant has no receipt for the run; names the API's run id path parameter. */
+export class RunNotFoundError extends NotFoundError {
+  override readonly name: string = 'RunNotFoundError';
+
+  constructor() {
+    super('id: no such deletion run', { field: 'id' });
+  }
 }
 
 export interface RunRef {
@@ -74,7 +85,7 @@ function missingFrom(group: GroupRef, receipts: readonly Receipt[]): string[] {
 
 /** A single-tenant form's answer when its tenant has no receipt for the run. */
 function ensureFound(missing: readonly string[], ref: RunRef): void {
-  if (missing.includes(ref.tenantId)) throw new RunNotFoundError(`run ${ref.runId} not found`);
+  if (missing.includes(ref.tenantId)) throw new RunNotFoundError();
 }
 
 /** The tenants a scheduled sweep covers (every active one), by id. */
@@ -161,7 +172,7 @@ export async function startRun(
   input: RunRef & { readonly dryRun: boolean; readonly kind?: Receipt['kind'] },
 ): Promise<Receipt> {
   const [receipt] = await startRuns(deps, { runId: input.runId, tenantIds: [input.tenantId], dryRun: input.dryRun, ...(input.kind !== undefined && { kind: input.kind }) });
-  if (receipt === undefined) throw new TenantNotFoundError(`tenant ${input.tenantId} not found`);
+  if (receipt === undefined) throw new TenantNotFoundError();
   return receipt;
 }
 
@@ -430,7 +441,7 @@ export async function finishRuns(deps: RunDeps, group: GroupRef): Promise<GroupF
 export async function finishRun(deps: RunDeps, ref: RunRef): Promise<FinishResult> {
   const result = await finishRuns(deps, { runId: ref.runId, tenantIds: [ref.tenantId] });
   const status = result.statuses[ref.tenantId];
-  if (status === undefined) throw new RunNotFoundError(`run ${ref.runId} not found`);
+  if (status === undefined) throw new RunNotFoundError();
   return { status, critical: result.critical };
 }
 

@@ -103,6 +103,59 @@ describe('failures', () => {
   });
 });
 
+describe('errors of the runs routes', () => {
+  const GENERIC_500 = { error: { code: 'internal_error', message: 'Internal Server Error' } };
+
+  it('answers an unexpected error while reading a run with a bare 500, without its message', async () => {
+    const failing = Object.assign(Object.create(w.stores.control) as ControlStore, {
+      getReceipt: async () => {
+        throw Object.assign(new Error('run run-1 of +14155550123 is unreadable'), { name: 'ReadExploded' });
+      },
+    });
+    const lines: string[] = [];
+    const handler = createApiHandler({ ...w.deps, control: failing }, { logger: new CapturingLogger(lines) });
+
+    const answer = await callWith(handler, { method: 'GET', path: `/v1/tenants/${T}/deletion-runs/run-1`, token: ADMIN });
+
+    expect(answer.status).toBe(500);
+    expect(answer.body).toEqual(GENERIC_500);
+    expect(lines.join('\n')).toContain('ReadExploded');
+    expect(lines.join('\n')).not.toContain('+14155550123');
+  });
+
+  it('answers a workflow that fails to start with a bare 500, not a missing run', async () => {
+    const sweeps = {
+      start: async () => {
+        throw Object.assign(new Error('state machine arn:aws:states:x refused'), { name: 'StartExploded' });
+      },
+    };
+    const handler = createApiHandler({ ...w.deps, sweeps }, { logger: new CapturingLogger() });
+
+    const answer = await callWith(handler, { method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, token: ADMIN });
+
+    expect(answer.status).toBe(500);
+    expect(answer.body).toEqual(GENERIC_500);
+  });
+
+  it('answers a run that does not exist with a 404 naming the run id', async () => {
+    const answer = await w.call({ method: 'GET', path: `/v1/tenants/${T}/deletion-runs/no-such-run`, token: ADMIN });
+
+    expect(answer.status).toBe(404);
+    expect(answer.body).toEqual({ error: { code: 'not_found', message: 'id: no such deletion run', field: 'id' } });
+  });
+
+  it('answers a tenant that vanishes while its run starts with a 404 naming the tenant', async () => {
+    // The tenant is found for the request, then gone when the run reads it to open its receipt.
+    const vanishing = Object.assign(Object.create(w.stores.control) as ControlStore, { getTenants: async () => [] });
+    const handler = createApiHandler({ ...w.deps, control: vanishing }, { logger: new CapturingLogger() });
+
+    const answer = await callWith(handler, { method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, token: ADMIN });
+
+    expect(answer.status).toBe(404);
+    expect(answer.body).toEqual({ error: { code: 'not_found', message: 't: no such tenant', field: 't' } });
+  });
+});
+
 describe('logging', () => {
   it('logs one line per request with the route template, status, duration and tenant, and nothing of the request', async () => {
     const lines: string[] = [];

@@ -21,7 +21,6 @@ import type { z } from 'zod';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { IngestValidationError } from '../../domain/ingest/parse.js';
 import type { Clock } from '../../domain/ports.js';
-import { RunNotFoundError, TenantNotFoundError } from '../../domain/runs.js';
 import { createApiApp, requireTenant, type ApiApp, type Caller } from './app.js';
 import { authenticate, authorize, type Principal } from './auth.js';
 import type { ApiDeps, RouteGroup, RouteSpec } from './contract.js';
@@ -86,20 +85,20 @@ function hasBody(event: ApiEvent): boolean {
   return bodyBytes(event) > 0;
 }
 
-/** HTTP status of an error: domain classes by `instanceof`; anything else is a 500. */
+/** HTTP status of a domain error, by `instanceof`; anything else (undefined) is a 500. */
 function statusOf(error: unknown): number | undefined {
   if (error instanceof UnauthorizedError) return 401;
   if (error instanceof ForbiddenError) return 403;
   if (error instanceof PayloadTooLargeError) return 413;
   if (error instanceof MethodNotAllowedError) return 405;
-  if (error instanceof NotFoundError || error instanceof TenantNotFoundError || error instanceof RunNotFoundError) return 404;
+  if (error instanceof NotFoundError) return 404;
   if (error instanceof ConflictError) return 409;
   if (error instanceof ValidationError) return 400;
   if (error instanceof DomainError) return 400;
   return undefined;
 }
 
-function errorBody(error: Error): { error: Record<string, unknown> } {
+function errorBody(error: DomainError): { error: Record<string, unknown> } {
   if (error instanceof IngestValidationError) {
     // The domain names fields after the body's own keys; keep only the parts fit to echo.
     const issues = error.issues.map((i) => ({ ...i, field: safeField(i.field, i.index === null ? 'body' : `records.${i.index}`) }));
@@ -107,30 +106,29 @@ function errorBody(error: Error): { error: Record<string, unknown> } {
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
     return { error: { code: error.code, message: `${first.field} ${first.message}${more}`, field: first.field, issues } };
   }
-  if (error instanceof DomainError) {
-    return {
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.field !== undefined && { field: error.field }),
-        ...(error instanceof RequestValidationError && { issues: error.issues }),
-        ...(error instanceof HeldError && { holdIds: error.holdIds }),
-      },
-    };
-  }
-  // The run use cases' own not-found errors (plain errors, raised when a record vanished meanwhile).
-  return error instanceof TenantNotFoundError
-    ? { error: { code: 'not_found', message: 't: no such tenant', field: 't' } }
-    : { error: { code: 'not_found', message: 'id: no such deletion run', field: 'id' } };
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.field !== undefined && { field: error.field }),
+      ...(error instanceof RequestValidationError && { issues: error.issues }),
+      ...(error instanceof HeldError && { holdIds: error.holdIds }),
+    },
+  };
 }
 
-/** Maps every error to the API's error shape; only 4xx messages reach the caller. */
+/**
+ * Maps every error to the API's error shape; only 4xx messages reach the caller.
+ * Our own rather than middy's http-error-handler: that one answers with the
+ * error's message as the body and a status the error must carry itself, where
+ * the domain's classes carry neither and are mapped here by `instanceof`.
+ */
 function errorMapping(logger: Logger, states: WeakMap<object, RequestState>): MiddlewareObj<ApiEvent, ApiResult, Error, Context> {
   return {
     onError: (request: MiddyRequest) => {
       const error = request.error;
       const status = statusOf(error);
-      if (status !== undefined && error instanceof Error) {
+      if (status !== undefined && error instanceof DomainError) {
         const headers: Record<string, string> =
           error instanceof MethodNotAllowedError
             ? { allow: error.allowed.join(', ') }
