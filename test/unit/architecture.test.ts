@@ -19,7 +19,7 @@ const CONFIG = join(ROOT, '.dependency-cruiser.cjs');
 const TSCONFIG = join(ROOT, 'tsconfig.json');
 const FIXTURE = join(ROOT, 'test/fixtures/architecture');
 
-/** A violation as a line: the rule, and the import (or the cycle's modules, sorted, since a cycle has no first one). */
+/** A violation as a line: the rule, and the import, or the cycle from its least module round to it again. */
 interface Finding {
   readonly rule: string;
   readonly from: string;
@@ -28,8 +28,11 @@ interface Finding {
 
 function findingOf(v: IViolation): Finding {
   if (v.cycle !== undefined && v.cycle.length > 0) {
-    const modules = [...new Set([v.from, ...v.cycle.map((c) => c.name)])].sort();
-    return { rule: v.rule.name, from: modules[0] as string, to: modules.slice(1).join(' → ') };
+    // The cruiser reports a cycle from wherever it entered it; start it at its least module so the line is stable.
+    const ring = [v.from, ...v.cycle.map((c) => c.name).filter((name) => name !== v.from)];
+    const start = ring.indexOf([...ring].sort()[0] as string);
+    const path = [...ring.slice(start), ...ring.slice(0, start)];
+    return { rule: v.rule.name, from: path[0] as string, to: [...path.slice(1), path[0]].join(' → ') };
   }
   return { rule: v.rule.name, from: v.from, to: v.to };
 }
@@ -106,8 +109,12 @@ describe('the rules themselves', () => {
   });
 
   it('reject an import cycle, and a cycle of type-only imports', () => {
-    expect(findings).toContainEqual({ rule: 'no-circular', from: 'shared/app/cycle-a.ts', to: 'shared/app/cycle-b.ts' });
-    expect(findings).toContainEqual({ rule: 'no-circular', from: 'shared/domain/type-cycle-a.ts', to: 'shared/domain/type-cycle-b.ts' });
+    expect(findings).toContainEqual({ rule: 'no-circular', from: 'shared/app/cycle-a.ts', to: 'shared/app/cycle-b.ts → shared/app/cycle-a.ts' });
+    expect(findings).toContainEqual({
+      rule: 'no-circular',
+      from: 'shared/domain/type-cycle-a.ts',
+      to: 'shared/domain/type-cycle-b.ts → shared/domain/type-cycle-a.ts',
+    });
   });
 
   it('report nothing but the planted breaches: the domain may use zod, libphonenumber-js, node:crypto and itself; the CLI may use shared/', () => {
