@@ -14,7 +14,7 @@ import { BatchWriteCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { chunk, mapConcurrent } from '../shared/adapters/retry.js';
 import { composeRunDeps } from '../shared/app/compose.js';
 import { STAGES, type BucketName } from '../shared/domain/catalog.js';
-import { forEachLimited } from '../shared/domain/deletion.js';
+import { forEachLimited } from '../shared/domain/deletion/counts.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
 import type { Clock, ExternalDataProvider, Mailer } from '../shared/domain/ports.js';
 import type { Receipt } from '../shared/domain/receipt.js';

@@ -26,7 +26,10 @@ export const privacyTaskEvent = z.discriminatedUnion('action', [
 
 const randomToken = () => randomBytes(12).toString('base64url');
 
-export function privacyTaskHandler(deps: PrivacyDeps, options: { readonly logger: Logger }) {
+/** How long one execution chunk works by default before handing over to the next (the worker's timeout leaves room for the last requests and third-party calls). */
+export const DEFAULT_PRIVACY_CHUNK_MS = 5 * 60_000;
+
+export function privacyTaskHandler(deps: PrivacyDeps, options: { readonly logger: Logger; readonly chunkMs?: number }) {
   return async (event: unknown) => {
     const input = privacyTaskEvent.parse(event);
     const ref = { tenantId: input.tenantId, requestId: input.requestId };
@@ -38,13 +41,14 @@ export function privacyTaskHandler(deps: PrivacyDeps, options: { readonly logger
       }
       case 'execute': {
         const request = await startPrivacyRequest(deps, input.tenantId, input.requestId);
+        const deadline = new Date(deps.clock.now().getTime() + (options.chunkMs ?? DEFAULT_PRIVACY_CHUNK_MS));
         const outcome =
           request.kind === 'erasure'
-            ? await executeErasure(deps, input.tenantId, input.requestId)
+            ? await executeErasure(deps, input.tenantId, input.requestId, { deadline })
             : request.kind === 'access'
-              ? await executeAccess(deps, input.tenantId, input.requestId)
-              : await executeAnonymization({ ...deps, random: randomToken }, input.tenantId, input.requestId);
-        options.logger.info('privacy request executed', { ...ref, kind: request.kind, status: outcome.status, reason: outcome.reason });
+              ? { ...(await executeAccess(deps, input.tenantId, input.requestId)), done: true }
+              : { ...(await executeAnonymization({ ...deps, random: randomToken }, input.tenantId, input.requestId, { deadline })), done: true };
+        options.logger.info('privacy request executed', { ...ref, kind: request.kind, status: outcome.status, reason: outcome.reason, done: outcome.done });
         return outcome;
       }
       case 'fail': {

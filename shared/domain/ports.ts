@@ -213,8 +213,17 @@ export interface Mailer {
 
 /** Third-party call data held by an external provider. */
 export interface ExternalDataProvider {
-  /** Deletes the provider's data for a call reference; a missing one counts as deleted. */
-  deleteCallData(tenant: Tenant, endpoint: ThirdPartyEndpoint, ref: string): Promise<'deleted' | 'not_found'>;
+  /**
+   * Deletes the provider's data for a call reference; a missing one counts as
+   * deleted. Answers or fails within its own time-out per attempt, and, when
+   * given a budget, neither runs an attempt nor retries past it.
+   */
+  deleteCallData(
+    tenant: Tenant,
+    endpoint: ThirdPartyEndpoint,
+    ref: string,
+    options?: { readonly budgetMs?: number },
+  ): Promise<'deleted' | 'not_found'>;
 }
 
 /** Starts a deletion run: a `Sweep` execution for one tenant, named by the run id. */

@@ -5,17 +5,18 @@
  * receipts are the sweep's. DESIGN.md §4.
  */
 import { z } from 'zod';
-import type { BucketName, Category } from './catalog.js';
-import { addCounts, deleteRecords, type DeletionDeps } from './deletion.js';
+import type { Category } from './catalog.js';
+import { addCounts, forEachLimited, type CountsByCategory } from './deletion/counts.js';
+import { executeDeletion, reportOf, type DeletionDeps, type DeletionRoot } from './deletion/executor.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { buildSubjectExports } from './export.js';
 import { holdMatcher } from './holds.js';
 import { normaliseIdentifier } from './identifiers.js';
 import type { BlobStore, Clock, ControlStore, Mailer, RecordStore } from './ports.js';
 import type { CategoryCounts, Receipt } from './receipt.js';
-import { keys, type IdentifierKind, type RecordItem } from './records.js';
-import { subjectRef } from './references.js';
 import type { Tenant } from './tenant.js';
+import { isIdentifierSk, keys, recordKeyString, retentionShardsOf, type IdentifierKind, type RecordItem } from './records.js';
+import { subjectRef } from './references.js';
 
 const DAY_MS = 86_400_000;
 /** Statutory answer time (GDPR Art. 12(3)): one month, kept as 30 days. */
@@ -106,6 +107,10 @@ export interface PrivacyRequest {
   /** Subjects whose held parts wait for the hold's release. */
   readonly deferredSubjectIds?: readonly string[];
   readonly reason?: string;
+  /** An erasure under way: where its next chunk starts. */
+  readonly progress?: ErasureProgress;
+  /** Bulk erasure: customers its filter matched (found while it runs). */
+  readonly matchedSubjects?: number;
   readonly exportKey?: string;
   readonly exportUrl?: string;
   readonly runIds?: readonly string[];
@@ -132,73 +137,25 @@ export interface PrivacyDeps extends DeletionDeps {
   readonly refSecret: string;
 }
 
-/** Resolves the subject(s) a request names to customer ids. */
-export async function resolveSubjects(
-  deps: Pick<PrivacyDeps, 'records'>,
-  tenantId: string,
-  body: PrivacyRequestBody,
-  shards: number,
-): Promise<string[]> {
-  const s = body.subject;
-  if (s !== undefined) {
-    if (s.customerId !== undefined) return [s.customerId];
-    const [kind, raw, field] = (
-      s.phone !== undefined
-        ? ['PHONE', s.phone, 'subject.phone']
-        : s.email !== undefined
-          ? ['EMAIL', s.email, 'subject.email']
-          : ['NAME', s.name as string, 'subject.name']
-    ) as [IdentifierKind, string, string];
-    const normalised = normaliseIdentifier(kind, raw);
-    if (!normalised.ok) throw new ValidationError(field, normalised.error.message);
-    return deps.records.findByIdentifier(tenantId, kind, normalised.value);
-  }
-  return findBulkSubjects(deps.records, tenantId, body.filter ?? {}, shards);
-}
-
 /**
- * Customers matching a bulk filter: profiles whose first contact lies in the
- * range, with a conversation on the bot and/or channel when those are named.
+ * Resolves the subject a request names to customer ids. A bulk filter resolves
+ * to none here: its customers are found by the erasure itself, page by page,
+ * so filing it stays quick whatever the tenant's size.
  */
-async function findBulkSubjects(
-  records: RecordStore,
-  tenantId: string,
-  filter: NonNullable<PrivacyRequestBody['filter']>,
-  shards: number,
-): Promise<string[]> {
-  const everything = new Date('9999-12-31T00:00:00.000Z');
-  const out: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await records.findDueForDeletion(tenantId, 'customer_profile', everything, { shards, limit: 500, ...(cursor !== undefined && { cursor }) });
-    for (const profile of page.items) {
-      const subjectId = profile.subjectId ?? profile.id;
-      const items = await records.findBySubject(tenantId, subjectId);
-      const p = items.find((i) => i.sk === keys.profileSk());
-      const data = (p?.data ?? {}) as { firstContactAt?: string; lastContactAt?: string; botId?: string };
-      const firstContact = data.firstContactAt ?? data.lastContactAt ?? p?.clockStart;
-      if (filter.firstContactFrom !== undefined && (firstContact === undefined || firstContact < filter.firstContactFrom)) continue;
-      if (filter.firstContactTo !== undefined && (firstContact === undefined || firstContact >= filter.firstContactTo)) continue;
-      if (filter.botId !== undefined || filter.channel !== undefined) {
-        const conversations = items.filter((i) => i.category === 'conversation' || i.category === 'whatsapp_conversation');
-        const matches = conversations.some((c) => {
-          const d = (c.data ?? {}) as { botId?: string; channel?: string };
-          return (filter.botId === undefined || d.botId === filter.botId || data.botId === filter.botId) &&
-            (filter.channel === undefined || d.channel === filter.channel);
-        });
-        if (!matches) continue;
-      }
-      out.push(subjectId);
-    }
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return out;
+export async function resolveSubjects(deps: Pick<PrivacyDeps, 'records'>, tenantId: string, body: PrivacyRequestBody): Promise<string[]> {
+  const s = body.subject;
+  if (s === undefined) return [];
+  if (s.customerId !== undefined) return [s.customerId];
+  const [kind, raw, field] = (
+    s.phone !== undefined ? ['PHONE', s.phone, 'subject.phone'] : s.email !== undefined ? ['EMAIL', s.email, 'subject.email'] : ['NAME', s.name as string, 'subject.name']
+  ) as [IdentifierKind, string, string];
+  const normalised = normaliseIdentifier(kind, raw);
+  if (!normalised.ok) throw new ValidationError(field, normalised.error.message);
+  return deps.records.findByIdentifier(tenantId, kind, normalised.value);
 }
 
 export interface PrivacyRequestInput {
   readonly tenantId: string;
-  /** Write shards of the tenant's retention index (`retentionShardsOf(tenant)`), for a bulk request's search. */
-  readonly shards: number;
   readonly requestId: string;
   readonly requestedBy: string;
   readonly body: PrivacyRequestBody;
@@ -224,7 +181,7 @@ export async function buildPrivacyRequest(
   input: PrivacyRequestInput,
 ): Promise<PrivacyRequest> {
   const now = deps.clock.now();
-  const subjectIds = await resolveSubjects(deps, input.tenantId, input.body, input.shards);
+  const subjectIds = await resolveSubjects(deps, input.tenantId, input.body);
   const s = input.body.subject;
   return {
     tenantId: input.tenantId,
@@ -262,102 +219,233 @@ export interface PrivacyOutcome {
   readonly reason?: string;
 }
 
+/** Subjects whose partitions are read and erased together. */
+const ERASURE_SUBJECTS_PER_BATCH = 25;
+/** Profiles of a bulk request's search read per page. */
+const BULK_PAGE = 100;
+/** Partitions read at once. */
+const PARTITION_READS = 8;
+
+/** Where an erasure under way stands, kept on its request between chunks. */
+export interface ErasureProgress {
+  /** The receipt this execution writes when it ends. */
+  readonly runId: string;
+  readonly startedAt: string;
+  /** Explicit subjects: index of the next one in the list being erased. */
+  readonly next: number;
+  /** Bulk: the profile index cursor of the next page (absent on the first). */
+  readonly cursor?: string;
+  /** What this execution did so far. */
+  readonly counts: CountsByCategory;
+  readonly deferred: readonly string[];
+  readonly failed: number;
+  /** Bulk: subjects matched so far, and those skipped for an open conversation. */
+  readonly matched: number;
+  readonly skippedOpen: number;
+  readonly subjectRefs: readonly string[];
+  readonly subjectRefsTruncated?: boolean;
+}
+
+/** A receipt lists at most this many subject references (the rest is counted as truncated). */
+const MAX_SUBJECT_REFS = 1000;
+
+/** The outcome of one execution chunk: `done` false means call again (the workflow loops). */
+export interface ErasureChunkOutcome extends PrivacyOutcome {
+  readonly done: boolean;
+}
+
+function hasOpenConversation(items: readonly RecordItem[]): boolean {
+  return items.some((i) => i.status === 'open');
+}
+
+/** Whether a customer's records match a bulk filter: first contact in the range, a conversation on the bot and/or channel. */
+export function matchesBulkFilter(items: readonly RecordItem[], filter: NonNullable<PrivacyRequestBody['filter']>): boolean {
+  const p = items.find((i) => i.sk === keys.profileSk());
+  if (p === undefined) return false;
+  const data = (p.data ?? {}) as { firstContactAt?: string; lastContactAt?: string; botId?: string };
+  const firstContact = data.firstContactAt ?? data.lastContactAt ?? p.clockStart;
+  if (filter.firstContactFrom !== undefined && firstContact < filter.firstContactFrom) return false;
+  if (filter.firstContactTo !== undefined && firstContact >= filter.firstContactTo) return false;
+  if (filter.botId === undefined && filter.channel === undefined) return true;
+  return items
+    .filter((i) => i.category === 'conversation' || i.category === 'whatsapp_conversation')
+    .some((c) => {
+      const d = (c.data ?? {}) as { botId?: string; channel?: string };
+      return (filter.botId === undefined || d.botId === filter.botId || data.botId === filter.botId) && (filter.channel === undefined || d.channel === filter.channel);
+    });
+}
+
+/** The customers of one page of a bulk request's search that match its filter, with their records. */
+async function bulkPage(
+  deps: Pick<PrivacyDeps, 'records'>,
+  tenant: Tenant,
+  filter: NonNullable<PrivacyRequestBody['filter']>,
+  cursor: string | undefined,
+): Promise<{ readonly subjects: Map<string, RecordItem[]>; readonly cursor?: string }> {
+  const page = await deps.records.findDueForDeletion(tenant.tenantId, 'customer_profile', END_OF_TIME, {
+    shards: retentionShardsOf(tenant),
+    limit: BULK_PAGE,
+    ...(cursor !== undefined && { cursor }),
+  });
+  const subjects = new Map<string, RecordItem[]>();
+  await forEachLimited(page.items, PARTITION_READS, async (profile) => {
+    const subjectId = profile.subjectId ?? profile.id;
+    const items = await deps.records.findBySubject(tenant.tenantId, subjectId, { includeExpired: true });
+    if (matchesBulkFilter(items, filter)) subjects.set(subjectId, items);
+  });
+  return { subjects, ...(page.cursor !== undefined && { cursor: page.cursor }) };
+}
+
+const END_OF_TIME = new Date('9999-12-31T00:00:00.000Z');
+
+async function readPartitions(deps: Pick<PrivacyDeps, 'records'>, tenantId: string, subjectIds: readonly string[]): Promise<Map<string, RecordItem[]>> {
+  const out = new Map<string, RecordItem[]>();
+  await forEachLimited(subjectIds, PARTITION_READS, async (subjectId) => {
+    out.set(subjectId, await deps.records.findBySubject(tenantId, subjectId, { includeExpired: true }));
+  });
+  // In the order asked, so a chunk's work is the same on a retry.
+  return new Map(subjectIds.map((s) => [s, out.get(s) ?? []]));
+}
+
 /**
- * Erases every record and blob of the request's subjects through the shared
- * deletion path. Held parts stay (the request ends `partially_completed` and
- * resumes when the hold is released); open conversations reject the request
- * unless `force`, which closes them first.
+ * Erases every record and blob of the request's subjects through the one
+ * deletion executor, a chunk at a time: it works until `deadline` and keeps
+ * its progress on the request, and the workflow calls again until `done`.
+ * A bulk request finds its subjects here, page by page, not when it is filed.
+ * Held parts stay (the request ends `partially_completed` and resumes when the
+ * hold is released); open conversations reject a request naming its subjects
+ * unless `force` (a bulk request skips those customers and says so).
  */
-export async function executeErasure(deps: PrivacyDeps, tenantId: string, requestId: string): Promise<PrivacyOutcome> {
+export async function executeErasure(
+  deps: PrivacyDeps,
+  tenantId: string,
+  requestId: string,
+  options: { readonly deadline: Date },
+): Promise<ErasureChunkOutcome> {
   const request = await load(deps, tenantId, requestId);
   const tenant = await tenantOf(deps, tenantId);
   const now = deps.clock.now();
+  const bulk = request.selector === 'filter';
   const subjects = request.deferredSubjectIds ?? request.subjectIds;
-  const partitions = new Map<string, RecordItem[]>();
-  for (const subjectId of subjects) partitions.set(subjectId, await deps.records.findBySubject(tenantId, subjectId, { includeExpired: true }));
+  let progress: ErasureProgress = request.progress ?? {
+    runId: `${requestId}-${(request.runIds?.length ?? 0) + 1}`,
+    startedAt: now.toISOString(),
+    next: 0,
+    counts: {},
+    deferred: [],
+    failed: 0,
+    matched: 0,
+    skippedOpen: 0,
+    subjectRefs: [],
+  };
 
-  if (!request.force) {
-    const open = [...partitions.values()].flat().some((i) => i.status === 'open');
-    if (open) {
+  if (!bulk && request.progress === undefined && !request.force) {
+    // All or nothing: no subject is touched while one of them is in an open conversation.
+    const partitions = await readPartitions(deps, tenantId, subjects);
+    if ([...partitions.values()].some(hasOpenConversation)) {
       const outcome: PrivacyOutcome = { status: 'rejected', reason: 'open_conversation' };
       await deps.privacy.put({ ...request, ...outcome, updatedAt: now.toISOString() });
-      return outcome;
+      return { ...outcome, done: true };
     }
   }
 
   const holds = await deps.control.listHolds(tenantId);
   const isHeld = holdMatcher(holds, now);
-  const counts: Partial<Record<Category, CategoryCounts>> = structuredClone(request.counts) as Partial<Record<Category, CategoryCounts>>;
-  const deferred: string[] = [];
-  let failed = 0;
-  const runId = `${requestId}-${(request.runIds?.length ?? 0) + 1}`;
-  for (const [subjectId, items] of partitions) {
-    if (items.length === 0) continue;
-    const report = await deleteRecords(deps, {
-      tenant,
-      roots: items,
-      isHeld,
-      dryRun: false,
-      closedAt: now.toISOString(),
-    });
-    addCounts(counts, report.counts);
-    let held = 0;
-    for (const o of report.outcomes.values()) {
-      if (o === 'held') held++;
-      if (o === 'failed' || o === 'deferred') failed++;
+  let finished = false;
+  do {
+    let batch: Map<string, RecordItem[]>;
+    let next = progress.next;
+    let cursor = progress.cursor;
+    if (bulk) {
+      const page = await bulkPage(deps, tenant, request.filter ?? {}, progress.cursor);
+      batch = page.subjects;
+      cursor = page.cursor;
+      finished = page.cursor === undefined;
+      if (!request.force) {
+        for (const [subjectId, items] of batch) {
+          if (!hasOpenConversation(items)) continue;
+          batch.delete(subjectId);
+          progress = { ...progress, skippedOpen: progress.skippedOpen + 1 };
+        }
+      }
+      progress = { ...progress, matched: progress.matched + batch.size };
+    } else {
+      const ids = subjects.slice(progress.next, progress.next + ERASURE_SUBJECTS_PER_BATCH);
+      batch = await readPartitions(deps, tenantId, ids);
+      next = progress.next + ids.length;
+      finished = next >= subjects.length;
     }
-    if (held > 0) deferred.push(subjectId);
+    const roots: DeletionRoot[] = [...batch.values()].flat().map((record) => ({ tenant, record, expand: false }));
+    const result = await executeDeletion(deps, { roots, rules: () => ({ isHeld }), dryRun: false, deadline: options.deadline });
+    const report = reportOf(result, tenantId);
+    const deferred = new Set(progress.deferred);
+    let failed = progress.failed;
+    for (const item of result.items.values()) {
+      if (item.outcome === 'held' && item.record.subjectId !== undefined) deferred.add(item.record.subjectId);
+      if (item.outcome === 'failed' || item.outcome === 'kept') failed += 1;
+    }
+    const refs = new Set(progress.subjectRefs);
+    let truncated = progress.subjectRefsTruncated === true;
+    for (const subjectId of batch.keys()) {
+      if (refs.size >= MAX_SUBJECT_REFS) truncated = true;
+      else refs.add(subjectRef(deps.refSecret, tenantId, subjectId));
+    }
+    progress = {
+      ...progress,
+      next,
+      ...(cursor === undefined ? { cursor: undefined } : { cursor }),
+      counts: addCounts(structuredClone(progress.counts) as CountsByCategory, report.counts),
+      deferred: [...deferred],
+      failed,
+      subjectRefs: [...refs],
+      ...(truncated && { subjectRefsTruncated: true }),
+    };
+  } while (!finished && deps.clock.now().getTime() < options.deadline.getTime());
+
+  if (!finished) {
+    await deps.privacy.put({ ...request, status: 'running', progress, updatedAt: deps.clock.now().toISOString() });
+    return { status: 'running', done: false };
   }
+
   const receipt: Receipt = {
-    runId,
+    runId: progress.runId,
     tenantId,
     kind: 'privacy_request',
-    status: failed > 0 ? 'failed' : 'completed',
+    status: progress.failed > 0 ? 'failed' : 'completed',
     dryRun: false,
     policyVersion: 0,
     profile: '',
-    startedAt: now.toISOString(),
+    startedAt: progress.startedAt,
     finishedAt: deps.clock.now().toISOString(),
     cutoffs: {},
-    categories: diff(counts, request.counts),
-    subjectRefs: [...partitions.keys()].map((s) => subjectRef(deps.refSecret, tenantId, s)),
+    categories: progress.counts,
+    subjectRefs: progress.subjectRefs,
+    ...(progress.subjectRefsTruncated === true && { subjectRefsTruncated: true }),
   };
   await deps.control.putReceipt(receipt);
   const outcome: PrivacyOutcome =
-    failed > 0
+    progress.failed > 0
       ? { status: 'failed', reason: 'deletion_failed' }
-      : deferred.length > 0
+      : progress.deferred.length > 0
         ? { status: 'partially_completed', reason: 'legal_hold' }
-        : { status: 'completed' };
+        : progress.skippedOpen > 0
+          ? { status: 'partially_completed', reason: 'open_conversation' }
+          : { status: 'completed' };
+  const { progress: _done, ...rest } = request;
   await deps.privacy.put({
-    ...request,
+    ...rest,
     ...outcome,
     // A resumed erasure that completes drops the reason the earlier run ended with (legal_hold).
     reason: outcome.reason,
-    counts,
-    deferredSubjectIds: deferred.length > 0 ? deferred : undefined,
-    runIds: [...(request.runIds ?? []), runId],
+    counts: addCounts(structuredClone(request.counts) as CountsByCategory, progress.counts),
+    deferredSubjectIds: progress.deferred.length > 0 ? progress.deferred : undefined,
+    ...(bulk && { matchedSubjects: (request.matchedSubjects ?? 0) + progress.matched }),
+    runIds: [...(request.runIds ?? []), progress.runId],
     updatedAt: deps.clock.now().toISOString(),
   });
-  return outcome;
+  return { ...outcome, done: true };
 }
 
-function diff(
-  after: Partial<Record<Category, CategoryCounts>>,
-  before: Partial<Record<Category, CategoryCounts>>,
-): Partial<Record<Category, CategoryCounts>> {
-  const out: Partial<Record<Category, CategoryCounts>> = {};
-  for (const [c, a] of Object.entries(after) as [Category, CategoryCounts][]) {
-    const b = before[c];
-    out[c] = {
-      examined: a.examined - (b?.examined ?? 0),
-      deleted: a.deleted - (b?.deleted ?? 0),
-      held: a.held - (b?.held ?? 0),
-      failed: a.failed - (b?.failed ?? 0),
-    };
-  }
-  return out;
-}
 
 /**
  * Writes the JSON export of every subject of the request (the one export of
@@ -390,41 +478,34 @@ function token(random: () => string): string {
 
 /**
  * Anonymises the subjects: identifying values become irreversible random
- * tokens, blobs are deleted, identifiers removed (so no lookup finds the
- * subject), non-identifying metadata (times, channel, durations) kept.
+ * tokens, blobs and third-party data are deleted (through the one executor),
+ * identifiers removed (so no lookup finds the subject), non-identifying
+ * metadata (times, channel, durations) kept. Held records are left as they are.
  */
 export async function executeAnonymization(
   deps: PrivacyDeps & { readonly random: () => string },
   tenantId: string,
   requestId: string,
+  options: { readonly deadline: Date },
 ): Promise<PrivacyOutcome> {
   const request = await load(deps, tenantId, requestId);
   const tenant = await tenantOf(deps, tenantId);
   const now = deps.clock.now();
-  const holds = await deps.control.listHolds(tenantId);
+  const isHeld = holdMatcher(await deps.control.listHolds(tenantId), now);
   let held = 0;
+  let failed = 0;
   for (const subjectId of request.subjectIds) {
     const items = await deps.records.findBySubject(tenantId, subjectId);
-    const isHeldNow = holdMatcher(holds, now);
-    // Identifiers go through the deletion path; held records are left as they are and counted.
-    const identifiers = items.filter((i) => i.sk.startsWith('ID#'));
-    const report = await deleteRecords(deps, { tenant, roots: identifiers, isHeld: isHeldNow, dryRun: false, closedAt: now.toISOString() });
-    for (const o of report.outcomes.values()) if (o === 'held') held++;
-    const kept = items.filter((item) => !item.sk.startsWith('ID#') && !isHeldNow(item));
-    held += items.filter((item) => !item.sk.startsWith('ID#') && isHeldNow(item)).length;
-    // Blobs first, one batch per bucket; a record loses its pointer only once its blob is gone.
-    const blobsGone = new Set<string>();
-    const byBucket = new Map<BucketName, string[]>();
-    for (const item of kept) {
-      if (item.blobBucket === undefined || item.blobKey === undefined) continue;
-      byBucket.set(item.blobBucket, [...(byBucket.get(item.blobBucket) ?? []), item.blobKey]);
-    }
-    for (const [bucket, blobKeys] of byBucket) {
-      const result = await deps.blobs.deleteBatch(bucket, blobKeys);
-      for (const key of result.succeeded) blobsGone.add(`${bucket}/${key}`);
-    }
-    let blobFailures = 0;
-    for (const item of kept) {
+    // Identifiers go; the other records lose their content (blob, third-party data) and keep the rest.
+    const roots: DeletionRoot[] = items.map((record) => ({ tenant, record, expand: false, ...(!isIdentifierSk(record.sk) && { contentOnly: true }) }));
+    const result = await executeDeletion(deps, { roots, rules: () => ({ isHeld }), dryRun: false, deadline: options.deadline });
+    for (const item of items) {
+      if (isIdentifierSk(item.sk)) continue;
+      const outcome = result.items.get(recordKeyString(item));
+      if (outcome?.outcome === 'held') {
+        held += 1;
+        continue;
+      }
       const data = { ...(item.data ?? {}) } as Record<string, unknown>;
       for (const field of Object.keys(data)) {
         if (!IDENTIFYING_FIELDS.has(field)) continue;
@@ -433,14 +514,15 @@ export async function executeAnonymization(
       }
       const set: Record<string, unknown> = { data, anonymizedAt: now.toISOString() };
       const remove: string[] = [];
-      if (item.blobBucket !== undefined && item.blobKey !== undefined) {
-        if (blobsGone.has(`${item.blobBucket}/${item.blobKey}`)) remove.push('blobBucket', 'blobKey');
-        else blobFailures++;
-      }
+      // A record loses its pointers only once what they point to is gone.
+      if (outcome?.outcome === 'deleted') {
+        if (item.blobBucket !== undefined) remove.push('blobBucket', 'blobKey');
+        if (item.externalRef !== undefined) remove.push('externalRef');
+      } else if (item.blobKey !== undefined || item.externalRef !== undefined) failed += 1;
       await deps.records.update(item, { set, remove });
     }
-    if (blobFailures > 0) throw new ConflictError(`${blobFailures} blob(s) of request ${requestId} could not be deleted`);
   }
+  if (failed > 0) throw new ConflictError(`${failed} blob(s) or third-party record(s) of request ${requestId} could not be deleted`);
   const outcome: PrivacyOutcome = held > 0 ? { status: 'partially_completed', reason: 'legal_hold' } : { status: 'completed' };
   await deps.privacy.put({ ...request, ...outcome, updatedAt: deps.clock.now().toISOString() });
   return outcome;

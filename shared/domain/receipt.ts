@@ -5,12 +5,26 @@
  */
 import type { Category } from './catalog.js';
 
-/** Per-category counts of a deletion run. */
+/**
+ * Why an examined record that is neither held (itself, or through a held
+ * record under it) nor failed itself stayed: something under it failed, now
+ * or in an earlier pass of the run; or, for an identifier, its profile stayed.
+ */
+export type KeptReason = 'child_failed' | 'profile_kept';
+
+/**
+ * Per-category counts of a deletion run. Every record examined is counted in
+ * exactly one of deleted, held, failed and kept: examined = deleted + held +
+ * failed + kept.
+ */
 export interface CategoryCounts {
   examined: number;
   deleted: number;
   held: number;
   failed: number;
+  kept: number;
+  /** Why the kept ones stayed, by reason. */
+  keptReasons?: Partial<Record<KeptReason, number>>;
 }
 
 /** PII-free proof of one tenant run (sweep, manual deletion or privacy request). */

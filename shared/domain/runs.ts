@@ -11,7 +11,7 @@
  */
 import type { Category, Stage } from './catalog.js';
 import { NotFoundError } from './errors.js';
-import { addCounts, forEachLimited } from './deletion.js';
+import { addCounts, forEachLimited } from './deletion/counts.js';
 import { defaultTenantPolicy, type PlatformPolicy, type TenantPolicy } from './policy.js';
 import type { Clock, ControlStore, Mailer } from './ports.js';
 import type { CategoryCounts, Receipt } from './receipt.js';
@@ -279,7 +279,7 @@ function foldChunk(
   const categories = structuredClone(receipt.categories) as Partial<Record<Category, CategoryCounts>>;
   const chunkCounts = structuredClone(chunk.counts) as Partial<Record<Category, CategoryCounts>>;
   if (previous !== undefined) {
-    addCounts(categories, scaled(previous, -1));
+    addCounts(categories, previous, -1);
     addCounts(chunkCounts, deletionsOf(previous));
   }
   addCounts(categories, chunkCounts);
@@ -325,19 +325,11 @@ export async function runStage(
   return result;
 }
 
-function scaled(counts: Partial<Record<Category, CategoryCounts>>, factor: number): Partial<Record<Category, CategoryCounts>> {
-  const out: Partial<Record<Category, CategoryCounts>> = {};
-  for (const [category, c] of Object.entries(counts) as [Category, CategoryCounts][]) {
-    out[category] = { examined: c.examined * factor, deleted: c.deleted * factor, held: c.held * factor, failed: c.failed * factor };
-  }
-  return out;
-}
-
 /** An attempt's deletions (examined and deleted), which a retry cannot see again. */
 function deletionsOf(counts: Partial<Record<Category, CategoryCounts>>): Partial<Record<Category, CategoryCounts>> {
   const out: Partial<Record<Category, CategoryCounts>> = {};
   for (const [category, c] of Object.entries(counts) as [Category, CategoryCounts][]) {
-    out[category] = { examined: c.deleted, deleted: c.deleted, held: 0, failed: 0 };
+    out[category] = { examined: c.deleted, deleted: c.deleted, held: 0, failed: 0, kept: 0 };
   }
   return out;
 }

@@ -24,15 +24,16 @@
  * - Identifier items are swept after the profiles, and go only once their
  *   profile is gone.
  */
-import { CATALOG, CATEGORIES, categoriesInStage, type Category, type Stage } from './catalog.js';
-import { addCounts, deleteRecords, emptyCounts, forEachLimited, ORDER_INDEX, type DeletionDeps, type Outcome } from './deletion.js';
+import { CATALOG, CATEGORIES, categoriesInStage, SWEEP_ORDER, type Category, type Stage } from './catalog.js';
+import { countOutcome, forEachLimited, type Outcome } from './deletion/counts.js';
+import { errorName, executeDeletion, type DeletionDeps, type DeletionRoot, type TenantRules } from './deletion/executor.js';
 import { ValidationError } from './errors.js';
 import { holdMatcher, type HoldTarget, type LegalHold } from './holds.js';
 import { cutoffFor, effectivePeriod, graceMs, periodMs, type PlatformPolicy, type TenantPolicy } from './policy.js';
 import type { Clock } from './ports.js';
-import type { CategoryCounts } from './receipt.js';
-import { IDENTIFIER_PARTITION, keys, recordKeyString, retentionShardsOf, type DueRecord, type RetentionPartition } from './records.js';
+import type { CategoryCounts, KeptReason } from './receipt.js';
 import type { Tenant } from './tenant.js';
+import { IDENTIFIER_PARTITION, keys, recordKeyString, retentionShardsOf, type DueRecord, type RetentionPartition } from './records.js';
 
 const DAY_MS = 86_400_000;
 /**
@@ -45,12 +46,6 @@ const DAY_MS = 86_400_000;
 export const STAGE_PAGE_SIZES: Readonly<Record<Stage, number>> = { 1: 1000, 2: 200, 3: 5000, 4: 5000 };
 /** Tenants of a group read at once (default). */
 const DEFAULT_TENANT_CONCURRENCY = 4;
-/** Third-party deletions in flight at once. */
-const EXTERNAL_CONCURRENCY = 16;
-/** Third-party calls still start this long past a chunk's deadline (the stage function has two minutes more). */
-const EXTERNAL_GRACE_MS = 60_000;
-/** Failures in a row after which a provider endpoint is not called again in the chunk. */
-const EXTERNAL_BREAKER_FAILURES = 5;
 
 export interface SweepDeps extends DeletionDeps {
   readonly clock: Clock;
@@ -333,13 +328,15 @@ class TenantChunk {
     this.position = start;
   }
 
-  count(category: Category, outcome: Outcome | 'examined'): void {
-    const c = (this.counts[category] ??= emptyCounts());
-    c.examined += 1;
-    if (outcome === 'deleted') c.deleted += 1;
-    else if (outcome === 'held') c.held += 1;
-    else if (outcome === 'failed') c.failed += 1;
+  count(category: Category, outcome: Outcome, keptReason?: KeptReason): void {
+    countOutcome(this.counts, category, outcome, keptReason);
   }
+
+  /** How the executor judges this tenant's records in the chunk. */
+  readonly rules: TenantRules = {
+    isHeld: (target) => this.isHeld(target),
+    alreadyCounted: (item, root) => ORDER_INDEX[item.category] < ORDER_INDEX[root.category] && isDue(this.cutoffs, item),
+  };
 
   fail(reason: string): void {
     this.failureReasons.push(reason);
@@ -397,9 +394,8 @@ interface Planned {
 
 const keyOf = recordKeyString;
 
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : 'unknown';
-}
+/** Position of a category in the run order, for "was it handled earlier in the run?" checks. */
+const ORDER_INDEX: Readonly<Record<Category, number>> = Object.fromEntries(SWEEP_ORDER.map((c, i) => [c, i])) as Record<Category, number>;
 
 // ---------------------------------------------------------------------------
 // The stage chunk
@@ -446,7 +442,7 @@ export async function sweepStage(
         }
       });
       try {
-        await executePlans(deps, plans, input.dryRun, closedAt, concurrency, options.deadline);
+        await executePlans(deps, plans, input.dryRun, closedAt, options.deadline);
       } catch (error) {
         // Per-record failures are counted where they happen; anything else fails the stage for
         // the tenants of this iteration, and what was already done stays counted.
@@ -529,25 +525,49 @@ const MOVING_CLOCKS: ReadonlySet<Category> = new Set(
 
 /**
  * Sends one iteration's deletions: identifiers resolved against their
- * profiles, records whose clock moves read again and decided again, then the
- * direct records of every tenant in shared batches (blobs, third-party data,
- * records), beside the parents that go through their partition.
+ * profiles, records whose clock moves read again and decided again, then one
+ * execution for every tenant together — the direct records, the identifiers
+ * whose profile is gone, and the parents that go through their partition.
  */
-async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string, concurrency: number, deadline: Date): Promise<void> {
-  const [identifiers, current] = await Promise.all([
-    resolveIdentifiers(deps, plans, dryRun, closedAt),
-    dryRun ? plans : rereadMovingClocks(deps, plans),
-  ]);
-  const direct: Planned[] = current.flatMap((p) => p.direct.map((record) => ({ tenant: p.tenant, record })));
-  await Promise.all([
-    deleteDirect(deps, [...direct, ...identifiers], dryRun, closedAt, deadline),
-    forEachLimited(
-      current.filter((p) => p.looked.length > 0),
-      concurrency,
-      (p) => deleteLooked(deps, p.tenant, p.looked, dryRun, closedAt),
-    ),
-  ]);
+async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string, deadline: Date): Promise<void> {
+  const [identifiers, current] = await Promise.all([resolveIdentifiers(deps, plans, dryRun), dryRun ? plans : rereadMovingClocks(deps, plans)]);
+  const chunkOf = new Map(current.map((p) => [p.tenant.tenantId, p.tenant]));
+  const roots: DeletionRoot[] = [
+    ...current.flatMap((p) => p.direct.map((record) => ({ tenant: p.tenant.entry.tenant, record, expand: false }))),
+    ...identifiers.map(({ tenant, record }) => ({ tenant: tenant.entry.tenant, record, expand: false })),
+    ...current.flatMap((p) => p.looked.map((record) => ({ tenant: p.tenant.entry.tenant, record, expand: true }))),
+  ];
+  if (roots.length === 0) return;
+  for (const { tenant } of identifiers) chunkOf.set(tenant.tenantId, tenant);
+  const result = await executeDeletion(deps, {
+    roots,
+    rules: (tenantId) => (chunkOf.get(tenantId) as TenantChunk).rules,
+    dryRun,
+    deadline,
+    identifiers: 'leave',
+    readPastDeadline: true,
+  });
+  for (const [tenantId, error] of result.readErrors) (chunkOf.get(tenantId) as TenantChunk).stageError ??= error;
+  for (const item of result.items.values()) {
+    const tenant = chunkOf.get(item.tenantId) as TenantChunk;
+    tenant.count(item.record.category, item.outcome, item.keptReason);
+    if (item.outcome === 'deleted' && item.record.subjectId !== undefined) tenant.subjects.add(item.record.subjectId);
+    if (isProfileItem(item.record)) tenant.fates.set(item.record.pk, item.outcome === 'deleted' ? 'deleted' : 'kept');
+  }
+  for (const [tenantId, report] of result.tenants) for (const reason of report.failureReasons) (chunkOf.get(tenantId) as TenantChunk).fail(reason);
+  if (dryRun) return;
+  // An open conversation past retention that could not be deleted is closed now, and retried by the next run.
+  const stayingOpen = [...result.items.values()].filter((i) => (i.outcome === 'failed' || i.outcome === 'kept') && i.record.status === 'open');
+  await forEachLimited(stayingOpen, 16, async ({ tenantId, record }) => {
+    try {
+      await deps.records.update(record, { set: { status: 'closed', closedReason: 'retention', closedAt } }, { equals: { status: 'open' } });
+    } catch (error) {
+      (chunkOf.get(tenantId) as TenantChunk).fail(`close:${errorName(error)}`);
+    }
+  });
 }
+
+const isProfileItem = (r: DueRecord): boolean => r.category === 'customer_profile' && r.sk === keys.profileSk();
 
 /**
  * Profiles and users read again (strongly consistent, in batches) just before
@@ -603,7 +623,7 @@ async function rereadMovingClocks(deps: SweepDeps, plans: readonly Plan[]): Prom
  * consistent) just before: a customer who came back keeps their identifiers.
  * A dry run goes by what its profile round decided (or would have).
  */
-async function resolveIdentifiers(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string): Promise<Planned[]> {
+async function resolveIdentifiers(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean): Promise<Planned[]> {
   const out: Planned[] = [];
   const open: Planned[] = [];
   for (const { tenant, identifiers } of plans) {
@@ -614,7 +634,7 @@ async function resolveIdentifiers(deps: SweepDeps, plans: readonly Plan[], dryRu
       }
       const fate = dryRun ? tenant.fates.get(record.pk) : undefined;
       if (fate === 'deleted') out.push({ tenant, record });
-      else if (fate === 'kept') tenant.count('customer_profile', 'examined');
+      else if (fate === 'kept') tenant.count('customer_profile', 'kept', 'profile_kept');
       else open.push({ tenant, record });
     }
   }
@@ -634,7 +654,7 @@ async function resolveIdentifiers(deps: SweepDeps, plans: readonly Plan[], dryRu
     let fate: Fate = profile === undefined ? 'deleted' : 'kept';
     if (profile !== undefined && dryRun) {
       try {
-        fate = u.tenant.fates.get(u.record.pk) ?? (await dryRunFate(deps, u.tenant, profile, closedAt));
+        fate = u.tenant.fates.get(u.record.pk) ?? (await dryRunFate(deps, u.tenant, profile));
       } catch (error) {
         u.tenant.stageError ??= errorName(error);
         continue;
@@ -642,165 +662,21 @@ async function resolveIdentifiers(deps: SweepDeps, plans: readonly Plan[], dryRu
     }
     u.tenant.fates.set(u.record.pk, fate);
     if (fate === 'deleted') out.push(u);
-    else u.tenant.count('customer_profile', 'examined');
+    else u.tenant.count('customer_profile', 'kept', 'profile_kept');
   }
   return out;
 }
 
 /** What a dry run's profile round decided (or would have) for a profile seen again in a later chunk. */
-async function dryRunFate(deps: SweepDeps, tenant: TenantChunk, profile: DueRecord, closedAt: string): Promise<Fate> {
+async function dryRunFate(deps: SweepDeps, tenant: TenantChunk, profile: DueRecord): Promise<Fate> {
   if (!isDue(tenant.cutoffs, profile) || tenant.isHeld(profile)) return 'kept';
   if (!tenant.needsLook(profile)) return 'deleted';
-  const report = await deleteRecords(deps, {
-    tenant: tenant.entry.tenant,
-    roots: [profile],
-    isHeld: tenant.isHeld,
+  const result = await executeDeletion(deps, {
+    roots: [{ tenant: tenant.entry.tenant, record: profile, expand: true }],
+    rules: () => tenant.rules,
     dryRun: true,
-    closedAt,
-    alreadyCounted: handledEarlier(tenant, 'customer_profile'),
+    deadline: deps.clock.now(),
     identifiers: 'leave',
   });
-  return report.outcomes.get(keyOf(profile)) === 'deleted' ? 'deleted' : 'kept';
-}
-
-/** Whether a record found under a parent was already dealt with by its own category's pass. */
-function handledEarlier(tenant: TenantChunk, rootCategory: Category) {
-  return (item: DueRecord): boolean => ORDER_INDEX[item.category] < ORDER_INDEX[rootCategory] && isDue(tenant.cutoffs, item);
-}
-
-/** Parents whose partition decides: through the one deletion path, their descendants with them. */
-async function deleteLooked(deps: SweepDeps, tenant: TenantChunk, roots: readonly DueRecord[], dryRun: boolean, closedAt: string): Promise<void> {
-  try {
-    const byCategory = new Map<Category, DueRecord[]>();
-    for (const r of roots) {
-      const list = byCategory.get(r.category);
-      if (list === undefined) byCategory.set(r.category, [r]);
-      else list.push(r);
-    }
-    for (const [category, list] of byCategory) {
-      const report = await deleteRecords(deps, {
-        tenant: tenant.entry.tenant,
-        roots: list,
-        isHeld: tenant.isHeld,
-        dryRun,
-        closedAt,
-        alreadyCounted: handledEarlier(tenant, category),
-        identifiers: 'leave',
-      });
-      addCounts(tenant.counts, report.counts);
-      for (const s of report.subjectsTouched) tenant.subjects.add(s);
-      for (const reason of report.failureReasons) tenant.fail(reason);
-      for (const r of list) {
-        if (r.category === 'customer_profile') tenant.fates.set(r.pk, report.outcomes.get(keyOf(r)) === 'deleted' ? 'deleted' : 'kept');
-      }
-    }
-  } catch (error) {
-    tenant.stageError = errorName(error);
-  }
-}
-
-/**
- * Records that go without a look at their partition, all tenants together:
- * blobs first, then third-party data, then the records, each in full batches.
- * A record whose blob or third-party data could not be deleted stays.
- */
-async function deleteDirect(deps: SweepDeps, planned: readonly Planned[], dryRun: boolean, closedAt: string, deadline: Date): Promise<void> {
-  const failed = new Map<Planned, string>();
-  const deleted = new Set<Planned>();
-  if (dryRun) {
-    for (const p of planned) deleted.add(p);
-  } else {
-    const byBucket = new Map<NonNullable<DueRecord['blobBucket']>, Planned[]>();
-    for (const p of planned) {
-      if (p.record.blobBucket === undefined || p.record.blobKey === undefined) continue;
-      const list = byBucket.get(p.record.blobBucket);
-      if (list === undefined) byBucket.set(p.record.blobBucket, [p]);
-      else list.push(p);
-    }
-    await Promise.all(
-      [...byBucket].map(async ([bucket, list]) => {
-        const byKey = new Map(list.map((p) => [p.record.blobKey as string, p]));
-        try {
-          const result = await deps.blobs.deleteBatch(bucket, [...byKey.keys()]);
-          for (const f of result.failed) {
-            const p = byKey.get(f.key);
-            if (p !== undefined) failed.set(p, `s3:${f.reason}`);
-          }
-        } catch (error) {
-          for (const p of list) failed.set(p, `s3:${errorName(error)}`);
-        }
-      }),
-    );
-
-    const external = planned.filter((p) => !failed.has(p) && CATALOG[p.record.category].store.kind === 'external' && p.record.externalRef !== undefined);
-    // A provider that does not answer must not hold the chunk past its function's timeout:
-    // calls stop starting a while after the deadline, and an endpoint that failed
-    // repeatedly in a row is not called again in this chunk. What is left counts as failed
-    // (its call record stays) and the next run tries again.
-    const stopCallsAt = deadline.getTime() + EXTERNAL_GRACE_MS;
-    const failuresInARow = new Map<string, number>();
-    await forEachLimited(external, EXTERNAL_CONCURRENCY, async (p) => {
-      const tenant = p.tenant.entry.tenant;
-      const endpoints = tenant.thirdPartyEndpoints ?? [];
-      if (endpoints.length === 0) {
-        failed.set(p, 'external:no_endpoint');
-        return;
-      }
-      for (const endpoint of endpoints) {
-        const breaker = `${tenant.tenantId}\u0000${endpoint.name}`;
-        if ((failuresInARow.get(breaker) ?? 0) >= EXTERNAL_BREAKER_FAILURES) {
-          failed.set(p, 'external:endpoint_unavailable');
-          return;
-        }
-        if (deps.clock.now().getTime() > stopCallsAt) {
-          failed.set(p, 'external:out_of_time');
-          return;
-        }
-        try {
-          await deps.external.deleteCallData(tenant, endpoint, p.record.externalRef as string);
-          failuresInARow.set(breaker, 0);
-        } catch (error) {
-          failuresInARow.set(breaker, (failuresInARow.get(breaker) ?? 0) + 1);
-          failed.set(p, `external:${errorName(error)}`);
-          return;
-        }
-      }
-    });
-
-    const rest = planned.filter((p) => !failed.has(p));
-    const byRecordKey = new Map(rest.map((p) => [keyOf(p.record), p]));
-    try {
-      const result = await deps.records.deleteBatch(rest.map((p) => ({ pk: p.record.pk, sk: p.record.sk })));
-      for (const k of result.succeeded) {
-        const p = byRecordKey.get(keyOf(k));
-        if (p !== undefined) deleted.add(p);
-      }
-      for (const f of result.failed) {
-        const p = byRecordKey.get(keyOf(f.key));
-        if (p !== undefined) failed.set(p, `dynamodb:${f.reason}`);
-      }
-    } catch (error) {
-      for (const p of rest) failed.set(p, `dynamodb:${errorName(error)}`);
-    }
-  }
-
-  for (const p of planned) {
-    const { tenant, record } = p;
-    const reason = failed.get(p);
-    const outcome: Outcome = deleted.has(p) ? 'deleted' : 'failed';
-    tenant.count(record.category, outcome);
-    if (reason !== undefined) tenant.fail(reason);
-    if (outcome === 'deleted' && record.subjectId !== undefined) tenant.subjects.add(record.subjectId);
-    if (record.category === 'customer_profile' && record.sk === keys.profileSk()) tenant.fates.set(record.pk, outcome === 'deleted' ? 'deleted' : 'kept');
-  }
-
-  // An open conversation past retention that could not be deleted is closed now, and retried by the next run.
-  const stayingOpen = planned.filter((p) => failed.has(p) && p.record.status === 'open');
-  await forEachLimited(stayingOpen, EXTERNAL_CONCURRENCY, async ({ tenant, record }) => {
-    try {
-      await deps.records.update(record, { set: { status: 'closed', closedReason: 'retention', closedAt } }, { equals: { status: 'open' } });
-    } catch (error) {
-      tenant.fail(`close:${errorName(error)}`);
-    }
-  });
+  return result.items.get(keyOf(profile))?.outcome === 'deleted' ? 'deleted' : 'kept';
 }

@@ -264,7 +264,7 @@ describe('DynamoControlStore receipts', () => {
       status: 'completed',
       finishedAt: '2025-03-01T00:01:00.000Z',
       durationMs: 60_000,
-      categories: { conversation: { examined: 10, deleted: 8, held: 1, failed: 1 } },
+      categories: { conversation: { examined: 10, deleted: 8, held: 1, failed: 1, kept: 0 } },
       subjectRefs: ['hmac:ab12'],
     });
 

@@ -70,7 +70,7 @@ function person(customerId: string, extra: Partial<SubjectSpec> = {}): SubjectSp
 }
 
 async function submit(w: World, body: PrivacyRequestBody, requestId: string) {
-  await receivePrivacyRequest(w.deps, { tenantId: 'acme', shards: 1, requestId, requestedBy: 'h:tester', body });
+  await receivePrivacyRequest(w.deps, { tenantId: 'acme', requestId, requestedBy: 'h:tester', body });
   await runPrivacyRequestLocally(w.handlers, { tenantId: 'acme', requestId }, { executionName: requestId });
   return (await w.deps.privacy.get('acme', requestId))!;
 }
@@ -145,7 +145,7 @@ describe('erasure', () => {
   it('resumes and completes after the worker crashes mid-erasure', async () => {
     const spec = person('c4', { conversations: 10, messagesPerConversation: 10 });
     await ingest(w.stores, 'acme', platform, subjectRecords(spec, NOW), NOW);
-    await receivePrivacyRequest(w.deps, { tenantId: 'acme', shards: 1, requestId: 'erase-crash', requestedBy: 'h:tester', body: { kind: 'erasure', subject: { customerId: 'c4' } } });
+    await receivePrivacyRequest(w.deps, { tenantId: 'acme', requestId: 'erase-crash', requestedBy: 'h:tester', body: { kind: 'erasure', subject: { customerId: 'c4' } } });
     let crashed = false;
     const realDelete = w.stores.records.deleteBatch.bind(w.stores.records);
     const crashingDeps: PrivacyDeps = {
@@ -217,7 +217,9 @@ describe('erasure', () => {
     const request = await submit(w, { kind: 'erasure', filter: { botId: 'bot-a', firstContactFrom: '2026-01-01T00:00:00Z', firstContactTo: '2026-02-01T00:00:00Z' } }, 'erase-bulk');
 
     expect(request.status).toBe('completed');
-    expect(request.subjectIds).toEqual(['b1']);
+    // A bulk request finds its customers while it runs, not when it is filed.
+    expect(request.subjectIds).toEqual([]);
+    expect(request.matchedSubjects).toBe(1);
     expect(await w.deps.records.findBySubject('acme', 'b1')).toEqual([]);
     for (const other of ['b2', 'b3', 'b4']) expect((await w.deps.records.findBySubject('acme', other)).length, other).toBeGreaterThan(0);
   });
@@ -303,7 +305,7 @@ describe('confirmation e-mails', () => {
     const w = await world();
     const me = person('f1');
     await ingest(w.stores, 'acme', platform, subjectRecords(me, NOW), NOW);
-    await receivePrivacyRequest(w.deps, { tenantId: 'acme', shards: 1, requestId: 'fail-1', requestedBy: 'h:tester', body: { kind: 'erasure', subject: { customerId: 'f1' }, notify: { email: 'requester@inbox.test' } } });
+    await receivePrivacyRequest(w.deps, { tenantId: 'acme', requestId: 'fail-1', requestedBy: 'h:tester', body: { kind: 'erasure', subject: { customerId: 'f1' }, notify: { email: 'requester@inbox.test' } } });
     const broken = privacyHandlers({ ...w.deps, records: Object.assign(Object.create(w.stores.records), { findBySubject: async () => { throw Object.assign(new Error(`lookup failed for ${me.phone}`), { name: 'ValidationException' }); } }) }, { logger: quiet });
 
     await runPrivacyRequestLocally(broken, { tenantId: 'acme', requestId: 'fail-1' }, { executionName: 'fail-1' });

@@ -135,16 +135,19 @@ describe('a customer kept by a held child', () => {
     const identifier = world.items.find((i) => i.sk.startsWith('ID#'))!;
     const heldCall = world.items.find((i) => i.category === 'call')!;
     await deps.control.putHold({ tenantId: 't0', holdId: 'h', scope: { callId: heldCall.callId }, reason: 'x', createdAt: world.now.toISOString(), createdBy: 't' });
-    const { deleteRecords } = await import('../../shared/domain/deletion.js');
+    const { executeDeletion, reportOf } = await import('../../shared/domain/deletion/executor.js');
     const { holdMatcher } = await import('../../shared/domain/holds.js');
+    const isHeld = holdMatcher(await deps.control.listHolds('t0'), world.now);
 
-    const report = await deleteRecords(deps, {
-      tenant: world.tenants[0]!,
-      roots: [profile],
-      isHeld: holdMatcher(await deps.control.listHolds('t0'), world.now),
-      dryRun: false,
-      closedAt: world.now.toISOString(),
-    });
+    const report = reportOf(
+      await executeDeletion(deps, {
+        roots: [{ tenant: world.tenants[0]!, record: profile, expand: true }],
+        rules: () => ({ isHeld }),
+        dryRun: false,
+        deadline: world.now,
+      }),
+      't0',
+    );
 
     expect(await deps.records.get(profile)).toBeDefined();
     expect(await deps.records.get(identifier)).toBeDefined();

@@ -104,7 +104,12 @@ export class HttpExternalDataProvider implements ExternalDataProvider {
     this.fetch = fetchImpl ?? globalThis.fetch;
   }
 
-  async deleteCallData(tenant: Tenant, endpoint: ThirdPartyEndpoint, ref: string): Promise<'deleted' | 'not_found'> {
+  async deleteCallData(
+    tenant: Tenant,
+    endpoint: ThirdPartyEndpoint,
+    ref: string,
+    options: { readonly budgetMs?: number } = {},
+  ): Promise<'deleted' | 'not_found'> {
     assertDeleteUrl(endpoint);
     const url = endpoint.deleteUrl.replaceAll(REF_PLACEHOLDER, encodeURIComponent(ref));
     const fail = (message: string, attempts: number, status?: number, cause?: unknown): ExternalProviderError =>
@@ -114,11 +119,15 @@ export class HttpExternalDataProvider implements ExternalDataProvider {
         { cause },
       );
 
+    // With a budget, no attempt runs past it and no retry starts after it.
+    const deadline = options.budgetMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.budgetMs;
+    const left = () => deadline - Date.now();
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(url);
-      const last = attempt >= this.retry.maxAttempts;
+      const timeoutMs = Math.max(1, Math.min(this.timeoutMs, left()));
+      const outcome = await this.attempt(url, timeoutMs);
+      const last = attempt >= this.retry.maxAttempts || left() <= 0;
       if (outcome.kind === 'no_answer') {
-        if (last) throw fail(`${describeNoAnswer(outcome.error, this.timeoutMs)} after ${attempt} attempt(s)`, attempt, undefined, outcome.error);
+        if (last) throw fail(`${describeNoAnswer(outcome.error, timeoutMs)} after ${attempt} attempt(s)`, attempt, undefined, outcome.error);
         await this.retry.sleep(backoffDelayMs(attempt, this.retry));
         continue;
       }
@@ -135,11 +144,11 @@ export class HttpExternalDataProvider implements ExternalDataProvider {
     }
   }
 
-  private async attempt(url: string): Promise<Attempt> {
+  private async attempt(url: string, timeoutMs: number): Promise<Attempt> {
     let response: Response;
     try {
       // Redirects are not followed: a DELETE must not wander to another host.
-      response = await this.fetch(url, { method: 'DELETE', redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
+      response = await this.fetch(url, { method: 'DELETE', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
       return { kind: 'no_answer', error };
     }

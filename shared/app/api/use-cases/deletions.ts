@@ -1,12 +1,13 @@
 /**
  * Manual deletion of a customer, a conversation, a message or a call's
- * recordings. Every one goes through the one deletion path (`deleteRecords`):
+ * recordings. Every one goes through the one deletion executor:
  * the same order (blobs, third-party data, records children-first), the same
  * hold checks, and a PII-free receipt of kind `manual`. A request whose every
  * record is held is refused (409) before anything is touched.
  */
 import type { Category } from '../../../domain/catalog.js';
-import { addCounts, deleteRecords, emptyCounts, type DeletionReport, type DeletionRequest } from '../../../domain/deletion.js';
+import { addCounts, totalCounts, type CountsByCategory } from '../../../domain/deletion/counts.js';
+import { executeDeletion, reportOf, type DeletionJob } from '../../../domain/deletion/executor.js';
 import { ConflictError, NotFoundError } from '../../../domain/errors.js';
 import { TOMBSTONE } from '../../../domain/export.js';
 import { holdMatcher, holdsOn, type LegalHold } from '../../../domain/holds.js';
@@ -31,17 +32,6 @@ export interface DeletionOutcome {
   readonly holdIds?: readonly string[];
 }
 
-function totals(counts: Partial<Record<Category, CategoryCounts>>): CategoryCounts {
-  const all = emptyCounts();
-  for (const c of Object.values(counts)) {
-    all.examined += c.examined;
-    all.deleted += c.deleted;
-    all.held += c.held;
-    all.failed += c.failed;
-  }
-  return all;
-}
-
 function holdIdsOn(holds: readonly LegalHold[], items: readonly DueRecord[], now: Date): string[] {
   const ids = new Set<string>();
   for (const item of items) for (const h of holdsOn(holds, item, now)) ids.add(h.holdId);
@@ -58,8 +48,16 @@ interface ManualDeletion {
   readonly action: string;
   readonly refs: Readonly<Record<string, string>>;
   /** Work after the deletion (a message's tombstone), with its counts and the subject it touched. */
-  readonly after?: () => Promise<{ counts: Partial<Record<Category, CategoryCounts>>; subject?: string }>;
+  readonly after?: () => Promise<{ counts: CountsByCategory; subject?: string }>;
 }
+
+/**
+ * How long a manual deletion may work inside its API request (API Gateway
+ * answers after 29 s): no partition is read after the first budget, no
+ * third-party call starts after the second and none runs past it.
+ */
+const MANUAL_READ_BUDGET_MS = 10_000;
+const MANUAL_CALL_BUDGET_MS = 20_000;
 
 /**
  * Deletes through the shared path: a dry run first, to refuse a request whose
@@ -71,19 +69,22 @@ async function deleteManually(app: ApiApp, caller: Caller, job: ManualDeletion):
   const tenantId = job.tenant.tenantId;
   const holds = await deps.control.listHolds(tenantId);
   const started = deps.clock.now();
-  const request: DeletionRequest = {
-    tenant: job.tenant,
-    roots: job.roots,
-    isHeld: holdMatcher(holds, caller.now),
+  const isHeld = holdMatcher(holds, caller.now);
+  const request: DeletionJob = {
+    roots: job.roots.map((record) => ({ tenant: job.tenant, record, expand: true })),
+    rules: () => ({ isHeld }),
     dryRun: true,
-    closedAt: caller.now.toISOString(),
+    deadline: new Date(started.getTime() + MANUAL_READ_BUDGET_MS),
+    callsUntil: new Date(started.getTime() + MANUAL_CALL_BUDGET_MS),
   };
   const holdIds = holdIdsOn(holds, job.reach, caller.now);
-  let report: DeletionReport | undefined;
+  let report: ReturnType<typeof reportOf> | undefined;
   if (job.roots.length > 0) {
-    const rehearsal = totals((await deleteRecords(deps, request)).counts);
+    const rehearsal = totalCounts(reportOf(await executeDeletion(deps, request), tenantId).counts);
     if (rehearsal.deleted === 0 && rehearsal.held > 0 && job.after === undefined) throw new HeldError(holdIds, job.field);
-    report = await deleteRecords(deps, { ...request, dryRun: false });
+    const result = await executeDeletion(deps, { ...request, dryRun: false });
+    if (result.readErrors.size > 0) throw new Error(`partition read failed: ${[...result.readErrors.values()].join(',')}`);
+    report = reportOf(result, tenantId);
   }
   const categories = structuredClone(report?.counts ?? {});
   const subjects = new Set(report?.subjectsTouched ?? []);
@@ -92,7 +93,7 @@ async function deleteManually(app: ApiApp, caller: Caller, job: ManualDeletion):
     addCounts(categories, extra.counts);
     if (extra.subject !== undefined) subjects.add(extra.subject);
   }
-  const all = totals(categories);
+  const all = totalCounts(categories);
   const finished = deps.clock.now();
   const policy = await deps.control.getPolicy(tenantId);
   const receipt: Receipt = {
@@ -232,7 +233,7 @@ export async function deleteMessage(
       message: app.refs.record(tenant.tenantId, 'message', `${conversationId}/${messageId}`),
     },
     after: async () => {
-      const counts = { examined: 1, deleted: 0, held: 0, failed: 0 };
+      const counts = { examined: 1, deleted: 0, held: 0, failed: 0, kept: 0 };
       if (target.status === 'deleted') return { counts: { message: counts } };
       const done = await records.update(
         { pk: target.pk, sk: target.sk },

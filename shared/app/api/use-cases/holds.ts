@@ -7,7 +7,7 @@
  * manual delete honour holds by themselves (`isHeld`). DESIGN.md §3, §4.
  */
 import { CATEGORIES, type Category } from '../../../domain/catalog.js';
-import { forEachLimited } from '../../../domain/deletion.js';
+import { forEachLimited } from '../../../domain/deletion/counts.js';
 import { NotFoundError, ValidationError } from '../../../domain/errors.js';
 import { holdCovers, isHoldActive, type HoldScope, type LegalHold } from '../../../domain/holds.js';
 import { backstopExpiresAt } from '../../../domain/policy.js';

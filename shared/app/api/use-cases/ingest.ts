@@ -4,7 +4,7 @@
  * beforehand; blobs are stored before the items that point to them; blobs
  * sent without content get a pre-signed upload URL. DESIGN.md §5.
  */
-import { forEachLimited } from '../../../domain/deletion.js';
+import { forEachLimited } from '../../../domain/deletion/counts.js';
 import type { StoredParent } from '../../../domain/ingest/batch.js';
 import { IngestValidationError, parseIngestBody, type IngestIssue } from '../../../domain/ingest/parse.js';
 import { storedParentsToRead, validateIngest, type ExternalParents, type IngestWrite } from '../../../domain/ingest/plan.js';

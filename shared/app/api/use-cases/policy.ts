@@ -3,7 +3,7 @@
  * them, preview what a change would delete, read its history. DESIGN.md §1, §5.
  */
 import { CATEGORIES, STAGES, type Category } from '../../../domain/catalog.js';
-import { addCounts } from '../../../domain/deletion.js';
+import { addCounts } from '../../../domain/deletion/counts.js';
 import { ConflictError } from '../../../domain/errors.js';
 import {
   applyPolicyChange,

@@ -11,7 +11,7 @@ import {
   type PrivacyRequest,
   type PrivacyRequestBody,
 } from '../../../domain/privacy.js';
-import { retentionShardsOf, type IdentifierKind } from '../../../domain/records.js';
+import type { IdentifierKind } from '../../../domain/records.js';
 import { normaliseEmail, normaliseName, normalisePhone, orThrow } from '../../../domain/identifiers.js';
 import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
@@ -90,7 +90,6 @@ export async function submitPrivacyRequest(
   const tenantId = tenant.tenantId;
   const fresh = await buildPrivacyRequest(app.deps, {
     tenantId,
-    shards: retentionShardsOf(tenant),
     requestId: app.ids.next('privacy'),
     requestedBy: caller.actor,
     body,
