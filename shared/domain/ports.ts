@@ -2,8 +2,11 @@
  * Ports: the small interfaces, in the domain's words, that use cases depend on.
  * Adapters in `shared/adapters/` implement them against DynamoDB, S3, SES, HTTP
  * and Step Functions (the local runtime has in-process ones), and import only
- * the domain. Every port lives here; the entities they carry live in their own
- * modules (`tenant.ts`, `receipt.ts`, `audit.ts`, `policy.ts`, `holds.ts`, `records.ts`).
+ * the domain. The entities they carry live in their own modules (`tenant.ts`,
+ * `receipt.ts`, `audit.ts`, `policy.ts`, `holds.ts`, `records.ts`). Every port
+ * lives here but `PrivacyRequestStore`, which stays beside `PrivacyRequest` in
+ * privacy.ts until the request model has a module of its own: here it would
+ * make ports.ts and privacy.ts import each other.
  */
 import type { AuditEvent } from './audit.js';
 import type { BucketName } from './catalog.js';

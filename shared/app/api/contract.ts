@@ -2,7 +2,7 @@
  * The admin API's contract between its parts: roles and claims (what the JWT
  * authorizer hands the handlers), the route table grouped by Lambda function
  * (least privilege per group), and the dependencies the API's use cases take
- * (the ports themselves live in the domain's `ports.ts`). DESIGN.md §5.
+ * (the ports themselves live in the domain). DESIGN.md §5.
  */
 import type { PrivacyStarter, SweepStarter } from '../../domain/ports.js';
 import type { PrivacyRequestStore } from '../../domain/privacy.js';
