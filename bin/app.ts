@@ -4,13 +4,15 @@
  */
 import { App } from 'aws-cdk-lib';
 import { UnknownProfileError } from '../shared/config/profiles.js';
-import { buildApp, InvalidAppContextError } from '../infra/app.js';
+import { buildApp } from '../infra/app.js';
+import { ValidationError } from '../infra/errors.js';
 
 const app = new App();
 try {
   buildApp(app);
 } catch (err) {
-  if (err instanceof UnknownProfileError || err instanceof InvalidAppContextError) {
+  // Bad context or props: the message says what to change; a stack trace would only bury it.
+  if (err instanceof UnknownProfileError || err instanceof ValidationError) {
     console.error(`lethe: ${err.message}`);
     process.exit(1);
   }

@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { DEFAULT_PROFILE, loadProfile, type ProfileName } from '../shared/config/profiles.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
 import type { AdminApiJwtIssuer } from './constructs/admin-api.js';
+import { ValidationError } from './errors.js';
 import { StatefulStack } from './stateful-stack.js';
 import { StatelessStack } from './stateless-stack.js';
 
@@ -71,10 +72,6 @@ export interface LetheApp {
   readonly platformPolicy: PlatformPolicy;
   readonly stateful: StatefulStack;
   readonly stateless: StatelessStack;
-}
-
-export class InvalidAppContextError extends Error {
-  override readonly name = 'InvalidAppContextError';
 }
 
 /** The name of a Lethe stack, e.g. `Lethe-voice-Stateful`. */
@@ -142,9 +139,9 @@ function adminApiIssuer(issuer: string | undefined, audience: readonly string[] 
   const hasAudience = audience !== undefined && audience.length > 0;
   if (issuer === undefined && !hasAudience) return undefined;
   if (issuer === undefined || !hasAudience) {
-    throw new InvalidAppContextError('jwtIssuer and jwtAudience go together: give both for an external issuer, or neither for the Cognito user pool');
+    throw new ValidationError('jwtIssuer and jwtAudience go together: give both for an external issuer, or neither for the Cognito user pool');
   }
-  if (!/^https:\/\/[^\s/]+/.test(issuer)) throw new InvalidAppContextError(`context "jwtIssuer" must be an https URL, got ${JSON.stringify(issuer)}`);
+  if (!/^https:\/\/[^\s/]+/.test(issuer)) throw new ValidationError(`context "jwtIssuer" must be an https URL, got ${JSON.stringify(issuer)}`);
   return { issuer, audience };
 }
 
@@ -160,7 +157,7 @@ function contextString(app: App, key: string): string | undefined {
   const value: unknown = app.node.tryGetContext(key);
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length === 0) {
-    throw new InvalidAppContextError(`context "${key}" must be a non-empty string, got ${JSON.stringify(value)}`);
+    throw new ValidationError(`context "${key}" must be a non-empty string, got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -168,7 +165,7 @@ function contextString(app: App, key: string): string | undefined {
 function contextOptionalString(app: App, key: string): string | undefined {
   const value: unknown = app.node.tryGetContext(key);
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new InvalidAppContextError(`context "${key}" must be a string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string') throw new ValidationError(`context "${key}" must be a string, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -178,7 +175,7 @@ function contextInteger(app: App, key: string): number | undefined {
   // -c key=value arrives as a string; cdk.json may hold a number.
   const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(parsed)) {
-    throw new InvalidAppContextError(`context "${key}" must be a whole number, got ${JSON.stringify(value)}`);
+    throw new ValidationError(`context "${key}" must be a whole number, got ${JSON.stringify(value)}`);
   }
   return parsed;
 }

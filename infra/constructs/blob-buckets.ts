@@ -14,10 +14,11 @@ import { BUCKETS, type BucketDefinition } from '../../shared/adapters/table-defi
 import type { BucketName } from '../../shared/domain/catalog.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import { backstopGaps, prefixBackstops } from '../blob-backstops.js';
+import { ValidationError } from '../errors.js';
 import type { DataAccess } from './lethe-table.js';
 
 /** What a function bound to a bucket may do with its objects. */
-export type BlobAccess = DataAccess | 'delete' | 'legalHold';
+export type BlobAccess = DataAccess | 'put' | 'delete' | 'legalHold';
 
 export interface BlobBucketsProps {
   /** The loaded platform-policy profile; its caps set the per-prefix lifecycle backstops. */
@@ -70,7 +71,7 @@ export class BlobBuckets extends Construct {
     super(scope, id);
     this.definitions = props.definitions ?? BUCKETS;
     const gaps = backstopGaps(this.definitions);
-    if (gaps.length > 0) throw new Error(`${this.node.path}: bucket definitions leave blobs without a backstop: ${gaps.join('; ')}`);
+    if (gaps.length > 0) throw new ValidationError(`bucket definitions leave blobs without a backstop: ${gaps.join('; ')}`, this);
 
     const noncurrentDays = positiveDays(this, 'noncurrentVersionExpirationDays', props.noncurrentVersionExpirationDays ?? 1);
     const abortDays = positiveDays(this, 'abortIncompleteMultipartUploadDays', props.abortIncompleteMultipartUploadDays ?? 1);
@@ -166,7 +167,7 @@ export class BlobBuckets extends Construct {
   grantLegalHold(grantee: IGrantable, name: BucketName): Grant {
     const definition = this.definitions.find((d) => d.id === name);
     if (definition?.objectLock !== true) {
-      throw new Error(`${this.node.path}: the ${name} bucket has no Object Lock, so it cannot take legal holds`);
+      throw new ValidationError(`the ${name} bucket has no Object Lock, so it cannot take legal holds`, this);
     }
     return this.concreteBucket(name).grants.actionsOnObjectKeys(grantee, '*', 's3:PutObjectLegalHold', 's3:GetObjectLegalHold');
   }
@@ -178,6 +179,8 @@ export class BlobBuckets extends Construct {
         return this.grantRead(grantee, name);
       case 'readWrite':
         return this.grantReadWrite(grantee, name);
+      case 'put':
+        return this.grantPut(grantee, name);
       case 'delete':
         return this.grantDelete(grantee, name);
       case 'legalHold':
@@ -187,7 +190,7 @@ export class BlobBuckets extends Construct {
 
   private concreteBucket(name: BucketName): Bucket {
     const bucket = this.buckets.get(name);
-    if (bucket === undefined) throw new Error(`${this.node.path}: no bucket is defined for ${name}`);
+    if (bucket === undefined) throw new ValidationError(`no bucket is defined for ${name}`, this);
     return bucket;
   }
 }
@@ -224,7 +227,7 @@ function lifecycleRules(policy: PlatformPolicy, definition: BucketDefinition, op
 }
 
 function positiveDays(scope: Construct, name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${scope.node.path}: ${name} must be a whole number of days ≥ 1, got ${value}`);
+  if (!Number.isInteger(value) || value < 1) throw new ValidationError(`${name} must be a whole number of days ≥ 1, got ${value}`, scope);
   return value;
 }
 

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { IGrantable, Grant } from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { ValidationError } from '../errors.js';
 
 export interface LetheEncryptionKeyProps {
   /** What the key protects; shown in the KMS console. */
@@ -37,11 +38,11 @@ export class LetheEncryptionKey extends Construct {
     super(scope, id);
     const rotationPeriodDays = props.rotationPeriodDays ?? 365;
     if (!Number.isInteger(rotationPeriodDays) || rotationPeriodDays < 90 || rotationPeriodDays > 2560) {
-      throw new Error(`${this.node.path}: rotationPeriodDays must be an integer from 90 to 2560, got ${rotationPeriodDays}`);
+      throw new ValidationError(`rotationPeriodDays must be an integer from 90 to 2560, got ${rotationPeriodDays}`, this);
     }
     const pendingWindowDays = props.pendingWindowDays ?? 30;
     if (!Number.isInteger(pendingWindowDays) || pendingWindowDays < 7 || pendingWindowDays > 30) {
-      throw new Error(`${this.node.path}: pendingWindowDays must be an integer from 7 to 30, got ${pendingWindowDays}`);
+      throw new ValidationError(`pendingWindowDays must be an integer from 7 to 30, got ${pendingWindowDays}`, this);
     }
     this.key = new Key(this, 'Key', {
       description: props.description,

@@ -13,6 +13,7 @@ import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { IndexDefinition, KeyAttribute, TableDefinition } from '../../shared/adapters/table-definitions.js';
+import { ValidationError } from '../errors.js';
 
 /** What a function bound to a store may do with it. */
 export type DataAccess = 'read' | 'readWrite';
@@ -58,9 +59,10 @@ export class LetheTable extends Construct {
     this.definition = definition;
 
     if (!definition.pointInTimeRecovery && props.pointInTimeRecoveryPeriodDays !== undefined) {
-      throw new Error(
-        `${this.node.path}: the ${definition.id} table must not have point-in-time recovery ` +
+      throw new ValidationError(
+        `the ${definition.id} table must not have point-in-time recovery ` +
           '(a restore would bring back shredded keys); do not set pointInTimeRecoveryPeriodDays for it',
+        this,
       );
     }
     const recoveryPeriodInDays = props.pointInTimeRecoveryPeriodDays ?? MAX_PITR_PERIOD_DAYS;
@@ -69,9 +71,9 @@ export class LetheTable extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const deletionProtection = props.deletionProtection ?? true;
     if (deletionProtection && removalPolicy === RemovalPolicy.DESTROY) {
-      throw new Error(
-        `${this.node.path}: removalPolicy DESTROY cannot delete a table with deletion protection; ` +
-          'set deletionProtection: false as well',
+      throw new ValidationError(
+        'removalPolicy DESTROY cannot delete a table with deletion protection; set deletionProtection: false as well',
+        this,
       );
     }
 
@@ -121,9 +123,7 @@ export class LetheTable extends Construct {
 
 function assertPitrPeriod(scope: Construct, days: number): void {
   if (!Number.isInteger(days) || days < 1 || days > MAX_PITR_PERIOD_DAYS) {
-    throw new Error(
-      `${scope.node.path}: pointInTimeRecoveryPeriodDays must be an integer from 1 to ${MAX_PITR_PERIOD_DAYS}, got ${days}`,
-    );
+    throw new ValidationError(`pointInTimeRecoveryPeriodDays must be an integer from 1 to ${MAX_PITR_PERIOD_DAYS}, got ${days}`, scope);
   }
 }
 

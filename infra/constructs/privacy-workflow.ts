@@ -14,6 +14,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { acknowledgeWorkflowFindings } from '../acknowledgements.js';
 import { RETRYABLE_ERRORS } from './sweep-workflow.js';
 
 export interface PrivacyWorkflowProps {
@@ -85,5 +86,6 @@ export class PrivacyWorkflow extends Construct {
       tracingEnabled: true,
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
+    acknowledgeWorkflowFindings(this.stateMachine, [props.workerFunction]);
   }
 }

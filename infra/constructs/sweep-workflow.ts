@@ -21,6 +21,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { STAGE_NAMES, STAGES, type Stage } from '../../shared/domain/catalog.js';
+import { acknowledgeWorkflowFindings } from '../acknowledgements.js';
 
 /** Errors worth retrying: Lambda throttling and service faults, a killed or timed-out invocation, storage throttling. */
 export const RETRYABLE_ERRORS = [
@@ -199,5 +200,6 @@ export class SweepWorkflow extends Construct {
       tracingEnabled: true,
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
+    acknowledgeWorkflowFindings(this.stateMachine, [props.listTenantsFunction, stageFunction, lifecycleFunction]);
   }
 }

@@ -5,7 +5,8 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { acknowledgementsUnder } from '../../infra/acknowledgements.js';
-import { applyFeatureFlags, buildApp, InvalidAppContextError, type BuildAppOptions } from '../../infra/app.js';
+import { applyFeatureFlags, buildApp, type BuildAppOptions } from '../../infra/app.js';
+import { ValidationError } from '../../infra/errors.js';
 import {
   ACCESS_LOG_FIELDS,
   ADMIN_API_GROUPS,
@@ -214,7 +215,7 @@ describe('the admin API authorizer', () => {
   });
 
   it('refuses an issuer without an audience, and an audience without an issuer', () => {
-    expect(() => built({ jwtIssuer: EXTERNAL.jwtIssuer })).toThrow(InvalidAppContextError);
+    expect(() => built({ jwtIssuer: EXTERNAL.jwtIssuer })).toThrow(ValidationError);
     expect(() => built({ jwtAudience: EXTERNAL.jwtAudience })).toThrow(/jwtIssuer and jwtAudience go together/);
   });
 

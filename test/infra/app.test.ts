@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { buildApp, FEATURE_FLAGS, InvalidAppContextError, stackName } from '../../infra/app.js';
+import { buildApp, FEATURE_FLAGS, stackName } from '../../infra/app.js';
+import { ValidationError } from '../../infra/errors.js';
 import { UnknownProfileError } from '../../shared/config/profiles.js';
 import { built, NO_BUNDLING, resourceOf } from './helpers.js';
 
@@ -35,7 +36,7 @@ describe('buildApp', () => {
   });
 
   it('rejects a pitrDays context that is not a whole number', () => {
-    expect(() => built({ pitrDays: 'two weeks' })).toThrow(InvalidAppContextError);
+    expect(() => built({ pitrDays: 'two weeks' })).toThrow(ValidationError);
   });
 
   it('applies its feature flags unless the context sets them', () => {

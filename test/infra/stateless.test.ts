@@ -167,7 +167,7 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
     const expression = minutes % 1440 === 0 ? `rate(${minutes / 1440} day${minutes === 1440 ? '' : 's'})` : minutes % 60 === 0 ? `rate(${minutes / 60} hour${minutes === 60 ? '' : 's'})` : `rate(${minutes} minutes)`;
     expect(schedule.Properties.ScheduleExpression).toBe(expression);
     expect(schedule.Properties.Target.RetryPolicy.MaximumRetryAttempts).toBe(5);
-    expect(schedule.Properties.Target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': [s.logicalId(s.lethe.stateless.scheduleDeadLetterQueue), 'Arn'] });
+    expect(schedule.Properties.Target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': [s.logicalId(s.sweep.scheduleDeadLetterQueue), 'Arn'] });
     expect(schedule.Properties.Target.Arn).toEqual({ Ref: s.logicalId(s.sweep.stateMachine) });
   });
 
@@ -205,6 +205,27 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
     const recordsTableId = s.lethe.stateful.getLogicalId(s.lethe.stateful.recordsTable.node.defaultChild as CfnElement);
     expect(JSON.stringify(statements)).not.toContain(recordsTableId);
     expect(s.actionsOf(s.sweep.lifecycleFunction).filter((a) => a.startsWith('s3:'))).toEqual([]);
+  });
+
+  const sweepGrants: [string, (sweep: Stateless['sweep']) => IFunction, string[]][] = [
+    ['tenant lister', (sweep) => sweep.listTenantsFunction, ['control:read', 'kms', 'secret:read', 'xray']],
+    [
+      'stage function',
+      (sweep) => sweep.stageFunction,
+      [
+        'control:read', 'control:write',
+        'kms',
+        'media:delete', 'media:listVersions',
+        'recordings:delete', 'recordings:listVersions',
+        'records:read', 'records:write',
+        'secret:read',
+        'xray',
+      ],
+    ],
+    ['lifecycle function', (sweep) => sweep.lifecycleFunction, ['control:read', 'control:write', 'kms', 'secret:read', 'ses:send', 'xray']],
+  ];
+  it.each(sweepGrants)('grants the sweep %s exactly what its part of the sweep uses', (_, fnOf, expected) => {
+    expect(capabilities(s, fnOf(s.sweep))).toEqual(expected);
   });
 
   it('runs the privacy worker on Node.js 22, ARM64, traced, for up to 15 minutes with 1 GB, with the sweep functions\' environment', () => {

@@ -1,0 +1,182 @@
+import { CfnOutput, RemovalPolicy, type CfnResource } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  CfnStage,
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+  type ThrottleSettings,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ROUTES, type RouteGroup, type RouteSpec } from '../../shared/app/api/contract.js';
+import { acknowledge } from '../acknowledgements.js';
+import { keepLogicalIdsOfChildren } from '../logical-ids.js';
+
+/**
+ * What the API writes per request to its access log. Deliberately no path
+ * (ids), query string (phones, e-mails, names), headers (the token) or body:
+ * logs are a store too. `routeKey` is the route template, e.g.
+ * `DELETE /v1/tenants/{t}/customers/{id}`.
+ */
+export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: '$context.requestId',
+  requestTimeEpoch: '$context.requestTimeEpoch',
+  ip: '$context.identity.sourceIp',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  latency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  authorizerError: '$context.authorizer.error',
+};
+
+/** Stage-wide throttle, for reads and ingest. */
+export const DEFAULT_THROTTLE: Required<ThrottleSettings> = { rateLimit: 50, burstLimit: 100 };
+/**
+ * Throttle of each admin change (PUT, POST, DELETE other than ingest): rare, consequential, never bulk.
+ * The policy preview is a POST too: it changes nothing but costs as much as a sweep's queries.
+ */
+export const DEFAULT_ADMIN_CHANGE_THROTTLE: Required<ThrottleSettings> = { rateLimit: 5, burstLimit: 10 };
+
+export interface AdminRoutesProps {
+  /** The function serving each built route group; routes of other groups are not built. */
+  readonly functions: Readonly<Partial<Record<RouteGroup, IFunction>>>;
+  /** Issuer URL whose JWTs the authorizer accepts. */
+  readonly jwtIssuer: string;
+  /** Accepted `aud` (or Cognito `client_id`) values. */
+  readonly jwtAudience: readonly string[];
+  /** @default DEFAULT_THROTTLE */
+  readonly throttle?: ThrottleSettings;
+  /** @default DEFAULT_ADMIN_CHANGE_THROTTLE */
+  readonly adminChangeThrottle?: ThrottleSettings;
+  /**
+   * Days the access log is kept (it holds caller IPs).
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly accessLogRetention?: RetentionDays;
+}
+
+/**
+ * The admin HTTP API's routes: one per {@link ROUTES} entry of a built group,
+ * each integrated with its group's function; a JWT authorizer on every route
+ * but the public OpenAPI document; stage and per-route throttling; a JSON
+ * access log without bodies, query strings or tokens.
+ */
+export class AdminRoutes extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+  readonly authorizer: HttpJwtAuthorizer;
+  /** Every route, by route key (`GET /v1/tenants`). */
+  readonly routes: ReadonlyMap<string, HttpRoute>;
+  /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: AdminRoutesProps) {
+    super(scope, id);
+    // The API, its routes and stage were the admin API's own before this construct gathered them; a new API would have a new URL.
+    keepLogicalIdsOfChildren(this);
+
+    this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
+      authorizerName: 'lethe-admin-jwt',
+      identitySource: ['$request.header.Authorization'],
+      jwtAudience: [...props.jwtAudience],
+    });
+    this.api = new HttpApi(this, 'Api', {
+      description: 'Lethe admin API: retention policies, legal holds, privacy requests, record deletion, ingest, runs, audit',
+      createDefaultStage: false,
+    });
+
+    // One integration per group; each route still gets an invoke permission scoped to its own path.
+    const integrations = new Map<RouteGroup, HttpLambdaIntegration>();
+    for (const [group, fn] of Object.entries(props.functions) as [RouteGroup, IFunction][]) {
+      integrations.set(group, new HttpLambdaIntegration(`${pascalCase(group)}Integration`, fn));
+    }
+    const routes = new Map<string, HttpRoute>();
+    const publicAuthorizer = new HttpNoneAuthorizer();
+    for (const spec of ROUTES) {
+      const integration = integrations.get(spec.group);
+      if (integration === undefined) continue;
+      const key = routeKey(spec);
+      const route = new HttpRoute(this, `Route ${key}`, {
+        httpApi: this.api,
+        routeKey: HttpRouteKey.with(spec.path, HttpMethod[spec.method]),
+        integration,
+        authorizer: spec.minRole === 'public' ? publicAuthorizer : this.authorizer,
+      });
+      if (spec.minRole === 'public') {
+        acknowledge(
+          route.node.defaultChild,
+          'AwsSolutions-APIG4',
+          'GET /v1/openapi.json is the public API description (no tenant data, no side effects) so tools can discover the API before signing in; every other route requires a JWT.',
+        );
+      }
+      routes.set(key, route);
+    }
+    this.routes = routes;
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.accessLogRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle ?? DEFAULT_THROTTLE,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+    this.applyRouteThrottles(props.adminChangeThrottle ?? DEFAULT_ADMIN_CHANGE_THROTTLE);
+    this.url = this.stage.url;
+
+    new CfnOutput(this, 'UrlOutput', { value: this.url, description: 'Base URL of the Lethe admin API' }).overrideLogicalId('AdminApiUrl');
+    new CfnOutput(this, 'IssuerOutput', {
+      value: props.jwtIssuer,
+      description: 'Issuer whose tokens the admin API accepts',
+    }).overrideLogicalId('AdminApiJwtIssuer');
+  }
+
+  /** Stage-wide throttle for every route; admin changes get their own, stricter one. Ingest is bulk traffic and keeps the stage's. */
+  private applyRouteThrottles(adminChange: ThrottleSettings): void {
+    const stage = this.stage.node.defaultChild as CfnStage;
+    // RouteSettings is a plain JSON map in the L1: its values must already be in CloudFormation's casing.
+    const settings: Record<string, { ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }> = {};
+    for (const spec of ROUTES) {
+      const key = routeKey(spec);
+      const route = this.routes.get(key);
+      if (route === undefined || !isAdminChange(spec)) continue;
+      settings[key] = {
+        ...(adminChange.rateLimit === undefined ? {} : { ThrottlingRateLimit: adminChange.rateLimit }),
+        ...(adminChange.burstLimit === undefined ? {} : { ThrottlingBurstLimit: adminChange.burstLimit }),
+      };
+      // API Gateway rejects route settings for a route key that does not exist yet.
+      stage.addResourceDependency(route.node.defaultChild as CfnResource);
+    }
+    stage.routeSettings = settings;
+  }
+}
+
+/** `GET /v1/tenants`: API Gateway's route key of a route. */
+export function routeKey(spec: Pick<RouteSpec, 'method' | 'path'>): string {
+  return `${spec.method} ${spec.path}`;
+}
+
+/** A mutating route other than ingest (bulk traffic from platform services). */
+export function isAdminChange(spec: RouteSpec): boolean {
+  return spec.method !== 'GET' && spec.group !== 'ingest';
+}
+
+function pascalCase(value: string): string {
+  return value[0]!.toUpperCase() + value.slice(1);
+}

@@ -1,0 +1,143 @@
+import type { Duration } from 'aws-cdk-lib';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { TableDefinition } from '../../shared/adapters/table-definitions.js';
+import type { BucketName } from '../../shared/domain/catalog.js';
+import type { PlatformPolicy } from '../../shared/domain/policy.js';
+import type { BlobBuckets } from './blob-buckets.js';
+import { LetheFunction, type BucketGrant, type LetheFunctionProps } from './lethe-function.js';
+import type { DataAccess, LetheTable } from './lethe-table.js';
+
+export type TableId = TableDefinition['id'];
+
+/** The variable of each table's name, as shared/config/lambda-env.ts reads it. */
+export const TABLE_VARIABLES: Readonly<Record<TableId, string>> = {
+  records: 'RECORDS_TABLE',
+  control: 'CONTROL_TABLE',
+  keys: 'KEYS_TABLE',
+};
+
+/** The variable of each bucket's name, as shared/config/lambda-env.ts reads it. */
+export const BUCKET_VARIABLES: Readonly<Record<BucketName, string>> = {
+  recordings: 'RECORDINGS_BUCKET',
+  media: 'MEDIA_BUCKET',
+  exports: 'EXPORTS_BUCKET',
+};
+
+/** The variable of each state machine's ARN, read only by the functions that start it. */
+export const STATE_MACHINE_VARIABLES = {
+  sweep: 'SWEEP_STATE_MACHINE_ARN',
+  privacy: 'PRIVACY_STATE_MACHINE_ARN',
+} as const;
+
+/** A state machine a function may be told to start. */
+export type StartableWorkflow = keyof typeof STATE_MACHINE_VARIABLES;
+
+export const REFERENCE_SECRET_VARIABLE = 'REF_SECRET_ARN';
+export const MAIL_FROM_VARIABLE = 'MAIL_FROM';
+
+export interface TableUse {
+  readonly access: DataAccess;
+  /** Why the function queries the table's indexes; required for a table with indexes (see `LetheFunction.bindTable`). */
+  readonly indexUse?: string;
+}
+
+export interface BucketUse {
+  readonly access: readonly BucketGrant[];
+  /** Why the function touches the bucket's objects (the acknowledgement of `<bucket>/*`). */
+  readonly objectUse: string;
+}
+
+/**
+ * What one function may do with the stores and services every function is
+ * told about, and why. Anything not listed is told by name only.
+ */
+export interface FunctionAccess {
+  /** @default - no table access */
+  readonly tables?: Readonly<Partial<Record<TableId, TableUse>>>;
+  /** @default - no object access */
+  readonly buckets?: Readonly<Partial<Record<BucketName, BucketUse>>>;
+  /**
+   * Reads the key of the HMACs that stand for subjects and actors (whatever writes receipts or audit events).
+   * @default false
+   */
+  readonly readsReferenceSecret?: boolean;
+  /**
+   * Sends e-mail through SES, as the configured sender only.
+   * @default false
+   */
+  readonly sendsMail?: boolean;
+}
+
+export interface LetheRuntimeProps {
+  readonly records: LetheTable;
+  readonly control: LetheTable;
+  readonly keys: LetheTable;
+  readonly blobs: BlobBuckets;
+  /** Key of the HMACs that stand for data subjects and actors in receipts and audit events. */
+  readonly referenceSecret: ISecret;
+  readonly platformPolicy: PlatformPolicy;
+  /** Operators who receive every critical alert, besides each tenant's admins. */
+  readonly operatorEmails: readonly string[];
+  /** Verified SES sender address of alert and confirmation e-mails. */
+  readonly mailFrom: string;
+  /** Time one sweep stage chunk works before handing back a continuation. */
+  readonly stageBudget: Duration;
+}
+
+/**
+ * The contract between the CDK app and the Lambda runtime
+ * (shared/config/lambda-env.ts): every Lethe function is told every table,
+ * bucket, the reference key, the sender and the settings, because the runtime
+ * config requires them all at load; it is granted only what its
+ * {@link FunctionAccess} declares. A service makes its functions here.
+ */
+export class LetheRuntime {
+  readonly platformPolicy: PlatformPolicy;
+  readonly stageBudget: Duration;
+
+  constructor(private readonly props: LetheRuntimeProps) {
+    this.platformPolicy = props.platformPolicy;
+    this.stageBudget = props.stageBudget;
+  }
+
+  /** A LetheFunction told the whole contract, with the grants `access` declares. */
+  newFunction(scope: Construct, id: string, props: Omit<LetheFunctionProps, 'environment'> & { readonly access: FunctionAccess }): LetheFunction {
+    const { access, ...functionProps } = props;
+    const fn = new LetheFunction(scope, id, { ...functionProps, environment: this.settings() });
+    this.bind(fn, access);
+    return fn;
+  }
+
+  /** Binds every store of the contract to `fn`: each name in its environment, a grant only where `access` asks. */
+  bind(fn: LetheFunction, access: FunctionAccess): void {
+    const tables: Record<TableId, LetheTable> = { records: this.props.records, control: this.props.control, keys: this.props.keys };
+    for (const [id, table] of Object.entries(tables) as [TableId, LetheTable][]) {
+      const use = access.tables?.[id];
+      fn.bindTable(table, {
+        envVar: TABLE_VARIABLES[id],
+        access: use?.access ?? 'none',
+        ...(use?.indexUse === undefined ? {} : { indexUse: use.indexUse }),
+      });
+    }
+    for (const name of Object.keys(BUCKET_VARIABLES) as BucketName[]) {
+      const use = access.buckets?.[name];
+      fn.bindBucket(this.props.blobs, name, {
+        envVar: BUCKET_VARIABLES[name],
+        access: use?.access ?? [],
+        ...(use === undefined ? {} : { objectUse: use.objectUse }),
+      });
+    }
+    fn.bindSecret(this.props.referenceSecret, { envVar: REFERENCE_SECRET_VARIABLE, access: access.readsReferenceSecret === true ? 'read' : 'none' });
+    fn.bindMailSender(this.props.mailFrom, { envVar: MAIL_FROM_VARIABLE, access: access.sendsMail === true ? 'send' : 'none' });
+  }
+
+  /** The variables that are settings, not bindings. */
+  private settings(): Record<string, string> {
+    return {
+      PLATFORM_POLICY: JSON.stringify(this.props.platformPolicy),
+      OPERATOR_EMAILS: this.props.operatorEmails.join(','),
+      STAGE_BUDGET_MS: String(this.props.stageBudget.toMilliseconds()),
+    };
+  }
+}

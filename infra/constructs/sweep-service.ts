@@ -1,0 +1,119 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { acknowledge } from '../acknowledgements.js';
+import { keepLogicalIdsOfChildren } from '../logical-ids.js';
+import type { FunctionAccess, LetheRuntime } from './lethe-runtime.js';
+import { SweepWorkflow } from './sweep-workflow.js';
+
+/** Governed objects and their keys, as the sweep meets them. */
+const GOVERNED_OBJECTS = 'Governed objects are keyed <prefix>/<tenant>/<subject>/<id>; the sweep may delete any of them once due.';
+
+/**
+ * Least privilege per sweep function: the lister reads control data; the stage
+ * deletes records and blobs and writes receipts; the lifecycle writes receipts
+ * and sends alerts.
+ */
+export const SWEEP_ACCESS = {
+  listTenants: {
+    tables: { control: { access: 'read' } },
+    readsReferenceSecret: true,
+  },
+  stage: {
+    tables: {
+      records: { access: 'readWrite', indexUse: 'A sweep queries the byRetention and byIdentifier indexes of the records table.' },
+      control: { access: 'readWrite' },
+    },
+    buckets: {
+      recordings: { access: ['delete'], objectUse: GOVERNED_OBJECTS },
+      media: { access: ['delete'], objectUse: GOVERNED_OBJECTS },
+    },
+    readsReferenceSecret: true,
+  },
+  lifecycle: {
+    tables: { control: { access: 'readWrite' } },
+    readsReferenceSecret: true,
+    sendsMail: true,
+  },
+} as const satisfies Record<string, FunctionAccess>;
+
+export interface SweepServiceProps {
+  /** The stores, settings and platform policy (its sweep cadence and tenant concurrency) the functions run against. */
+  readonly runtime: LetheRuntime;
+}
+
+/**
+ * The retention sweep: its three functions (list tenants, stage chunk,
+ * lifecycle) with their grants, the `Sweep` state machine, and the schedule
+ * that starts it at the profile's cadence, with a dead-letter queue.
+ */
+export class SweepService extends Construct {
+  readonly listTenantsFunction: IFunction;
+  readonly stageFunction: IFunction;
+  readonly lifecycleFunction: IFunction;
+  readonly workflow: SweepWorkflow;
+  readonly stateMachine: StateMachine;
+  readonly schedule: Schedule;
+  readonly scheduleDeadLetterQueue: Queue;
+  /** The functions whose errors alarm, by the name the alarms carry. */
+  readonly functions: Readonly<Record<string, IFunction>>;
+
+  constructor(scope: Construct, id: string, props: SweepServiceProps) {
+    super(scope, id);
+    // These resources were the stateless stack's own before this construct gathered them.
+    keepLogicalIdsOfChildren(this);
+    const { runtime } = props;
+    const { sweep } = runtime.platformPolicy;
+
+    this.listTenantsFunction = runtime.newFunction(this, 'SweepListTenants', {
+      functionDir: 'sweep-list-tenants',
+      description: 'Lethe sweep: lists the tenants a run covers',
+      access: SWEEP_ACCESS.listTenants,
+    }).function;
+    const stageTimeout = runtime.stageBudget.plus(Duration.minutes(2));
+    this.stageFunction = runtime.newFunction(this, 'SweepStage', {
+      functionDir: 'sweep-stage',
+      description: 'Lethe sweep: deletes one chunk of one stage for a group of tenant runs',
+      memorySizeMb: 1024,
+      timeout: stageTimeout,
+      access: SWEEP_ACCESS.stage,
+    }).function;
+    this.lifecycleFunction = runtime.newFunction(this, 'SweepLifecycle', {
+      functionDir: 'sweep-lifecycle',
+      description: 'Lethe sweep: opens, finishes and alerts on the tenant runs of a group',
+      access: SWEEP_ACCESS.lifecycle,
+    }).function;
+
+    this.workflow = new SweepWorkflow(this, 'Sweep', {
+      listTenantsFunction: this.listTenantsFunction,
+      stageFunction: this.stageFunction,
+      lifecycleFunction: this.lifecycleFunction,
+      tenantConcurrency: sweep.tenantConcurrency,
+      stageTimeout,
+    });
+    this.stateMachine = this.workflow.stateMachine;
+
+    this.scheduleDeadLetterQueue = new Queue(this, 'ScheduleDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.scheduleDeadLetterQueue.node.defaultChild, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the sweep schedule.');
+    this.schedule = new Schedule(this, 'SweepSchedule', {
+      description: `Lethe retention sweep every ${sweep.cadenceMinutes} minutes`,
+      schedule: ScheduleExpression.rate(Duration.minutes(sweep.cadenceMinutes)),
+      target: new StepFunctionsStartExecution(this.stateMachine, {
+        input: ScheduleTargetInput.fromObject({ dryRun: false }),
+        deadLetterQueue: this.scheduleDeadLetterQueue,
+        retryAttempts: 5,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
+
+    this.functions = { SweepStage: this.stageFunction, SweepLifecycle: this.lifecycleFunction, SweepListTenants: this.listTenantsFunction };
+  }
+}
