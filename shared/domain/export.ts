@@ -97,8 +97,10 @@ function keptByHolds(items: readonly RecordItem[], isHeld: (item: RecordItem) =>
   const kept = new Set<string>();
   for (const item of items) {
     if (!isHeld(item)) continue;
-    for (let at: RecordItem | undefined = item; at !== undefined && !kept.has(at.sk); at = at.parentSk === undefined ? undefined : bySk.get(at.parentSk)) {
+    let at: RecordItem | undefined = item;
+    while (at !== undefined && !kept.has(at.sk)) {
       kept.add(at.sk);
+      at = at.parentSk === undefined ? undefined : bySk.get(at.parentSk);
     }
     kept.add(keys.profileSk());
   }
