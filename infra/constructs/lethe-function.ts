@@ -154,25 +154,13 @@ export class LetheFunction extends Construct {
 
   /** Tells the function a table's name and grants it `read` or `readWrite` on the items. */
   bindTable(table: LetheTable, binding: TableBinding): void {
-    const hasIndexes = table.definition.globalSecondaryIndexes.length > 0;
-    if (binding.access === 'none' && binding.indexUse !== undefined) {
-      throw new ValidationError(`${binding.envVar}: indexUse is only for a table the function may read`, this);
-    }
-    if (binding.access !== 'none' && hasIndexes && (binding.indexUse === undefined || binding.indexUse.trim() === '')) {
-      throw new ValidationError(
-        `${binding.envVar}: the ${table.definition.id} table has indexes, which the ${binding.access} grant covers; say why the function may query them (indexUse)`,
-        this,
-      );
-    }
-    if (!hasIndexes && binding.indexUse !== undefined) {
-      throw new ValidationError(`${binding.envVar}: the ${table.definition.id} table has no indexes; leave indexUse out`, this);
-    }
+    const indexUse = this.indexUseOf(table, binding);
     this.setVariable(binding.envVar, table.table.tableName);
     if (binding.access === 'none') return;
     table.grantAccess(this.function, binding.access);
     const policy = this.policy();
-    if (hasIndexes) {
-      acknowledge(policy, `AwsSolutions-IAM5[Resource::${findingArn(this, table.table.tableArn, table.table)}/index/*]`, binding.indexUse!);
+    if (indexUse !== undefined) {
+      acknowledge(policy, `AwsSolutions-IAM5[Resource::${findingArn(this, table.table.tableArn, table.table)}/index/*]`, indexUse);
     }
     if (binding.access === 'readWrite' && table.table.encryptionKey !== undefined) {
       for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) acknowledge(policy, `AwsSolutions-IAM5[Action::${action}]`, REASONS.tableKeyWrite);
@@ -182,24 +170,16 @@ export class LetheFunction extends Construct {
   /** Tells the function a bucket's name and grants it the object actions asked for. */
   bindBucket(buckets: BlobBuckets, name: BucketName, binding: BucketBinding): void {
     const bucket = buckets.bucket(name);
-    if (new Set(binding.access).size !== binding.access.length) {
-      throw new ValidationError(`${binding.envVar}: access lists a grant twice: ${binding.access.join(', ')}`, this);
-    }
-    if (binding.access.length === 0 && binding.objectUse !== undefined) {
-      throw new ValidationError(`${binding.envVar}: objectUse is only for a bucket the function may use`, this);
-    }
-    if (binding.access.length > 0 && (binding.objectUse === undefined || binding.objectUse.trim() === '')) {
-      throw new ValidationError(`${binding.envVar}: say why the function touches the ${name} bucket's objects (objectUse)`, this);
-    }
+    const objectUse = this.objectUseOf(name, binding);
     this.setVariable(binding.envVar, bucket.bucketName);
-    if (binding.access.length === 0) return;
+    if (objectUse === undefined) return;
     for (const grant of binding.access) buckets.grantAccess(this.function, name, grant);
     const policy = this.policy();
     if (binding.access.includes('read')) {
       for (const action of ['s3:GetObject*', 's3:GetBucket*', 's3:List*']) acknowledge(policy, `AwsSolutions-IAM5[Action::${action}]`, REASONS.bucketRead);
     }
     if (binding.access.includes('delete')) acknowledge(policy, 'AwsSolutions-IAM5[Action::s3:DeleteObject*]', REASONS.bucketDelete);
-    acknowledge(policy, `AwsSolutions-IAM5[Resource::${findingArn(this, bucket.bucketArn, bucket)}/*]`, binding.objectUse!);
+    acknowledge(policy, `AwsSolutions-IAM5[Resource::${findingArn(this, bucket.bucketArn, bucket)}/*]`, objectUse);
   }
 
   /** Tells the function a secret's ARN and, with `read`, lets it fetch the value. */
@@ -231,6 +211,42 @@ export class LetheFunction extends Construct {
         resources: [address, domain].map((identity) => `arn:${stack.partition}:ses:${stack.region}:${stack.account}:identity/${identity}`),
       }),
     );
+  }
+
+  /** The reason that acknowledges the index wildcard: present exactly when access is granted on a table with indexes. */
+  private indexUseOf(table: LetheTable, binding: TableBinding): string | undefined {
+    const { id, globalSecondaryIndexes } = table.definition;
+    const indexUse = binding.indexUse?.trim();
+    if (binding.access === 'none' || globalSecondaryIndexes.length === 0) {
+      if (indexUse !== undefined) {
+        const why = binding.access === 'none' ? 'the function may not read the table' : `the ${id} table has no indexes`;
+        throw new ValidationError(`${binding.envVar}: leave indexUse out; ${why}`, this);
+      }
+      return undefined;
+    }
+    if (indexUse === undefined || indexUse === '') {
+      throw new ValidationError(
+        `${binding.envVar}: the ${id} table has indexes, which the ${binding.access} grant covers; say why the function may query them (indexUse)`,
+        this,
+      );
+    }
+    return indexUse;
+  }
+
+  /** The reason that acknowledges the object wildcard: present exactly when object access is granted. */
+  private objectUseOf(name: BucketName, binding: BucketBinding): string | undefined {
+    if (new Set(binding.access).size !== binding.access.length) {
+      throw new ValidationError(`${binding.envVar}: access lists a grant twice: ${binding.access.join(', ')}`, this);
+    }
+    const objectUse = binding.objectUse?.trim();
+    if (binding.access.length === 0) {
+      if (objectUse !== undefined) throw new ValidationError(`${binding.envVar}: leave objectUse out; the function may not use the ${name} bucket's objects`, this);
+      return undefined;
+    }
+    if (objectUse === undefined || objectUse === '') {
+      throw new ValidationError(`${binding.envVar}: say why the function touches the ${name} bucket's objects (objectUse)`, this);
+    }
+    return objectUse;
   }
 
   private setVariable(name: string, value: string): void {
