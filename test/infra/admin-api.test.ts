@@ -19,7 +19,7 @@ import { StatefulStack } from '../../infra/stateful-stack.js';
 import { StatelessStack } from '../../infra/stateless-stack.js';
 import { ROLES, ROUTES } from '../../shared/app/api/contract.js';
 import { PROFILE_NAMES, loadProfile } from '../../shared/config/profiles.js';
-import { testApp } from './helpers.js';
+import { capabilitiesOf as capabilitiesIn, testApp } from './helpers.js';
 
 type Json = Record<string, any>;
 
@@ -54,54 +54,8 @@ function built(context: Record<string, unknown> = {}, options: BuildAppOptions =
 
 type Built = ReturnType<typeof built>;
 
-/**
- * What a function may do, in words: `records:write`, `media:legalHold`, `sweep:start` …
- * Anything unrecognised comes back as the raw action, so a new permission shows up in the diff.
- */
-function capabilitiesOf(b: Built, fn: IFunction): string[] {
-  const { stateful } = b.lethe;
-  const targets: [string, string][] = [
-    ['records', b.exported(stateful.recordsTable.tableArn)],
-    ['control', b.exported(stateful.controlTable.tableArn)],
-    ['keys', b.exported(stateful.keysTable.tableArn)],
-    ['recordings', b.exported(stateful.recordingsBucket.bucketArn)],
-    ['media', b.exported(stateful.mediaBucket.bucketArn)],
-    ['exports', b.exported(stateful.exportsBucket.bucketArn)],
-    ['sweep', b.logicalId(b.stack.sweep.stateMachine)],
-    ['privacy', b.logicalId(b.stack.privacy.stateMachine)],
-    ['secret', b.logicalId(b.stack.referenceSecret)],
-  ];
-  const kinds: [RegExp, string][] = [
-    [/^dynamodb:(BatchGetItem|GetRecords|GetShardIterator|Query|GetItem|Scan|ConditionCheckItem|DescribeTable)$/, 'read'],
-    [/^dynamodb:(BatchWriteItem|PutItem|UpdateItem|DeleteItem)$/, 'write'],
-    [/^s3:(GetObject\*|GetBucket\*|List\*)$/, 'read'],
-    [/^s3:(ListBucket|ListBucketVersions)$/, 'listVersions'],
-    [/^s3:(PutObject|PutObjectTagging|AbortMultipartUpload)$/, 'put'],
-    [/^s3:DeleteObject\*$/, 'delete'],
-    [/^s3:(PutObjectLegalHold|GetObjectLegalHold)$/, 'legalHold'],
-    [/^states:StartExecution$/, 'start'],
-    [/^secretsmanager:(GetSecretValue|DescribeSecret)$/, 'read'],
-  ];
-  const found = new Set<string>();
-  for (const statement of b.statementsOf(fn)) {
-    const resources = JSON.stringify(statement.Resource);
-    for (const action of [statement.Action].flat() as string[]) {
-      if (action.startsWith('xray:')) {
-        found.add('xray');
-        continue;
-      }
-      if (action.startsWith('kms:')) {
-        found.add('kms');
-        continue;
-      }
-      const kind = kinds.find(([pattern]) => pattern.test(action))?.[1];
-      const hits = targets.filter(([, ref]) => resources.includes(ref)).map(([name]) => name);
-      if (kind === undefined || hits.length === 0) found.add(action);
-      for (const target of hits) if (kind !== undefined) found.add(`${target}:${kind}`);
-    }
-  }
-  return [...found].sort();
-}
+/** What a function may do, in words (see the helper's capabilitiesOf). */
+const capabilitiesOf = (b: Built, fn: IFunction): string[] => capabilitiesIn(b.lethe, b.resources, fn);
 
 describe('the admin API routes', () => {
   const b = built();

@@ -1,6 +1,7 @@
 /** Shared set-up for the infra assertion tests: apps without bundling, resources found through their constructs. */
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { applyFeatureFlags, buildApp, type BuildAppOptions, type LetheApp } from '../../infra/app.js';
 import { StatefulStack, type StatefulStackProps } from '../../infra/stateful-stack.js';
@@ -61,4 +62,63 @@ export function refTo(construct: IConstruct): { Ref: string } {
 /** `{ 'Fn::GetAtt': [id, 'Arn'] }` of a construct's resource. */
 export function arnOf(construct: IConstruct): { 'Fn::GetAtt': [string, string] } {
   return { 'Fn::GetAtt': [logicalIdOf(construct), 'Arn'] };
+}
+
+type Json = Record<string, any>;
+
+/** Every IAM statement attached to a function's role, from the synthesized resources of its stack. */
+export function statementsOf(resources: Readonly<Record<string, Json>>, fn: IFunction): Json[] {
+  const roleId = logicalIdOf(fn.role!);
+  return Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: Json) => x.Ref === roleId))
+    .flatMap((r) => r.Properties.PolicyDocument.Statement as Json[]);
+}
+
+/**
+ * What a stateless function may do, in words: `records:write`, `media:legalHold`,
+ * `sweep:start`, `ses:send` … Anything unrecognised comes back as the raw
+ * action, so a new permission shows up in the diff.
+ */
+export function capabilitiesOf(lethe: LetheApp, resources: Readonly<Record<string, Json>>, fn: IFunction): string[] {
+  const { stateful, stateless } = lethe;
+  const exported = (arn: string) => (stateless.resolve(stateful.exportValue(arn)) as { 'Fn::ImportValue': string })['Fn::ImportValue'];
+  const targets: [string, string][] = [
+    ['records', exported(stateful.recordsTable.tableArn)],
+    ['control', exported(stateful.controlTable.tableArn)],
+    ['keys', exported(stateful.keysTable.tableArn)],
+    ['recordings', exported(stateful.recordingsBucket.bucketArn)],
+    ['media', exported(stateful.mediaBucket.bucketArn)],
+    ['exports', exported(stateful.exportsBucket.bucketArn)],
+    ['sweep', logicalIdOf(stateless.sweep.stateMachine)],
+    ['privacy', logicalIdOf(stateless.privacy.stateMachine)],
+    ['secret', logicalIdOf(stateless.referenceSecret)],
+    ['ses', ':ses:'],
+  ];
+  const kinds: [RegExp, string][] = [
+    [/^dynamodb:(BatchGetItem|GetRecords|GetShardIterator|Query|GetItem|Scan|ConditionCheckItem|DescribeTable)$/, 'read'],
+    [/^dynamodb:(BatchWriteItem|PutItem|UpdateItem|DeleteItem)$/, 'write'],
+    [/^s3:(GetObject\*|GetBucket\*|List\*)$/, 'read'],
+    [/^s3:(ListBucket|ListBucketVersions)$/, 'listVersions'],
+    [/^s3:(PutObject|PutObjectTagging|AbortMultipartUpload)$/, 'put'],
+    [/^s3:DeleteObject\*$/, 'delete'],
+    [/^s3:(PutObjectLegalHold|GetObjectLegalHold)$/, 'legalHold'],
+    [/^states:StartExecution$/, 'start'],
+    [/^secretsmanager:(GetSecretValue|DescribeSecret)$/, 'read'],
+    [/^ses:SendEmail$/, 'send'],
+  ];
+  const found = new Set<string>();
+  for (const statement of statementsOf(resources, fn)) {
+    const resourcesText = JSON.stringify(statement.Resource);
+    for (const action of [statement.Action].flat() as string[]) {
+      if (action.startsWith('xray:')) found.add('xray');
+      else if (action.startsWith('kms:')) found.add('kms');
+      else {
+        const kind = kinds.find(([pattern]) => pattern.test(action))?.[1];
+        const hits = targets.filter(([, ref]) => resourcesText.includes(ref)).map(([name]) => name);
+        if (kind === undefined || hits.length === 0) found.add(action);
+        for (const target of hits) if (kind !== undefined) found.add(`${target}:${kind}`);
+      }
+    }
+  }
+  return [...found].sort();
 }

@@ -6,7 +6,7 @@ import { acknowledgementsUnder } from '../../infra/acknowledgements.js';
 import { buildApp } from '../../infra/app.js';
 import { PROFILE_NAMES, loadProfile } from '../../shared/config/profiles.js';
 import { renderSweepStateMachine } from '../../shared/local/asl.js';
-import { testApp } from './helpers.js';
+import { capabilitiesOf, testApp } from './helpers.js';
 
 type Json = Record<string, any>;
 
@@ -29,49 +29,8 @@ function stateless(profile: string, context: Record<string, unknown> = {}) {
 
 type Stateless = ReturnType<typeof stateless>;
 
-/**
- * What a function may do, in words (`records:write`, `exports:put`, `ses:send` …);
- * anything unrecognised comes back as the raw action, so a new permission shows up in the diff.
- */
-function capabilities(s: Stateless, fn: IFunction): string[] {
-  const { stateful, stateless: stack } = s.lethe;
-  const exported = (arn: string) => (stack.resolve(stateful.exportValue(arn)) as { 'Fn::ImportValue': string })['Fn::ImportValue'];
-  const targets: [string, string][] = [
-    ['records', exported(stateful.recordsTable.tableArn)],
-    ['control', exported(stateful.controlTable.tableArn)],
-    ['keys', exported(stateful.keysTable.tableArn)],
-    ['recordings', exported(stateful.recordingsBucket.bucketArn)],
-    ['media', exported(stateful.mediaBucket.bucketArn)],
-    ['exports', exported(stateful.exportsBucket.bucketArn)],
-    ['secret', s.logicalId(stack.referenceSecret)],
-    ['ses', ':ses:'],
-  ];
-  const kinds: [RegExp, string][] = [
-    [/^dynamodb:(BatchGetItem|GetRecords|GetShardIterator|Query|GetItem|Scan|ConditionCheckItem|DescribeTable)$/, 'read'],
-    [/^dynamodb:(BatchWriteItem|PutItem|UpdateItem|DeleteItem)$/, 'write'],
-    [/^s3:(GetObject\*|GetBucket\*|List\*)$/, 'read'],
-    [/^s3:(ListBucket|ListBucketVersions)$/, 'listVersions'],
-    [/^s3:(PutObject|PutObjectTagging|AbortMultipartUpload)$/, 'put'],
-    [/^s3:DeleteObject\*$/, 'delete'],
-    [/^secretsmanager:(GetSecretValue|DescribeSecret)$/, 'read'],
-    [/^ses:SendEmail$/, 'send'],
-  ];
-  const found = new Set<string>();
-  for (const statement of s.statementsOf(fn)) {
-    const resources = JSON.stringify(statement.Resource);
-    for (const action of [statement.Action].flat() as string[]) {
-      if (action.startsWith('xray:')) found.add('xray');
-      else if (action.startsWith('kms:')) found.add('kms');
-      else {
-        const kind = kinds.find(([pattern]) => pattern.test(action))?.[1];
-        const hits = targets.filter(([, ref]) => resources.includes(ref)).map(([name]) => name);
-        if (kind === undefined || hits.length === 0) found.add(action);
-        for (const target of hits) if (kind !== undefined) found.add(`${target}:${kind}`);
-      }
-    }
-  }
-  return [...found].sort();
-}
+/** What a function may do, in words (see capabilitiesOf). */
+const capabilities = (s: Stateless, fn: IFunction): string[] => capabilitiesOf(s.lethe, s.resources, fn);
 
 /** Follows `Next` from a state, collecting the states visited in a Map's processor. */
 function chain(states: Json, from: string, until: string): string[] {
