@@ -6,11 +6,12 @@
  */
 import { createDynamoClients, createSfnClient } from '../shared/adapters/clients.js';
 import { DynamoPrivacyRequestStore } from '../shared/adapters/dynamodb/privacy-request-store.js';
+import { StepFunctionsHoldWorkStarter } from '../shared/adapters/sfn/hold-starter.js';
 import { StepFunctionsPrivacyStarter } from '../shared/adapters/sfn/privacy-starter.js';
 import { StepFunctionsSweepStarter } from '../shared/adapters/sfn/sweep-starter.js';
 import type { ApiDeps } from '../shared/app/api/contract.js';
 import { ConfigurationError } from '../shared/config/lambda-env.js';
-import type { PrivacyStarter, SweepStarter } from '../shared/domain/ports.js';
+import type { HoldWorkStarter, PrivacyStarter, SweepStarter } from '../shared/domain/ports.js';
 import { config, logger, runDeps } from './runtime.js';
 
 export { config, logger };
@@ -28,10 +29,17 @@ const unconfiguredSweeps: SweepStarter = {
   },
 };
 
-/** Only the privacy and holds functions start privacy requests; the others never call this. */
+/** Only the privacy function starts privacy requests; the others never call this. */
 const unconfiguredPrivacyRequests: PrivacyStarter = {
   start: async () => {
     throw new ConfigurationError('environment variable PRIVACY_STATE_MACHINE_ARN is not set');
+  },
+};
+
+/** Only the holds function starts Hold executions; the others never call this. */
+const unconfiguredHoldWork: HoldWorkStarter = {
+  start: async () => {
+    throw new ConfigurationError('environment variable HOLD_STATE_MACHINE_ARN is not set');
   },
 };
 
@@ -47,6 +55,11 @@ const privacyRequests: PrivacyStarter =
     ? unconfiguredPrivacyRequests
     : new StepFunctionsPrivacyStarter({ sfn, stateMachineArn: config.privacyStateMachineArn });
 
+const holdWork: HoldWorkStarter =
+  config.holdStateMachineArn === undefined
+    ? unconfiguredHoldWork
+    : new StepFunctionsHoldWorkStarter({ sfn, stateMachineArn: config.holdStateMachineArn });
+
 const privacy = new DynamoPrivacyRequestStore({
   doc: createDynamoClients({ region: config.region }).doc,
   tableName: config.tableNames.control,
@@ -57,6 +70,7 @@ export const apiDeps: ApiDeps = {
   sweeps,
   privacy,
   privacyRequests,
+  holdWork,
   maxInlineBlobBytes: LAMBDA_MAX_INLINE_BLOB_BYTES,
   ...(config.exportLinkSeconds !== undefined && { exportLinkSeconds: config.exportLinkSeconds }),
 };

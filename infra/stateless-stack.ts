@@ -6,6 +6,7 @@ import { acknowledge } from './acknowledgements.js';
 import { AdminApi, type AdminApiProps } from './constructs/admin-api.js';
 import { LetheRuntime } from './constructs/lethe-runtime.js';
 import { LetheMonitoring } from './constructs/monitoring.js';
+import { HoldService } from './constructs/hold-service.js';
 import { PrivacyService } from './constructs/privacy-service.js';
 import { SweepService } from './constructs/sweep-service.js';
 import { ValidationError } from './errors.js';
@@ -48,6 +49,7 @@ export class StatelessStack extends Stack {
   readonly runtime: LetheRuntime;
   readonly sweep: SweepService;
   readonly privacy: PrivacyService;
+  readonly holds: HoldService;
   readonly adminApi: AdminApi;
   /** Alarms (failed sweeps, function errors, dead letters, deletion lag) and the dashboard. */
   readonly monitoring: LetheMonitoring;
@@ -85,16 +87,17 @@ export class StatelessStack extends Stack {
 
     this.sweep = new SweepService(this, 'SweepService', { runtime: this.runtime });
     this.privacy = new PrivacyService(this, 'PrivacyService', { runtime: this.runtime });
+    this.holds = new HoldService(this, 'HoldService', { runtime: this.runtime, privacyStateMachine: this.privacy.stateMachine });
     this.adminApi = new AdminApi(this, 'AdminApi', {
       ...props.adminApi,
       runtime: this.runtime,
-      stateMachines: { sweep: this.sweep.stateMachine, privacy: this.privacy.stateMachine },
+      stateMachines: { sweep: this.sweep.stateMachine, privacy: this.privacy.stateMachine, hold: this.holds.stateMachine },
     });
 
     this.monitoring = new LetheMonitoring(this, 'Monitoring', {
       sweepStateMachine: this.sweep.stateMachine,
       privacyStateMachine: this.privacy.stateMachine,
-      functions: { ...this.sweep.functions, ...this.privacy.functions },
+      functions: { ...this.sweep.functions, ...this.privacy.functions, ...this.holds.functions },
       scheduleDeadLetterQueue: this.sweep.scheduleDeadLetterQueue,
       recordsTable: stateful.recordsTable,
       cadenceMinutes: platformPolicy.sweep.cadenceMinutes,

@@ -19,8 +19,6 @@ export interface GroupAccess extends FunctionAccess {
   readonly starts?: readonly StartableWorkflow[];
 }
 
-const HELD_OBJECTS =
-  'A hold sets and clears Object Lock legal holds on the blobs of the records in its scope, keyed <prefix>/<tenant>/<subject>/<id>.';
 const CUSTOMER_OBJECTS =
   "The export pre-signs GET URLs for the customer's recordings, media and attachments, keyed <prefix>/<tenant>/<subject>/<id>; " +
   'deleting a customer, conversation, message or recording removes its blobs and every version of them.';
@@ -46,20 +44,9 @@ export const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
   },
   holds: {
     description: 'creates, lists and releases legal holds',
-    tables: {
-      control: { access: 'readWrite' },
-      records: {
-        access: 'readWrite',
-        indexUse:
-          'Applying or releasing a hold finds the records in its scope through the byIdentifier index (customer, conversation, call) or the byRetention index (category, whole tenant).',
-      },
-    },
-    buckets: {
-      recordings: { access: ['legalHold'], objectUse: HELD_OBJECTS },
-      media: { access: ['legalHold'], objectUse: HELD_OBJECTS },
-    },
-    // A release resumes the privacy requests the hold deferred.
-    starts: ['privacy'],
+    tables: { control: { access: 'readWrite' } },
+    // Applying and releasing run in the Hold workflow, not in the request.
+    starts: ['hold'],
     readsReferenceSecret: true,
   },
   customers: {

@@ -8,6 +8,8 @@ import {
   LogLevel,
   StateMachine,
   StateMachineType,
+  Choice,
+  Condition,
   Succeed,
   TaskInput,
   Timeout,
@@ -40,7 +42,7 @@ export class PrivacyWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: PrivacyWorkflowProps) {
     super(scope, id);
     this.workerFunction = props.workerFunction;
-    const task = (name: string, action: string, extra: Record<string, unknown> = {}, timeout?: Duration) => {
+    const task = (name: string, action: string, extra: Record<string, unknown> = {}, timeout?: Duration, resultPath: string = JsonPath.DISCARD) => {
       const t = new LambdaInvoke(this, name, {
         lambdaFunction: props.workerFunction,
         payload: TaskInput.fromObject({
@@ -50,7 +52,8 @@ export class PrivacyWorkflow extends Construct {
           ...extra,
         }),
         retryOnServiceExceptions: false,
-        resultPath: JsonPath.DISCARD,
+        ...(resultPath !== JsonPath.DISCARD && { resultSelector: { 'done.$': '$.Payload.done' } }),
+        resultPath,
         ...(timeout === undefined ? {} : { taskTimeout: Timeout.duration(timeout) }),
       });
       t.addRetry({
@@ -71,9 +74,11 @@ export class PrivacyWorkflow extends Construct {
     fail.addCatch(notify, { resultPath: JsonPath.DISCARD });
     fail.next(notify);
     const start = task('Start request', 'start');
-    const execute = task('Execute request', 'execute', {}, props.stepTimeout);
+    // A chunk works until its deadline and says whether the request is done; the next chunk goes on from where it stopped.
+    const execute = task('Execute request', 'execute', {}, props.stepTimeout, '$.execution');
     start.addCatch(fail, { resultPath: '$.error' });
     execute.addCatch(fail, { resultPath: '$.error' });
+    const more = new Choice(this, 'More to do?').when(Condition.booleanEquals('$.execution.done', false), execute).otherwise(notify);
 
     const logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
@@ -81,7 +86,7 @@ export class PrivacyWorkflow extends Construct {
     });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(start.next(execute).next(notify)),
+      definitionBody: DefinitionBody.fromChainable(start.next(execute).next(more)),
       timeout: Duration.hours(6),
       tracingEnabled: true,
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },

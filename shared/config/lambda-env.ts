@@ -67,10 +67,12 @@ export interface LambdaConfig {
   readonly sweepStateMachineArn?: string;
   /**
    * ARN of the `PrivacyRequest` state machine (`PRIVACY_STATE_MACHINE_ARN`); the
-   * admin API's privacy and holds functions start executions, and require it
+   * admin API's privacy function and the hold worker start executions, and require it
    * (`requirePrivacyStateMachineArn`).
    */
   readonly privacyStateMachineArn?: string;
+  /** ARN of the `Hold` state machine (`HOLD_STATE_MACHINE_ARN`); the admin API's holds function starts executions. */
+  readonly holdStateMachineArn?: string;
 }
 
 export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
@@ -104,6 +106,9 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     }),
     ...(optional(env, 'PRIVACY_STATE_MACHINE_ARN') !== undefined && {
       privacyStateMachineArn: optional(env, 'PRIVACY_STATE_MACHINE_ARN'),
+    }),
+    ...(optional(env, 'HOLD_STATE_MACHINE_ARN') !== undefined && {
+      holdStateMachineArn: optional(env, 'HOLD_STATE_MACHINE_ARN'),
     }),
   };
 }

@@ -23,6 +23,31 @@ export interface LegalHold {
   readonly expiresAt?: string;
   readonly releasedAt?: string;
   readonly releasedBy?: string;
+  /**
+   * Where its work on the stored records stands: `applying` (backstops coming
+   * off, blob holds going on) → `active`; `releasing` → `released`. Sweeps
+   * honour a hold from the moment it is stored and stop at its release,
+   * whatever this says. Absent on holds stored before it existed.
+   */
+  readonly status?: HoldStatus;
+  /** The work's position between chunks (`hold-work.ts`). */
+  readonly progress?: { readonly pass: number; readonly cursor?: string; readonly counts: HoldWorkCounts };
+  /** What applying did, once done. */
+  readonly applied?: HoldWorkCounts;
+  /** What releasing did, once done. */
+  readonly releasedCounts?: HoldWorkCounts;
+}
+
+export type HoldStatus = 'applying' | 'active' | 'releasing' | 'released';
+
+/** What applying or releasing a hold did to the stored records. */
+export interface HoldWorkCounts {
+  /** Backstops taken off (apply) or stamped back (release). */
+  readonly records: number;
+  /** Blob legal holds set (apply) or cleared (release). */
+  readonly blobHolds: number;
+  /** Blobs in a bucket without Object Lock (apply). */
+  readonly blobHoldsUnsupported: number;
 }
 
 /** What a hold is matched against: the sweep-relevant facts of a record. */

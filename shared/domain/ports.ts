@@ -242,3 +242,12 @@ export interface SweepStarter {
 export interface PrivacyStarter {
   start(input: { readonly tenantId: string; readonly requestId: string; readonly executionName: string }): Promise<void>;
 }
+
+/**
+ * Starts a `Hold` execution, which applies or releases a legal hold on the
+ * stored records in chunks (`holdStep`). Named per hold and action, so a
+ * repeated start under one name runs nothing twice.
+ */
+export interface HoldWorkStarter {
+  start(input: { readonly tenantId: string; readonly holdId: string; readonly executionName: string }): Promise<void>;
+}

@@ -12,7 +12,7 @@ import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { buildSubjectExports } from './export.js';
 import { holdMatcher } from './holds.js';
 import { normaliseIdentifier } from './identifiers.js';
-import type { BlobStore, Clock, ControlStore, Mailer, RecordStore } from './ports.js';
+import type { BlobStore, Clock, ControlStore, Mailer, PrivacyStarter, RecordStore } from './ports.js';
 import type { CategoryCounts, Receipt } from './receipt.js';
 import type { Tenant } from './tenant.js';
 import { isIdentifierSk, keys, recordKeyString, retentionShardsOf, type IdentifierKind, type RecordItem } from './records.js';
@@ -566,3 +566,22 @@ export async function requestsAwaitingHoldRelease(deps: Pick<PrivacyDeps, 'priva
     .map((r) => r.requestId);
 }
 
+
+/**
+ * Starts again every request whose erasure a hold deferred (after a release;
+ * each one defers again what another hold still keeps). The execution name
+ * counts the request's runs, so a repeated call starts nothing twice.
+ */
+export async function resumeDeferredRequests(
+  deps: Pick<PrivacyDeps, 'privacy'> & { readonly privacyRequests: PrivacyStarter },
+  tenantId: string,
+): Promise<string[]> {
+  const resumed: string[] = [];
+  for (const requestId of await requestsAwaitingHoldRelease(deps, tenantId)) {
+    const request = await deps.privacy.get(tenantId, requestId);
+    if (request === undefined) continue;
+    await deps.privacyRequests.start({ tenantId, requestId, executionName: `${requestId}-resume-${request.runIds?.length ?? 0}` });
+    resumed.push(requestId);
+  }
+  return resumed;
+}

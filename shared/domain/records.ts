@@ -200,6 +200,20 @@ export function parseIdentifierSk(sk: string): { readonly kind: IdentifierKind; 
   return { kind: kind as IdentifierKind, value: value.join('#') };
 }
 
+/**
+ * The `sk`s of every possible ancestor of a record in its partition: the
+ * records whose key prefixes its own (a conversation above its messages), and
+ * the profile above everything of a customer.
+ */
+export function ancestorSks(sk: string): string[] {
+  if (sk === keys.profileSk()) return [];
+  const parts = sk.split('#');
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('#'));
+  out.push(keys.profileSk());
+  return out;
+}
+
 /** The instant a record is indexed at: the earlier of its own clock start and its parent's. */
 export function indexClock(item: Pick<RecordItem, 'clockStart' | 'parentClock'>): string {
   return item.parentClock !== undefined && item.parentClock < item.clockStart ? item.parentClock : item.clockStart;

@@ -11,6 +11,7 @@ import { applyFeatureFlags } from '../../infra/app.js';
 import { StatefulStack } from '../../infra/stateful-stack.js';
 import { StatelessStack } from '../../infra/stateless-stack.js';
 import { LetheFunction } from '../../infra/constructs/lethe-function.js';
+import { HoldWorkflow } from '../../infra/constructs/hold-workflow.js';
 import { PrivacyWorkflow } from '../../infra/constructs/privacy-workflow.js';
 import type { PlatformPolicy } from '../domain/policy.js';
 
@@ -103,4 +104,23 @@ export function renderPrivacyStateMachine(): RenderedStateMachine<PrivacyFunctio
   const workflow = new PrivacyWorkflow(stack, 'PrivacyRequest', { workerFunction: worker, stepTimeout: Duration.minutes(15) });
   privacyRendered = render(stack, workflow.stateMachine.node.defaultChild as CfnStateMachine, { worker });
   return privacyRendered;
+}
+
+export type HoldFunctionRole = 'worker';
+
+let holdRendered: RenderedStateMachine<HoldFunctionRole> | undefined;
+
+/** The `Hold` state machine as plain ASL (the construct the stateless stack deploys). */
+export function renderHoldStateMachine(): RenderedStateMachine<HoldFunctionRole> {
+  if (holdRendered !== undefined) return holdRendered;
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'LocalHold');
+  const worker = new LetheFunction(stack, 'HoldWorker', {
+    functionDir: 'hold-worker',
+    description: 'Lethe legal holds (local rendering)',
+    environment: {},
+  }).function;
+  const workflow = new HoldWorkflow(stack, 'Hold', { workerFunction: worker, stepTimeout: Duration.minutes(15) });
+  holdRendered = render(stack, workflow.stateMachine.node.defaultChild as CfnStateMachine, { worker });
+  return holdRendered;
 }

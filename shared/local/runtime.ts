@@ -32,6 +32,7 @@ import { signDevToken, toAuthorizerClaims, verifyDevToken, type DevTokenRequest 
 import { startEmulators, S3RVER_CREDENTIALS, type Emulators } from './emulators.js';
 import { startFakeProvider, type FakeProvider } from './fake-provider.js';
 import { InProcessPrivacyStarter } from './in-process-privacy-starter.js';
+import { holdHandlers, InProcessHoldWorkStarter } from './hold-runner.js';
 import { privacyHandlers } from './privacy-runner.js';
 import { loadOrCreateLocalSecrets, type LocalSecrets } from './secrets.js';
 import { closeServer, createLocalServer, errorReply, listen, type HttpReply, type LocalRoute } from './server.js';
@@ -314,11 +315,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const privacyDeps: PrivacyDeps = { ...runDeps, privacy: new DynamoPrivacyRequestStore({ doc: dynamo.doc, tableName: LOCAL_TABLE_NAMES.control }) };
     // In the background, as Step Functions runs them: the API answers 202 at once.
     const privacyRequests = new InProcessPrivacyStarter(privacyHandlers(privacyDeps, { logger }), { background: true, logger });
+    const holdWork = new InProcessHoldWorkStarter(holdHandlers({ ...runDeps, privacy: privacyDeps.privacy, privacyRequests }, { logger }), { background: true, logger });
     const apiDeps: ApiDeps = {
       ...runDeps,
       sweeps,
       privacy: privacyDeps.privacy,
       privacyRequests,
+      holdWork,
       maxInlineBlobBytes: MAX_INLINE_BLOB_BYTES,
       ...(options.exportLinkSeconds !== undefined && { exportLinkSeconds: options.exportLinkSeconds }),
     };
@@ -385,7 +388,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         // No new requests first, then let sweeps and privacy requests finish their step before the stores go away.
         await closeServer(server).catch(() => undefined);
         const graceMs = closeOptions.graceMs ?? 10_000;
-        await Promise.all([sweeps.settle(graceMs), privacyRequests.settle(graceMs)]);
+        await Promise.all([sweeps.settle(graceMs), privacyRequests.settle(graceMs), holdWork.settle(graceMs)]);
         await cleanup();
       },
     };

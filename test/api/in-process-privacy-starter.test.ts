@@ -13,7 +13,7 @@ function recordingWorker(delayMs = 0) {
     const { action, requestId } = payload as { action: string; requestId: string };
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     actions.push(`${requestId}:${action}`);
-    return action === 'execute' ? { status: 'completed' } : {};
+    return action === 'execute' ? { status: 'completed', done: true } : {};
   };
   return { actions, handlers: { worker } };
 }

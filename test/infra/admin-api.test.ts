@@ -320,21 +320,21 @@ describe('the admin API functions', () => {
     }
   });
 
-  it('tells only the privacy and holds functions which PrivacyRequest state machine to start', () => {
+  it('tells only the privacy function which PrivacyRequest state machine to start, and only the holds function which Hold one', () => {
     for (const group of everyGroup) {
       const env = b.resources[b.logicalId(fn(group))]!.Properties.Environment.Variables as Json;
-      if (group === 'privacy' || group === 'holds') {
-        expect(env.PRIVACY_STATE_MACHINE_ARN, group).toEqual({ Ref: b.logicalId(b.stack.privacy.stateMachine) });
-      } else {
-        expect(env, group).not.toHaveProperty('PRIVACY_STATE_MACHINE_ARN');
-      }
+      if (group === 'privacy') expect(env.PRIVACY_STATE_MACHINE_ARN, group).toEqual({ Ref: b.logicalId(b.stack.privacy.stateMachine) });
+      else expect(env, group).not.toHaveProperty('PRIVACY_STATE_MACHINE_ARN');
+      if (group === 'holds') expect(env.HOLD_STATE_MACHINE_ARN, group).toEqual({ Ref: b.logicalId(b.stack.holds.stateMachine) });
+      else expect(env, group).not.toHaveProperty('HOLD_STATE_MACHINE_ARN');
     }
   });
 
   const expected: Record<AdminApiGroup, string[]> = {
     tenants: ['control:read', 'control:write', 'kms', 'secret:read', 'xray'],
     policy: ['control:read', 'control:write', 'kms', 'records:read', 'secret:read', 'xray'],
-    holds: ['control:read', 'control:write', 'kms', 'media:legalHold', 'privacy:start', 'recordings:legalHold', 'records:read', 'records:write', 'secret:read', 'xray'],
+    // Applying and releasing run in the Hold workflow: the function stores the hold and starts it.
+    holds: ['control:read', 'control:write', 'hold:start', 'kms', 'secret:read', 'xray'],
     customers: [
       'control:read', 'control:write', 'kms',
       'media:delete', 'media:listVersions', 'media:read',
@@ -357,11 +357,11 @@ describe('the admin API functions', () => {
     expect(actions.filter((a) => /dynamodb:(Put|Update|Delete|BatchWrite)|^s3:|^states:/.test(a))).toEqual([]);
   });
 
-  it('lets runs start only Sweep executions, privacy and holds only PrivacyRequest executions, and no other function any', () => {
+  it('lets runs start only Sweep executions, privacy only PrivacyRequest executions, holds only Hold executions, and no other function any', () => {
     const machineOf: Partial<Record<AdminApiGroup, string>> = {
       runs: b.logicalId(b.stack.sweep.stateMachine),
       privacy: b.logicalId(b.stack.privacy.stateMachine),
-      holds: b.logicalId(b.stack.privacy.stateMachine),
+      holds: b.logicalId(b.stack.holds.stateMachine),
     };
     for (const group of everyGroup) {
       const starts = b.statementsOf(fn(group)).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('states:')));
@@ -376,10 +376,15 @@ describe('the admin API functions', () => {
     }
   });
 
-  it('lets only the holds function set legal holds', () => {
-    for (const group of everyGroup) {
-      expect(b.actionsOf(fn(group)).includes('s3:PutObjectLegalHold'), group).toBe(group === 'holds');
-    }
+  it('lets no API function set legal holds (the hold worker does, in the Hold workflow)', () => {
+    for (const group of everyGroup) expect(b.actionsOf(fn(group)).includes('s3:PutObjectLegalHold'), group).toBe(false);
+    expect(b.actionsOf(b.stack.holds.workerFunction)).toContain('s3:PutObjectLegalHold');
+  });
+
+  it('grants the hold worker what applying and releasing use, and lets it start only PrivacyRequest executions', () => {
+    expect(capabilitiesOf(b, b.stack.holds.workerFunction)).toEqual(
+      ['control:read', 'control:write', 'kms', 'media:legalHold', 'privacy:start', 'recordings:legalHold', 'records:read', 'records:write', 'xray'].sort(),
+    );
   });
 
   it('lets only the ingest function put objects', () => {

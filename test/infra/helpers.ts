@@ -91,6 +91,7 @@ export function capabilitiesOf(lethe: LetheApp, resources: Readonly<Record<strin
     ['exports', exported(stateful.exportsBucket.bucketArn)],
     ['sweep', logicalIdOf(stateless.sweep.stateMachine)],
     ['privacy', logicalIdOf(stateless.privacy.stateMachine)],
+    ['hold', logicalIdOf(stateless.holds.stateMachine)],
     ['secret', logicalIdOf(stateless.referenceSecret)],
     ['ses', ':ses:'],
   ];

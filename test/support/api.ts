@@ -20,6 +20,7 @@ import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import type { BlobStore } from '../../shared/domain/ports.js';
 import type { PrivacyDeps } from '../../shared/domain/privacy.js';
 import type { RunDeps } from '../../shared/domain/runs.js';
+import { holdHandlers, InProcessHoldWorkStarter } from '../../shared/local/hold-runner.js';
 import { InProcessPrivacyStarter } from '../../shared/local/in-process-privacy-starter.js';
 import { privacyHandlers } from '../../shared/local/privacy-runner.js';
 import { TestClock } from './clock.js';
@@ -129,6 +130,8 @@ export interface ApiWorld {
   readonly sweeps: InProcessSweepStarter;
   /** Runs each privacy request's state machine to its end before `start` returns. */
   readonly privacyRequests: InProcessPrivacyStarter;
+  /** Runs a hold's apply or release to its end before the route answers (tests), as the Hold workflow would after it. */
+  readonly holdWork: InProcessHoldWorkStarter;
   readonly logLines: string[];
   readonly handler: ApiHandler;
   call(call: Call): Promise<Answer>;
@@ -161,11 +164,13 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
   const logger = new CapturingLogger(logLines);
   const privacyDeps: PrivacyDeps = { ...runDeps, privacy: new DynamoPrivacyRequestStore({ doc: stores.doc, tableName: stores.tableNames.control }) };
   const privacyRequests = new InProcessPrivacyStarter(privacyHandlers(privacyDeps, { logger }));
+  const holdWork = new InProcessHoldWorkStarter(holdHandlers({ ...runDeps, privacy: privacyDeps.privacy, privacyRequests }, { logger }));
   const deps: ApiDeps = {
     ...runDeps,
     sweeps,
     privacy: privacyDeps.privacy,
     privacyRequests,
+    holdWork,
     maxInlineBlobBytes: options.maxInlineBlobBytes ?? 1024 * 1024,
   };
   const handler = createApiHandler(deps, { logger });
@@ -178,6 +183,7 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
     privacyDeps,
     sweeps,
     privacyRequests,
+    holdWork,
     logLines,
     handler,
     call: async (call) => {

@@ -4,7 +4,7 @@
  * (least privilege per group), and the dependencies the API's use cases take
  * (the ports themselves live in the domain). DESIGN.md §5.
  */
-import type { PrivacyStarter, SweepStarter } from '../../domain/ports.js';
+import type { HoldWorkStarter, PrivacyStarter, SweepStarter } from '../../domain/ports.js';
 import type { PrivacyRequestStore } from '../../domain/privacy.js';
 import type { RunDeps } from '../../domain/runs.js';
 
@@ -76,6 +76,8 @@ export interface ApiDeps extends RunDeps {
   /** Privacy requests and their idempotency keys (control table). */
   readonly privacy: PrivacyRequestStore;
   readonly privacyRequests: PrivacyStarter;
+  /** Applies and releases legal holds on the stored records, outside the request. */
+  readonly holdWork: HoldWorkStarter;
   /** Largest inline blob in an ingest body, in bytes (larger ones get an upload URL). */
   readonly maxInlineBlobBytes: number;
   /** Lifetime of the export route's blob links, in seconds. @default 900 (`DEFAULT_EXPORT_LINK_SECONDS`) */

@@ -148,18 +148,23 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     params: s.tenantParams,
     query: s.noQuery,
     body: s.holdBody,
-    responses: { 201: { description: 'Created and applied.', schema: s.holdCreatedResponse } },
-    handle: async (app, { tenant, body, caller }) => {
-      const { hold, applied } = await createHold(app, caller, tenant, body);
-      return { status: 201, body: { ...hold, applied } };
+    responses: {
+      201: {
+        description: 'Created and in force; its work on the stored records runs in the Hold workflow (`status`: applying → active).',
+        schema: s.holdCreatedResponse,
+      },
     },
+    handle: async (app, { tenant, body, caller }) => ({ status: 201, body: (await createHold(app, caller, tenant, body)).hold }),
   }),
   'DELETE /v1/tenants/{t}/legal-holds/{holdId}': define({
     summary: 'Release a legal hold',
     params: s.holdParams,
     query: s.noQuery,
     responses: {
-      200: { description: 'Released; TTL backstops restamped where no other hold applies.', schema: s.holdReleasedResponse },
+      200: {
+        description: 'Released at once; the Hold workflow restamps TTL backstops where no other hold applies and resumes deferred erasures (`status`: releasing → released).',
+        schema: s.holdReleasedResponse,
+      },
       404: { description: 'No such hold.' },
     },
     handle: async (app, { tenant, params, caller }) => ok(await releaseHold(app, caller, tenant, params.holdId)),

@@ -221,6 +221,15 @@ export const holdBody = z.strictObject({
 });
 export type HoldBody = z.output<typeof holdBody>;
 
+const holdWorkCounts = z.object({
+  /** Records whose TTL backstop was taken off (applying: in scope, and their ancestors) or stamped back (releasing). */
+  records: z.number().int(),
+  /** Blobs whose Object Lock legal hold was set or cleared. */
+  blobHolds: z.number().int(),
+  /** Blobs in buckets without Object Lock (held by the sweep's hold check alone). */
+  blobHoldsUnsupported: z.number().int(),
+});
+
 export const holdResponse = z
   .object({
     holdId: z.string(),
@@ -238,26 +247,24 @@ export const holdResponse = z
     releasedAt: z.string().optional(),
     releasedBy: z.string().optional(),
     active: z.boolean(),
+    /**
+     * The work on the stored records, in the Hold workflow: `applying` (TTL
+     * backstops coming off, blob holds going on) → `active`; `releasing` →
+     * `released`. The hold is in force from creation to release whatever this says.
+     */
+    status: z.enum(['applying', 'active', 'releasing', 'released']).optional(),
+    /** What applying did, once done. */
+    applied: holdWorkCounts.optional(),
+    /** What releasing did, once done. */
+    releasedCounts: holdWorkCounts.optional(),
   });
 
-export const holdCreatedResponse = holdResponse.extend({
-  applied: z.object({
-    /** Records whose TTL backstop was removed (in scope, and their ancestors). */
-    records: z.number().int(),
-    /** Blobs with an Object Lock legal hold set. */
-    blobHolds: z.number().int(),
-    /** Blobs in buckets without Object Lock (held by the sweep's hold check alone). */
-    blobHoldsUnsupported: z.number().int(),
-  }),
-});
+export const holdCreatedResponse = holdResponse;
 export const holdListResponse = z.object({ holds: z.array(holdResponse) });
 export const holdReleasedResponse = z.object({
   holdId: z.string(),
   releasedAt: z.string(),
-  restamped: z.number().int(),
-  blobHoldsCleared: z.number().int(),
-  /** Privacy requests a hold had deferred, started again. */
-  resumedPrivacyRequests: z.number().int(),
+  status: z.enum(['applying', 'active', 'releasing', 'released']).optional(),
 });
 
 // ---------------------------------------------------------------------------

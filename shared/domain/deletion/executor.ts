@@ -21,7 +21,7 @@ import type { HoldTarget } from '../holds.js';
 import type { BlobStore, Clock, ExternalDataProvider, RecordStore } from '../ports.js';
 import type { KeptReason } from '../receipt.js';
 import type { Tenant } from '../tenant.js';
-import { isIdentifierSk, keys, recordKeyString, type DueRecord } from '../records.js';
+import { ancestorSks, isIdentifierSk, keys, recordKeyString, type DueRecord } from '../records.js';
 import { countOutcome, forEachLimited, type CountsByCategory, type Outcome } from './counts.js';
 
 export interface DeletionDeps {
@@ -130,16 +130,6 @@ function expands(r: DueRecord): boolean {
 /** Deletion depth: deeper records (longer sk) go first; the profile and its identifiers go last, together. */
 function depth(sk: string): number {
   return sk === keys.profileSk() || isIdentifierSk(sk) ? 0 : Math.ceil(sk.split('#').length / 2);
-}
-
-/** The `sk`s of every possible ancestor of a record in its partition. */
-function ancestorSks(sk: string): string[] {
-  if (sk === keys.profileSk()) return [];
-  const parts = sk.split('#');
-  const out: string[] = [];
-  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('#'));
-  out.push(keys.profileSk());
-  return out;
 }
 
 export function errorName(error: unknown): string {

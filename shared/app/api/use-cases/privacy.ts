@@ -147,22 +147,3 @@ export async function getPrivacyRequest(app: ApiApp, tenant: Tenant, requestId: 
   return privacyRequestView(request);
 }
 
-/**
- * Starts again every request whose erasure a legal hold deferred (after a hold
- * was released). Each resume gets its own execution name, numbered by the
- * request's runs so far: a second release before the resumed execution has
- * run finds the same name and starts nothing twice, and the resumed erasure
- * defers again whatever another hold still keeps.
- */
-export async function resumeDeferredPrivacyRequests(app: ApiApp, tenantId: string): Promise<string[]> {
-  const { privacy, privacyRequests } = app.deps;
-  const resumed: string[] = [];
-  for (const requestId of await requestsAwaitingHoldRelease(app.deps, tenantId)) {
-    const request = await privacy.get(tenantId, requestId);
-    if (request === undefined) continue;
-    const executionName = `${requestId}-resume-${request.runIds?.length ?? 0}`;
-    await privacyRequests.start({ tenantId, requestId, executionName });
-    resumed.push(requestId);
-  }
-  return resumed;
-}

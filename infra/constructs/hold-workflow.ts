@@ -1,0 +1,86 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  JitterType,
+  JsonPath,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Timeout,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { acknowledgeWorkflowFindings } from '../acknowledgements.js';
+import { RETRYABLE_ERRORS } from './sweep-workflow.js';
+
+export interface HoldWorkflowProps {
+  /** The function serving every task of the workflow (`action`: step, fail). */
+  readonly workerFunction: IFunction;
+  /** Longest one step may take (the worker's timeout). */
+  readonly stepTimeout: Duration;
+  /** @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The `Hold` state machine: applies a legal hold to the stored records, or
+ * releases it, one chunk per step until the worker says done (started with
+ * `<holdId>-apply` or `<holdId>-release` as the execution name, so a retried
+ * start runs nothing twice). A failure is logged; the hold itself is in force
+ * from its creation to its release whatever its work's state.
+ */
+export class HoldWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: HoldWorkflowProps) {
+    super(scope, id);
+    const payload = (action: string, extra: Record<string, unknown> = {}) =>
+      TaskInput.fromObject({ action, tenantId: JsonPath.stringAt('$.tenantId'), holdId: JsonPath.stringAt('$.holdId'), ...extra });
+    const step = new LambdaInvoke(this, 'Work on the records', {
+      lambdaFunction: props.workerFunction,
+      payload: payload('step'),
+      retryOnServiceExceptions: false,
+      resultSelector: { 'done.$': '$.Payload.done' },
+      resultPath: '$.step',
+      taskTimeout: Timeout.duration(props.stepTimeout),
+    });
+    step.addRetry({
+      errors: RETRYABLE_ERRORS,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: JitterType.FULL,
+    });
+    const done = new Succeed(this, 'Hold work done');
+    const fail = new LambdaInvoke(this, 'Record failure', {
+      lambdaFunction: props.workerFunction,
+      payload: payload('fail', { error: JsonPath.stringAt('$.error.Error') }),
+      retryOnServiceExceptions: false,
+      resultPath: JsonPath.DISCARD,
+    });
+    fail.addCatch(done, { resultPath: JsonPath.DISCARD });
+    fail.next(done);
+    step.addCatch(fail, { resultPath: '$.error' });
+    const more = new Choice(this, 'More to do?').when(Condition.booleanEquals('$.step.done', false), step).otherwise(done);
+
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(step.next(more)),
+      timeout: Duration.hours(24),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+    acknowledgeWorkflowFindings(this.stateMachine, [props.workerFunction]);
+  }
+}
