@@ -97,6 +97,7 @@ export class StatelessStack extends Stack {
     this.monitoring = new LetheMonitoring(this, 'Monitoring', {
       sweepStateMachine: this.sweep.stateMachine,
       privacyStateMachine: this.privacy.stateMachine,
+      holdStateMachine: this.holds.stateMachine,
       functions: { ...this.sweep.functions, ...this.privacy.functions, ...this.holds.functions },
       scheduleDeadLetterQueue: this.sweep.scheduleDeadLetterQueue,
       recordsTable: stateful.recordsTable,

@@ -5,6 +5,7 @@ import {
   Choice,
   Condition,
   DefinitionBody,
+  Fail,
   JitterType,
   JsonPath,
   LogLevel,
@@ -32,8 +33,9 @@ export interface HoldWorkflowProps {
  * The `Hold` state machine: applies a legal hold to the stored records, or
  * releases it, one chunk per step until the worker says done (started with
  * `<holdId>-apply` or `<holdId>-release` as the execution name, so a retried
- * start runs nothing twice). A failure is logged; the hold itself is in force
- * from its creation to its release whatever its work's state.
+ * start runs nothing twice). A failure is logged and the execution ends
+ * failed (an alarm); the hold itself is in force from its creation to its
+ * release whatever its work's state.
  */
 export class HoldWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -59,14 +61,16 @@ export class HoldWorkflow extends Construct {
       jitterStrategy: JitterType.FULL,
     });
     const done = new Succeed(this, 'Hold work done');
+    // The execution ends failed, so the HoldWorkFailed alarm fires; the hold itself stays in force.
+    const failed = new Fail(this, 'Hold work failed', { error: 'HoldWorkFailed', cause: 'The hold worker failed; see its logs.' });
     const fail = new LambdaInvoke(this, 'Record failure', {
       lambdaFunction: props.workerFunction,
       payload: payload('fail', { error: JsonPath.stringAt('$.error.Error') }),
       retryOnServiceExceptions: false,
       resultPath: JsonPath.DISCARD,
     });
-    fail.addCatch(done, { resultPath: JsonPath.DISCARD });
-    fail.next(done);
+    fail.addCatch(failed, { resultPath: JsonPath.DISCARD });
+    fail.next(failed);
     step.addCatch(fail, { resultPath: '$.error' });
     const more = new Choice(this, 'More to do?').when(Condition.booleanEquals('$.step.done', false), step).otherwise(done);
 

@@ -28,6 +28,7 @@ const MAX_ALARM_WINDOW_MINUTES = 7 * 24 * 60;
 export interface LetheMonitoringProps {
   readonly sweepStateMachine: IStateMachine;
   readonly privacyStateMachine?: IStateMachine;
+  readonly holdStateMachine?: IStateMachine;
   /** Functions whose errors alarm (the sweep stage, lifecycle, privacy worker …). */
   readonly functions: Readonly<Record<string, IFunction>>;
   readonly scheduleDeadLetterQueue: IQueue;
@@ -94,6 +95,13 @@ export class LetheMonitoring extends Construct {
         'PrivacyRequestFailed',
         'A PrivacyRequest execution failed: a data subject request may miss its due date.',
         props.privacyStateMachine.metricFailed(every5Min),
+      );
+    }
+    if (props.holdStateMachine !== undefined) {
+      onAny(
+        'HoldWorkFailed',
+        'A Hold execution failed: a legal hold was not fully applied to (or released from) the stored records; the hold itself is in force.',
+        props.holdStateMachine.metricFailed(every5Min),
       );
     }
     for (const [name, fn] of Object.entries(props.functions)) {

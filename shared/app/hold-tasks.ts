@@ -26,7 +26,7 @@ export interface HoldTaskDeps extends HoldWorkDeps {
 /** How long one chunk works by default before handing over to the next. */
 export const DEFAULT_HOLD_CHUNK_MS = 5 * 60_000;
 
-export function holdTaskHandler(deps: HoldTaskDeps, options: { readonly logger: Logger; readonly chunkMs?: number }) {
+export function holdTaskHandler(deps: HoldTaskDeps, options: { readonly logger: Logger; readonly chunkMs?: number; readonly pageSize?: number }) {
   return async (event: unknown) => {
     const input = holdTaskEvent.parse(event);
     const ref = { tenantId: input.tenantId, holdId: input.holdId };
@@ -38,7 +38,7 @@ export function holdTaskHandler(deps: HoldTaskDeps, options: { readonly logger: 
     const tenant = await deps.control.getTenant(input.tenantId);
     if (tenant === undefined) throw new NotFoundError(`tenant ${input.tenantId} not found`, { field: 't' });
     const deadline = new Date(deps.clock.now().getTime() + (options.chunkMs ?? DEFAULT_HOLD_CHUNK_MS));
-    const { done, hold } = await holdStep(deps, tenant, input.holdId, { deadline });
+    const { done, hold } = await holdStep(deps, tenant, input.holdId, { deadline, ...(options.pageSize !== undefined && { pageSize: options.pageSize }) });
     let resumed = 0;
     if (done && hold.status === 'released') {
       const at = deps.clock.now().toISOString();

@@ -187,7 +187,12 @@ export interface HoldStepResult {
  * progress on the hold, and when done marks it `active` or `released` with
  * what was done. A hold in any other state needs nothing (a retried step).
  */
-export async function holdStep(deps: HoldWorkDeps, tenant: Tenant, holdId: string, options: { readonly deadline: Date }): Promise<HoldStepResult> {
+export async function holdStep(
+  deps: HoldWorkDeps,
+  tenant: Tenant,
+  holdId: string,
+  options: { readonly deadline: Date; /** Index entries per page (default 1000). */ readonly pageSize?: number },
+): Promise<HoldStepResult> {
   const hold = await deps.control.getHold(tenant.tenantId, holdId);
   if (hold === undefined) throw new NotFoundError(`legal hold ${holdId} not found`, { field: 'holdId' });
   if (hold.status !== 'applying' && hold.status !== 'releasing') return { done: true, hold };
@@ -208,7 +213,7 @@ export async function holdStep(deps: HoldWorkDeps, tenant: Tenant, holdId: strin
       const partition = passes[progress.pass] as RetentionPartition;
       const page = await deps.records.findDueForDeletion(tenant.tenantId, partition, END_OF_TIME, {
         shards: retentionShardsOf(tenant),
-        limit: PAGE,
+        limit: options.pageSize ?? PAGE,
         ...(progress.cursor !== undefined && { cursor: progress.cursor }),
       });
       const pks = new Set<string>();

@@ -14,11 +14,15 @@ export interface HoldHandlers {
   readonly worker: TaskHandler;
 }
 
-export function holdHandlers(deps: HoldTaskDeps, options: { readonly logger?: Logger; readonly chunkMs?: number } = {}): HoldHandlers {
+export function holdHandlers(
+  deps: HoldTaskDeps,
+  options: { readonly logger?: Logger; readonly chunkMs?: number; readonly pageSize?: number } = {},
+): HoldHandlers {
   return {
     worker: holdTaskHandler(deps, {
       logger: options.logger ?? new Logger({ serviceName: 'lethe' }),
       ...(options.chunkMs !== undefined && { chunkMs: options.chunkMs }),
+      ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
     }),
   };
 }

@@ -27,6 +27,14 @@ describe('monitoring', () => {
     expect(subscriptions.map((s) => s.Properties.Endpoint)).toEqual(['oncall@lethe.example']);
   });
 
+  it('alarms when a Hold execution fails (a hold not fully applied or released), and on the hold worker\'s errors', () => {
+    const m = monitoring('voice');
+    const holdMachine = m.stateless.getLogicalId(m.stateless.holds.stateMachine.node.defaultChild as CfnElement);
+    expect(m.alarm('HoldWorkFailed')).toMatchObject({ MetricName: 'ExecutionsFailed', Namespace: 'AWS/States', Threshold: 1 });
+    expect(m.alarm('HoldWorkFailed').Dimensions).toEqual([{ Name: 'StateMachineArn', Value: { Ref: holdMachine } }]);
+    expect(m.alarm('HoldWorkerErrors')).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+  });
+
   it('alarms when writes to the retention index are throttled, the sign that a tenant needs more write shards', () => {
     const m = monitoring('conversations');
     const alarm = m.alarm('RetentionIndexThrottled');
