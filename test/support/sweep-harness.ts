@@ -60,7 +60,8 @@ export interface Harness {
   outbox: string;
 }
 
-export async function harness(world: World, provider: FakeProvider, storeOptions: MakeStoresOptions = {}): Promise<Harness> {
+/** `provider` is where the tenants' endpoint points (the fake provider, or any stand-in with a `deleteUrl` that can hold refs). */
+export async function harness(world: World, provider: Pick<FakeProvider, 'deleteUrl' | 'add'>, storeOptions: MakeStoresOptions = {}): Promise<Harness> {
   const clock = new TestClock(WORLD_NOW);
   const stores = await makeStores({ clock, bucketFeatures: EMULATOR_BUCKET_FEATURES, ...storeOptions });
   const outbox = await mkdtemp(join(tmpdir(), 'lethe-outbox-'));
