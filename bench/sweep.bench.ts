@@ -19,7 +19,7 @@ import type { PlatformPolicy } from '../shared/domain/policy.js';
 import type { Clock } from '../shared/domain/ports.js';
 import { DEFAULT_RETENTION_SHARDS, type RecordItem } from '../shared/domain/records.js';
 import { MAX_GROUP_TENANTS } from '../shared/domain/runs.js';
-import { STAGE_PAGE_SIZES } from '../shared/domain/sweep.js';
+import { STAGE_PAGE_SIZES } from '../shared/domain/sweep/stage.js';
 import { provisionStage, seed, startHarness, verify, type Harness, type SeedResult, type Stage } from './harness.js';
 import { byCommand, collectGarbage, total, type Counts } from './instrument.js';
 import { runEngine, runFloor, runNaive, type EngineResult, type LoopResult, type Timed } from './measure.js';

@@ -21,7 +21,7 @@
 import { CATALOG, type BucketName, type Category } from '../shared/domain/catalog.js';
 import { backstopExpiresAt, type PlatformPolicy } from '../shared/domain/policy.js';
 import { blobKey, keys, retentionKeysOf, type IdentifierKind, type RecordItem } from '../shared/domain/records.js';
-import { sweepCutoff, type TenantRunContext } from '../shared/domain/sweep.js';
+import { sweepCutoff, type TenantRunContext } from '../shared/domain/sweep/cutoffs.js';
 import type { Tenant } from '../shared/domain/tenant.js';
 
 const DAY_MS = 86_400_000;

@@ -17,7 +17,9 @@ import type { Clock, ControlStore, Mailer } from './ports.js';
 import type { CategoryCounts, Receipt } from './receipt.js';
 import { retentionShardsOf } from './records.js';
 import { subjectRef } from './references.js';
-import { runCutoffs, sweepStage, type SweepDeps, type SweepTenant, type TenantStageResult } from './sweep.js';
+import { runCutoffs } from './sweep/cutoffs.js';
+import type { SweepTenant, TenantStageResult } from './sweep/plan.js';
+import { sweepStage, type SweepDeps } from './sweep/stage.js';
 import { CATEGORIES } from './catalog.js';
 import type { Tenant } from './tenant.js';
 

@@ -10,7 +10,7 @@ import type { HoldScope, LegalHold } from '../../shared/domain/holds.js';
 import { holdMatcher } from '../../shared/domain/holds.js';
 import type { PlatformPolicy, TenantPolicy } from '../../shared/domain/policy.js';
 import { blobKey, keys, retentionKeysOf, type RecordItem } from '../../shared/domain/records.js';
-import { sweepCutoff, type TenantRunContext } from '../../shared/domain/sweep.js';
+import { sweepCutoff, type TenantRunContext } from '../../shared/domain/sweep/cutoffs.js';
 import type { Tenant } from '../../shared/domain/tenant.js';
 import { loadProfile, PROFILE_NAMES } from '../../shared/config/profiles.js';
 

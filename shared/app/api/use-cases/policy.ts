@@ -17,7 +17,9 @@ import {
   type TenantPolicy,
 } from '../../../domain/policy.js';
 import type { CategoryCounts } from '../../../domain/receipt.js';
-import { runCutoffs, sweepTenant, type SweepTenant, type TenantRunContext } from '../../../domain/sweep.js';
+import { runCutoffs, type TenantRunContext } from '../../../domain/sweep/cutoffs.js';
+import type { SweepTenant } from '../../../domain/sweep/plan.js';
+import { sweepTenant } from '../../../domain/sweep/stage.js';
 import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import { RequestValidationError } from '../errors.js';
