@@ -15,7 +15,17 @@ interface HoldView {
   readonly createdAt?: string;
   readonly expiresAt?: string;
   readonly releasedAt?: string;
+  /** The work on the stored records: applying → active, releasing → released. */
+  readonly status?: 'applying' | 'active' | 'releasing' | 'released';
 }
+
+/** In force or not, and where the work on its records stands. */
+const holdStatus = (h: HoldView): string =>
+  h.releasedAt !== undefined
+    ? `released ${h.releasedAt}${h.status === 'releasing' ? ' (restamping)' : ''}`
+    : h.status === 'applying'
+      ? 'active (applying)'
+      : 'active';
 
 const scopeText = (scope: Record<string, string> | undefined) => {
   const parts = Object.entries(scope ?? {}).map(([k, v]) => `${k}=${v}`);
@@ -51,7 +61,12 @@ export function holdCommand(output: Output): Command {
         reason: options.reason,
         ...(options.expiresAt !== undefined && { expiresAt: options.expiresAt }),
       });
-      ctx.emit(created, () => ctx.print(`hold ${created.holdId} placed on ${scopeText(created.scope ?? (scope as Record<string, string>))}`));
+      ctx.emit(created, () =>
+        ctx.print(
+          `hold ${created.holdId} placed on ${scopeText(created.scope ?? (scope as Record<string, string>))}` +
+            (created.status === 'applying' ? ' (in force now; backstops and blob holds being applied)' : ''),
+        ),
+      );
     });
 
   hold
@@ -71,7 +86,7 @@ export function holdCommand(output: Output): Command {
               h.reason,
               h.createdAt,
               h.expiresAt,
-              h.releasedAt !== undefined ? `released ${h.releasedAt}` : 'active',
+              holdStatus(h),
             ]),
           ),
         ),
@@ -103,7 +118,7 @@ interface PrivacyView {
   readonly status: string;
   readonly dueAt?: string;
   readonly receivedAt?: string;
-  readonly counts?: Partial<Record<Category, { examined?: number; deleted?: number; held?: number; failed?: number }>>;
+  readonly counts?: Partial<Record<Category, { examined?: number; deleted?: number; held?: number; failed?: number; kept?: number }>>;
   readonly exportUrl?: string;
   readonly reason?: string;
 }
@@ -126,9 +141,9 @@ function printPrivacy(ctx: CliContext, r: PrivacyView): void {
   );
   const rows = SWEEP_ORDER.filter((c) => r.counts?.[c] !== undefined).map((c) => {
     const v = r.counts?.[c] ?? {};
-    return [c, v.examined, v.deleted, v.held, v.failed];
+    return [c, v.examined, v.deleted, v.held, v.failed, v.kept ?? 0];
   });
-  if (rows.length > 0) ctx.print(table(['category', 'examined', 'done', 'held', 'failed'], rows, [1, 2, 3, 4]));
+  if (rows.length > 0) ctx.print(table(['category', 'examined', 'done', 'held', 'failed', 'kept'], rows, [1, 2, 3, 4, 5]));
   if (r.exportUrl !== undefined) ctx.print(`export: ${r.exportUrl}`);
 }
 
@@ -244,6 +259,8 @@ interface Counts {
   readonly deleted: number;
   readonly held: number;
   readonly failed: number;
+  /** Examined and kept because something under it failed (or its profile stayed); absent on receipts of older versions. */
+  readonly kept?: number;
 }
 
 export interface RunView {
@@ -261,12 +278,13 @@ export interface RunView {
 }
 
 export function runTotals(run: Pick<RunView, 'categories'>): Counts {
-  const total = { examined: 0, deleted: 0, held: 0, failed: 0 };
+  const total = { examined: 0, deleted: 0, held: 0, failed: 0, kept: 0 };
   for (const c of Object.values(run.categories ?? {}) as Counts[]) {
     total.examined += c.examined;
     total.deleted += c.deleted;
     total.held += c.held;
     total.failed += c.failed;
+    total.kept += c.kept ?? 0;
   }
   return total;
 }
@@ -275,11 +293,11 @@ export function runTotals(run: Pick<RunView, 'categories'>): Counts {
 export function receiptTable(run: Pick<RunView, 'categories' | 'dryRun'>): string {
   const rows: unknown[][] = SWEEP_ORDER.filter((c) => run.categories?.[c] !== undefined).map((c) => {
     const v = run.categories?.[c] as Counts;
-    return [c, v.examined, v.deleted, v.held, v.failed];
+    return [c, v.examined, v.deleted, v.held, v.failed, v.kept ?? 0];
   });
   const t = runTotals(run);
-  rows.push(['total', t.examined, t.deleted, t.held, t.failed]);
-  return table(['category', 'examined', run.dryRun === true ? 'would delete' : 'deleted', 'held', 'failed'], rows, [1, 2, 3, 4]);
+  rows.push(['total', t.examined, t.deleted, t.held, t.failed, t.kept ?? 0]);
+  return table(['category', 'examined', run.dryRun === true ? 'would delete' : 'deleted', 'held', 'failed', 'kept'], rows, [1, 2, 3, 4, 5]);
 }
 
 function printRun(ctx: CliContext, run: RunView): void {
@@ -335,12 +353,12 @@ export function runsCommand(output: Output): Command {
       ctx.emit(body, () =>
         ctx.print(
           table(
-            ['run', 'kind', 'status', 'dry run', 'started', 'examined', 'deleted', 'held', 'failed'],
+            ['run', 'kind', 'status', 'dry run', 'started', 'examined', 'deleted', 'held', 'failed', 'kept'],
             list.map((r) => {
               const t = runTotals(r);
-              return [r.runId, r.kind, r.status, r.dryRun, r.startedAt, t.examined, t.deleted, t.held, t.failed];
+              return [r.runId, r.kind, r.status, r.dryRun, r.startedAt, t.examined, t.deleted, t.held, t.failed, t.kept];
             }),
-            [5, 6, 7, 8],
+            [5, 6, 7, 8, 9],
           ),
         ),
       );
