@@ -8,8 +8,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { NotFoundError } from '../domain/errors.js';
 import { holdStep, type HoldWorkDeps } from '../domain/hold-work.js';
-import type { PrivacyStarter } from '../domain/ports.js';
-import { resumeDeferredRequests, type PrivacyRequestStore } from '../domain/privacy.js';
+import type { PrivacyRequestStore, PrivacyStarter } from '../domain/ports.js';
+import { resumeDeferredRequests } from '../domain/privacy/lifecycle.js';
 
 const id = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/);
 

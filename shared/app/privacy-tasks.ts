@@ -6,14 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
-import {
-  executeAccess,
-  executeAnonymization,
-  executeErasure,
-  notifyRequester,
-  startPrivacyRequest,
-  type PrivacyDeps,
-} from '../domain/privacy.js';
+import { executeAccess } from '../domain/privacy/access.js';
+import { executeAnonymization } from '../domain/privacy/anonymization.js';
+import type { PrivacyDeps } from '../domain/privacy/deps.js';
+import { executeErasure } from '../domain/privacy/erasure.js';
+import { notifyRequester, startPrivacyRequest } from '../domain/privacy/lifecycle.js';
 
 const id = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/);
 

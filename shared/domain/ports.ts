@@ -3,15 +3,14 @@
  * Adapters in `shared/adapters/` implement them against DynamoDB, S3, SES, HTTP
  * and Step Functions (the local runtime has in-process ones), and import only
  * the domain. The entities they carry live in their own modules (`tenant.ts`,
- * `receipt.ts`, `audit.ts`, `policy.ts`, `holds.ts`, `records.ts`). Every port
- * lives here but `PrivacyRequestStore`, which stays beside `PrivacyRequest` in
- * privacy.ts until the request model has a module of its own: here it would
- * make ports.ts and privacy.ts import each other.
+ * `receipt.ts`, `audit.ts`, `policy.ts`, `holds.ts`, `records.ts`,
+ * `privacy/request.ts`).
  */
 import type { AuditEvent } from './audit.js';
 import type { BucketName } from './catalog.js';
 import type { LegalHold } from './holds.js';
 import type { PolicyRevision, TenantPolicy } from './policy.js';
+import type { PrivacyRequest } from './privacy/request.js';
 import type { Receipt } from './receipt.js';
 import type { DueRecord, IdentifierKind, RecordItem, RecordKey, RetentionPartition } from './records.js';
 import type { Tenant, TenantStatus, ThirdPartyEndpoint } from './tenant.js';
@@ -232,6 +231,17 @@ export interface ExternalDataProvider {
 /** Starts a deletion run: a `Sweep` execution for one tenant, named by the run id. */
 export interface SweepStarter {
   start(input: { readonly tenantId: string; readonly runId: string; readonly dryRun: boolean }): Promise<void>;
+}
+
+export interface PrivacyRequestStore {
+  put(request: PrivacyRequest): Promise<void>;
+  get(tenantId: string, requestId: string): Promise<PrivacyRequest | undefined>;
+  list(tenantId: string, options?: { readonly limit?: number }): Promise<PrivacyRequest[]>;
+  /**
+   * Claims an idempotency key for a request id: returns the id already bound to
+   * the key, or binds `requestId` and returns it.
+   */
+  claimIdempotencyKey(tenantId: string, key: string, requestId: string): Promise<string>;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { privacyTaskHandler } from '../app/privacy-tasks.js';
-import type { PrivacyDeps } from '../domain/privacy.js';
+import type { PrivacyDeps } from '../domain/privacy/deps.js';
 import { renderPrivacyStateMachine } from './asl.js';
 import { executeLocally, type LocalExecutionOptions, type TaskHandler } from './sweep-runner.js';
 

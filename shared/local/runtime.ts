@@ -25,7 +25,7 @@ import type { BucketName, Category } from '../domain/catalog.js';
 import { MAX_INLINE_BLOB_BYTES } from '../domain/ingest/schemas.js';
 import type { PlatformPolicy } from '../domain/policy.js';
 import type { SweepStarter } from '../domain/ports.js';
-import type { PrivacyDeps } from '../domain/privacy.js';
+import type { PrivacyDeps } from '../domain/privacy/deps.js';
 import type { Receipt } from '../domain/receipt.js';
 import type { RunDeps } from '../domain/runs.js';
 import { signDevToken, toAuthorizerClaims, verifyDevToken, type DevTokenRequest } from './dev-token.js';

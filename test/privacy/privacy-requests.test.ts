@@ -16,7 +16,10 @@ import { DynamoPrivacyRequestStore } from '../../shared/adapters/dynamodb/privac
 import { OutboxMailer, readOutbox } from '../../shared/adapters/mail/outbox-mailer.js';
 import { SesMailer } from '../../shared/adapters/mail/ses-mailer.js';
 import { loadProfile } from '../../shared/config/profiles.js';
-import { receivePrivacyRequest, requestsAwaitingHoldRelease, type PrivacyDeps, type PrivacyRequestBody } from '../../shared/domain/privacy.js';
+import type { PrivacyDeps } from '../../shared/domain/privacy/deps.js';
+import { requestsAwaitingHoldRelease } from '../../shared/domain/privacy/lifecycle.js';
+import type { PrivacyRequestBody } from '../../shared/domain/privacy/request.js';
+import { receivePrivacyRequest } from '../../shared/domain/privacy/resolve.js';
 import type { Mailer } from '../../shared/domain/ports.js';
 import type { Tenant } from '../../shared/domain/tenant.js';
 import { privacyHandlers, runPrivacyRequestLocally, type PrivacyHandlers } from '../../shared/local/privacy-runner.js';

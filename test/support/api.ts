@@ -18,7 +18,7 @@ import { loadProfile, type ProfileName } from '../../shared/config/profiles.js';
 import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import type { BlobStore } from '../../shared/domain/ports.js';
-import type { PrivacyDeps } from '../../shared/domain/privacy.js';
+import type { PrivacyDeps } from '../../shared/domain/privacy/deps.js';
 import type { RunDeps } from '../../shared/domain/runs.js';
 import { holdHandlers, InProcessHoldWorkStarter } from '../../shared/local/hold-runner.js';
 import { InProcessPrivacyStarter } from '../../shared/local/in-process-privacy-starter.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { privacyRequestBodySchema } from '../../shared/domain/privacy.js';
+import { privacyRequestBodySchema } from '../../shared/domain/privacy/request.js';
 
 const issuesOf = (body: unknown) => {
   const r = privacyRequestBodySchema.safeParse(body);

@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { PrivacyRequest, PrivacyRequestStore } from '../../domain/privacy.js';
+import type { PrivacyRequestStore } from '../../domain/ports.js';
+import type { PrivacyRequest } from '../../domain/privacy/request.js';
 import { errorName } from '../retry.js';
 
 const pkOf = (tenantId: string) => `TENANT#${tenantId}`;

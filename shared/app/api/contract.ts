@@ -4,8 +4,7 @@
  * (least privilege per group), and the dependencies the API's use cases take
  * (the ports themselves live in the domain). DESIGN.md §5.
  */
-import type { HoldWorkStarter, PrivacyStarter, SweepStarter } from '../../domain/ports.js';
-import type { PrivacyRequestStore } from '../../domain/privacy.js';
+import type { HoldWorkStarter, PrivacyRequestStore, PrivacyStarter, SweepStarter } from '../../domain/ports.js';
 import type { RunDeps } from '../../domain/runs.js';
 
 export const ROLES = ['Administrator', 'ComplianceAdministrator', 'SuperAdministrator'] as const;

@@ -8,7 +8,7 @@ import { CATEGORIES } from '../../domain/catalog.js';
 import { ID_PATTERN, ingestBodySchema } from '../../domain/ingest/schemas.js';
 import { normaliseEmail, normaliseName, normalisePhone, type NormaliseResult } from '../../domain/identifiers.js';
 import { policyChangeSchema } from '../../domain/policy.js';
-import { PRIVACY_KINDS, PRIVACY_STATUSES, privacyRequestBodySchema } from '../../domain/privacy.js';
+import { PRIVACY_KINDS, PRIVACY_STATUSES, privacyRequestBodySchema } from '../../domain/privacy/request.js';
 import { MAX_RETENTION_SHARDS } from '../../domain/records.js';
 import type { FieldIssue } from './errors.js';
 

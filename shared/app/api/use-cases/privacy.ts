@@ -5,12 +5,9 @@
  * The execution does the work (shared/app/privacy-tasks.ts). DESIGN.md §4, §5.
  */
 import { NotFoundError } from '../../../domain/errors.js';
-import {
-  buildPrivacyRequest,
-  requestsAwaitingHoldRelease,
-  type PrivacyRequest,
-  type PrivacyRequestBody,
-} from '../../../domain/privacy.js';
+import { requestsAwaitingHoldRelease } from '../../../domain/privacy/lifecycle.js';
+import type { PrivacyRequest, PrivacyRequestBody } from '../../../domain/privacy/request.js';
+import { buildPrivacyRequest } from '../../../domain/privacy/resolve.js';
 import type { IdentifierKind } from '../../../domain/records.js';
 import { normaliseEmail, normaliseName, normalisePhone, orThrow } from '../../../domain/identifiers.js';
 import type { Tenant } from '../../../domain/tenant.js';
