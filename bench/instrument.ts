@@ -173,3 +173,35 @@ export function collectGarbage(): void {
 function toMb(bytes: number): number {
   return Math.round((bytes / 1_048_576) * 10) / 10;
 }
+
+/**
+ * Wall time spent inside the methods of ports (stores, providers), by
+ * `label.method`: where an execution's time goes. Calls that overlap are each
+ * counted in full, so the sums can exceed the elapsed time.
+ */
+export class PortTimer {
+  readonly ms: Record<string, number> = {};
+  readonly calls: Record<string, number> = {};
+
+  /** `target` with every method timed. */
+  wrap<T extends object>(label: string, target: T): T {
+    return new Proxy(target, {
+      get: (object, property, receiver) => {
+        const value: unknown = Reflect.get(object, property, receiver);
+        if (typeof value !== 'function' || typeof property !== 'string') return value;
+        const key = `${label}.${property}`;
+        return (...args: unknown[]) => {
+          const began = performance.now();
+          const settle = () => {
+            this.ms[key] = (this.ms[key] ?? 0) + (performance.now() - began);
+            this.calls[key] = (this.calls[key] ?? 0) + 1;
+          };
+          const result: unknown = (value as (...a: unknown[]) => unknown).apply(object, args);
+          if (result instanceof Promise) return result.finally(settle);
+          settle();
+          return result;
+        };
+      },
+    });
+  }
+}

@@ -36,7 +36,7 @@ export interface Timed {
 }
 
 /** Runs `fn` with request counting and memory sampling. */
-async function timed<T>(h: Harness, fn: () => Promise<T>): Promise<Timed & { readonly result: T }> {
+export async function timed<T>(h: Harness, fn: () => Promise<T>): Promise<Timed & { readonly result: T }> {
   const sampler = new MemorySampler();
   sampler.start(50);
   const loadBefore = loadavg()[0] as number;

@@ -24,9 +24,18 @@ import { provisionStage, seed, startHarness, verify, type Harness, type SeedResu
 import { byCommand, collectGarbage, total, type Counts } from './instrument.js';
 import { runEngine, runFloor, runNaive, type EngineResult, type LoopResult, type Timed } from './measure.js';
 import { blobOf, buildWorld, prng, WorldShapeError, type BenchWorld } from './world.js';
+import { bulkSection, type BulkReport } from './bulk.js';
+import { erasureSection, type ErasureReport } from './erasure.js';
+import { holdSection, type HoldReport } from './holds.js';
 
 /** The bench's fixed "now"; the run clock starts here and ticks in real time. */
 const BENCH_NOW = new Date('2026-06-01T00:00:00.000Z');
+
+/** What the bench can measure: the sweep, an erasure of one subject, a bulk erasure, a tenant-wide hold. */
+const SECTIONS = ['sweep', 'erasure', 'bulk', 'holds'] as const;
+type Section = (typeof SECTIONS)[number];
+/** The hold over 200,000 records takes longer than the rest together: it runs when asked for (`--only holds`). */
+const DEFAULT_SECTIONS: readonly Section[] = ['sweep', 'erasure', 'bulk'];
 
 const USAGE = `Usage: npm run bench -- [options]
   --records N            records to seed (default 100000)
@@ -40,9 +49,33 @@ const USAGE = `Usage: npm run bench -- [options]
   --shards N             byRetention write shards of every tenant (default: the engine's, ${DEFAULT_RETENTION_SHARDS})
   --stage-budget-ms N    engine time budget per stage chunk (default 840000)
   --seed N               world seed (default 1)
-  --out PATH             JSON report (default bench/results.json)`;
+  --out PATH             JSON report (default bench/results.json)
+  --only LIST            sections to run, comma-separated, of ${SECTIONS.join(', ')} (default ${DEFAULT_SECTIONS.join(',')})
+
+Erasure of one subject (section erasure):
+  --erasure-records N    records of the erased subject (default 10000)
+  --erasure-blobs N      of them, media blobs (default 150)
+  --erasure-runs N       runs of the erasure and of its floor, alternating; medians reported (default 3)
+  --erasure-force        file the erasure with force (skips the open-conversation check and its read)
+Bulk erasure by filter (section bulk):
+  --bulk-customers N     customers the filter matches (default 20000)
+  --bulk-others N        customers of the tenant it does not match (default 2000)
+Tenant-wide legal hold (section holds):
+  --hold-records N       records of the held tenant (default 200000)`;
+
+/** Calls of the erased subject (each a recording and third-party data), and the customers around it who stay. */
+const ERASURE_CALLS = 5;
+const ERASURE_OTHER_CUSTOMERS = 100;
 
 interface Params {
+  readonly only: ReadonlySet<Section>;
+  readonly erasureRecords: number;
+  readonly erasureBlobs: number;
+  readonly erasureRuns: number;
+  readonly erasureForce: boolean;
+  readonly bulkCustomers: number;
+  readonly bulkOthers: number;
+  readonly holdRecords: number;
   readonly records: number;
   readonly tenants: number;
   readonly blobRatio: number;
@@ -78,6 +111,14 @@ function parseParams(argv: string[]): Params | 'help' {
       'stage-budget-ms': { type: 'string', default: '840000' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: 'bench/results.json' },
+      only: { type: 'string', default: DEFAULT_SECTIONS.join(',') },
+      'erasure-records': { type: 'string', default: '10000' },
+      'erasure-blobs': { type: 'string', default: '150' },
+      'erasure-runs': { type: 'string', default: '3' },
+      'erasure-force': { type: 'boolean', default: false },
+      'bulk-customers': { type: 'string', default: '20000' },
+      'bulk-others': { type: 'string', default: '2000' },
+      'hold-records': { type: 'string', default: '200000' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -92,7 +133,21 @@ function parseParams(argv: string[]): Params | 'help' {
     if (!Number.isFinite(n) || n < 0 || n > max) throw new UsageError(`--${name} must be a number in [0, ${max}], got ${String(values[name])}`);
     return n;
   };
+  const only = new Set<Section>();
+  for (const name of values.only.split(',').map((v) => v.trim()).filter((v) => v !== '')) {
+    if (!(SECTIONS as readonly string[]).includes(name)) throw new UsageError(`--only: unknown section ${name} (sections: ${SECTIONS.join(', ')})`);
+    only.add(name as Section);
+  }
+  if (only.size === 0) throw new UsageError('--only names no section');
   const params: Params = {
+    only,
+    erasureRecords: integer('erasure-records', 400),
+    erasureBlobs: integer('erasure-blobs', 0),
+    erasureRuns: integer('erasure-runs', 1),
+    erasureForce: values['erasure-force'],
+    bulkCustomers: integer('bulk-customers', 1),
+    bulkOthers: integer('bulk-others', 0),
+    holdRecords: integer('hold-records', 60),
     records: integer('records', 1),
     tenants: integer('tenants', 1),
     blobRatio: ratio('blob-ratio', 0.5),
@@ -106,7 +161,8 @@ function parseParams(argv: string[]): Params | 'help' {
     seed: integer('seed', 0),
     out: values.out,
   };
-  if (params.records < params.tenants * 60) {
+  if (params.erasureBlobs > params.erasureRecords / 2) throw new UsageError('--erasure-blobs must be at most half of --erasure-records');
+  if (only.has('sweep') && params.records < params.tenants * 60) {
     throw new UsageError(`--records must be at least 60 per tenant (${params.tenants * 60} for ${params.tenants} tenants)`);
   }
   return params;
@@ -170,13 +226,10 @@ async function main(): Promise<number> {
     return 0;
   }
   let platform: PlatformPolicy;
-  let world: BenchWorld;
-  const built = performance.now();
   try {
     platform = loadProfile(params.profile);
-    world = buildWorld({ ...params, platform, now: BENCH_NOW, shardCount: params.shards });
   } catch (error) {
-    if (!(error instanceof UnknownProfileError) && !(error instanceof WorldShapeError)) throw error;
+    if (!(error instanceof UnknownProfileError)) throw error;
     console.error(`${error.message}\n\n${USAGE}`);
     return 2;
   }
@@ -184,6 +237,100 @@ async function main(): Promise<number> {
   // Cutoffs derive from the run's start: the clock starts at BENCH_NOW and ticks in real time,
   // so stage budgets mean what they say; every clock in the world is days away from a cutoff.
   const clock: Clock = { now: () => new Date(BENCH_NOW.getTime() + (performance.now() - origin)) };
+  // s3rver keeps every object as files; on tmpfs the bench measures the emulator, not the disk.
+  const s3Base = (await isWritableDir('/dev/shm')) ? '/dev/shm' : tmpdir();
+
+  const results: Record<string, unknown> = {
+    machine: {
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      totalMemoryMb: Math.round(totalmem() / 1_048_576),
+      date: new Date().toISOString(),
+    },
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    sections: [...params.only],
+  };
+  const failures: string[] = [];
+  const summary: SummaryRow[] = [];
+  const began = performance.now();
+  const log = (line: string) => console.log(line);
+
+  if (params.only.has('sweep')) {
+    const sweep = await sweepSection(params, platform, clock, s3Base);
+    if (typeof sweep === 'number') return sweep;
+    Object.assign(results, sweep.results);
+    failures.push(...sweep.failures);
+    summary.push(...sweep.summary);
+  }
+  if (params.only.has('erasure')) {
+    console.log('');
+    const erasure = await erasureSection(
+      {
+        records: params.erasureRecords,
+        blobs: params.erasureBlobs,
+        calls: ERASURE_CALLS,
+        others: ERASURE_OTHER_CUSTOMERS,
+        runs: params.erasureRuns,
+        force: params.erasureForce,
+        floorConcurrency: params.floorConcurrency,
+        platform,
+        now: BENCH_NOW,
+        clock,
+        s3Base,
+      },
+      log,
+    );
+    results.erasure = erasure.report;
+    failures.push(...erasure.failures);
+    summary.push(...erasureSummary(erasure.report));
+  }
+  if (params.only.has('bulk')) {
+    console.log('');
+    const bulk = await bulkSection({ matching: params.bulkCustomers, others: params.bulkOthers, platform, now: BENCH_NOW, clock, s3Base }, log);
+    results.bulkErasure = bulk.report;
+    failures.push(...bulk.failures);
+    summary.push(...bulkSummary(bulk.report));
+  }
+  if (params.only.has('holds')) {
+    console.log('');
+    const holds = await holdSection({ records: params.holdRecords, platform, now: BENCH_NOW, clock, s3Base, seed: params.seed }, log);
+    results.holds = holds.report;
+    failures.push(...holds.failures);
+    summary.push(...holdSummary(holds.report));
+  }
+
+  const totalSeconds = (performance.now() - began) / 1000;
+  printSummary(summary, totalSeconds);
+  results.totalSeconds = round(totalSeconds, 1);
+  results.verification = { passed: failures.length === 0, failures };
+  await writeFile(params.out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nWrote ${params.out}`);
+  if (failures.length > 0) {
+    console.error(`\nVERIFICATION FAILED (${failures.length} problems): the numbers above are not valid.`);
+    for (const f of failures.slice(0, 20)) console.error(`  ${f}`);
+    return 1;
+  }
+  return 0;
+}
+
+/** The sweep against the naive loop and the floor; a number is an exit code (a world the flags cannot build). */
+async function sweepSection(
+  params: Params,
+  platform: PlatformPolicy,
+  clock: Clock,
+  s3Base: string,
+): Promise<{ results: Record<string, unknown>; failures: string[]; summary: SummaryRow[] } | number> {
+  let world: BenchWorld;
+  const built = performance.now();
+  try {
+    world = buildWorld({ ...params, platform, now: BENCH_NOW, shardCount: params.shards });
+  } catch (error) {
+    if (!(error instanceof WorldShapeError)) throw error;
+    console.error(`${error.message}\n\n${USAGE}`);
+    return 2;
+  }
 
   const dueIndexes = world.due.flatMap((d, i) => (d ? [i] : []));
   const dueItems = dueIndexes.map((i) => world.items[i] as RecordItem);
@@ -206,8 +353,6 @@ async function main(): Promise<number> {
       `${platform.sweep.tenantConcurrency} read at once, pages ${params.pageSize ?? Object.values(STAGE_PAGE_SIZES).join('/')} per stage; ${params.shards} byRetention shard${params.shards === 1 ? '' : 's'} per tenant\n`,
   );
 
-  // s3rver keeps every object as files; on tmpfs the bench measures the emulator, not the disk.
-  const s3Base = (await isWritableDir('/dev/shm')) ? '/dev/shm' : tmpdir();
   const failures: string[] = [];
 
   /**
@@ -316,19 +461,31 @@ async function main(): Promise<number> {
       measured: ratios.engineOverFloorS3RequestsPerBlob,
       pass: ratios.engineOverFloorS3RequestsPerBlob === null ? null : ratios.engineOverFloorS3RequestsPerBlob <= 1.15,
     },
+    // Issue 16: one executor for every deletion, and the sweep no slower for it than the last figures before it.
+    {
+      name: 'engine throughput ≥ 0.83 × floor (issue 16: no worse than before)',
+      target: '≥ 0.83',
+      measured: ratios.engineOverFloorThroughput,
+      onCpuTime: ratios.engineOverFloorThroughputOnCpuTime,
+      pass: ratios.engineOverFloorThroughput >= 0.83,
+    },
+    {
+      name: 'DynamoDB requests per deleted record ≤ 1.133 × floor (issue 16)',
+      target: '≤ 1.133',
+      measured: ratios.engineOverFloorDynamodbRequestsPerRecord,
+      pass: ratios.engineOverFloorDynamodbRequestsPerRecord <= 1.133,
+    },
+    {
+      name: 'S3 requests per deleted blob ≤ 1.00 × floor (issue 16)',
+      target: '≤ 1.00',
+      measured: ratios.engineOverFloorS3RequestsPerBlob,
+      pass: ratios.engineOverFloorS3RequestsPerBlob === null ? null : ratios.engineOverFloorS3RequestsPerBlob <= 1,
+    },
   ];
 
   printReport(params, reports, ratios, targets, engine, floor);
 
   const results = {
-    machine: {
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      totalMemoryMb: Math.round(totalmem() / 1_048_576),
-      date: new Date().toISOString(),
-    },
     parameters: {
       ...params,
       benchNow: BENCH_NOW.toISOString(),
@@ -374,16 +531,18 @@ async function main(): Promise<number> {
     },
     ratios,
     targets,
-    verification: { passed: failures.length === 0, failures },
   };
-  await writeFile(params.out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nWrote ${params.out}`);
-
-  if (failures.length > 0) {
-    console.error(`\nVERIFICATION FAILED (${failures.length} problems): the numbers above are not valid.`);
-    return 1;
-  }
-  return 0;
+  const summary: SummaryRow[] = [
+    { measurement: 'sweep: engine', figure: `${fmt(e.itemsPerSecond)} records/s (${e.seconds.toFixed(2)} s for ${fmt(e.deletedRecords)})` },
+    { measurement: 'sweep: floor', figure: `${fmt(f.itemsPerSecond)} records/s (${f.seconds.toFixed(2)} s)` },
+    { measurement: 'sweep: naive loop (sample)', figure: `${fmt(n.itemsPerSecond)} records/s` },
+    ...targets.map((t) => ({
+      measurement: `sweep: ${t.name}`,
+      figure: t.measured === null ? '-' : t.measured.toFixed(3),
+      ...(t.pass !== null && { result: t.pass ? 'PASS' : 'MISS' }),
+    })),
+  ];
+  return { results, failures, summary };
 }
 
 interface Target {
@@ -552,6 +711,50 @@ function printReport(
     ]);
   }
   console.log(`\n${targetTable.toString()}`);
+}
+
+/** One line of the closing summary. */
+interface SummaryRow {
+  readonly measurement: string;
+  readonly figure: string;
+  /** PASS or MISS for a target. */
+  readonly result?: string;
+}
+
+function erasureSummary(r: ErasureReport): SummaryRow[] {
+  const ratio = r.erasureOverFloor;
+  return [
+    { measurement: `erasure of one subject (${fmt(r.world.subjectRecords)} records): executeErasure`, figure: `${fmt(r.medianErasureRecordsPerSecond)} records/s (median of ${r.runs.length / 2})` },
+    { measurement: 'erasure of one subject: floor', figure: `${fmt(r.medianFloorRecordsPerSecond)} records/s (median of ${r.runs.length / 2})` },
+    {
+      measurement: 'erasure throughput ≥ 0.7 × floor',
+      figure: `${ratio.toFixed(3)} (${r.erasureOverFloorOnCpuTime.toFixed(3)} on CPU time)`,
+      result: ratio >= 0.7 ? 'PASS' : 'MISS',
+    },
+    { measurement: 'erasure DynamoDB / S3 requests vs floor', figure: `${r.erasureOverFloorDynamodbRequests.toFixed(3)} / ${r.erasureOverFloorS3FirstAttempts?.toFixed(3) ?? '-'} (S3 first attempts)` },
+  ];
+}
+
+function bulkSummary(r: BulkReport): SummaryRow[] {
+  return [
+    { measurement: `bulk erasure (${fmt(r.world.matching)} of ${fmt(r.world.customers)} customers match): POST answers`, figure: `${fmt(Math.round(r.postMs))} ms (${r.postStatus}; ${fmt(Math.round(r.postStartMs))} ms of it starting the workflow in-process)`, result: r.postMs < 1000 ? 'PASS' : 'MISS' },
+    { measurement: 'bulk erasure: workflow completes', figure: `${r.completedSeconds.toFixed(1)} s (${fmt(r.recordsPerSecond)} records/s, ${r.status})` },
+  ];
+}
+
+function holdSummary(r: HoldReport): SummaryRow[] {
+  return [
+    { measurement: `tenant-wide hold (${fmt(r.world.records)} records): POST answers`, figure: `${fmt(Math.round(r.apply.requestMs))} ms (${r.apply.answeredStatus}; ${fmt(Math.round(r.apply.requestStartMs))} ms of it starting the workflow)`, result: r.apply.requestMs < 1000 ? 'PASS' : 'MISS' },
+    { measurement: 'tenant-wide hold: active', figure: `${r.apply.completedSeconds.toFixed(1)} s (${fmt(r.apply.counts.records)} backstops off)` },
+    { measurement: 'tenant-wide hold: DELETE answers', figure: `${fmt(Math.round(r.release.requestMs))} ms (${r.release.answeredStatus}; ${fmt(Math.round(r.release.requestStartMs))} ms of it starting the workflow)`, result: r.release.requestMs < 1000 ? 'PASS' : 'MISS' },
+    { measurement: 'tenant-wide hold: released', figure: `${r.release.completedSeconds.toFixed(1)} s (${fmt(r.release.counts.records)} backstops back)` },
+  ];
+}
+
+function printSummary(rows: readonly SummaryRow[], seconds: number): void {
+  const table = new Table({ style: { head: [], border: [] }, head: ['summary', 'measured', 'target'], colAligns: ['left', 'right', 'left'] });
+  for (const r of rows) table.push([r.measurement, r.figure, r.result ?? '']);
+  console.log(`\n${table.toString()}\nWhole bench: ${(seconds / 60).toFixed(1)} min.`);
 }
 
 function describe(counts: Counts, retries: Counts): string {
