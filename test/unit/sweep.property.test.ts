@@ -1,9 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { deleteCallRecordings, deleteConversation, deleteCustomer, deleteMessage, type DeletionOutcome } from '../../shared/app/api/use-cases/deletions.js';
 import { CATEGORIES, STAGES, type Category } from '../../shared/domain/catalog.js';
-import type { Receipt } from '../../shared/domain/receipt.js';
+import { ConflictError, NotFoundError } from '../../shared/domain/errors.js';
+import { TOMBSTONE } from '../../shared/domain/export.js';
+import { holdMatcher } from '../../shared/domain/holds.js';
+import { executeErasure } from '../../shared/domain/privacy/erasure.js';
+import { receivePrivacyRequest } from '../../shared/domain/privacy/resolve.js';
+import type { CategoryCounts, Receipt } from '../../shared/domain/receipt.js';
+import { keys, type RecordItem } from '../../shared/domain/records.js';
 import { completeRun, completeRuns, runStage, runStages, startRun, startRuns, type RunDeps } from '../../shared/domain/runs.js';
-import { memoryWorld } from '../support/memory-world.js';
+import { expectReconciled, withAncestors } from '../support/deletion-oracle.js';
+import { memoryApp, type MemoryApp } from '../support/memory-app.js';
+import { memoryWorld, type MemoryWorldDeps } from '../support/memory-world.js';
 import { expectedDeletions, worldArb, worldKey, type World } from '../support/worlds.js';
 
 async function setUp(world: World) {
@@ -133,6 +142,203 @@ describe('a scheduled sweep over random worlds', () => {
         }
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Manual deletes and erasures interleaved with sweeps
+// ---------------------------------------------------------------------------
+
+/**
+ * The world as ingest would store it for the admin API: conversations and
+ * calls carry their locators (found by id alone), and a conversation's media
+ * and attachments belong to its messages in turn (`data.messageId`).
+ */
+function withLocators(world: World): World {
+  const messages = new Map<string, string[]>();
+  for (const i of world.items) if (i.category === 'message') messages.set(i.conversationId!, [...(messages.get(i.conversationId!) ?? []), i.id]);
+  const seen = new Map<string, number>();
+  const items = world.items.map((i): RecordItem => {
+    if ((i.category === 'conversation' || i.category === 'whatsapp_conversation') && i.sk === keys.conversationSk(i.id)) {
+      return { ...i, identifierPk: keys.identifierPk(i.tenantId, 'CONVERSATION', i.id), identifierSk: i.subjectId };
+    }
+    if (i.category === 'call') return { ...i, identifierPk: keys.identifierPk(i.tenantId, 'CALL', i.id), identifierSk: i.subjectId };
+    const own = messages.get(i.conversationId ?? '');
+    if (own !== undefined && ['email_attachment', 'inbound_media', 'outbound_media'].includes(i.category)) {
+      const n = seen.get(i.conversationId!) ?? 0;
+      seen.set(i.conversationId!, n + 1);
+      return { ...i, data: { ...i.data, messageId: own[n % own.length] } };
+    }
+    return i;
+  });
+  return { ...world, items };
+}
+
+type Op =
+  | { readonly kind: 'sweep'; readonly grouped: boolean }
+  | { readonly kind: 'customer' | 'conversation' | 'message' | 'recording'; readonly pick: number }
+  | { readonly kind: 'erasure'; readonly pick: number; readonly force: boolean };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('sweep' as const), grouped: fc.boolean() }),
+  fc.record({ kind: fc.constantFrom('customer' as const, 'conversation' as const, 'message' as const, 'recording' as const), pick: fc.nat({ max: 7 }) }),
+  fc.record({ kind: fc.constant('erasure' as const), pick: fc.nat({ max: 7 }), force: fc.boolean() }),
+);
+
+const pickOf = <T>(list: readonly T[], pick: number): T | undefined => (list.length === 0 ? undefined : list[pick % list.length]);
+const snapshot = (deps: MemoryWorldDeps) => new Map([...deps.records.items].map(([k, i]) => [k, structuredClone(i)]));
+
+/** Runs one op and says what it asked for: the records it may touch, and which of those must go. */
+async function runOp(world: World, deps: MemoryWorldDeps, api: MemoryApp, op: Op, n: number, before: ReadonlyMap<string, RecordItem>): Promise<{
+  readonly goes: ReadonlySet<string>;
+  readonly tombstone?: string;
+  readonly counts: Partial<Record<Category, CategoryCounts>>[];
+}> {
+  const current = [...before.values()];
+  if (op.kind === 'sweep') {
+    const receipts = await sweepAll(deps, world, `op${n}`, false, op.grouped);
+    return { goes: expectedDeletions({ ...world, items: current }), counts: receipts.map((r) => r.categories) };
+  }
+  const isHeld = new Map(world.tenants.map((t) => [t.tenantId, holdMatcher(world.holds.filter((h) => h.tenantId === t.tenantId), world.now)]));
+  const held = (i: RecordItem) => isHeld.get(i.tenantId)!(i);
+  /** A scope goes except its held records, what they keep above them, and a kept profile's identifiers. */
+  const goesOf = (scope: readonly RecordItem[]) => {
+    const stays = withAncestors(scope, scope.filter(held).map(worldKey));
+    return new Set(scope.map(worldKey).filter((k) => !stays.has(k)));
+  };
+  const customers = current.filter((i) => i.sk === keys.profileSk());
+  const manual = async (tenantId: string, scope: readonly RecordItem[], call: () => Promise<DeletionOutcome>, refused: boolean, tombstone?: RecordItem) => {
+    const goes = goesOf(scope);
+    const expectRefusal = refused || (goes.size === 0 && tombstone === undefined && scope.length > 0);
+    try {
+      const outcome = await call();
+      expect(expectRefusal, `${op.kind} answered though it should be refused`).toBe(false);
+      const receipt = (await deps.control.getReceipt(tenantId, outcome.receiptId))!;
+      return { goes, counts: [receipt.categories], ...(tombstone !== undefined && { tombstone: worldKey(tombstone) }) };
+    } catch (error) {
+      // Refused (open conversation, all held, nothing there): nothing at all is touched.
+      if (!(error instanceof ConflictError || error instanceof NotFoundError)) throw error;
+      expect(expectRefusal || scope.length === 0, `${op.kind} refused: ${(error as Error).name}`).toBe(true);
+      return { goes: new Set<string>(), counts: [] };
+    }
+  };
+  const tenantOf = async (tenantId: string) => (await deps.control.getTenant(tenantId))!;
+
+  switch (op.kind) {
+    case 'customer': {
+      const profile = pickOf(customers, op.pick);
+      if (profile === undefined) return { goes: new Set(), counts: [] };
+      const scope = current.filter((i) => i.pk === profile.pk);
+      const open = scope.some((i) => (i.category === 'conversation' || i.category === 'whatsapp_conversation') && i.status === 'open');
+      return manual(profile.tenantId, scope, async () => deleteCustomer(api.app, api.caller(), await tenantOf(profile.tenantId), profile.subjectId!), open);
+    }
+    case 'conversation': {
+      const conversation = pickOf(current.filter((i) => i.identifierPk?.includes('#CONVERSATION#')), op.pick);
+      if (conversation === undefined) return { goes: new Set(), counts: [] };
+      const scope = current.filter((i) => i.pk === conversation.pk && (i.sk === conversation.sk || i.sk.startsWith(keys.childPrefix(conversation.sk))));
+      return manual(conversation.tenantId, scope, async () => deleteConversation(api.app, api.caller(), await tenantOf(conversation.tenantId), conversation.id), false);
+    }
+    case 'message': {
+      const message = pickOf(current.filter((i) => i.category === 'message'), op.pick);
+      if (message === undefined) return { goes: new Set(), counts: [] };
+      const blobs = current.filter((i) => i.pk === message.pk && i.conversationId === message.conversationId && i.data?.messageId === message.id);
+      const call = async () => deleteMessage(api.app, api.caller(), await tenantOf(message.tenantId), message.conversationId!, message.id);
+      // The message itself is never deleted, it becomes a tombstone; a held one refuses the request.
+      if (held(message)) return manual(message.tenantId, [message, ...blobs], call, true);
+      return manual(message.tenantId, blobs, call, false, message);
+    }
+    case 'recording': {
+      const callRecord = pickOf(current.filter((i) => i.category === 'call'), op.pick);
+      if (callRecord === undefined) return { goes: new Set(), counts: [] };
+      const scope = current.filter((i) => i.category === 'call_recording' && i.pk === callRecord.pk && i.callId === callRecord.id);
+      if (scope.length === 0) {
+        // A call without recordings is a 404.
+        await expect(deleteCallRecordings(api.app, api.caller(), await tenantOf(callRecord.tenantId), callRecord.id)).rejects.toBeInstanceOf(NotFoundError);
+        return { goes: new Set(), counts: [] };
+      }
+      return manual(callRecord.tenantId, scope, async () => deleteCallRecordings(api.app, api.caller(), await tenantOf(callRecord.tenantId), callRecord.id), false);
+    }
+    case 'erasure': {
+      // Any customer the world ever had: erasing one already gone is a request with nothing to do.
+      const subject = pickOf(world.items.filter((i) => i.sk === keys.profileSk()), op.pick)!;
+      const scope = current.filter((i) => i.pk === subject.pk);
+      const requestId = `erase-${n}`;
+      await receivePrivacyRequest(api.privacyDeps, {
+        tenantId: subject.tenantId,
+        requestId,
+        requestedBy: 'h:tester',
+        body: { kind: 'erasure', subject: { customerId: subject.subjectId! }, ...(op.force && { force: true }) },
+      });
+      let chunk;
+      do chunk = await executeErasure(api.privacyDeps, subject.tenantId, requestId, { deadline: deps.clock.now() });
+      while (!chunk.done);
+      const request = (await api.privacy.get(subject.tenantId, requestId))!;
+      if (!op.force && scope.some((i) => i.status === 'open')) {
+        expect(request.status).toBe('rejected');
+        return { goes: new Set(), counts: [] };
+      }
+      const goes = goesOf(scope);
+      expect(request.status).toBe(goes.size < scope.length ? 'partially_completed' : 'completed');
+      const receipt = (await deps.control.getReceipt(subject.tenantId, request.runIds![0]!))!;
+      return { goes, counts: [request.counts, receipt.categories] };
+    }
+  }
+}
+
+describe('manual deletes and erasures interleaved with sweeps, over random worlds', () => {
+  it('each deletes exactly what was asked and is not held, touches nothing else, and counts exactly what the stores lost', async () => {
+    await fc.assert(
+      fc.asyncProperty(worldArb, fc.array(opArb, { minLength: 1, maxLength: 6 }), async (generated, ops) => {
+        const world = withLocators(generated);
+        const deps = await memoryWorld(world);
+        const api = memoryApp(deps);
+        const blobOwners = world.items.filter((i) => i.blobKey !== undefined);
+        const refOwners = world.items.filter((i) => i.externalRef !== undefined);
+
+        for (const [n, op] of ops.entries()) {
+          const before = snapshot(deps);
+          const { goes, tombstone, counts } = await runOp(world, deps, api, op, n, before);
+          const label = `op ${n} (${op.kind})`;
+
+          for (const [key, item] of before) {
+            const now = deps.records.items.get(key);
+            if (goes.has(key)) {
+              expect(now, `${label}: ${item.sk} should be gone`).toBeUndefined();
+            } else if (key === tombstone) {
+              expect(now, `${label}: the message is a tombstone`).toEqual({ ...item, data: TOMBSTONE, status: 'deleted', deletedAt: world.now.toISOString() });
+            } else {
+              // Outside what was asked, held, or kept by what is held: not touched at all.
+              expect(now, `${label}: ${item.sk} untouched`).toEqual(item);
+            }
+          }
+          expect(deps.records.items.size).toBe(before.size - goes.size);
+          // No blob without its record and no record without its blob; third-party data goes exactly with its marker.
+          for (const owner of blobOwners) {
+            expect(await deps.blobs.get(owner.blobBucket!, owner.blobKey!), `${label}: blob of ${owner.sk}`).toEqual(
+              deps.records.items.has(worldKey(owner)) ? expect.anything() : undefined,
+            );
+          }
+          const sentRefs = new Set(deps.external.deleted.map((d) => d.ref));
+          for (const owner of refOwners) expect(sentRefs.has(owner.externalRef!), `${label}: ref of ${owner.sk}`).toBe(!deps.records.items.has(worldKey(owner)));
+
+          const lost: Partial<Record<Category, number>> = {};
+          for (const key of goes) lost[before.get(key)!.category] = (lost[before.get(key)!.category] ?? 0) + 1;
+          if (tombstone !== undefined && deps.records.items.get(tombstone)?.status === 'deleted' && before.get(tombstone)?.status !== 'deleted') lost.message = (lost.message ?? 0) + 1;
+          for (const c of counts) {
+            expectReconciled(c, label);
+            const deleted = Object.fromEntries(Object.entries(c).flatMap(([category, x]) => (x.deleted > 0 ? [[category, x.deleted]] : [])));
+            if (op.kind === 'sweep') continue;
+            expect(deleted, `${label}: counted deletions`).toEqual(lost);
+          }
+          if (op.kind === 'sweep') {
+            const deleted: Partial<Record<Category, number>> = {};
+            for (const c of counts) for (const [category, x] of Object.entries(c) as [Category, CategoryCounts][]) if (x.deleted > 0) deleted[category] = (deleted[category] ?? 0) + x.deleted;
+            expect(deleted, `${label}: counted deletions`).toEqual(lost);
+          }
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -233,8 +233,9 @@ export async function deleteMessage(
       message: app.refs.record(tenant.tenantId, 'message', `${conversationId}/${messageId}`),
     },
     after: async () => {
+      // A tombstone already (a repeated request): nothing left to examine, so nothing to count.
+      if (target.status === 'deleted') return { counts: {} };
       const counts = { examined: 1, deleted: 0, held: 0, failed: 0, kept: 0 };
-      if (target.status === 'deleted') return { counts: { message: counts } };
       const done = await records.update(
         { pk: target.pk, sk: target.sk },
         { set: { data: TOMBSTONE, status: 'deleted', deletedAt: caller.now.toISOString() } },
