@@ -1,24 +1,19 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
   Condition,
-  DefinitionBody,
   Fail,
-  JitterType,
   JsonPath,
-  LogLevel,
   StateMachine,
-  StateMachineType,
   Succeed,
   TaskInput,
   Timeout,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { acknowledgeWorkflowFindings } from '../acknowledgements.js';
-import { RETRYABLE_ERRORS } from './sweep-workflow.js';
+import { letheStateMachine, retryTransient } from './lethe-state-machine.js';
 
 export interface HoldWorkflowProps {
   /** The function serving every task of the workflow (`action`: step, fail). */
@@ -52,14 +47,7 @@ export class HoldWorkflow extends Construct {
       resultPath: '$.step',
       taskTimeout: Timeout.duration(props.stepTimeout),
     });
-    step.addRetry({
-      errors: RETRYABLE_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 6,
-      maxDelay: Duration.seconds(60),
-      jitterStrategy: JitterType.FULL,
-    });
+    retryTransient(step);
     const done = new Succeed(this, 'Hold work done');
     // The execution ends failed, so the HoldWorkFailed alarm fires; the hold itself stays in force.
     const failed = new Fail(this, 'Hold work failed', { error: 'HoldWorkFailed', cause: 'The hold worker failed; see its logs.' });
@@ -74,17 +62,11 @@ export class HoldWorkflow extends Construct {
     step.addCatch(fail, { resultPath: '$.error' });
     const more = new Choice(this, 'More to do?').when(Condition.booleanEquals('$.step.done', false), step).otherwise(done);
 
-    const logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(step.next(more)),
+    this.stateMachine = letheStateMachine(this, {
+      definition: step.next(more),
       timeout: Duration.hours(24),
-      tracingEnabled: true,
-      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      invokes: [props.workerFunction],
+      ...(props.logRetention !== undefined && { logRetention: props.logRetention }),
     });
-    acknowledgeWorkflowFindings(this.stateMachine, [props.workerFunction]);
   }
 }

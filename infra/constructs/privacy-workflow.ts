@@ -1,13 +1,9 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
-  DefinitionBody,
-  JitterType,
   JsonPath,
-  LogLevel,
   StateMachine,
-  StateMachineType,
   Choice,
   Condition,
   Succeed,
@@ -16,8 +12,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { acknowledgeWorkflowFindings } from '../acknowledgements.js';
-import { RETRYABLE_ERRORS } from './sweep-workflow.js';
+import { letheStateMachine, retryTransient } from './lethe-state-machine.js';
 
 export interface PrivacyWorkflowProps {
   /** The function serving every task of the workflow (`action`: start, execute, fail, notify). */
@@ -56,14 +51,7 @@ export class PrivacyWorkflow extends Construct {
         resultPath,
         ...(timeout === undefined ? {} : { taskTimeout: Timeout.duration(timeout) }),
       });
-      t.addRetry({
-        errors: RETRYABLE_ERRORS,
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 6,
-        maxDelay: Duration.seconds(60),
-        jitterStrategy: JitterType.FULL,
-      });
+      retryTransient(t);
       return t;
     };
     const done = new Succeed(this, 'Request done');
@@ -80,17 +68,11 @@ export class PrivacyWorkflow extends Construct {
     execute.addCatch(fail, { resultPath: '$.error' });
     const more = new Choice(this, 'More to do?').when(Condition.booleanEquals('$.execution.done', false), execute).otherwise(notify);
 
-    const logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(start.next(execute).next(more)),
+    this.stateMachine = letheStateMachine(this, {
+      definition: start.next(execute).next(more),
       timeout: Duration.hours(6),
-      tracingEnabled: true,
-      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      invokes: [props.workerFunction],
+      ...(props.logRetention !== undefined && { logRetention: props.logRetention }),
     });
-    acknowledgeWorkflowFindings(this.stateMachine, [props.workerFunction]);
   }
 }

@@ -1,17 +1,13 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
   Condition,
-  DefinitionBody,
-  JitterType,
   JsonPath,
-  LogLevel,
   Map as MapState,
   Pass,
   StateMachine,
-  StateMachineType,
   Succeed,
   TaskInput,
   Timeout,
@@ -21,22 +17,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { STAGE_NAMES, STAGES, type Stage } from '../../shared/domain/catalog.js';
-import { acknowledgeWorkflowFindings } from '../acknowledgements.js';
-
-/** Errors worth retrying: Lambda throttling and service faults, a killed or timed-out invocation, storage throttling. */
-export const RETRYABLE_ERRORS = [
-  'Lambda.TooManyRequestsException',
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.Unknown',
-  'Sandbox.Timedout',
-  'States.Timeout',
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'SlowDown',
-];
+import { letheStateMachine, retryTransient } from './lethe-state-machine.js';
 
 export interface SweepWorkflowProps {
   readonly listTenantsFunction: IFunction;
@@ -76,17 +57,7 @@ export class SweepWorkflow extends Construct {
     this.stageFunction = stageFunction;
     this.lifecycleFunction = lifecycleFunction;
 
-    const retrying = <T extends LambdaInvoke>(task: T): T => {
-      task.addRetry({
-        errors: RETRYABLE_ERRORS,
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 6,
-        maxDelay: Duration.seconds(60),
-        jitterStrategy: JitterType.FULL,
-      });
-      return task;
-    };
+    const retrying = <T extends LambdaInvoke>(task: T): T => (retryTransient(task), task);
     const lifecycle = (name: string, payload: Record<string, unknown>, resultSelector?: Record<string, string>) =>
       retrying(
         new LambdaInvoke(this, name, {
@@ -189,17 +160,11 @@ export class SweepWorkflow extends Construct {
       resultPath: JsonPath.DISCARD,
     }).itemProcessor(perGroup);
 
-    const logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(listTenants.next(sweepGroups).next(new Succeed(this, 'Sweep done'))),
+    this.stateMachine = letheStateMachine(this, {
+      definition: listTenants.next(sweepGroups).next(new Succeed(this, 'Sweep done')),
       timeout: props.timeout ?? Duration.hours(12),
-      tracingEnabled: true,
-      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      invokes: [props.listTenantsFunction, stageFunction, lifecycleFunction],
+      ...(props.logRetention !== undefined && { logRetention: props.logRetention }),
     });
-    acknowledgeWorkflowFindings(this.stateMachine, [props.listTenantsFunction, stageFunction, lifecycleFunction]);
   }
 }
