@@ -15,7 +15,7 @@ export const TOMBSTONE = { deleted: true, text: 'This item has been deleted' } a
 /**
  * Default lifetime of the export route's links, 15 minutes: the route answers
  * the admin who asked, right now, and a leaked answer should stop working soon.
- * (Access requests e-mail their export, so their links live 7 days: privacy.ts.)
+ * (Access requests e-mail their export, so their links live 7 days: privacy/access.ts.)
  */
 export const DEFAULT_EXPORT_LINK_SECONDS = 15 * 60;
 
