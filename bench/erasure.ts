@@ -96,7 +96,7 @@ export async function erasureSection(options: ErasureOptions, log: (line: string
       runs.push(run);
       failures.push(...problems.map((p) => `erasure ${kind} run ${r + 1}: ${p}`));
       log(
-        `${kind.padEnd(7)} run ${r + 1}: ${run.seconds.toFixed(2)} s, ${fmt(run.recordsPerSecond)} records/s` +
+        `${kind.padEnd(7)} run ${r + 1}: ${run.seconds.toFixed(2)} s, ${fmt(run.recordsPerSecond)} records/s; ${where(run)}` +
           (problems.length === 0 ? '; verified: the subject gone (records and blobs), everything else intact' : '; VERIFICATION FAILED'),
       );
       for (const p of problems) log(`    ${p}`);
@@ -222,6 +222,20 @@ async function runErasureFloor(h: Harness, stage: Stage, options: ErasureOptions
     measured: { ...floor, extra: { blobSeconds: round(floor.blobSeconds ?? 0, 3), recordSeconds: round(floor.recordSeconds ?? 0, 3) } },
     problems: [],
   };
+}
+
+/** Where a run's time went: the erasure's time inside its ports, the floor's blob and record phases. */
+function where(run: ErasureRun): string {
+  if (run.kind === 'floor') return `blobs ${run.blobSeconds?.toFixed(2)} s, records ${run.recordSeconds?.toFixed(2)} s`;
+  const ms = run.portMs ?? {};
+  const calls = run.portCalls ?? {};
+  const s = (key: string) => ((ms[key] ?? 0) / 1000).toFixed(2);
+  const accounted = Object.values(ms).reduce((a, b) => a + b, 0) / 1000;
+  return (
+    `partition reads ${s('records.findBySubject')} s (${calls['records.findBySubject'] ?? 0}), blob deletes ${s('blobs.deleteBatch')} s (buckets side by side, summed), ` +
+    `record waves ${s('records.deleteBatch')} s (${calls['records.deleteBatch'] ?? 0}), receipt ${s('control.putReceipt')} s, ` +
+    `outside the ports ${Math.max(0, run.seconds - accounted).toFixed(2)} s`
+  );
 }
 
 export function median(xs: readonly number[]): number {

@@ -55,7 +55,7 @@ const USAGE = `Usage: npm run bench -- [options]
 Erasure of one subject (section erasure):
   --erasure-records N    records of the erased subject (default 10000)
   --erasure-blobs N      of them, media blobs (default 150)
-  --erasure-runs N       runs of the erasure and of its floor, alternating; medians reported (default 3)
+  --erasure-runs N       runs of the erasure and of its floor, alternating; medians reported (default 5)
   --erasure-force        file the erasure with force (skips the open-conversation check and its read)
 Bulk erasure by filter (section bulk):
   --bulk-customers N     customers the filter matches (default 20000)
@@ -114,7 +114,7 @@ function parseParams(argv: string[]): Params | 'help' {
       only: { type: 'string', default: DEFAULT_SECTIONS.join(',') },
       'erasure-records': { type: 'string', default: '10000' },
       'erasure-blobs': { type: 'string', default: '150' },
-      'erasure-runs': { type: 'string', default: '3' },
+      'erasure-runs': { type: 'string', default: '5' },
       'erasure-force': { type: 'boolean', default: false },
       'bulk-customers': { type: 'string', default: '20000' },
       'bulk-others': { type: 'string', default: '2000' },
@@ -736,19 +736,28 @@ function erasureSummary(r: ErasureReport): SummaryRow[] {
 }
 
 function bulkSummary(r: BulkReport): SummaryRow[] {
+  const own = r.postMs - r.postStartMs;
   return [
-    { measurement: `bulk erasure (${fmt(r.world.matching)} of ${fmt(r.world.customers)} customers match): POST answers`, figure: `${fmt(Math.round(r.postMs))} ms (${r.postStatus}; ${fmt(Math.round(r.postStartMs))} ms of it starting the workflow in-process)`, result: r.postMs < 1000 ? 'PASS' : 'MISS' },
+    { measurement: `bulk erasure (${fmt(r.world.matching)} of ${fmt(r.world.customers)} customers match): POST, the API's own work`, figure: `${fmt(Math.round(own))} ms (${r.postStatus})`, result: own < 1000 ? 'PASS' : 'MISS' },
+    { measurement: 'bulk erasure: POST with the in-process workflow start (local mode)', figure: `${fmt(Math.round(r.postMs))} ms`, result: r.postMs < 1000 ? 'PASS' : 'MISS' },
     { measurement: 'bulk erasure: workflow completes', figure: `${r.completedSeconds.toFixed(1)} s (${fmt(r.recordsPerSecond)} records/s, ${r.status})` },
   ];
 }
 
 function holdSummary(r: HoldReport): SummaryRow[] {
-  return [
-    { measurement: `tenant-wide hold (${fmt(r.world.records)} records): POST answers`, figure: `${fmt(Math.round(r.apply.requestMs))} ms (${r.apply.answeredStatus}; ${fmt(Math.round(r.apply.requestStartMs))} ms of it starting the workflow)`, result: r.apply.requestMs < 1000 ? 'PASS' : 'MISS' },
-    { measurement: 'tenant-wide hold: active', figure: `${r.apply.completedSeconds.toFixed(1)} s (${fmt(r.apply.counts.records)} backstops off)` },
-    { measurement: 'tenant-wide hold: DELETE answers', figure: `${fmt(Math.round(r.release.requestMs))} ms (${r.release.answeredStatus}; ${fmt(Math.round(r.release.requestStartMs))} ms of it starting the workflow)`, result: r.release.requestMs < 1000 ? 'PASS' : 'MISS' },
-    { measurement: 'tenant-wide hold: released', figure: `${r.release.completedSeconds.toFixed(1)} s (${fmt(r.release.counts.records)} backstops back)` },
-  ];
+  const rows: SummaryRow[] = [];
+  for (const [phase, p, verb, done] of [
+    ['POST', r.apply, 'active', 'backstops off'],
+    ['DELETE', r.release, 'released', 'backstops back'],
+  ] as const) {
+    const own = p.requestMs - p.requestStartMs;
+    rows.push(
+      { measurement: `tenant-wide hold (${fmt(r.world.records)} records): ${phase}, the API's own work`, figure: `${fmt(Math.round(own))} ms (${p.answeredStatus})`, result: own < 1000 ? 'PASS' : 'MISS' },
+      { measurement: `tenant-wide hold: ${phase} with the in-process workflow start (local mode)`, figure: `${fmt(Math.round(p.requestMs))} ms`, result: p.requestMs < 1000 ? 'PASS' : 'MISS' },
+      { measurement: `tenant-wide hold: ${verb}`, figure: `${p.completedSeconds.toFixed(1)} s after the ${phase} (${fmt(p.counts.records)} ${done}, ${fmt(p.recordsPerSecond)} records/s)` },
+    );
+  }
+  return rows;
 }
 
 function printSummary(rows: readonly SummaryRow[], seconds: number): void {
