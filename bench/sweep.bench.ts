@@ -10,7 +10,7 @@
  * missed (it is a measurement), 1 when a verification fails, 2 on bad flags.
  */
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
@@ -255,6 +255,7 @@ async function main(): Promise<number> {
   const failures: string[] = [];
   const summary: SummaryRow[] = [];
   const began = performance.now();
+  const loadAtStart = loadavg()[0] as number;
   const log = (line: string) => console.log(line);
 
   if (params.only.has('sweep')) {
@@ -302,8 +303,11 @@ async function main(): Promise<number> {
   }
 
   const totalSeconds = (performance.now() - began) / 1000;
+  const loadAtEnd = loadavg()[0] as number;
   printSummary(summary, totalSeconds);
+  console.log(`Load average (1 min) at the start and the end: ${loadAtStart.toFixed(2)} / ${loadAtEnd.toFixed(2)} on ${cpus().length} CPUs.`);
   results.totalSeconds = round(totalSeconds, 1);
+  results.loadAverage = { start: round(loadAtStart, 2), end: round(loadAtEnd, 2) };
   results.verification = { passed: failures.length === 0, failures };
   await writeFile(params.out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nWrote ${params.out}`);
