@@ -33,8 +33,10 @@ export class InProcessStarter<I extends { readonly tenantId: string; readonly ex
     if (this.names.has(input.executionName)) return;
     this.names.add(input.executionName);
     this.started.push({ ...input });
-    const execution = this.run(input, this.options.retryIntervalMs ?? 0).then(() => undefined);
-    if (this.options.background !== true) return execution;
+    if (this.options.background !== true) return this.run(input, this.options.retryIntervalMs ?? 0).then(() => undefined);
+    // In the background the execution begins on a later turn of the event loop, as Step Functions would
+    // begin it after StartExecution answered: the request that started it is answered first.
+    const execution = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run(input, this.options.retryIntervalMs ?? 0)).then(() => undefined);
     const tracked = execution
       .catch((error: unknown) => {
         this.options.logger?.error('workflow execution failed', {

@@ -70,6 +70,8 @@ export interface LocalExecutionOptions {
 }
 
 /** Executes a rendered state machine locally, every Lambda task served by `handlers`. */
+const machines = new WeakMap<object, StateMachine>();
+
 export async function executeLocally<R extends string>(
   rendered: RenderedStateMachine<R>,
   handlers: Readonly<Record<R, TaskHandler>>,
@@ -88,7 +90,12 @@ export async function executeLocally<R extends string>(
   const retryIntervalOverrides = Object.fromEntries(
     retryingStateNames(rendered.definition).map((name) => [name, options.retryIntervalMs ?? 0]),
   );
-  const machine = new StateMachine(rendered.definition as never, { validationOptions: { checkArn: false } });
+  // Validating a definition takes up to a second or two here: once per definition, not once per execution.
+  let machine = machines.get(rendered.definition);
+  if (machine === undefined) {
+    machine = new StateMachine(rendered.definition as never, { validationOptions: { checkArn: false } });
+    machines.set(rendered.definition, machine);
+  }
   const execution = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
     context: { Execution: { Name: options.executionName, Input: input, StartTime: new Date().toISOString() } } as never,
