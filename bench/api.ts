@@ -36,10 +36,9 @@ export interface Answer {
   /** Wall time of the handler call, in ms. */
   readonly ms: number;
   /**
-   * Of it, ms inside the workflow starters' `start`: in this process, the
-   * in-process runner's synchronous work before it hands the execution to the
-   * background (aws-local-stepfunctions builds and validates the state
-   * machine); in AWS, a StartExecution call.
+   * Of it, ms inside the workflow starters' `start`: in this process, what
+   * the in-process runner does before it hands the execution to the
+   * background; in AWS, a StartExecution call.
    */
   readonly startMs: number;
 }
