@@ -746,11 +746,14 @@ function erasureSummary(r: ErasureReport): SummaryRow[] {
 }
 
 function bulkSummary(r: BulkReport): SummaryRow[] {
-  const own = r.postMs - r.postStartMs;
   return [
-    { measurement: `bulk erasure (${fmt(r.world.matching)} of ${fmt(r.world.customers)} customers match): POST, the API's own work`, figure: `${fmt(Math.round(own))} ms (${r.postStatus})`, result: own < 1000 ? 'PASS' : 'MISS' },
-    { measurement: 'bulk erasure: POST with the in-process workflow start (local mode)', figure: `${fmt(Math.round(r.postMs))} ms`, result: r.postMs < 1000 ? 'PASS' : 'MISS' },
-    { measurement: 'bulk erasure: workflow completes', figure: `${r.completedSeconds.toFixed(1)} s (${fmt(r.recordsPerSecond)} records/s, ${r.status})` },
+    {
+      measurement: `bulk erasure (${fmt(r.world.matching)} of ${fmt(r.world.customers)} customers match): POST answers`,
+      figure: `${fmt(Math.round(r.postMs))} ms (${r.postStatus})`,
+      result: r.postMs < 1000 ? 'PASS' : 'MISS',
+    },
+    { measurement: 'bulk erasure: the first POST of a fresh process (it validates the state machine)', figure: `${fmt(Math.round(r.warmup.firstPostMs))} ms (warm-up, an access request)` },
+    { measurement: 'bulk erasure: workflow completes', figure: `${r.completedSeconds.toFixed(1)} s after the POST (${fmt(r.recordsPerSecond)} records/s, ${r.status})` },
   ];
 }
 
@@ -760,13 +763,12 @@ function holdSummary(r: HoldReport): SummaryRow[] {
     ['POST', r.apply, 'active', 'backstops off'],
     ['DELETE', r.release, 'released', 'backstops back'],
   ] as const) {
-    const own = p.requestMs - p.requestStartMs;
     rows.push(
-      { measurement: `tenant-wide hold (${fmt(r.world.records)} records): ${phase}, the API's own work`, figure: `${fmt(Math.round(own))} ms (${p.answeredStatus})`, result: own < 1000 ? 'PASS' : 'MISS' },
-      { measurement: `tenant-wide hold: ${phase} with the in-process workflow start (local mode)`, figure: `${fmt(Math.round(p.requestMs))} ms`, result: p.requestMs < 1000 ? 'PASS' : 'MISS' },
+      { measurement: `tenant-wide hold (${fmt(r.world.records)} records): ${phase} answers`, figure: `${fmt(Math.round(p.requestMs))} ms (${p.answeredStatus})`, result: p.requestMs < 1000 ? 'PASS' : 'MISS' },
       { measurement: `tenant-wide hold: ${verb}`, figure: `${p.completedSeconds.toFixed(1)} s after the ${phase} (${fmt(p.counts.records)} ${done}, ${fmt(p.recordsPerSecond)} records/s)` },
     );
   }
+  rows.push({ measurement: 'tenant-wide hold: the first POST of a fresh process (it validates the state machine)', figure: `${fmt(Math.round(r.warmup.firstPostMs))} ms (warm-up, a hold on one customer)` });
   return rows;
 }
 
