@@ -17,6 +17,8 @@ export const CATEGORIES = [
   'message',
   'communication_log',
   'analytics_event',
+  'form_submission',
+  'web_session',
   'customer_profile',
   'user',
   'admin_activity_log',
@@ -53,6 +55,8 @@ export type ClockStart =
   | 'last_customer_contact'
   | 'last_sign_in'
   | 'event_time'
+  | 'submission_time'
+  | 'session_start'
   | 'contract_end_or_inactivity';
 
 export interface CategoryDefinition {
@@ -192,13 +196,33 @@ export const CATALOG: Readonly<Record<Category, CategoryDefinition>> = {
     stage: 3,
     personalData: true,
   }),
+  form_submission: define({
+    category: 'form_submission',
+    description: 'Web form submissions (a communication record)',
+    store: { kind: 'record' },
+    clockStartsAt: 'submission_time',
+    parent: 'customer_profile',
+    cascadesTo: [],
+    stage: 3,
+    personalData: true,
+  }),
+  web_session: define({
+    category: 'web_session',
+    description: 'Web visitor sessions (a communication record)',
+    store: { kind: 'record' },
+    clockStartsAt: 'session_start',
+    parent: 'customer_profile',
+    cascadesTo: [],
+    stage: 3,
+    personalData: true,
+  }),
   customer_profile: define({
     category: 'customer_profile',
     description: 'End-customer profiles with their identifiers',
     store: { kind: 'record' },
     clockStartsAt: 'last_customer_contact',
     parent: null,
-    cascadesTo: ['call', 'conversation', 'whatsapp_conversation', 'analytics_event'],
+    cascadesTo: ['call', 'conversation', 'whatsapp_conversation', 'analytics_event', 'form_submission', 'web_session'],
     stage: 4,
     personalData: true,
   }),
@@ -253,6 +277,8 @@ export const SWEEP_ORDER: readonly Category[] = [
   'analytics_event',
   'webhook_delivery',
   'admin_activity_log',
+  'form_submission',
+  'web_session',
   'call',
   'whatsapp_conversation',
   'conversation',
