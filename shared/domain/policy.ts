@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CATALOG, CATEGORIES, type Category } from './catalog.js';
+import { rolesSchema } from './roles.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -73,8 +74,10 @@ export const platformPolicySchema = z
     accountInactivityDays: days,
     /** Whether manual deletion of a customer is refused while one of their conversations is open. */
     blockDeletionWhileConversationOpen: z.boolean(),
-    /** The least role allowed to delete records by hand. */
-    manualDeletionRole: z.enum(['Administrator', 'ComplianceAdministrator']),
+    /** Legacy: the least role of every manual deletion; `roles` wins where it names one (roles.ts). */
+    manualDeletionRole: z.enum(['Administrator', 'ComplianceAdministrator']).optional(),
+    /** Least role per action (roles.ts); actions left out keep their defaults. */
+    roles: rolesSchema.optional(),
     categories: z.object(categoriesShape).strict(),
   })
   .strict()
