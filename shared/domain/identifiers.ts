@@ -32,11 +32,25 @@ export const MAX_EXTERNAL_ID_LENGTH = 256;
 const ok = (value: string): NormaliseResult => ({ ok: true, value });
 const fail = (field: string, message: string): NormaliseResult => ({ ok: false, error: new ValidationError(field, message) });
 
+/** Digits an E.164 number has at most (country code included), and the fewest a number kept as written may have. */
+export const MAX_E164_DIGITS = 15;
+export const MIN_PHONE_DIGITS = 8;
+
+/** Only what people write around a phone number's digits: a leading `+`, spaces, dashes, dots, slashes, brackets. */
+const PHONE_CHARACTERS = /^\+?[0-9\s\-.()/]+$/u;
+const NOT_A_NUMBER = 'not a phone number: only digits, spaces, + - . / ( ) may be written';
+
 /**
  * A phone number in E.164 (`+14155552671`). Accepts spaces, dashes, dots,
  * brackets, a `00` international prefix, and national numbers when a default
- * region is given; rejects numbers that are not valid for their region.
- * An extension, if written, is not part of the identifier.
+ * region is given. A number libphonenumber knows as valid takes its form (an
+ * extension, if written, is not part of the identifier). Any other number that
+ * is plausibly E.164 is kept too, since a number can be real before the
+ * library's metadata says so (`+14151234567`): written with only phone
+ * punctuation, in a country calling code that exists, with 8 to 15 digits; it
+ * is kept as `+` and its digits (a national one with its region's country
+ * code). Ingest and lookup both call this, so a number is found again however
+ * it was spelt.
  */
 export function normalisePhone(raw: string, options: PhoneOptions = {}): NormaliseResult {
   const field = options.field ?? 'phone';
@@ -48,12 +62,26 @@ export function normalisePhone(raw: string, options: PhoneOptions = {}): Normali
   // `00` is the international prefix almost everywhere but not in the region
   // libphonenumber would assume (e.g. the US dials 011), so read it as `+`.
   const international = trimmed.replace(/^00(?=\s*[1-9])/, '+');
-  const parsed = parsePhoneNumberFromString(international, options.defaultRegion);
-  if (parsed === undefined || !parsed.isValid()) {
-    const hint = international.startsWith('+') || options.defaultRegion !== undefined ? '' : ' (give it with its country code, e.g. +1…)';
-    return fail(field, `not a valid phone number${hint}`);
+  const phoneShaped = PHONE_CHARACTERS.test(international);
+  if (!international.startsWith('+') && options.defaultRegion === undefined) {
+    return fail(field, phoneShaped ? 'not a valid phone number (give it with its country code, e.g. +1…)' : NOT_A_NUMBER);
   }
-  return ok(parsed.number);
+  const parsed = parsePhoneNumberFromString(international, options.defaultRegion);
+  if (parsed?.isValid() === true) return ok(parsed.number);
+
+  // Not (yet) in libphonenumber's metadata: kept if it is plausibly a number at all.
+  if (!phoneShaped) return fail(field, NOT_A_NUMBER);
+  if (parsed === undefined) {
+    return fail(field, international.startsWith('+') ? 'not a phone number: no country has its calling code' : 'not a phone number');
+  }
+  // `+` and the digits as written; a national number, the country code of its region before them.
+  const kept = international.startsWith('+') ? `+${international.replace(/[^0-9]/gu, '')}` : parsed.number;
+  // Counted on what is kept, so that a kept number normalises to itself again.
+  const digits = kept.length - 1;
+  if (digits < MIN_PHONE_DIGITS || digits > MAX_E164_DIGITS) {
+    return fail(field, `not a phone number: it must have ${MIN_PHONE_DIGITS} to ${MAX_E164_DIGITS} digits with its country code`);
+  }
+  return ok(kept);
 }
 
 // Deliberately plain: one @, no whitespace, a dotted domain. Deliverability is

@@ -43,12 +43,65 @@ describe('phone numbers', () => {
     if (!r.ok) expect(r.error.message).toMatch(/country code/);
   });
 
-  it.each(['', '   ', '12', '+1 555 555 5555', '+1 212 000 0000', 'call me maybe', '+99 123456789', '1'.repeat(65)])(
-    'rejects %j',
+  it.each(['', '   ', '12', 'call me maybe', '+99 123456789', '+1 800 FLOWERS', '+1 415 123 4567 #DROP', '+1234567', '+1234567890123456', '1'.repeat(65)])(
+    'rejects %j, which is not a phone number',
     (raw) => {
       expect(normalisePhone(raw, { defaultRegion: 'US' }).ok).toBe(false);
     },
   );
+
+  it.each([
+    ['+14151234567', '+14151234567'],
+    ['+1 (415) 123-4567', '+14151234567'],
+    ['001 415 123 4567', '+14151234567'],
+    ['+1 555 555 5555', '+15555555555'],
+    ['+1 212 000 0000', '+12120000000'],
+  ])('keeps %j, plausibly E.164 though libphonenumber calls it invalid, as %j', (raw, stored) => {
+    expect(value(normalisePhone(raw))).toBe(stored);
+  });
+
+  it('keeps the seed page example +14151234567 and finds it again however it is spelt', () => {
+    const stored = value(normalisePhone('+14151234567'));
+    expect(stored).toBe('+14151234567');
+    for (const spelling of ['+1 415 123 4567', '+1-415-123-4567', '+1.415.123.4567', ' +1 (415) 123 4567 ', '0014151234567']) {
+      expect(value(normalisePhone(spelling))).toBe(stored);
+    }
+    expect(value(normalisePhone('(415) 123-4567', { defaultRegion: 'US' }))).toBe(stored);
+  });
+
+  it('keeps a number of an existing calling code that libphonenumber cannot size, as + and its digits', () => {
+    // Twelve digits after +1: too long for the North American plan, still within E.164's fifteen.
+    expect(value(normalisePhone('+1 234 5678 90123'))).toBe('+1234567890123');
+  });
+
+  it('says why a string is not a phone number, without repeating it', () => {
+    const letters = normalisePhone('+1 800 FLOWERS', { field: 'records.0.phones.0' });
+    const noCountry = normalisePhone('+99 123456789');
+    const short = normalisePhone('+1 234 567');
+    expect(letters.ok ? '' : letters.error.message).toMatch(/only digits/);
+    expect(letters.ok ? '' : letters.error.field).toBe('records.0.phones.0');
+    expect(noCountry.ok ? '' : noCountry.error.message).toMatch(/calling code/);
+    expect(short.ok ? '' : short.error.message).toMatch(/8 to 15 digits/);
+    for (const r of [letters, noCountry, short]) expect(r.ok ? '' : r.error.message).not.toMatch(/FLOWERS|123/);
+  });
+
+  it('is idempotent on every number it keeps', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('+', '00', ''),
+        fc.array(fc.constantFrom('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ' ', '-', '(', ')', '.'), { minLength: 1, maxLength: 20 }),
+        fc.constantFrom(undefined, 'US', 'GB', 'DE'),
+        (prefix, body, region) => {
+          const once = normalisePhone(`${prefix}${body.join('')}`, { defaultRegion: region });
+          if (!once.ok) return;
+          expect(once.value).toMatch(/^\+[1-9][0-9]{5,16}$/);
+          expect(value(normalisePhone(once.value))).toBe(once.value);
+          expect(value(normalisePhone(once.value, { defaultRegion: region }))).toBe(once.value);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
 
   it('names the field in the validation error', () => {
     const r = normalisePhone('12', { field: 'records.3.phones.0' });

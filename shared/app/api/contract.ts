@@ -5,10 +5,10 @@
  * (the ports themselves live in the domain). DESIGN.md §5.
  */
 import type { HoldWorkStarter, PrivacyRequestStore, PrivacyStarter, SweepStarter } from '../../domain/ports.js';
+import { DEFAULT_ACTION_ROLES, lowerRole, ROLES, type Action, type Role } from '../../domain/roles.js';
 import type { RunDeps } from '../../domain/runs.js';
 
-export const ROLES = ['Administrator', 'ComplianceAdministrator', 'SuperAdministrator'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 /**
  * JWT claims the handlers read (API Gateway's JWT authorizer puts the verified
@@ -37,35 +37,48 @@ export interface RouteSpec {
   /** API Gateway route path, e.g. `/v1/tenants/{t}/legal-holds/{holdId}`. */
   readonly path: string;
   readonly group: RouteGroup;
-  /** The least role allowed; 'public' needs no token. */
+  /**
+   * The least role allowed; 'public' needs no token. For a route tied to
+   * `actions`, the role under the default roles (the deployment's profile decides).
+   */
   readonly minRole: Role | 'public';
+  /**
+   * The actions the route performs (roles.ts): allowed to whoever the
+   * deployment's profile lets do any one of them. Absent: `minRole` is fixed.
+   */
+  readonly actions?: readonly Action[];
+}
+
+/** A route tied to actions; its `minRole` is the lowest of their default roles. */
+function byAction(...actions: readonly [Action, ...Action[]]): Pick<RouteSpec, 'actions' | 'minRole'> {
+  return { actions, minRole: actions.map((a) => DEFAULT_ACTION_ROLES[a]).reduce(lowerRole) };
 }
 
 /** Every route of DESIGN.md §5. */
 export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/tenants', group: 'tenants', minRole: 'SuperAdministrator' },
   { method: 'PUT', path: '/v1/tenants/{t}', group: 'tenants', minRole: 'SuperAdministrator' },
-  { method: 'GET', path: '/v1/tenants/{t}/retention-policy', group: 'policy', minRole: 'Administrator' },
-  { method: 'PUT', path: '/v1/tenants/{t}/retention-policy', group: 'policy', minRole: 'Administrator' },
-  { method: 'POST', path: '/v1/tenants/{t}/retention-policy/preview', group: 'policy', minRole: 'Administrator' },
-  { method: 'GET', path: '/v1/tenants/{t}/retention-policy/history', group: 'policy', minRole: 'Administrator' },
-  { method: 'GET', path: '/v1/tenants/{t}/legal-holds', group: 'holds', minRole: 'ComplianceAdministrator' },
-  { method: 'POST', path: '/v1/tenants/{t}/legal-holds', group: 'holds', minRole: 'ComplianceAdministrator' },
-  { method: 'DELETE', path: '/v1/tenants/{t}/legal-holds/{holdId}', group: 'holds', minRole: 'ComplianceAdministrator' },
-  { method: 'GET', path: '/v1/tenants/{t}/customers', group: 'customers', minRole: 'ComplianceAdministrator' },
-  { method: 'GET', path: '/v1/tenants/{t}/customers/{id}/export', group: 'customers', minRole: 'ComplianceAdministrator' },
-  { method: 'DELETE', path: '/v1/tenants/{t}/customers/{id}', group: 'customers', minRole: 'ComplianceAdministrator' },
-  { method: 'DELETE', path: '/v1/tenants/{t}/conversations/{id}', group: 'customers', minRole: 'ComplianceAdministrator' },
-  { method: 'DELETE', path: '/v1/tenants/{t}/conversations/{id}/messages/{msgId}', group: 'customers', minRole: 'ComplianceAdministrator' },
-  { method: 'DELETE', path: '/v1/tenants/{t}/calls/{id}/recording', group: 'customers', minRole: 'ComplianceAdministrator' },
+  { method: 'GET', path: '/v1/tenants/{t}/retention-policy', group: 'policy', ...byAction('readRetentionSettings') },
+  { method: 'PUT', path: '/v1/tenants/{t}/retention-policy', group: 'policy', ...byAction('changeRetentionSettings') },
+  { method: 'POST', path: '/v1/tenants/{t}/retention-policy/preview', group: 'policy', ...byAction('readRetentionSettings') },
+  { method: 'GET', path: '/v1/tenants/{t}/retention-policy/history', group: 'policy', ...byAction('readRetentionSettings') },
+  { method: 'GET', path: '/v1/tenants/{t}/legal-holds', group: 'holds', ...byAction('manageLegalHolds') },
+  { method: 'POST', path: '/v1/tenants/{t}/legal-holds', group: 'holds', ...byAction('manageLegalHolds') },
+  { method: 'DELETE', path: '/v1/tenants/{t}/legal-holds/{holdId}', group: 'holds', ...byAction('manageLegalHolds') },
+  { method: 'GET', path: '/v1/tenants/{t}/customers', group: 'customers', ...byAction('exportCustomers', 'deleteCustomers', 'filePrivacyRequests') },
+  { method: 'GET', path: '/v1/tenants/{t}/customers/{id}/export', group: 'customers', ...byAction('exportCustomers') },
+  { method: 'DELETE', path: '/v1/tenants/{t}/customers/{id}', group: 'customers', ...byAction('deleteCustomers') },
+  { method: 'DELETE', path: '/v1/tenants/{t}/conversations/{id}', group: 'customers', ...byAction('deleteConversations') },
+  { method: 'DELETE', path: '/v1/tenants/{t}/conversations/{id}/messages/{msgId}', group: 'customers', ...byAction('deleteMessages') },
+  { method: 'DELETE', path: '/v1/tenants/{t}/calls/{id}/recording', group: 'customers', ...byAction('deleteRecordings') },
   { method: 'POST', path: '/v1/tenants/{t}/records', group: 'ingest', minRole: 'Administrator' },
   { method: 'GET', path: '/v1/tenants/{t}/deletion-runs', group: 'runs', minRole: 'Administrator' },
   { method: 'POST', path: '/v1/tenants/{t}/deletion-runs', group: 'runs', minRole: 'Administrator' },
   { method: 'GET', path: '/v1/tenants/{t}/deletion-runs/{id}', group: 'runs', minRole: 'Administrator' },
   { method: 'GET', path: '/v1/tenants/{t}/audit-events', group: 'audit', minRole: 'Administrator' },
-  { method: 'POST', path: '/v1/tenants/{t}/privacy-requests', group: 'privacy', minRole: 'ComplianceAdministrator' },
-  { method: 'GET', path: '/v1/tenants/{t}/privacy-requests', group: 'privacy', minRole: 'ComplianceAdministrator' },
-  { method: 'GET', path: '/v1/tenants/{t}/privacy-requests/{id}', group: 'privacy', minRole: 'ComplianceAdministrator' },
+  { method: 'POST', path: '/v1/tenants/{t}/privacy-requests', group: 'privacy', ...byAction('filePrivacyRequests') },
+  { method: 'GET', path: '/v1/tenants/{t}/privacy-requests', group: 'privacy', ...byAction('filePrivacyRequests') },
+  { method: 'GET', path: '/v1/tenants/{t}/privacy-requests/{id}', group: 'privacy', ...byAction('filePrivacyRequests') },
   { method: 'GET', path: '/v1/openapi.json', group: 'openapi', minRole: 'public' },
 ];
 

@@ -32,6 +32,7 @@ import {
   RequestValidationError,
   UnauthorizedError,
 } from './errors.js';
+import type { RolesSource } from '../../domain/roles.js';
 import { Router, routeKey } from './router.js';
 import { definitionOf, type HeaderSchema, type RouteDefinition } from './routes.js';
 import { fieldIssues, safeField, type RequestPart } from './schemas.js';
@@ -188,8 +189,12 @@ function namedHeaders(schema: HeaderSchema, headers: ApiEvent['headers'] | undef
   return out;
 }
 
-/** Finds the route, checks the token, validates path and query (and headers it reads), checks role and tenant. */
-function routingAndAuth(router: Router, states: WeakMap<object, RequestState>): MiddlewareObj<ApiEvent, ApiResult, Error, Context> {
+/** Finds the route, checks the token, validates path and query (and headers it reads), checks role (the profile's, for routes tied to actions) and tenant. */
+function routingAndAuth(
+  router: Router,
+  states: WeakMap<object, RequestState>,
+  platform: () => RolesSource,
+): MiddlewareObj<ApiEvent, ApiResult, Error, Context> {
   return {
     before: (request: MiddyRequest) => {
       const event = request.event;
@@ -205,7 +210,7 @@ function routingAndAuth(router: Router, states: WeakMap<object, RequestState>): 
       if (state.definition.headers !== undefined) {
         state.headers = parse(state.definition.headers, namedHeaders(state.definition.headers, event.headers), 'header') as Record<string, unknown>;
       }
-      authorize(match.route, principal, typeof state.params.t === 'string' ? state.params.t : undefined);
+      authorize(match.route, principal, typeof state.params.t === 'string' ? state.params.t : undefined, platform);
     },
   };
 }
@@ -277,7 +282,8 @@ export function createApiHandler(deps: ApiDeps, options: ApiHandlerOptions): Api
   const handler = middy<ApiEvent, ApiResult, Error, Context>(dispatch as never)
     .use(requestLog(options.logger, states))
     .use(errorMapping(options.logger, states))
-    .use(routingAndAuth(router, states))
+    // The profile is read lazily: the public handler's dependencies have none.
+    .use(routingAndAuth(router, states, () => deps.platform))
     .use(bodyGuard(maxBodyBytes, states));
 
   return (event, context) => handler(event, context ?? ({} as Context));
