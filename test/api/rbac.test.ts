@@ -1,12 +1,17 @@
 /**
  * The role and tenant matrix of DESIGN.md §5: every route × {no token, a token
  * of another tenant, Administrator, ComplianceAdministrator, SuperAdministrator,
- * an unknown role}. Allowed calls succeed; refused ones answer 401/403 and
- * change nothing in any table or bucket.
+ * an unknown role}, under two profiles that give the actions different least
+ * roles (the defaults, and every action moved to another role). Allowed calls
+ * succeed; refused ones answer 401/403 and change nothing in any table or bucket.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { leastRoleOf } from '../../shared/app/api/auth.js';
 import { ROUTES, type Role, type RouteSpec } from '../../shared/app/api/contract.js';
 import { routeKey } from '../../shared/app/api/router.js';
+import { loadProfile } from '../../shared/config/profiles.js';
+import type { PlatformPolicy } from '../../shared/domain/policy.js';
+import { ACTIONS, DEFAULT_ACTION_ROLES, type Action } from '../../shared/domain/roles.js';
 import {
   apiWorld,
   customerRecords,
@@ -38,10 +43,30 @@ const PRINCIPALS: readonly Principal[] = [
   { name: 'unknown role', token: { sub: 'someone', groups: ['Janitor', 'lethe-admins'], tenantId: T }, ownTenant: false },
 ];
 
-function expected(route: RouteSpec, p: Principal): 'allowed' | 401 | 403 {
-  if (route.minRole === 'public') return 'allowed';
+/** The shipped profile's bounds with no roles of its own: every action at its default role. */
+function withDefaultRoles(): PlatformPolicy {
+  const { roles: _roles, manualDeletionRole: _legacy, ...rest } = loadProfile('conversations');
+  return rest;
+}
+
+/** Every action moved off its default role: down to Administrator, or up to SuperAdministrator. */
+function withReassignedRoles(): PlatformPolicy {
+  const roles = Object.fromEntries(
+    ACTIONS.map((a): [Action, Role] => [a, DEFAULT_ACTION_ROLES[a] === 'Administrator' ? 'ComplianceAdministrator' : a.startsWith('delete') ? 'Administrator' : 'SuperAdministrator']),
+  );
+  return { ...withDefaultRoles(), roles };
+}
+
+const PROFILES: readonly (readonly [string, () => PlatformPolicy])[] = [
+  ['the default roles', withDefaultRoles],
+  ['every action on another role', withReassignedRoles],
+];
+
+function expected(route: RouteSpec, platform: PlatformPolicy, p: Principal): 'allowed' | 401 | 403 {
+  const least = leastRoleOf(route, platform);
+  if (least === 'public') return 'allowed';
   if (p.token === undefined) return 401;
-  if (p.role === undefined || RANK[p.role] < RANK[route.minRole]) return 403;
+  if (p.role === undefined || RANK[p.role] < RANK[least]) return 403;
   if (p.role !== 'SuperAdministrator' && !p.ownTenant) return 403;
   return 'allowed';
 }
@@ -102,26 +127,38 @@ const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
   'GET /v1/openapi.json': async () => ({ method: 'GET', path: '/v1/openapi.json' }),
 };
 
-beforeAll(async () => {
-  w = await apiWorld();
+async function setUp(platform: PlatformPolicy): Promise<void> {
+  w = await apiWorld({ platform });
+  n = 0;
   await registerTenant(w, T);
   await registerTenant(w, 'globex');
   await freshCustomer();
   runId = (await w.call({ method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, body: { dryRun: true }, token: token('Administrator', T) })).body.runId;
   privacyRequestId = (
-    await w.call({ method: 'POST', path: `/v1/tenants/${T}/privacy-requests`, body: { kind: 'access', subject: { customerId: 'rbac-1' } }, token: token('ComplianceAdministrator', T) })
+    await w.call({ method: 'POST', path: `/v1/tenants/${T}/privacy-requests`, body: { kind: 'access', subject: { customerId: 'rbac-1' } }, token: token('SuperAdministrator') })
   ).body.requestId;
+}
+
+it('has a request for every route of the contract', () => {
+  expect(Object.keys(REQUESTS).sort()).toEqual(ROUTES.map(routeKey).sort());
 });
 
-describe('roles and tenants', () => {
-  it('has a request for every route of the contract', () => {
-    expect(Object.keys(REQUESTS).sort()).toEqual(ROUTES.map(routeKey).sort());
+it('gives the two profiles a different least role on every route tied to an action', () => {
+  for (const route of ROUTES.filter((r) => r.actions !== undefined)) {
+    expect(leastRoleOf(route, withReassignedRoles()), routeKey(route)).not.toBe(leastRoleOf(route, withDefaultRoles()));
+  }
+});
+
+describe.each(PROFILES)('roles and tenants under %s', (_name, platformOf) => {
+  const platform = platformOf();
+  beforeAll(async () => {
+    await setUp(platform);
   });
 
   it.each(ROUTES.map((r) => [routeKey(r), r] as const))('%s', async (_, route) => {
     for (const principal of PRINCIPALS) {
       const request = await (REQUESTS[routeKey(route)] as () => Promise<Omit<Call, 'token'>>)();
-      const outcome = expected(route, principal);
+      const outcome = expected(route, platform, principal);
       const before = outcome === 'allowed' ? undefined : await dumpStores(w.stores);
 
       const answer = await w.call({ ...request, ...(principal.token !== undefined && { token: principal.token }) });
@@ -135,6 +172,12 @@ describe('roles and tenants', () => {
         expect(await dumpStores(w.stores), `${principal.name} changed the stores`).toBe(before);
       }
     }
+  });
+});
+
+describe('claims', () => {
+  beforeAll(async () => {
+    await setUp(withDefaultRoles());
   });
 
   it("reads API Gateway's string form of the groups claim", async () => {

@@ -139,6 +139,8 @@ export interface ApiWorld {
 
 export interface ApiWorldOptions {
   readonly profile?: ProfileName;
+  /** A platform policy of the test's own (e.g. other roles per action); wins over `profile`. */
+  readonly platform?: PlatformPolicy;
   readonly maxInlineBlobBytes?: number;
   /** Wraps the emulator-backed blob store (e.g. to stand in for Object Lock, which s3rver lacks). */
   readonly blobs?: (blobs: BlobStore) => BlobStore;
@@ -147,7 +149,7 @@ export interface ApiWorldOptions {
 export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld> {
   const clock = new TestClock(API_NOW);
   const stores = await makeStores({ clock });
-  const platform = loadProfile(options.profile ?? 'conversations');
+  const platform = options.platform ?? loadProfile(options.profile ?? 'conversations');
   const runDeps: RunDeps = {
     records: stores.records,
     control: stores.control,

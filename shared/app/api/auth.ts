@@ -1,10 +1,12 @@
 /**
  * Who is calling: the principal read from the JWT authorizer's verified claims,
- * and the rules of DESIGN.md §5 — a role at least the route's, and a token that
- * acts only on its own tenant unless it is a SuperAdministrator's.
+ * and the rules of DESIGN.md §5 — a role at least the route's (for a route tied
+ * to actions, the least role the deployment's profile gives one of them), and a
+ * token that acts only on its own tenant unless it is a SuperAdministrator's.
  */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { ID_PATTERN } from '../../domain/ingest/schemas.js';
+import { actionRolesOf, hasRole, lowerRole, type RolesSource } from '../../domain/roles.js';
 import { CLAIMS, ROLES, type Role, type RouteSpec } from './contract.js';
 import { ForbiddenError, UnauthorizedError } from './errors.js';
 
@@ -17,11 +19,16 @@ export interface Principal {
   readonly tenantId: string | undefined;
 }
 
-const RANK: Readonly<Record<Role, number>> = { Administrator: 1, ComplianceAdministrator: 2, SuperAdministrator: 3 };
+export { hasRole };
 
-/** Whether `role` is at least `least`. */
-export function hasRole(role: Role | undefined, least: Role): boolean {
-  return role !== undefined && RANK[role] >= RANK[least];
+/**
+ * The least role a route needs under a profile: for a route tied to actions,
+ * the lowest role the profile gives any of them; otherwise its fixed `minRole`.
+ */
+export function leastRoleOf(route: RouteSpec, platform: RolesSource): Role | 'public' {
+  if (route.minRole === 'public' || route.actions === undefined || route.actions.length === 0) return route.minRole;
+  const roles = actionRolesOf(platform);
+  return route.actions.map((a) => roles[a]).reduce(lowerRole);
 }
 
 /**
@@ -42,7 +49,7 @@ export function roleOf(groups: readonly string[]): Role | undefined {
   for (const g of groups) {
     if (!(ROLES as readonly string[]).includes(g)) continue;
     const role = g as Role;
-    if (best === undefined || RANK[role] > RANK[best]) best = role;
+    if (best === undefined || !hasRole(best, role)) best = role;
   }
   return best;
 }
@@ -78,12 +85,22 @@ export function authenticate(route: RouteSpec, event: APIGatewayProxyEventV2With
   return principal;
 }
 
-/** Throws 403 when the principal's role is below the route's or the tenant is not the token's. */
-export function authorize(route: RouteSpec, principal: Principal | undefined, tenantId: string | undefined): void {
+/**
+ * Throws 403 when the principal's role is below the one the route needs under
+ * the deployment's profile (read only for routes that need a token), or the
+ * tenant is not the token's.
+ */
+export function authorize(
+  route: RouteSpec,
+  principal: Principal | undefined,
+  tenantId: string | undefined,
+  platform: () => RolesSource,
+): void {
   if (route.minRole === 'public') return;
   if (principal === undefined) throw new UnauthorizedError('authorization: a valid bearer token is required');
-  if (!hasRole(principal.role, route.minRole)) {
-    throw new ForbiddenError(`authorization: this route needs the ${route.minRole} role`);
+  const least = leastRoleOf(route, platform());
+  if (least !== 'public' && !hasRole(principal.role, least)) {
+    throw new ForbiddenError(`authorization: this route needs the ${least} role`);
   }
   if (tenantId !== undefined && principal.role !== 'SuperAdministrator' && principal.tenantId !== tenantId) {
     throw new ForbiddenError('t: this token may not act on that tenant', { field: 't' });
