@@ -19,6 +19,7 @@ import type { PrivacyDeps } from '../shared/domain/privacy/deps.js';
 import type { RunDeps } from '../shared/domain/runs.js';
 import { renderHoldStateMachine, renderPrivacyStateMachine } from '../shared/local/asl.js';
 import { holdHandlers, InProcessHoldWorkStarter } from '../shared/local/hold-runner.js';
+import { deletionHandlers, InProcessDeletionWorkStarter } from '../shared/local/deletion-runner.js';
 import { InProcessPrivacyStarter } from '../shared/local/in-process-privacy-starter.js';
 import { privacyHandlers } from '../shared/local/privacy-runner.js';
 import { EMULATOR_BUCKET_FEATURES, type Harness, type Stage } from './harness.js';
@@ -103,6 +104,7 @@ export function benchApi(h: Harness, stage: Stage, options: { readonly platform:
     privacy: privacyDeps.privacy,
     privacyRequests: timedPrivacy,
     holdWork: timedHolds,
+    deletionWork: new InProcessDeletionWorkStarter(deletionHandlers(runDeps, { logger }), { background: true, logger }),
     maxInlineBlobBytes: 1024 * 1024,
   };
   const handler = createApiHandler(deps, { logger });

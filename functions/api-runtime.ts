@@ -6,12 +6,13 @@
  */
 import { createDynamoClients, createSfnClient } from '../shared/adapters/clients.js';
 import { DynamoPrivacyRequestStore } from '../shared/adapters/dynamodb/privacy-request-store.js';
+import { StepFunctionsDeletionWorkStarter } from '../shared/adapters/sfn/deletion-starter.js';
 import { StepFunctionsHoldWorkStarter } from '../shared/adapters/sfn/hold-starter.js';
 import { StepFunctionsPrivacyStarter } from '../shared/adapters/sfn/privacy-starter.js';
 import { StepFunctionsSweepStarter } from '../shared/adapters/sfn/sweep-starter.js';
 import type { ApiDeps } from '../shared/app/api/contract.js';
 import { ConfigurationError } from '../shared/config/lambda-env.js';
-import type { HoldWorkStarter, PrivacyStarter, SweepStarter } from '../shared/domain/ports.js';
+import type { DeletionWorkStarter, HoldWorkStarter, PrivacyStarter, SweepStarter } from '../shared/domain/ports.js';
 import { config, logger, runDeps } from './runtime.js';
 
 export { config, logger };
@@ -43,6 +44,13 @@ const unconfiguredHoldWork: HoldWorkStarter = {
   },
 };
 
+/** Only the customers function starts Deletion executions; the others never call this. */
+const unconfiguredDeletionWork: DeletionWorkStarter = {
+  start: async () => {
+    throw new ConfigurationError('environment variable DELETION_STATE_MACHINE_ARN is not set');
+  },
+};
+
 const sfn = createSfnClient({ region: config.region });
 
 const sweeps: SweepStarter =
@@ -60,6 +68,11 @@ const holdWork: HoldWorkStarter =
     ? unconfiguredHoldWork
     : new StepFunctionsHoldWorkStarter({ sfn, stateMachineArn: config.holdStateMachineArn });
 
+const deletionWork: DeletionWorkStarter =
+  config.deletionStateMachineArn === undefined
+    ? unconfiguredDeletionWork
+    : new StepFunctionsDeletionWorkStarter({ sfn, stateMachineArn: config.deletionStateMachineArn });
+
 const privacy = new DynamoPrivacyRequestStore({
   doc: createDynamoClients({ region: config.region }).doc,
   tableName: config.tableNames.control,
@@ -71,6 +84,7 @@ export const apiDeps: ApiDeps = {
   privacy,
   privacyRequests,
   holdWork,
+  deletionWork,
   maxInlineBlobBytes: LAMBDA_MAX_INLINE_BLOB_BYTES,
   ...(config.exportLinkSeconds !== undefined && { exportLinkSeconds: config.exportLinkSeconds }),
 };

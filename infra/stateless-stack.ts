@@ -6,6 +6,7 @@ import { acknowledge } from './acknowledgements.js';
 import { AdminApi, type AdminApiProps } from './constructs/admin-api.js';
 import { LetheRuntime } from './constructs/lethe-runtime.js';
 import { LetheMonitoring } from './constructs/monitoring.js';
+import { DeletionService } from './constructs/deletion-service.js';
 import { HoldService } from './constructs/hold-service.js';
 import { PrivacyService } from './constructs/privacy-service.js';
 import { SweepService } from './constructs/sweep-service.js';
@@ -50,6 +51,7 @@ export class StatelessStack extends Stack {
   readonly sweep: SweepService;
   readonly privacy: PrivacyService;
   readonly holds: HoldService;
+  readonly deletions: DeletionService;
   readonly adminApi: AdminApi;
   /** Alarms (failed sweeps, function errors, dead letters, deletion lag) and the dashboard. */
   readonly monitoring: LetheMonitoring;
@@ -88,17 +90,24 @@ export class StatelessStack extends Stack {
     this.sweep = new SweepService(this, 'SweepService', { runtime: this.runtime });
     this.privacy = new PrivacyService(this, 'PrivacyService', { runtime: this.runtime });
     this.holds = new HoldService(this, 'HoldService', { runtime: this.runtime, privacyStateMachine: this.privacy.stateMachine });
+    this.deletions = new DeletionService(this, 'DeletionService', { runtime: this.runtime });
     this.adminApi = new AdminApi(this, 'AdminApi', {
       ...props.adminApi,
       runtime: this.runtime,
-      stateMachines: { sweep: this.sweep.stateMachine, privacy: this.privacy.stateMachine, hold: this.holds.stateMachine },
+      stateMachines: {
+        sweep: this.sweep.stateMachine,
+        privacy: this.privacy.stateMachine,
+        hold: this.holds.stateMachine,
+        deletion: this.deletions.stateMachine,
+      },
     });
 
     this.monitoring = new LetheMonitoring(this, 'Monitoring', {
       sweepStateMachine: this.sweep.stateMachine,
       privacyStateMachine: this.privacy.stateMachine,
       holdStateMachine: this.holds.stateMachine,
-      functions: { ...this.sweep.functions, ...this.privacy.functions, ...this.holds.functions },
+      deletionStateMachine: this.deletions.stateMachine,
+      functions: { ...this.sweep.functions, ...this.privacy.functions, ...this.holds.functions, ...this.deletions.functions },
       scheduleDeadLetterQueue: this.sweep.scheduleDeadLetterQueue,
       recordsTable: stateful.recordsTable,
       cadenceMinutes: platformPolicy.sweep.cadenceMinutes,

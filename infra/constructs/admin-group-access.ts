@@ -63,6 +63,7 @@ export const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
       media: { access: ['read', 'delete'], objectUse: CUSTOMER_OBJECTS },
     },
     readsReferenceSecret: true,
+    starts: ['deletion'],
   },
   ingest: {
     description: 'writes batches of typed records and their blobs',

@@ -29,6 +29,7 @@ export const STATE_MACHINE_VARIABLES = {
   sweep: 'SWEEP_STATE_MACHINE_ARN',
   privacy: 'PRIVACY_STATE_MACHINE_ARN',
   hold: 'HOLD_STATE_MACHINE_ARN',
+  deletion: 'DELETION_STATE_MACHINE_ARN',
 } as const;
 
 /** A state machine a function may be told to start. */

@@ -29,6 +29,7 @@ export interface LetheMonitoringProps {
   readonly sweepStateMachine: IStateMachine;
   readonly privacyStateMachine?: IStateMachine;
   readonly holdStateMachine?: IStateMachine;
+  readonly deletionStateMachine?: IStateMachine;
   /** Functions whose errors alarm (the sweep stage, lifecycle, privacy worker …). */
   readonly functions: Readonly<Record<string, IFunction>>;
   readonly scheduleDeadLetterQueue: IQueue;
@@ -102,6 +103,13 @@ export class LetheMonitoring extends Construct {
         'HoldWorkFailed',
         'A Hold execution failed: a legal hold was not fully applied to (or released from) the stored records; the hold itself is in force.',
         props.holdStateMachine.metricFailed(every5Min),
+      );
+    }
+    if (props.deletionStateMachine !== undefined) {
+      onAny(
+        'DeletionWorkFailed',
+        'A Deletion execution failed: a manual deletion could not be finished after its attempts; what is left stays in place (the tenant admins were e-mailed).',
+        props.deletionStateMachine.metricFailed(every5Min),
       );
     }
     for (const [name, fn] of Object.entries(props.functions)) {

@@ -73,6 +73,8 @@ export interface LambdaConfig {
   readonly privacyStateMachineArn?: string;
   /** ARN of the `Hold` state machine (`HOLD_STATE_MACHINE_ARN`); the admin API's holds function starts executions. */
   readonly holdStateMachineArn?: string;
+  /** ARN of the `Deletion` state machine (`DELETION_STATE_MACHINE_ARN`); the admin API's customers function starts executions. */
+  readonly deletionStateMachineArn?: string;
 }
 
 export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
@@ -109,6 +111,9 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     }),
     ...(optional(env, 'HOLD_STATE_MACHINE_ARN') !== undefined && {
       holdStateMachineArn: optional(env, 'HOLD_STATE_MACHINE_ARN'),
+    }),
+    ...(optional(env, 'DELETION_STATE_MACHINE_ARN') !== undefined && {
+      deletionStateMachineArn: optional(env, 'DELETION_STATE_MACHINE_ARN'),
     }),
   };
 }

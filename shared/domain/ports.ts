@@ -8,6 +8,7 @@
  */
 import type { AuditEvent } from './audit.js';
 import type { BucketName } from './catalog.js';
+import type { DeletionTask } from './deletion/task.js';
 import type { LegalHold } from './holds.js';
 import type { PolicyRevision, TenantPolicy } from './policy.js';
 import type { PrivacyRequest } from './privacy/request.js';
@@ -198,6 +199,10 @@ export interface ControlStore {
   getReceipts(refs: readonly { readonly tenantId: string; readonly runId: string }[]): Promise<Receipt[]>;
   listReceipts(tenantId: string, options?: { readonly limit?: number }): Promise<Receipt[]>;
 
+  /** A manual deletion's continuation (see `deletion/task.ts`): written whole, read by id. */
+  putDeletionTask(task: DeletionTask): Promise<void>;
+  getDeletionTask(tenantId: string, taskId: string): Promise<DeletionTask | undefined>;
+
   appendAudit(event: AuditEvent): Promise<void>;
   /** Newest first; with `before`, only the events listed after that one (for paging). */
   listAudit(tenantId: string, options?: AuditListOptions): Promise<AuditEvent[]>;
@@ -260,4 +265,13 @@ export interface PrivacyStarter {
  */
 export interface HoldWorkStarter {
   start(input: { readonly tenantId: string; readonly holdId: string; readonly executionName: string }): Promise<void>;
+}
+
+/**
+ * Starts a `Deletion` execution, which finishes a manual deletion its request
+ * could not (`DeletionTask`). Named by the task id, so a repeated start runs
+ * nothing twice.
+ */
+export interface DeletionWorkStarter {
+  start(input: { readonly tenantId: string; readonly taskId: string; readonly executionName: string }): Promise<void>;
 }

@@ -56,6 +56,13 @@ export interface Receipt {
   readonly completedStages?: readonly number[];
   /** When the critical-run alert went out, if it did. */
   readonly alertedAt?: string;
+  /**
+   * A manual deletion its request could not finish continues in a `Deletion`
+   * workflow: the request's receipt lists the attempts' receipts (and stays
+   * `running` until the last), each attempt's receipt names the request's.
+   */
+  readonly continuedBy?: readonly string[];
+  readonly continuationOf?: string;
   /** The last chunk folded in, so a retry of it replaces rather than adds its counts. */
   readonly lastChunk?: { readonly key: string; readonly counts: Partial<Record<Category, CategoryCounts>> };
 }

@@ -11,6 +11,7 @@ import { applyFeatureFlags } from '../../infra/app.js';
 import { StatefulStack } from '../../infra/stateful-stack.js';
 import { StatelessStack } from '../../infra/stateless-stack.js';
 import { LetheFunction } from '../../infra/constructs/lethe-function.js';
+import { DeletionWorkflow } from '../../infra/constructs/deletion-workflow.js';
 import { HoldWorkflow } from '../../infra/constructs/hold-workflow.js';
 import { PrivacyWorkflow } from '../../infra/constructs/privacy-workflow.js';
 import type { PlatformPolicy } from '../domain/policy.js';
@@ -123,4 +124,23 @@ export function renderHoldStateMachine(): RenderedStateMachine<HoldFunctionRole>
   const workflow = new HoldWorkflow(stack, 'Hold', { workerFunction: worker, stepTimeout: Duration.minutes(15) });
   holdRendered = render(stack, workflow.stateMachine.node.defaultChild as CfnStateMachine, { worker });
   return holdRendered;
+}
+
+export type DeletionFunctionRole = 'worker';
+
+let deletionRendered: RenderedStateMachine<DeletionFunctionRole> | undefined;
+
+/** The `Deletion` state machine as plain ASL (the construct the stateless stack deploys). */
+export function renderDeletionStateMachine(): RenderedStateMachine<DeletionFunctionRole> {
+  if (deletionRendered !== undefined) return deletionRendered;
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'LocalDeletion');
+  const worker = new LetheFunction(stack, 'DeletionWorker', {
+    functionDir: 'deletion-worker',
+    description: 'Lethe manual deletions (local rendering)',
+    environment: {},
+  }).function;
+  const workflow = new DeletionWorkflow(stack, 'Deletion', { workerFunction: worker, stepTimeout: Duration.minutes(15) });
+  deletionRendered = render(stack, workflow.stateMachine.node.defaultChild as CfnStateMachine, { worker });
+  return deletionRendered;
 }

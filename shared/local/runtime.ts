@@ -32,6 +32,7 @@ import { signDevToken, toAuthorizerClaims, verifyDevToken, type DevTokenRequest 
 import { startEmulators, S3RVER_CREDENTIALS, type Emulators } from './emulators.js';
 import { startFakeProvider, type FakeProvider } from './fake-provider.js';
 import { InProcessPrivacyStarter } from './in-process-privacy-starter.js';
+import { deletionHandlers, InProcessDeletionWorkStarter } from './deletion-runner.js';
 import { holdHandlers, InProcessHoldWorkStarter } from './hold-runner.js';
 import { privacyHandlers } from './privacy-runner.js';
 import { loadOrCreateLocalSecrets, type LocalSecrets } from './secrets.js';
@@ -316,8 +317,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // In the background, as Step Functions runs them: the API answers 202 at once.
     const privacyRequests = new InProcessPrivacyStarter(privacyHandlers(privacyDeps, { logger }), { background: true, logger });
     const holdWork = new InProcessHoldWorkStarter(holdHandlers({ ...runDeps, privacy: privacyDeps.privacy, privacyRequests }, { logger }), { background: true, logger });
+    const deletionWork = new InProcessDeletionWorkStarter(deletionHandlers(runDeps, { logger }), { background: true, logger });
     const apiDeps: ApiDeps = {
       ...runDeps,
+      deletionWork,
       sweeps,
       privacy: privacyDeps.privacy,
       privacyRequests,
@@ -388,7 +391,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         // No new requests first, then let sweeps and privacy requests finish their step before the stores go away.
         await closeServer(server).catch(() => undefined);
         const graceMs = closeOptions.graceMs ?? 10_000;
-        await Promise.all([sweeps.settle(graceMs), privacyRequests.settle(graceMs), holdWork.settle(graceMs)]);
+        await Promise.all([sweeps.settle(graceMs), privacyRequests.settle(graceMs), holdWork.settle(graceMs), deletionWork.settle(graceMs)]);
         await cleanup();
       },
     };

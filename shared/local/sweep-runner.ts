@@ -67,6 +67,8 @@ export interface LocalExecutionOptions {
   readonly executionName: string;
   /** Pause before a retry, in ms (the definition's backoff is minutes long). @default 0 */
   readonly retryIntervalMs?: number;
+  /** Every Wait state waits this long, in ms, instead of what the definition says. @default what the definition says */
+  readonly waitMs?: number;
 }
 
 /** Executes a rendered state machine locally, every Lambda task served by `handlers`. */
@@ -96,8 +98,16 @@ export async function executeLocally<R extends string>(
     machine = new StateMachine(rendered.definition as never, { validationOptions: { checkArn: false } });
     machines.set(rendered.definition, machine);
   }
+  const waitTimeOverrides =
+    options.waitMs === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.entries(rendered.definition.States as Record<string, { Type?: string }>)
+            .filter(([, state]) => state.Type === 'Wait')
+            .map(([name]) => [name, options.waitMs as number]),
+        );
   const execution = machine.run(input as never, {
-    overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
+    overrides: { taskResourceLocalHandlers, retryIntervalOverrides, ...(waitTimeOverrides !== undefined && { waitTimeOverrides }) },
     context: { Execution: { Name: options.executionName, Input: input, StartTime: new Date().toISOString() } } as never,
   });
   return execution.result;

@@ -21,6 +21,7 @@ import type { BlobStore } from '../../shared/domain/ports.js';
 import type { PrivacyDeps } from '../../shared/domain/privacy/deps.js';
 import type { RunDeps } from '../../shared/domain/runs.js';
 import { holdHandlers, InProcessHoldWorkStarter } from '../../shared/local/hold-runner.js';
+import { deletionHandlers, InProcessDeletionWorkStarter } from '../../shared/local/deletion-runner.js';
 import { InProcessPrivacyStarter } from '../../shared/local/in-process-privacy-starter.js';
 import { privacyHandlers } from '../../shared/local/privacy-runner.js';
 import { TestClock } from './clock.js';
@@ -132,6 +133,8 @@ export interface ApiWorld {
   readonly privacyRequests: InProcessPrivacyStarter;
   /** Runs a hold's apply or release to its end before the route answers (tests), as the Hold workflow would after it. */
   readonly holdWork: InProcessHoldWorkStarter;
+  /** Finishes in the background what a manual delete left (`await deletionWork.idle()`), without waits between attempts. */
+  readonly deletionWork: InProcessDeletionWorkStarter;
   readonly logLines: string[];
   readonly handler: ApiHandler;
   call(call: Call): Promise<Answer>;
@@ -167,12 +170,14 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
   const privacyDeps: PrivacyDeps = { ...runDeps, privacy: new DynamoPrivacyRequestStore({ doc: stores.doc, tableName: stores.tableNames.control }) };
   const privacyRequests = new InProcessPrivacyStarter(privacyHandlers(privacyDeps, { logger }));
   const holdWork = new InProcessHoldWorkStarter(holdHandlers({ ...runDeps, privacy: privacyDeps.privacy, privacyRequests }, { logger }));
+  const deletionWork = new InProcessDeletionWorkStarter(deletionHandlers(runDeps, { logger, chunkMs: 2_000 }), { background: true, waitMs: 0, logger });
   const deps: ApiDeps = {
     ...runDeps,
     sweeps,
     privacy: privacyDeps.privacy,
     privacyRequests,
     holdWork,
+    deletionWork,
     maxInlineBlobBytes: options.maxInlineBlobBytes ?? 1024 * 1024,
   };
   const handler = createApiHandler(deps, { logger });
@@ -186,6 +191,7 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
     sweeps,
     privacyRequests,
     holdWork,
+    deletionWork,
     logLines,
     handler,
     call: async (call) => {

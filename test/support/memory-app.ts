@@ -58,6 +58,7 @@ export function memoryApp(deps: MemoryWorldDeps): MemoryApp {
     privacy,
     privacyRequests: notStarted,
     holdWork: notStarted,
+    deletionWork: notStarted,
     maxInlineBlobBytes: 1024 * 1024,
   };
   return {

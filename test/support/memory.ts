@@ -5,6 +5,7 @@
  */
 import type { AuditEvent } from '../../shared/domain/audit.js';
 import type { BucketName, Category } from '../../shared/domain/catalog.js';
+import type { DeletionTask } from '../../shared/domain/deletion/task.js';
 import type { LegalHold } from '../../shared/domain/holds.js';
 import type { PolicyRevision, TenantPolicy } from '../../shared/domain/policy.js';
 import type {
@@ -264,6 +265,7 @@ export class MemoryControlStore implements ControlStore {
   readonly history = new Map<string, PolicyRevision[]>();
   readonly holds = new Map<string, LegalHold>();
   readonly receipts = new Map<string, Receipt>();
+  readonly deletionTasks = new Map<string, DeletionTask>();
   readonly audit: AuditEvent[] = [];
 
   async putTenant(tenant: Tenant): Promise<void> {
@@ -314,6 +316,13 @@ export class MemoryControlStore implements ControlStore {
   }
   async listHolds(tenantId: string): Promise<LegalHold[]> {
     return [...this.holds.values()].filter((h) => h.tenantId === tenantId);
+  }
+  async putDeletionTask(task: DeletionTask): Promise<void> {
+    this.deletionTasks.set(`${task.tenantId}/${task.taskId}`, structuredClone(task));
+  }
+  async getDeletionTask(tenantId: string, taskId: string): Promise<DeletionTask | undefined> {
+    const t = this.deletionTasks.get(`${tenantId}/${taskId}`);
+    return t === undefined ? undefined : structuredClone(t);
   }
   async putReceipt(receipt: Receipt): Promise<void> {
     this.receipts.set(`${receipt.tenantId}/${receipt.runId}`, structuredClone(receipt));

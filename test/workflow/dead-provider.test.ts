@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpExternalDataProvider } from '../../shared/adapters/http/external-provider.js';
 import { DynamoPrivacyRequestStore } from '../../shared/adapters/dynamodb/privacy-request-store.js';
 import { createApiHandler } from '../../shared/app/api/handler.js';
+import { deletionTaskHandler } from '../../shared/app/deletion-tasks.js';
 import { privacyTaskHandler } from '../../shared/app/privacy-tasks.js';
 import { loadProfile } from '../../shared/config/profiles.js';
 import type { Category } from '../../shared/domain/catalog.js';
@@ -24,6 +25,8 @@ import type { CategoryCounts, Receipt } from '../../shared/domain/receipt.js';
 import type { RecordItem } from '../../shared/domain/records.js';
 import type { Tenant } from '../../shared/domain/tenant.js';
 import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
+import { DELETION_TASK_MAX_ATTEMPTS } from '../../shared/domain/deletion/task.js';
+import { runDeletionWorkLocally, type DeletionStart } from '../../shared/local/deletion-runner.js';
 import { runPrivacyRequestLocally } from '../../shared/local/privacy-runner.js';
 import { runSweepLocally, sweepHandlers, type SweepHandlers } from '../../shared/local/sweep-runner.js';
 import { apiEvent, apiWorld, customerRecords, daysAgo, ingest as ingestThroughApi, registerTenant, token, type CustomerFixture } from '../support/api.js';
@@ -83,7 +86,7 @@ describe('a manual delete with a dead third-party endpoint', () => {
     }));
   }
 
-  it('answers in bounded time, deletes what does not depend on the provider, keeps the calls; the retry once it answers deletes the rest', async () => {
+  it('answers 202 in bounded time, deletes what does not depend on the provider, keeps the calls; its Deletion workflow retries and finishes once the provider answers', async () => {
     const w = await apiWorld();
     await registerTenant(w, T, { thirdPartyEndpoints: [{ name: 'provider', deleteUrl: provider.deleteUrl }] });
     const me: CustomerFixture = { id: 'cust-1', name: 'Ada Quill', phone: '+14155550101', email: 'ada@example.test', secret: 's1', age: 10 };
@@ -94,8 +97,10 @@ describe('a manual delete with a dead third-party endpoint', () => {
     const refs = mine.flatMap((i) => (i.externalRef === undefined ? [] : [i.externalRef]));
     expect(refs).toHaveLength(EXTRA_CALLS + 1);
     provider.add(...refs, ...others.flatMap((i) => (i.externalRef === undefined ? [] : [i.externalRef])));
-    // The production handler, with the real HTTP provider in place of the in-memory one.
-    const handler = createApiHandler({ ...w.deps, external: http() }, { logger: quiet });
+    // The production handler, with the real HTTP provider in place of the in-memory one; the Deletion
+    // workflow's starts are recorded here and the test runs the execution itself, attempt by attempt.
+    const starts: DeletionStart[] = [];
+    const handler = createApiHandler({ ...w.deps, external: http(), deletionWork: { start: async (input) => void starts.push(input) } }, { logger: quiet });
     const del = async () => {
       const result = await handler(apiEvent({ method: 'DELETE', path: `/v1/tenants/${T}/customers/${me.id}`, token: COMPLIANCE }));
       return { status: result.statusCode, body: JSON.parse(result.body as string) };
@@ -104,8 +109,9 @@ describe('a manual delete with a dead third-party endpoint', () => {
     const { value: first, ms } = await timed(del);
 
     expect(ms).toBeLessThan(BOUND_MS);
-    expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ status: 'failed', failed: EXTRA_CALLS + 1, held: 0 });
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ status: 'continuing', failed: EXTRA_CALLS + 1, held: 0 });
+    expect(starts).toEqual([{ tenantId: T, taskId: first.body.receiptId, executionName: first.body.receiptId }]);
     // The breaker: once calls failed in a row, the rest are not even tried (those in flight then still finish).
     const tried = new Set(provider.requests.map((r) => r.ref)).size;
     expect(tried).toBeLessThan(EXTRA_CALLS + 1);
@@ -122,20 +128,71 @@ describe('a manual delete with a dead third-party endpoint', () => {
     expect([...provider.refs].filter((r) => r.includes(me.id)).sort()).toEqual([...refs].sort());
     expect((await w.stores.records.findBySubject(T, other.id)).map(keyOf).sort()).toEqual(others.map(keyOf).sort());
     const receipt = (await w.stores.control.getReceipt(T, first.body.receiptId)) as Receipt;
+    expect(receipt).toMatchObject({ status: 'running', continuedBy: [] });
     expectReconciled(receipt.categories, 'manual receipt');
     expect(receipt.categories.third_party_call_data).toMatchObject({ examined: EXTRA_CALLS + 1, failed: EXTRA_CALLS + 1 });
     expect(receipt.categories.call).toMatchObject({ examined: EXTRA_CALLS + 1, kept: EXTRA_CALLS + 1, keptReasons: { child_failed: EXTRA_CALLS + 1 } });
     expect(sum(receipt.categories, 'examined')).toBe(mine.length);
     expect(sum(receipt.categories, 'deleted')).toBe(mine.length - after.length);
 
-    provider.setSilent(false);
-    const { value: retry } = await timed(del);
+    // The workflow: attempts while the provider is still silent, each in bounded time; it answers again after the second.
+    const worker = deletionTaskHandler({ ...w.runDeps, external: http() }, { logger: quiet, chunkMs: 0, callsMs: 2_000 });
+    const attempts: { status: string; ms: number }[] = [];
+    const handlers = {
+      worker: async (payload: unknown) => {
+        const { value, ms: took } = await timed(() => worker(payload));
+        attempts.push({ status: value.status, ms: took });
+        if (attempts.length === 2) provider.setSilent(false);
+        return value;
+      },
+    };
+    await runDeletionWorkLocally(handlers, { tenantId: T, taskId: first.body.receiptId }, { executionName: first.body.receiptId, waitMs: 0 });
 
-    expect(retry.status).toBe(200);
-    expect(retry.body).toMatchObject({ status: 'completed', failed: 0, deleted: after.length });
+    expect(attempts.map((a) => a.status)).toEqual(['continuing', 'continuing', 'completed']);
+    for (const a of attempts) expect(a.ms).toBeLessThan(BOUND_MS);
     expect(await w.stores.records.findBySubject(T, me.id)).toEqual([]);
     expect([...provider.refs].filter((r) => r.includes(me.id))).toEqual([]);
     expect((await w.stores.records.findBySubject(T, other.id)).map(keyOf).sort()).toEqual(others.map(keyOf).sort());
+    const done = (await w.stores.control.getReceipt(T, first.body.receiptId)) as Receipt;
+    expect(done.status).toBe('completed');
+    expect(done.continuedBy).toEqual([1, 2, 3].map((n) => `${first.body.receiptId}-a${n}`));
+    const lastAttempt = (await w.stores.control.getReceipt(T, done.continuedBy![2]!)) as Receipt;
+    expect(lastAttempt).toMatchObject({ status: 'completed', continuationOf: first.body.receiptId });
+    expectReconciled(lastAttempt.categories, 'last attempt');
+    expect(sum(lastAttempt.categories, 'deleted')).toBe(after.length);
+    expect(sum(lastAttempt.categories, 'failed')).toBe(0);
+    const task = await w.stores.control.getDeletionTask(T, first.body.receiptId);
+    expect(task).toMatchObject({ status: 'completed', attempts: 3 });
+    // A retried start of the same execution, or a repeated step, finds the task done and does nothing.
+    expect(await worker({ action: 'step', tenantId: T, taskId: first.body.receiptId })).toEqual({ done: true, waitSeconds: 0, status: 'completed' });
+  });
+
+  it('ends failed after its attempts when the provider never answers: the records stay, the receipt says failed, the admins are e-mailed', async () => {
+    const w = await apiWorld();
+    await registerTenant(w, T, { thirdPartyEndpoints: [{ name: 'provider', deleteUrl: provider.deleteUrl }] });
+    const me: CustomerFixture = { id: 'cust-3', name: 'Cy Dorn', phone: '+14155550103', email: 'cy@example.test', secret: 's3', age: 10 };
+    await ingestThroughApi(w, T, customerRecords(me));
+    const mine = await w.stores.records.findBySubject(T, me.id);
+    provider.add(...mine.flatMap((i) => (i.externalRef === undefined ? [] : [i.externalRef])));
+    const handler = createApiHandler({ ...w.deps, external: http(), deletionWork: { start: async () => undefined } }, { logger: quiet });
+    const first = await handler(apiEvent({ method: 'DELETE', path: `/v1/tenants/${T}/customers/${me.id}`, token: COMPLIANCE }));
+    expect(first.statusCode).toBe(202);
+    const { receiptId } = JSON.parse(first.body as string) as { receiptId: string };
+    const mailer = w.runDeps.mailer as MemoryMailer;
+    const mailsBefore = mailer.sent.length;
+    const worker = deletionTaskHandler({ ...w.runDeps, external: http() }, { logger: quiet, chunkMs: 0, callsMs: 500 });
+
+    await expect(runDeletionWorkLocally({ worker }, { tenantId: T, taskId: receiptId }, { executionName: receiptId, waitMs: 0 })).rejects.toThrow();
+
+    const task = await w.stores.control.getDeletionTask(T, receiptId);
+    expect(task).toMatchObject({ status: 'failed', attempts: DELETION_TASK_MAX_ATTEMPTS });
+    expect((await w.stores.control.getReceipt(T, receiptId))?.status).toBe('failed');
+    const stays = (i: RecordItem) => ['third_party_call_data', 'call', 'customer_profile'].includes(i.category);
+    expect((await w.stores.records.findBySubject(T, me.id)).map(keyOf).sort()).toEqual(mine.filter(stays).map(keyOf).sort());
+    const alerts = mailer.sent.slice(mailsBefore);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.subject).toContain('could not be finished');
+    for (const pii of [me.name, me.phone, me.email, me.id]) expect(JSON.stringify(alerts[0])).not.toContain(pii);
   });
 });
 

@@ -12,6 +12,7 @@
  * | `TENANT#<t>`  | `POLICY`                   | current policy + the revision that made it   |
  * | `TENANT#<t>`  | `POLICY#V#<000001>`        | one history entry per version                |
  * | `TENANT#<t>`  | `HOLD#<holdId>`            | a legal hold                                 |
+ * | `TENANT#<t>`  | `DELTASK#<taskId>`         | a manual deletion's continuation             |
  * | `TENANT#<t>`  | `RUN#<runId>`              | a run receipt, read by id                    |
  * | `TENANT#<t>`  | `RUNAT#<startedAt>#<runId>`| the same receipt, listed newest first        |
  * | `TENANT#<t>`  | `AUDIT#<at>#<eventId>`     | an audit event, listed newest first          |
@@ -34,6 +35,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../../domain/audit.js';
+import type { DeletionTask } from '../../domain/deletion/task.js';
 import { ConcurrentModificationError, ValidationError } from '../../domain/errors.js';
 import { isHoldActive, type LegalHold } from '../../domain/holds.js';
 import type { PolicyRevision, TenantPolicy } from '../../domain/policy.js';
@@ -55,6 +57,7 @@ const TENANTS_PK = 'TENANTS';
 const POLICY_SK = 'POLICY';
 const POLICY_HISTORY_PREFIX = 'POLICY#V#';
 const HOLD_PREFIX = 'HOLD#';
+const DELETION_TASK_PREFIX = 'DELTASK#';
 const RUN_PREFIX = 'RUN#';
 const RUN_BY_START_PREFIX = 'RUNAT#';
 const AUDIT_PREFIX = 'AUDIT#';
@@ -69,6 +72,7 @@ export const controlKeys = {
   tenantPk: (tenantId: string): string => `TENANT#${tenantId}`,
   policyVersionSk: (version: number): string => `${POLICY_HISTORY_PREFIX}${String(version).padStart(6, '0')}`,
   holdSk: (holdId: string): string => `${HOLD_PREFIX}${holdId}`,
+  deletionTaskSk: (taskId: string): string => `${DELETION_TASK_PREFIX}${taskId}`,
   runSk: (runId: string): string => `${RUN_PREFIX}${runId}`,
   runByStartSk: (startedAt: string, runId: string): string => `${RUN_BY_START_PREFIX}${startedAt}#${runId}`,
   auditSk: (at: string, eventId: string): string => `${AUDIT_PREFIX}${at}#${eventId}`,
@@ -243,6 +247,14 @@ export class DynamoControlStore implements ControlStore {
 
   async getHold(tenantId: string, holdId: string): Promise<LegalHold | undefined> {
     return this.get<LegalHold>(controlKeys.tenantPk(tenantId), controlKeys.holdSk(holdId));
+  }
+
+  async putDeletionTask(task: DeletionTask): Promise<void> {
+    await this.put({ ...task, pk: controlKeys.tenantPk(task.tenantId), sk: controlKeys.deletionTaskSk(task.taskId), type: 'deletion_task' });
+  }
+
+  async getDeletionTask(tenantId: string, taskId: string): Promise<DeletionTask | undefined> {
+    return this.get<DeletionTask>(controlKeys.tenantPk(tenantId), controlKeys.deletionTaskSk(taskId));
   }
 
   /** Newest first; with `activeAt`, only the holds in force at that instant. */

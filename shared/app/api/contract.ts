@@ -4,7 +4,7 @@
  * (least privilege per group), and the dependencies the API's use cases take
  * (the ports themselves live in the domain). DESIGN.md §5.
  */
-import type { HoldWorkStarter, PrivacyRequestStore, PrivacyStarter, SweepStarter } from '../../domain/ports.js';
+import type { DeletionWorkStarter, HoldWorkStarter, PrivacyRequestStore, PrivacyStarter, SweepStarter } from '../../domain/ports.js';
 import { DEFAULT_ACTION_ROLES, lowerRole, ROLES, type Action, type Role } from '../../domain/roles.js';
 import type { RunDeps } from '../../domain/runs.js';
 
@@ -90,6 +90,8 @@ export interface ApiDeps extends RunDeps {
   readonly privacyRequests: PrivacyStarter;
   /** Applies and releases legal holds on the stored records, outside the request. */
   readonly holdWork: HoldWorkStarter;
+  /** Finishes, outside the request, a manual deletion its request could not (`DeletionTask`). */
+  readonly deletionWork: DeletionWorkStarter;
   /** Largest inline blob in an ingest body, in bytes (larger ones get an upload URL). */
   readonly maxInlineBlobBytes: number;
   /** Lifetime of the export route's blob links, in seconds. @default 900 (`DEFAULT_EXPORT_LINK_SECONDS`) */

@@ -69,8 +69,16 @@ function define<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, H
 }
 
 const ok = (body: unknown): RouteResult => ({ status: 200, body });
+/** A manual deletion's answer: 200 when it ended inside the request, 202 when the rest continues in a `Deletion` workflow. */
+const deleted = (outcome: { readonly status: string }): RouteResult => ({ status: outcome.status === 'continuing' ? 202 : 200, body: outcome });
 const deletionResponses = {
   200: { description: 'Deleted through the shared deletion path; counts per category and the receipt id.', schema: s.deletionResponse },
+  202: {
+    description:
+      'Deleted what the request had time for; the rest (roots not read yet, records a provider or the store failed on) continues in a Deletion workflow, ' +
+      'attempt after attempt. The receipt stays running and lists the attempts (continuedBy) until it ends completed or failed (the tenant admins are e-mailed).',
+    schema: s.deletionResponse,
+  },
   404: { description: 'No such record.' },
   409: { description: 'Everything asked for is under legal hold (the hold ids are named).' },
 };
@@ -193,7 +201,7 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     params: s.tenantIdParams,
     query: s.noQuery,
     responses: { ...deletionResponses, 409: { description: 'A conversation is open, or everything is under legal hold.' } },
-    handle: async (app, { tenant, params, caller }) => ok(await deleteCustomer(app, caller, tenant, params.id)),
+    handle: async (app, { tenant, params, caller }) => deleted(await deleteCustomer(app, caller, tenant, params.id)),
   }),
   'DELETE /v1/tenants/{t}/conversations/{id}': define({
     summary: 'Delete a conversation',
@@ -201,7 +209,7 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     params: s.tenantIdParams,
     query: s.noQuery,
     responses: deletionResponses,
-    handle: async (app, { tenant, params, caller }) => ok(await deleteConversation(app, caller, tenant, params.id)),
+    handle: async (app, { tenant, params, caller }) => deleted(await deleteConversation(app, caller, tenant, params.id)),
   }),
   'DELETE /v1/tenants/{t}/conversations/{id}/messages/{msgId}': define({
     summary: 'Delete a message',
@@ -210,14 +218,14 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     query: s.noQuery,
     responses: deletionResponses,
     handle: async (app, { tenant, params, caller }) =>
-      ok(await deleteMessage(app, caller, tenant, params.id, params.msgId)),
+      deleted(await deleteMessage(app, caller, tenant, params.id, params.msgId)),
   }),
   'DELETE /v1/tenants/{t}/calls/{id}/recording': define({
     summary: "Delete a call's recordings",
     params: s.tenantIdParams,
     query: s.noQuery,
     responses: deletionResponses,
-    handle: async (app, { tenant, params, caller }) => ok(await deleteCallRecordings(app, caller, tenant, params.id)),
+    handle: async (app, { tenant, params, caller }) => deleted(await deleteCallRecordings(app, caller, tenant, params.id)),
   }),
   'POST /v1/tenants/{t}/records': define({
     summary: 'Ingest records',

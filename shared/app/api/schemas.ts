@@ -345,12 +345,15 @@ export const exportResponse = z.object({
 
 export const deletionResponse = z.object({
   receiptId: z.string(),
-  status: z.enum(['completed', 'failed']),
+  status: z
+    .enum(['completed', 'failed', 'continuing'])
+    .describe('continuing: the rest goes on in a Deletion workflow; the receipt (receiptId) follows it to completed or failed.'),
   deleted: z.number().int(),
   held: z.number().int(),
   failed: z.number().int(),
   categories: countsByCategory,
   holdIds: z.array(z.string()).optional(),
+  remaining: z.number().int().optional().describe('Roots the request had no time to start; the workflow takes them.'),
 });
 
 // ---------------------------------------------------------------------------
@@ -396,6 +399,11 @@ export const runResponse = z
     cutoffs: z.partialRecord(categorySchema, z.string().nullable()),
     subjects: z.number().int(),
     failedStages: z.array(z.object({ stage: z.number().int(), error: z.string() })),
+    continuedBy: z
+      .array(z.string())
+      .optional()
+      .describe('A manual deletion that went on in a Deletion workflow: the receipts of its attempts, oldest first (the status is running until the last).'),
+    continuationOf: z.string().optional().describe('An attempt of a manual deletion: the receipt of the request it continues.'),
   });
 export const runListQuery = z.strictObject({ limit: positiveIntParam(100).optional() });
 export const runListResponse = z.object({ runs: z.array(runResponse) });

@@ -14,6 +14,7 @@ import { holdMatcher, holdsOn, type LegalHold } from '../../../domain/holds.js';
 import type { CategoryCounts, Receipt } from '../../../domain/receipt.js';
 import { keys, type DueRecord, type RecordItem } from '../../../domain/records.js';
 import type { Tenant } from '../../../domain/tenant.js';
+import { leftWork } from '../../deletion-tasks.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import { HeldError } from '../errors.js';
 
@@ -23,13 +24,20 @@ const MESSAGE_BLOB_CATEGORIES: ReadonlySet<Category> = new Set<Category>(['email
 
 export interface DeletionOutcome {
   readonly receiptId: string;
-  readonly status: 'completed' | 'failed';
+  /**
+   * `continuing`: what the request could not finish in its time (roots not
+   * read yet, records a provider or the store failed on) goes on in a
+   * `Deletion` workflow; the receipt follows it (`continuedBy`, final status).
+   */
+  readonly status: 'completed' | 'failed' | 'continuing';
   readonly deleted: number;
   readonly held: number;
   readonly failed: number;
   readonly categories: Partial<Record<Category, CategoryCounts>>;
   /** Holds that kept part of what was asked for. */
   readonly holdIds?: readonly string[];
+  /** Roots the request had no time to start; the workflow takes them. */
+  readonly remaining?: number;
 }
 
 function holdIdsOn(holds: readonly LegalHold[], items: readonly DueRecord[], now: Date): string[] {
@@ -54,7 +62,8 @@ interface ManualDeletion {
 /**
  * How long a manual deletion may work inside its API request (API Gateway
  * answers after 29 s): no partition is read after the first budget, no
- * third-party call starts after the second and none runs past it.
+ * third-party call starts after the second and none runs past it. What is left
+ * then continues in a `Deletion` workflow.
  */
 const MANUAL_READ_BUDGET_MS = 10_000;
 const MANUAL_CALL_BUDGET_MS = 20_000;
@@ -62,7 +71,9 @@ const MANUAL_CALL_BUDGET_MS = 20_000;
 /**
  * Deletes through the shared path: a dry run first, to refuse a request whose
  * every record is held without touching anything; then the real run, a
- * receipt and an audit event.
+ * receipt and an audit event. Work left at the end of the request's time
+ * becomes a `DeletionTask` and its workflow is started (the answer says
+ * `continuing`).
  */
 async function deleteManually(app: ApiApp, caller: Caller, job: ManualDeletion): Promise<DeletionOutcome> {
   const { deps } = app;
@@ -79,12 +90,15 @@ async function deleteManually(app: ApiApp, caller: Caller, job: ManualDeletion):
   };
   const holdIds = holdIdsOn(holds, job.reach, caller.now);
   let report: ReturnType<typeof reportOf> | undefined;
+  let continues = false;
+  let remaining = 0;
   if (job.roots.length > 0) {
     const rehearsal = totalCounts(reportOf(await executeDeletion(deps, request), tenantId).counts);
     if (rehearsal.deleted === 0 && rehearsal.held > 0 && job.after === undefined) throw new HeldError(holdIds, job.field);
     const result = await executeDeletion(deps, { ...request, dryRun: false });
-    if (result.readErrors.size > 0) throw new Error(`partition read failed: ${[...result.readErrors.values()].join(',')}`);
     report = reportOf(result, tenantId);
+    remaining = result.remaining.length + [...result.readErrors.keys()].length;
+    continues = leftWork(result, totalCounts(report.counts).failed);
   }
   const categories = structuredClone(report?.counts ?? {});
   const subjects = new Set(report?.subjectsTouched ?? []);
@@ -100,7 +114,7 @@ async function deleteManually(app: ApiApp, caller: Caller, job: ManualDeletion):
     runId: app.ids.next('manual'),
     tenantId,
     kind: 'manual',
-    status: all.failed > 0 ? 'failed' : 'completed',
+    status: continues ? 'running' : all.failed > 0 ? 'failed' : 'completed',
     dryRun: false,
     policyVersion: policy?.version ?? 0,
     profile: deps.platform.profile,
@@ -111,22 +125,40 @@ async function deleteManually(app: ApiApp, caller: Caller, job: ManualDeletion):
     categories,
     subjectRefs: [...subjects].map((s) => app.refs.subject(tenantId, s)),
     completedStages: [1, 2, 3, 4],
+    ...(continues && { continuedBy: [] }),
   };
+  if (continues) {
+    // The task first: a workflow started on it, or a retried start, always finds it.
+    await deps.control.putDeletionTask({
+      tenantId,
+      taskId: receipt.runId,
+      action: job.action,
+      roots: job.roots.map((r) => ({ pk: r.pk, sk: r.sk, expand: true })),
+      status: 'continuing',
+      attempts: 0,
+      receiptIds: [],
+      requestedBy: caller.actor,
+      createdAt: finished.toISOString(),
+      updatedAt: finished.toISOString(),
+    });
+  }
   await deps.control.putReceipt(receipt);
+  if (continues) await deps.deletionWork.start({ tenantId, taskId: receipt.runId, executionName: receipt.runId });
   await audit(app, caller, {
     tenantId,
     action: job.action,
     refs: { ...job.refs, receiptId: receipt.runId },
-    after: { deleted: all.deleted, held: all.held, failed: all.failed },
+    after: { deleted: all.deleted, held: all.held, failed: all.failed, ...(continues && { continuing: true }) },
   });
   return {
     receiptId: receipt.runId,
-    status: receipt.status === 'failed' ? 'failed' : 'completed',
+    status: continues ? 'continuing' : receipt.status === 'failed' ? 'failed' : 'completed',
     deleted: all.deleted,
     held: all.held,
     failed: all.failed,
     categories,
     ...(all.held > 0 && { holdIds }),
+    ...(remaining > 0 && { remaining }),
   };
 }
 

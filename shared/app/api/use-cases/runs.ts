@@ -23,6 +23,10 @@ export interface RunView {
   /** How many customers lost data (their references stay in the receipt). */
   readonly subjects: number;
   readonly failedStages: NonNullable<Receipt['failedStages']>;
+  /** A manual deletion that continued in a workflow: its attempts' receipts. */
+  readonly continuedBy?: readonly string[];
+  /** An attempt of a manual deletion's workflow: the request's receipt. */
+  readonly continuationOf?: string;
 }
 
 export function runView(r: Receipt): RunView {
@@ -40,6 +44,8 @@ export function runView(r: Receipt): RunView {
     cutoffs: r.cutoffs,
     subjects: (r.subjectRefs ?? []).length,
     failedStages: r.failedStages ?? [],
+    ...(r.continuedBy !== undefined && { continuedBy: r.continuedBy }),
+    ...(r.continuationOf !== undefined && { continuationOf: r.continuationOf }),
   };
 }
 
