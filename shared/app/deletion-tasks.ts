@@ -86,6 +86,8 @@ export function deletionTaskHandler(deps: RunDeps, options: DeletionTaskOptions)
       dryRun: false,
       deadline: new Date(started.getTime() + chunkMs),
       callsUntil: new Date(started.getTime() + (options.callsMs ?? chunkMs + EXTERNAL_GRACE_MS)),
+      // As the request that began it: a customer's analytics events stay, unlinked from her.
+      unlinkAnalytics: true,
     });
     const report = reportOf(result, task.tenantId);
     const totals = totalCounts(report.counts);

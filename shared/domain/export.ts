@@ -7,7 +7,7 @@
 import type { Category } from './catalog.js';
 import { holdMatcher } from './holds.js';
 import type { BlobStore, Clock, ControlStore, RecordStore } from './ports.js';
-import { isIdentifierSk, keys, parseIdentifierSk, type RecordItem } from './records.js';
+import { firstContactOf, isIdentifierSk, keys, parseIdentifierSk, type RecordItem } from './records.js';
 
 /** What a deleted message keeps of itself, in the store and in an export (DESIGN.md §5). */
 export const TOMBSTONE = { deleted: true, text: 'This item has been deleted' } as const;
@@ -66,6 +66,10 @@ export interface SubjectExport {
   readonly media: BlobEntry[];
   readonly emailAttachments: BlobEntry[];
   readonly analyticsEvents: Json[];
+  /** Web forms the customer submitted: fields, page, time. */
+  readonly formSubmissions: Json[];
+  /** The customer's web visitor sessions: landing page, referrer, times, page count. */
+  readonly webSessions: Json[];
   readonly thirdPartyCallData: ThirdPartyReference[];
   /** How many stored records the export covers (identifiers included); 0: nothing is kept. */
   readonly recordCount: number;
@@ -147,6 +151,8 @@ async function exportOf(deps: ExportDeps, subjectId: string, items: readonly Rec
     media: [] as BlobEntry[],
     emailAttachments: [] as BlobEntry[],
     analyticsEvents: [] as Json[],
+    formSubmissions: [] as Json[],
+    webSessions: [] as Json[],
     thirdPartyCallData: [] as ThirdPartyReference[],
   };
 
@@ -155,7 +161,8 @@ async function exportOf(deps: ExportDeps, subjectId: string, items: readonly Rec
     const d = i.data ?? {};
     const identifier = parseIdentifierSk(i.sk);
     if (i.sk === keys.profileSk()) {
-      Object.assign(customer, defined({ ...d }));
+      // The first contact as known now: the earliest of what the records said and the conversations and calls stored.
+      Object.assign(customer, defined({ ...d, firstContactAt: firstContactOf(i) }));
     } else if (identifier !== undefined) {
       out.identifiers.push({ kind: identifier.kind.toLowerCase(), value: identifier.value });
     } else if (CONVERSATION_CATEGORIES.has(i.category)) {
@@ -182,6 +189,10 @@ async function exportOf(deps: ExportDeps, subjectId: string, items: readonly Rec
       out.emailAttachments.push({ ...defined({ conversationId: i.conversationId, ...d }), id: i.id, ...(await content(i)) });
     } else if (i.category === 'analytics_event') {
       out.analyticsEvents.push(defined({ id: i.id, ...d }));
+    } else if (i.category === 'form_submission') {
+      out.formSubmissions.push(defined({ id: i.id, ...d }));
+    } else if (i.category === 'web_session') {
+      out.webSessions.push(defined({ id: i.id, ...d }));
     }
   }
   return {
@@ -193,6 +204,8 @@ async function exportOf(deps: ExportDeps, subjectId: string, items: readonly Rec
     media: out.media,
     emailAttachments: out.emailAttachments,
     analyticsEvents: out.analyticsEvents,
+    formSubmissions: out.formSubmissions,
+    webSessions: out.webSessions,
     thirdPartyCallData: out.thirdPartyCallData,
     recordCount: items.length,
   };
@@ -202,7 +215,8 @@ async function exportOf(deps: ExportDeps, subjectId: string, items: readonly Rec
  * The exports of the subjects, in order: profile, identifiers, conversations
  * with their messages (a deleted one as its tombstone) and logs, calls with
  * their recordings and third-party reference, media, e-mail attachments,
- * analytics events, and the third-party references again as a list. Held
+ * analytics events, form submissions, web sessions, and the third-party
+ * references again as a list. Held
  * records are in it whatever their age. Blobs are links valid `linkSeconds`.
  */
 export async function buildSubjectExports(

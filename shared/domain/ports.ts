@@ -50,6 +50,13 @@ export interface ActivityRaise {
   readonly until: string;
 }
 
+/** A lowering of a customer's first contact: its profile's `firstContactAt` becomes at most `at`. */
+export interface FirstContactLower {
+  /** The customer's partition. */
+  readonly pk: string;
+  readonly at: string;
+}
+
 export interface BatchResult<K> {
   readonly succeeded: K[];
   readonly failed: { readonly key: K; readonly reason: string }[];
@@ -130,6 +137,12 @@ export interface RecordStore {
   putLatest(items: readonly RecordItem[]): Promise<RecordKey[]>;
   /** Raises the watermark of each existing profile to at least `until`; creates nothing. */
   raiseActivity(raises: readonly ActivityRaise[]): Promise<void>;
+  /**
+   * Lowers the first contact (`firstContactAt`) of each existing profile to
+   * `at` where it is later or absent, in one conditional write each; creates
+   * nothing, and `putProfiles` leaves it as it is, so it only moves earlier.
+   */
+  lowerFirstContact(lowers: readonly FirstContactLower[]): Promise<void>;
   /**
    * Makes a profile's watermark cover every record already in its partition:
    * reads the partition, raises `activityUntil` to the latest clock start in it,

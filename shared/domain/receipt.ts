@@ -8,9 +8,13 @@ import type { Category } from './catalog.js';
 /**
  * Why an examined record that is neither held (itself, or through a held
  * record under it) nor failed itself stayed: something under it failed, now
- * or in an earlier pass of the run; or, for an identifier, its profile stayed.
+ * or in an earlier pass of the run; or, for an identifier, its profile stayed;
+ * or, for an analytics event of a customer being erased, anonymised or
+ * deleted, it was unlinked from her (it stays, without her, until its own
+ * period ends).
  */
-export type KeptReason = 'child_failed' | 'profile_kept';
+export const KEPT_REASONS = ['child_failed', 'profile_kept', 'unlinked'] as const;
+export type KeptReason = (typeof KEPT_REASONS)[number];
 
 /**
  * Per-category counts of a deletion run. Every record examined is counted in

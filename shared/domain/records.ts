@@ -55,6 +55,14 @@ export interface RecordItem extends RecordKey {
    */
   readonly activityUntil?: string;
   readonly activityTracked?: boolean;
+  /**
+   * Profiles only: the earliest contact known of the customer, the earliest of
+   * what customer records said (`firstContactAt`, else `lastContactAt`) and the
+   * starts of the conversations and calls stored under her. Kept by ingest
+   * (`lowerFirstContact`), which only ever moves it earlier; read it through
+   * `firstContactOf`.
+   */
+  readonly firstContactAt?: string;
   /** Backstop for DynamoDB TTL, epoch seconds. Absent when held or indefinite. */
   readonly expiresAt?: number;
   /** `byRetention` GSI keys; absent on items that only go with their parent (identifiers). */
@@ -152,6 +160,8 @@ export const keys = {
   recordingSk: (callId: string, recordingId: string): string => `CALL#${callId}#REC#${recordingId}`,
   thirdPartyCallDataSk: (callId: string): string => `CALL#${callId}#TPD`,
   analyticsEventSk: (eventId: string): string => `EVT#${eventId}`,
+  formSubmissionSk: (submissionId: string): string => `FORM#${submissionId}`,
+  webSessionSk: (sessionId: string): string => `WEB#${sessionId}`,
   webhookDeliverySk: (deliveryId: string): string => `WEBHOOK#${deliveryId}`,
   adminActivitySk: (occurredAt: string, logId: string): string => `ADMINLOG#${occurredAt}#${logId}`,
   accountConfigSk: (kind: string, configId: string): string => `CONFIG#${kind}#${configId}`,
@@ -237,6 +247,59 @@ export function retentionKeysOf(
   return {
     retentionPk: keys.retentionPk(item.tenantId, item.category, retentionShard(item.pk, item.sk, shardCount)),
     retentionSk: keys.retentionSk(indexClock(item), item.id),
+  };
+}
+
+/** Categories whose start is a contact of the customer: her first contact is the earliest of them when her records do not say. */
+export const CONTACT_CATEGORIES: ReadonlySet<Category> = new Set<Category>(['conversation', 'whatsapp_conversation', 'call']);
+
+/** The earliest start of a conversation or call among `items` (top-level records of a customer's partition). */
+export function earliestContact(items: readonly Pick<RecordItem, 'sk' | 'category' | 'clockStart' | 'conversationId' | 'callId'>[]): string | undefined {
+  let earliest: string | undefined;
+  for (const item of items) {
+    if (!CONTACT_CATEGORIES.has(item.category)) continue;
+    // The conversation or call itself, not a record under it.
+    const own = item.category === 'call' ? item.callId !== undefined && item.sk === keys.callSk(item.callId) : item.conversationId !== undefined && item.sk === keys.conversationSk(item.conversationId);
+    if (own && (earliest === undefined || item.clockStart < earliest)) earliest = item.clockStart;
+  }
+  return earliest;
+}
+
+/**
+ * A customer's first contact: the profile's kept `firstContactAt` (see
+ * `RecordItem`), or what its record said where that is earlier or the profile
+ * predates the kept value; else its last contact.
+ */
+export function firstContactOf(profile: Pick<RecordItem, 'firstContactAt' | 'clockStart' | 'data'>): string {
+  const data = (profile.data ?? {}) as { readonly firstContactAt?: unknown; readonly lastContactAt?: unknown };
+  const said = typeof data.firstContactAt === 'string' ? data.firstContactAt : undefined;
+  const kept = profile.firstContactAt;
+  if (kept !== undefined && said !== undefined) return kept < said ? kept : said;
+  return kept ?? said ?? (typeof data.lastContactAt === 'string' ? data.lastContactAt : profile.clockStart);
+}
+
+/**
+ * An analytics event of a customer as it stays once unlinked from her: in the
+ * account's partition, under its own id, without her id, her profile as
+ * parent, or anything else of hers; with its own category, clock and TTL
+ * backstop, so a sweep still deletes it when its own period ends. The key
+ * depends on the event alone (an event id names one event of the tenant), so
+ * moving it twice writes one item.
+ */
+export function unlinkedAnalyticsEvent(event: RecordItem, shardCount: number): RecordItem {
+  const placed = {
+    pk: keys.accountPk(event.tenantId),
+    sk: keys.analyticsEventSk(event.id),
+    tenantId: event.tenantId,
+    category: event.category,
+    id: event.id,
+    clockStart: event.clockStart,
+  };
+  return {
+    ...placed,
+    ...retentionKeysOf(placed, shardCount),
+    ...(event.expiresAt !== undefined && { expiresAt: event.expiresAt }),
+    ...(event.data !== undefined && { data: event.data }),
   };
 }
 

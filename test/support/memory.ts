@@ -10,6 +10,7 @@ import type { LegalHold } from '../../shared/domain/holds.js';
 import type { PolicyRevision, TenantPolicy } from '../../shared/domain/policy.js';
 import type {
   ActivityRaise,
+  FirstContactLower,
   PutProfilesResult,
   AuditListOptions,
   BatchResult,
@@ -143,11 +144,12 @@ export class MemoryRecordStore implements RecordStore {
         stale.push({ pk: p.pk, sk: p.sk });
         continue;
       }
-      const { activityUntil: _u, activityTracked: _t, ...rest } = structuredClone(p);
+      const { activityUntil: _u, activityTracked: _t, firstContactAt: _f, ...rest } = structuredClone(p);
       const next: RecordItem = {
         ...rest,
         ...(current?.activityUntil !== undefined && { activityUntil: current.activityUntil }),
         ...(current?.activityTracked !== undefined && { activityTracked: current.activityTracked }),
+        ...(current?.firstContactAt !== undefined && { firstContactAt: current.firstContactAt }),
       };
       this.items.set(k(p), next);
       if (next.activityTracked !== true) untracked.push({ pk: p.pk, sk: p.sk });
@@ -170,6 +172,14 @@ export class MemoryRecordStore implements RecordStore {
       const profile = this.items.get(k({ pk: r.pk, sk: 'PROFILE' }));
       if (profile === undefined) continue;
       if (profile.activityUntil === undefined || profile.activityUntil < r.until) this.items.set(k(profile), { ...profile, activityUntil: r.until });
+    }
+  }
+  async lowerFirstContact(lowers: readonly FirstContactLower[]): Promise<void> {
+    for (const l of lowers) {
+      this.requests++;
+      const profile = this.items.get(k({ pk: l.pk, sk: 'PROFILE' }));
+      if (profile === undefined) continue;
+      if (profile.firstContactAt === undefined || profile.firstContactAt > l.at) this.items.set(k(profile), { ...profile, firstContactAt: l.at });
     }
   }
   async trackActivity(pk: string): Promise<void> {

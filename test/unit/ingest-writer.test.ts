@@ -57,14 +57,15 @@ describe('ingest writer: customers', () => {
       phones: ['+14155552671'],
       emails: ['ada@example.com'],
       externalId: 'CRM-42',
-      firstContactAt: '2025-05-20T08:00:00.000Z',
       lastContactAt: '2025-05-20T08:00:00.000Z',
     });
   });
 
-  it('defaults the first contact to the last contact, and keeps the bot and first contact when given', () => {
+  it('keeps the bot and first contact when given, and leaves a first contact not given to be derived', () => {
     const chatbot = write([{ ...examples.customer, botId: 'bot-7', firstContactAt: '2025-01-01T00:00:00Z' }]);
     expect(only(chatbot, 'PROFILE').data).toMatchObject({ botId: 'bot-7', firstContactAt: '2025-01-01T00:00:00.000Z' });
+    expect(profileItem.data).not.toHaveProperty('firstContactAt');
+    expect(profileItem).not.toHaveProperty('firstContactAt');
   });
 
   it('writes one identifier item per phone, e-mail, name and external id', () => {
@@ -436,7 +437,7 @@ describe('ingest writer: keys and shapes', () => {
   it('writes items of every record type from one body', () => {
     const w = write(all);
     expect(new Set(w.items.map((i) => i.category))).toEqual(
-      new Set(['customer_profile', 'conversation', 'message', 'call', 'call_recording', 'inbound_media', 'email_attachment', 'webhook_delivery', 'communication_log', 'analytics_event', 'user', 'admin_activity_log', 'account_config']),
+      new Set(['customer_profile', 'conversation', 'message', 'call', 'call_recording', 'inbound_media', 'email_attachment', 'webhook_delivery', 'communication_log', 'analytics_event', 'form_submission', 'web_session', 'user', 'admin_activity_log', 'account_config']),
     );
     expect(w.accepted).toBe(all.length);
   });

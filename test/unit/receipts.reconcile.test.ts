@@ -67,9 +67,13 @@ function total(categories: Partial<Record<Category, CategoryCounts>>, field: key
   return Object.values(categories).reduce((n, c) => n + (c[field] ?? 0), 0);
 }
 
+/** Whether a customer's analytics event left her partition for the account's, unlinked from her (not lost). */
+const unlinked = (i: RecordItem, deps: MemoryWorldDeps) =>
+  i.category === 'analytics_event' && deps.records.items.has(keyOf({ pk: keys.accountPk(i.tenantId), sk: keys.analyticsEventSk(i.id) }));
+
 function lostPerCategory(before: readonly RecordItem[], deps: MemoryWorldDeps): Partial<Record<Category, number>> {
   const out: Partial<Record<Category, number>> = {};
-  for (const i of before) if (!deps.records.items.has(keyOf(i))) out[i.category] = (out[i.category] ?? 0) + 1;
+  for (const i of before) if (!deps.records.items.has(keyOf(i)) && !unlinked(i, deps)) out[i.category] = (out[i.category] ?? 0) + 1;
   return out;
 }
 
@@ -148,6 +152,8 @@ describe('a manual-deletion receipt with a failed third-party delete', () => {
     expect(receipt.categories.third_party_call_data).toEqual({ examined: 2, deleted: 1, held: 0, failed: 1, kept: 0 });
     expect(receipt.categories.call).toEqual({ examined: 2, deleted: 1, held: 0, failed: 0, kept: 1, keptReasons: { child_failed: 1 } });
     expect(receipt.categories.customer_profile).toEqual({ examined: 2, deleted: 0, held: 0, failed: 0, kept: 2, keptReasons: { child_failed: 1, profile_kept: 1 } });
+    // Her analytics event stays, unlinked from her.
+    expect(receipt.categories.analytics_event).toEqual({ examined: 1, deleted: 0, held: 0, failed: 0, kept: 1, keptReasons: { unlinked: 1 } });
     expect(outcome).toMatchObject({ failed: 1, held: 0, deleted: total(receipt.categories, 'deleted') });
     // The other customer and the account data are not touched.
     for (const item of world.items.filter((i) => !mine.includes(i))) expect(deps.records.items.has(keyOf(item)), item.sk).toBe(true);
@@ -176,6 +182,7 @@ describe('an erasure with a failed third-party delete', () => {
     expect(request.counts.third_party_call_data).toEqual({ examined: 2, deleted: 1, held: 0, failed: 1, kept: 0 });
     expect(request.counts.call).toEqual({ examined: 2, deleted: 1, held: 0, failed: 0, kept: 1, keptReasons: { child_failed: 1 } });
     expect(request.counts.customer_profile).toEqual({ examined: 2, deleted: 0, held: 0, failed: 0, kept: 2, keptReasons: { child_failed: 1, profile_kept: 1 } });
+    expect(request.counts.analytics_event).toEqual({ examined: 1, deleted: 0, held: 0, failed: 0, kept: 1, keptReasons: { unlinked: 1 } });
 
     // Once the provider answers, the request's next execution finishes it, and the counts still add up.
     deps.external.fails = () => false;
@@ -186,6 +193,8 @@ describe('an erasure with a failed third-party delete', () => {
     expect(done.status).toBe('completed');
     expectReconciled(done.counts, 'erasure request after the retry');
     expect(mine.filter((i) => deps.records.items.has(keyOf(i)))).toEqual([]);
-    expect(total(done.counts, 'deleted')).toBe(mine.length);
+    const events = mine.filter((i) => i.category === 'analytics_event');
+    expect(total(done.counts, 'deleted')).toBe(mine.length - events.length);
+    expect(done.counts.analytics_event?.keptReasons).toEqual({ unlinked: events.length });
   });
 });

@@ -192,6 +192,8 @@ const snapshot = (deps: MemoryWorldDeps) => new Map([...deps.records.items].map(
 /** Runs one op and says what it asked for: the records it may touch, and which of those must go. */
 async function runOp(world: World, deps: MemoryWorldDeps, api: MemoryApp, op: Op, n: number, before: ReadonlyMap<string, RecordItem>): Promise<{
   readonly goes: ReadonlySet<string>;
+  /** Among `goes`, the analytics events that leave the customer's partition unlinked from her instead of deleted. */
+  readonly unlinks?: ReadonlySet<string>;
   readonly tombstone?: string;
   readonly counts: Partial<Record<Category, CategoryCounts>>[];
 }> {
@@ -208,14 +210,18 @@ async function runOp(world: World, deps: MemoryWorldDeps, api: MemoryApp, op: Op
     return new Set(scope.map(worldKey).filter((k) => !stays.has(k)));
   };
   const customers = current.filter((i) => i.sk === keys.profileSk());
+  /** A customer's analytics events are unlinked from her, not deleted, when she is deleted or erased. */
+  const unlinksOf = (goes: ReadonlySet<string>) => new Set([...goes].filter((k) => before.get(k)?.category === 'analytics_event'));
   const manual = async (tenantId: string, scope: readonly RecordItem[], call: () => Promise<DeletionOutcome>, refused: boolean, tombstone?: RecordItem) => {
     const goes = goesOf(scope);
-    const expectRefusal = refused || (goes.size === 0 && tombstone === undefined && scope.length > 0);
+    const unlinks = unlinksOf(goes);
+    // Nothing of hers can go but analytics events (which would stay, unlinked): the request is refused as held.
+    const expectRefusal = refused || (goes.size === unlinks.size && tombstone === undefined && scope.length > 0);
     try {
       const outcome = await call();
       expect(expectRefusal, `${op.kind} answered though it should be refused`).toBe(false);
       const receipt = (await deps.control.getReceipt(tenantId, outcome.receiptId))!;
-      return { goes, counts: [receipt.categories], ...(tombstone !== undefined && { tombstone: worldKey(tombstone) }) };
+      return { goes, unlinks, counts: [receipt.categories], ...(tombstone !== undefined && { tombstone: worldKey(tombstone) }) };
     } catch (error) {
       // Refused (open conversation, all held, nothing there): nothing at all is touched.
       if (!(error instanceof ConflictError || error instanceof NotFoundError)) throw error;
@@ -281,7 +287,7 @@ async function runOp(world: World, deps: MemoryWorldDeps, api: MemoryApp, op: Op
       const goes = goesOf(scope);
       expect(request.status).toBe(goes.size < scope.length ? 'partially_completed' : 'completed');
       const receipt = (await deps.control.getReceipt(subject.tenantId, request.runIds![0]!))!;
-      return { goes, counts: [request.counts, receipt.categories] };
+      return { goes, unlinks: unlinksOf(goes), counts: [request.counts, receipt.categories] };
     }
   }
 }
@@ -298,12 +304,22 @@ describe('manual deletes and erasures interleaved with sweeps, over random world
 
         for (const [n, op] of ops.entries()) {
           const before = snapshot(deps);
-          const { goes, tombstone, counts } = await runOp(world, deps, api, op, n, before);
+          const { goes, unlinks = new Set<string>(), tombstone, counts } = await runOp(world, deps, api, op, n, before);
           const label = `op ${n} (${op.kind})`;
+          const unlinkedKey = (item: RecordItem) => worldKey({ pk: keys.accountPk(item.tenantId), sk: keys.analyticsEventSk(item.id) });
 
           for (const [key, item] of before) {
             const now = deps.records.items.get(key);
-            if (goes.has(key)) {
+            if (unlinks.has(key)) {
+              // Out of her partition, kept as it was but for anything of hers: the same event, clock and backstop.
+              expect(now, `${label}: ${item.sk} left the customer's partition`).toBeUndefined();
+              const moved = deps.records.items.get(unlinkedKey(item));
+              expect(moved, `${label}: ${item.sk} unlinked`).toMatchObject({ category: 'analytics_event', id: item.id, clockStart: item.clockStart, tenantId: item.tenantId });
+              expect(moved?.expiresAt).toBe(item.expiresAt);
+              expect(moved?.data).toEqual(item.data);
+              expect(moved?.retentionPk).toMatch(new RegExp(`^T#${item.tenantId}#analytics_event#`));
+              for (const attribute of ['subjectId', 'parentSk', 'conversationId', 'callId']) expect(moved, `${label}: unlinked ${item.sk}`).not.toHaveProperty(attribute);
+            } else if (goes.has(key)) {
               expect(now, `${label}: ${item.sk} should be gone`).toBeUndefined();
             } else if (key === tombstone) {
               expect(now, `${label}: the message is a tombstone`).toEqual({ ...item, data: TOMBSTONE, status: 'deleted', deletedAt: world.now.toISOString() });
@@ -312,7 +328,8 @@ describe('manual deletes and erasures interleaved with sweeps, over random world
               expect(now, `${label}: ${item.sk} untouched`).toEqual(item);
             }
           }
-          expect(deps.records.items.size).toBe(before.size - goes.size);
+          const arrived = new Set([...unlinks].map((k) => unlinkedKey(before.get(k)!)).filter((k) => !before.has(k)));
+          expect(deps.records.items.size).toBe(before.size - goes.size + arrived.size);
           // No blob without its record and no record without its blob; third-party data goes exactly with its marker.
           for (const owner of blobOwners) {
             expect(await deps.blobs.get(owner.blobBucket!, owner.blobKey!), `${label}: blob of ${owner.sk}`).toEqual(
@@ -323,13 +340,14 @@ describe('manual deletes and erasures interleaved with sweeps, over random world
           for (const owner of refOwners) expect(sentRefs.has(owner.externalRef!), `${label}: ref of ${owner.sk}`).toBe(!deps.records.items.has(worldKey(owner)));
 
           const lost: Partial<Record<Category, number>> = {};
-          for (const key of goes) lost[before.get(key)!.category] = (lost[before.get(key)!.category] ?? 0) + 1;
+          for (const key of goes) if (!unlinks.has(key)) lost[before.get(key)!.category] = (lost[before.get(key)!.category] ?? 0) + 1;
           if (tombstone !== undefined && deps.records.items.get(tombstone)?.status === 'deleted' && before.get(tombstone)?.status !== 'deleted') lost.message = (lost.message ?? 0) + 1;
           for (const c of counts) {
             expectReconciled(c, label);
             const deleted = Object.fromEntries(Object.entries(c).flatMap(([category, x]) => (x.deleted > 0 ? [[category, x.deleted]] : [])));
             if (op.kind === 'sweep') continue;
             expect(deleted, `${label}: counted deletions`).toEqual(lost);
+            expect(c.analytics_event?.keptReasons?.unlinked ?? 0, `${label}: counted unlinks`).toBe(unlinks.size);
           }
           if (op.kind === 'sweep') {
             const deleted: Partial<Record<Category, number>> = {};

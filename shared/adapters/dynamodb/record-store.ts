@@ -25,6 +25,7 @@ import type {
   BatchResult,
   Clock,
   FindDueOptions,
+  FirstContactLower,
   Page,
   PartitionQueryOptions,
   PutProfilesResult,
@@ -91,8 +92,8 @@ const PROFILE_REPLACEABLE: readonly string[] = [
   'hasAccountAccess',
   'data',
 ];
-/** Attributes `putProfiles` neither sets nor removes. */
-const PROFILE_KEPT = new Set(['pk', 'sk', 'activityUntil', 'activityTracked']);
+/** Attributes `putProfiles` neither sets nor removes (the first contact only moves earlier, through `lowerFirstContact`). */
+const PROFILE_KEPT = new Set(['pk', 'sk', 'activityUntil', 'activityTracked', 'firstContactAt']);
 
 export interface DynamoRecordStoreOptions {
   readonly doc: DynamoDBDocumentClient;
@@ -387,6 +388,32 @@ export class DynamoRecordStore implements RecordStore {
       if (current === undefined || until > current) latest.set(pk, until);
     }
     await mapConcurrent([...latest], this.batchConcurrency, ([pk, until]) => this.raiseWatermark(pk, until));
+  }
+
+  async lowerFirstContact(lowers: readonly FirstContactLower[]): Promise<void> {
+    lowers.forEach((lower, index) => {
+      if (!CANONICAL_INSTANT.test(lower.at)) {
+        throw new ValidationError(`lowers[${index}].at`, 'at must be an ISO-8601 UTC instant with milliseconds');
+      }
+    });
+    const earliest = new Map<string, string>();
+    for (const { pk, at } of lowers) {
+      const current = earliest.get(pk);
+      if (current === undefined || at < current) earliest.set(pk, at);
+    }
+    await mapConcurrent([...earliest], this.batchConcurrency, ([pk, at]) =>
+      // Already as early, or no profile: nothing to lower.
+      this.sendIf(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk, sk: keys.profileSk() },
+          UpdateExpression: 'SET #first = :at',
+          ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#first) OR #first > :at)',
+          ExpressionAttributeNames: { '#pk': 'pk', '#first': 'firstContactAt' },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      ),
+    );
   }
 
   async trackActivity(pk: string): Promise<void> {

@@ -5,10 +5,11 @@
  */
 import { z } from 'zod';
 import { CATEGORIES } from '../../domain/catalog.js';
-import { ID_PATTERN, ingestBodySchema } from '../../domain/ingest/schemas.js';
+import { addressSchema, ID_PATTERN, ingestBodySchema } from '../../domain/ingest/schemas.js';
 import { normaliseEmail, normaliseName, normalisePhone, type NormaliseResult } from '../../domain/identifiers.js';
 import { policyChangeSchema } from '../../domain/policy.js';
 import { PRIVACY_KINDS, PRIVACY_STATUSES, privacyRequestBodySchema } from '../../domain/privacy/request.js';
+import { KEPT_REASONS } from '../../domain/receipt.js';
 import { MAX_RETENTION_SHARDS } from '../../domain/records.js';
 import type { FieldIssue } from './errors.js';
 
@@ -54,7 +55,12 @@ export const categoryCountsSchema = z.object({
     .int()
     .optional()
     .describe('Records neither deleted, held nor failed themselves, kept because of something under them (or, identifiers, their profile). Absent on receipts written before it was counted.'),
-  keptReasons: z.record(z.string(), z.number().int()).optional().describe('The kept records by reason (e.g. child_failed, profile_kept).'),
+  keptReasons: z
+    .partialRecord(z.enum(KEPT_REASONS), z.number().int())
+    .optional()
+    .describe(
+      'The kept records by reason: child_failed (something under it failed), profile_kept (an identifier whose profile stayed), unlinked (an analytics event of a customer being erased, anonymised or deleted, kept without her until its own period ends).',
+    ),
 });
 const countsByCategory = z.partialRecord(categorySchema, categoryCountsSchema);
 
@@ -313,7 +319,17 @@ export const deletedItem = z.object({ id: z.string(), deleted: z.literal(true), 
 export const exportResponse = z.object({
   exportedAt: z.string(),
   /** `customerId` and the profile's fields. */
-  customer: z.object({ customerId: z.string() }).catchall(z.unknown()),
+  customer: z
+    .object({
+      customerId: z.string(),
+      firstContactAt: z
+        .string()
+        .optional()
+        .describe("The customer's first contact: the earliest of what her records said and the conversations and calls stored of her."),
+      address: addressSchema.optional(),
+      customAttributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    })
+    .catchall(z.unknown()),
   identifiers: z.array(z.object({ kind: z.string(), value: z.string() })),
   conversations: z.array(
     z
@@ -338,6 +354,29 @@ export const exportResponse = z.object({
   ),
   emailAttachments: z.array(blobEntry.extend({ conversationId: z.string(), sentAt: z.string().optional(), messageId: z.string().optional() })),
   analyticsEvents: z.array(z.record(z.string(), z.unknown())),
+  formSubmissions: z.array(
+    z
+      .object({
+        id: z.string(),
+        submittedAt: z.string(),
+        page: z.string().optional(),
+        formName: z.string().optional(),
+        fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('Absent once anonymised.'),
+      })
+      .catchall(z.unknown()),
+  ),
+  webSessions: z.array(
+    z
+      .object({
+        id: z.string(),
+        startedAt: z.string(),
+        endedAt: z.string().optional(),
+        landingPage: z.string(),
+        referrer: z.string().optional(),
+        pageCount: z.number().int(),
+      })
+      .catchall(z.unknown()),
+  ),
   /** References to call data third-party providers hold (not the data itself). */
   thirdPartyCallData: z.array(z.object({ id: z.string(), callId: z.string(), ref: z.string() })),
   recordCount: z.number().int().describe('Stored records the export covers, identifiers included.'),

@@ -10,6 +10,12 @@
  * never a blob without a pointer nor a pointer to nothing. Every record it
  * examines is counted in exactly one of deleted, held, failed and kept.
  *
+ * Analytics events are not deleted with their customer when the job says so
+ * (`unlinkAnalytics`: erasure, anonymisation, manual deletes): in the records
+ * stage, before any record goes, each is moved out of her partition without
+ * anything that names her, keeping its own category clock, and counted kept
+ * (`unlinked`); one that cannot be moved keeps her profile, as a failure does.
+ *
  * Time is bounded: partitions are not read once the deadline has passed (their
  * roots come back in `remaining`, uncounted, for the caller's continuation);
  * third-party calls stop starting a while after it, get the deadline to bound
@@ -21,7 +27,16 @@ import type { HoldTarget } from '../holds.js';
 import type { BlobStore, Clock, ExternalDataProvider, RecordStore } from '../ports.js';
 import type { KeptReason } from '../receipt.js';
 import type { Tenant } from '../tenant.js';
-import { ancestorSks, isIdentifierSk, keys, recordKeyString, type DueRecord } from '../records.js';
+import {
+  ancestorSks,
+  isIdentifierSk,
+  keys,
+  recordKeyString,
+  retentionShardsOf,
+  unlinkedAnalyticsEvent,
+  type DueRecord,
+  type RecordItem,
+} from '../records.js';
 import { countOutcome, forEachLimited, type CountsByCategory, type Outcome } from './counts.js';
 
 export interface DeletionDeps {
@@ -88,6 +103,13 @@ export interface DeletionJob {
   readonly readPastDeadline?: boolean;
   /** No third-party call starts after it (default: `EXTERNAL_GRACE_MS` past the deadline). */
   readonly callsUntil?: Date;
+  /**
+   * The analytics events of a customer's partition the job reaches (roots, or
+   * found under her profile) are unlinked from her instead of deleted (see
+   * `unlinkedAnalyticsEvent`); default false: deleted, as a sweep deletes an
+   * event due by its own clock.
+   */
+  readonly unlinkAnalytics?: boolean;
 }
 
 export interface ItemOutcome {
@@ -277,12 +299,16 @@ export async function executeDeletion(deps: DeletionDeps, job: DeletionJob): Pro
     block(e.record, 'child_failed');
   };
 
+  const unlinked = (e: Entry) => outcomes.set(keyOf(e.record), { outcome: 'kept', keptReason: 'unlinked' });
+  const toUnlink = (e: Entry) => job.unlinkAnalytics === true && isCustomerAnalyticsEvent(e.record) && !decided(e);
   if (dryRun) {
+    for (const e of candidates) if (toUnlink(e)) unlinked(e);
     for (const e of candidates) if (!decided(e)) outcomes.set(keyOf(e.record), { outcome: 'deleted' });
   } else {
     await deleteBlobs(deps, candidates.filter((e) => !decided(e)), fail);
     await deleteExternal(deps, job, candidates.filter((e) => !decided(e)), fail);
     for (const e of candidates) if (e.contentOnly === true && !decided(e)) outcomes.set(keyOf(e.record), { outcome: 'deleted' });
+    await unlinkAnalyticsEvents(deps, candidates.filter(toUnlink), fail, unlinked);
     await deleteRecordsDeepestFirst(deps, candidates, decided, fail, (e) => outcomes.set(keyOf(e.record), { outcome: 'deleted' }));
   }
   for (const e of candidates) {
@@ -375,6 +401,54 @@ async function deleteExternal(deps: DeletionDeps, job: DeletionJob, entries: rea
       }
     }
   });
+}
+
+/** An analytics event in a customer's partition (one written without a customer lives in the account's). */
+function isCustomerAnalyticsEvent(r: DueRecord): boolean {
+  return r.category === 'analytics_event' && r.subjectId !== undefined && r.sk === keys.analyticsEventSk(r.id);
+}
+
+/**
+ * Stage 3, first: each analytics event moves out of its customer's partition
+ * (`unlinkedAnalyticsEvent`): written at its new key, then deleted at its old
+ * one. The new key depends on the event alone, so a retry after a failure in
+ * between writes the same item again and leaves one copy. One that could not
+ * be moved fails, and keeps her profile.
+ */
+async function unlinkAnalyticsEvents(
+  deps: DeletionDeps,
+  entries: readonly Entry[],
+  fail: (e: Entry, reason: string) => void,
+  unlinked: (e: Entry) => void,
+): Promise<void> {
+  if (entries.length === 0) return;
+  let stored: Map<string, RecordItem>;
+  try {
+    // Whole items: a root may come from the index, without its data.
+    stored = new Map((await deps.records.getBatch(entries.map((e) => ({ pk: e.record.pk, sk: e.record.sk })))).map((i) => [keyOf(i), i]));
+  } catch (error) {
+    for (const e of entries) fail(e, `dynamodb:${errorName(error)}`);
+    return;
+  }
+  const moving = entries.filter((e) => stored.has(keyOf(e.record)));
+  // Already gone from her partition (moved or deleted meanwhile): nothing names her.
+  for (const e of entries) if (!stored.has(keyOf(e.record))) unlinked(e);
+  try {
+    await deps.records.putBatch(moving.map((e) => unlinkedAnalyticsEvent(stored.get(keyOf(e.record)) as RecordItem, retentionShardsOf(e.tenant))));
+  } catch (error) {
+    for (const e of moving) fail(e, `dynamodb:${errorName(error)}`);
+    return;
+  }
+  const byKey = new Map(moving.map((e) => [keyOf(e.record), e]));
+  const result = await deps.records.deleteBatch(moving.map((e) => ({ pk: e.record.pk, sk: e.record.sk })));
+  for (const f of result.failed) {
+    const e = byKey.get(keyOf(f.key));
+    if (e !== undefined) fail(e, `dynamodb:${f.reason}`);
+  }
+  for (const k of result.succeeded) {
+    const e = byKey.get(keyOf(k));
+    if (e !== undefined) unlinked(e);
+  }
 }
 
 /**

@@ -6,8 +6,8 @@
  * comes back as a list of `{ index, field, message }` issues.
  */
 import { ValidationError } from '../errors.js';
-import type { ActivityRaise } from '../ports.js';
-import { DEFAULT_RETENTION_SHARDS, isIdentifierSk, keys, MAX_RETENTION_SHARDS, type RecordItem } from '../records.js';
+import type { ActivityRaise, FirstContactLower } from '../ports.js';
+import { DEFAULT_RETENTION_SHARDS, earliestContact, isIdentifierSk, keys, MAX_RETENTION_SHARDS, type RecordItem } from '../records.js';
 import { Batch, compact, type BlobUpload, type BlobWrite, type IngestContext } from './batch.js';
 import { IngestValidationError, parseRecords, type IngestIssue } from './parse.js';
 import {
@@ -34,6 +34,12 @@ export interface IngestWrite {
    * them: its profile's activity watermark must be raised to it (`raiseActivity`).
    */
   readonly activity: ActivityRaise[];
+  /**
+   * Per customer the body speaks of, the earliest contact it shows (a customer
+   * record's first contact, else its last; a conversation's or call's start):
+   * her profile's first contact must be lowered to it (`lowerFirstContact`).
+   */
+  readonly firstContacts: FirstContactLower[];
 }
 
 /** Conversations and calls outside the body that records in it depend on, for the caller to look up beforehand. */
@@ -84,6 +90,8 @@ const INSTANT_FIELDS = [
   'occurredAt',
   'lastSignInAt',
   'updatedAt',
+  'submittedAt',
+  'endedAt',
 ] as const;
 
 /** Record types whose dates are customer-facing activity of the tenant's account. */
@@ -95,6 +103,8 @@ const ACTIVITY_TYPES: ReadonlySet<IngestRecordType> = new Set<IngestRecordType>(
   'media',
   'email_attachment',
   'communication_log',
+  'form_submission',
+  'web_session',
 ]);
 /**
  * Turns an ingest body into records-table items and blobs. Validates the whole
@@ -140,7 +150,27 @@ function writeBody(body: unknown, ctx: IngestContext): IngestWrite {
     accepted: parsed.records.length,
     lastActivityAt,
     activity: activityRaises(ctx.tenantId, batch.items),
+    firstContacts: firstContactLowers(batch.items),
   });
+}
+
+/** Per customer partition, the earliest contact the body's items show (see `IngestWrite.firstContacts`). */
+export function firstContactLowers(items: readonly RecordItem[]): FirstContactLower[] {
+  const earliest = new Map<string, string>();
+  const lower = (pk: string, at: string | undefined) => {
+    if (at === undefined) return;
+    const seen = earliest.get(pk);
+    if (seen === undefined || at < seen) earliest.set(pk, at);
+  };
+  for (const item of items) {
+    if (item.sk === keys.profileSk()) {
+      const data = (item.data ?? {}) as { readonly firstContactAt?: string; readonly lastContactAt?: string };
+      lower(item.pk, data.firstContactAt ?? data.lastContactAt);
+    } else {
+      lower(item.pk, earliestContact([item]));
+    }
+  }
+  return [...earliest].map(([pk, at]) => ({ pk, at }));
 }
 
 /** Per customer partition, the latest clock start among the body's records under the profile. */

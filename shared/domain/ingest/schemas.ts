@@ -20,6 +20,14 @@ export const ID_PATTERN = /^(?!\.+$)[A-Za-z0-9._:-]{1,128}$/;
 const MAX_BASE64_CHARS = Math.ceil(MAX_INLINE_BLOB_BYTES / 3) * 4;
 const MAX_TEXT_CHARS = 100_000;
 const MAX_IDENTIFIERS_PER_KIND = 20;
+/** A customer's custom attributes: at most this many, keys and text values bounded, so a profile stays far below an item's 400 KB. */
+export const MAX_CUSTOM_ATTRIBUTES = 50;
+export const MAX_ATTRIBUTE_KEY_CHARS = 128;
+export const MAX_ATTRIBUTE_TEXT_CHARS = 2048;
+/** A form submission's fields, bounded alike. */
+export const MAX_FORM_FIELDS = 100;
+export const MAX_ADDRESS_LINES = 4;
+const MAX_URL_CHARS = 2048;
 
 // ---------------------------------------------------------------------------
 // Field schemas
@@ -69,6 +77,35 @@ const content = z
 
 const direction = z.enum(['inbound', 'outbound']);
 
+/**
+ * Named values (a customer's custom attributes, a form's fields): text,
+ * numbers or booleans under non-empty keys, bounded in count and size.
+ */
+const namedValues = (maxEntries: number) =>
+  z
+    .record(
+      z.string(),
+      z.union([boundedText(MAX_ATTRIBUTE_TEXT_CHARS), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean()], {
+        error: unlessMissing(`must be text of at most ${MAX_ATTRIBUTE_TEXT_CHARS} characters, a number or a boolean`),
+      }),
+    )
+    .refine((values) => Object.keys(values).length <= maxEntries, `must have at most ${maxEntries} entries`)
+    .refine(
+      (values) => Object.keys(values).every((key) => key.length >= 1 && key.length <= MAX_ATTRIBUTE_KEY_CHARS),
+      `keys must have 1 to ${MAX_ATTRIBUTE_KEY_CHARS} characters`,
+    );
+
+/** A postal address: every part optional, each bounded. */
+export const addressSchema = z.strictObject({
+  lines: z.array(boundedText(256)).max(MAX_ADDRESS_LINES, `must have at most ${MAX_ADDRESS_LINES} lines`).optional(),
+  city: boundedText(128).optional(),
+  region: boundedText(128).optional(),
+  postalCode: boundedText(32).optional(),
+  country: boundedText(64).optional(),
+});
+
+const page = z.string().min(1, 'must not be empty').max(MAX_URL_CHARS, `must have at most ${MAX_URL_CHARS} characters`);
+
 // ---------------------------------------------------------------------------
 // Record schemas (DESIGN.md §5)
 // ---------------------------------------------------------------------------
@@ -85,6 +122,9 @@ export const customerRecordSchema = z.strictObject({
   firstContactAt: instant.optional(),
   /** The bot that brought the customer in (chatbot bulk erasure filters on it). */
   botId: recordId.optional(),
+  /** Personal data of the profile, like the name: exported, removed by erasure and anonymisation. */
+  address: addressSchema.optional(),
+  customAttributes: namedValues(MAX_CUSTOM_ATTRIBUTES).optional(),
 });
 
 export const conversationRecordSchema = z.strictObject({
@@ -178,6 +218,30 @@ export const analyticsEventRecordSchema = z.strictObject({
   customerId: recordId.optional(),
 });
 
+/** A web form a customer submitted: a communication record under the customer, its clock the submission. */
+export const formSubmissionRecordSchema = z.strictObject({
+  type: z.literal('form_submission'),
+  id: recordId,
+  customerId: recordId,
+  submittedAt: instant,
+  /** The page the form was on. */
+  page: page.optional(),
+  formName: label.optional(),
+  fields: namedValues(MAX_FORM_FIELDS),
+});
+
+/** A web visitor session of a customer: a communication record under the customer, its clock the session's start. */
+export const webSessionRecordSchema = z.strictObject({
+  type: z.literal('web_session'),
+  id: recordId,
+  customerId: recordId,
+  startedAt: instant,
+  endedAt: instant.optional(),
+  landingPage: page,
+  referrer: page.optional(),
+  pageCount: z.number().int('must be an integer').min(1, 'must be at least 1').max(100_000, 'must be at most 100000'),
+});
+
 export const userRecordSchema = z.strictObject({
   type: z.literal('user'),
   id: recordId,
@@ -212,6 +276,8 @@ export const ingestRecordSchema = z.discriminatedUnion('type', [
   webhookDeliveryRecordSchema,
   communicationLogRecordSchema,
   analyticsEventRecordSchema,
+  formSubmissionRecordSchema,
+  webSessionRecordSchema,
   userRecordSchema,
   adminActivityLogRecordSchema,
   accountConfigRecordSchema,

@@ -20,8 +20,10 @@ function writeCustomer(b: Batch, r: RecordOf<'customer'>, index: number): void {
   const name = r.name === undefined ? undefined : b.identifier(index, 'name', normaliseName(r.name, at('name')));
   const externalId =
     r.externalId === undefined ? undefined : b.identifier(index, 'externalId', normaliseExternalId(r.externalId, at('externalId')));
-  const firstContactAt = r.firstContactAt ?? r.lastContactAt;
-  if (firstContactAt > r.lastContactAt) b.report(index, 'firstContactAt', 'must not be after lastContactAt');
+  // As the record says it; the profile's kept first contact (`firstContactAt` on the item) is lowered by ingest
+  // to the earliest of this, the last contact, and the conversations and calls stored (`lowerFirstContact`).
+  const firstContactAt = r.firstContactAt;
+  if (firstContactAt !== undefined && firstContactAt > r.lastContactAt) b.report(index, 'firstContactAt', 'must not be after lastContactAt');
 
   const pk = keys.subjectPk(b.tenantId, r.id);
   const profile = b.governed({
@@ -39,6 +41,8 @@ function writeCustomer(b: Batch, r: RecordOf<'customer'>, index: number): void {
       firstContactAt,
       lastContactAt: r.lastContactAt,
       botId: r.botId,
+      address: r.address,
+      customAttributes: r.customAttributes,
     },
   });
   if (!b.add(index, profile)) return;
@@ -285,6 +289,39 @@ function writeAnalyticsEvent(b: Batch, r: RecordOf<'analytics_event'>, index: nu
   );
 }
 
+function writeFormSubmission(b: Batch, r: RecordOf<'form_submission'>, index: number): void {
+  b.add(
+    index,
+    b.governed({
+      pk: keys.subjectPk(b.tenantId, r.customerId),
+      sk: keys.formSubmissionSk(r.id),
+      category: 'form_submission',
+      id: r.id,
+      subjectId: r.customerId,
+      parentSk: keys.profileSk(),
+      clockStart: r.submittedAt,
+      data: { submittedAt: r.submittedAt, page: r.page, formName: r.formName, fields: r.fields },
+    }),
+  );
+}
+
+function writeWebSession(b: Batch, r: RecordOf<'web_session'>, index: number): void {
+  if (r.endedAt !== undefined && r.endedAt < r.startedAt) b.report(index, 'endedAt', 'must not be before startedAt');
+  b.add(
+    index,
+    b.governed({
+      pk: keys.subjectPk(b.tenantId, r.customerId),
+      sk: keys.webSessionSk(r.id),
+      category: 'web_session',
+      id: r.id,
+      subjectId: r.customerId,
+      parentSk: keys.profileSk(),
+      clockStart: r.startedAt,
+      data: { startedAt: r.startedAt, endedAt: r.endedAt, landingPage: r.landingPage, referrer: r.referrer, pageCount: r.pageCount },
+    }),
+  );
+}
+
 function writeUser(b: Batch, r: RecordOf<'user'>, index: number): void {
   const email = b.identifier(index, 'email', normaliseEmail(r.email, { field: `records.${index}.email` }));
   b.add(
@@ -343,6 +380,8 @@ export const WRITERS: { readonly [T in IngestRecordType]: (b: Batch, r: RecordOf
   webhook_delivery: writeWebhookDelivery,
   communication_log: writeCommunicationLog,
   analytics_event: writeAnalyticsEvent,
+  form_submission: writeFormSubmission,
+  web_session: writeWebSession,
   user: writeUser,
   admin_activity_log: writeAdminActivityLog,
   account_config: writeAccountConfig,

@@ -2,12 +2,45 @@
 import { executeDeletion, type DeletionRoot } from '../deletion/executor.js';
 import { ConflictError } from '../errors.js';
 import { holdMatcher } from '../holds.js';
-import { isIdentifierSk, recordKeyString } from '../records.js';
+import { isIdentifierSk, recordKeyString, type RecordItem } from '../records.js';
 import { load, tenantOf, type PrivacyDeps } from './deps.js';
 import type { PrivacyOutcome } from './request.js';
 
 /** Fields of a record's data that identify a person; anonymisation replaces them. */
-const IDENTIFYING_FIELDS = new Set(['name', 'phones', 'emails', 'phone', 'email', 'externalId', 'text', 'notes', 'transcript', 'actor', 'url']);
+export const IDENTIFYING_FIELDS: ReadonlySet<string> = new Set([
+  'name',
+  'phones',
+  'emails',
+  'phone',
+  'email',
+  'externalId',
+  'text',
+  'notes',
+  'transcript',
+  'actor',
+  'url',
+  // Form submissions and web sessions: what was typed, and pages whose address may carry it.
+  'page',
+  'landingPage',
+  'referrer',
+]);
+
+/** Fields of a record's data that hold a person's data with no use once she is anonymous; anonymisation removes them. */
+export const REMOVED_FIELDS: ReadonlySet<string> = new Set(['address', 'customAttributes', 'fields']);
+
+/**
+ * A record's data anonymised: identifying values replaced by random tokens
+ * (a list by as many tokens), personal data without use removed, the rest
+ * (times, channel, durations, counts) kept.
+ */
+export function anonymisedData(data: Readonly<Record<string, unknown>>, random: () => string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, v] of Object.entries(data)) {
+    if (REMOVED_FIELDS.has(field)) continue;
+    out[field] = !IDENTIFYING_FIELDS.has(field) ? v : Array.isArray(v) ? v.map(() => token(random)) : token(random);
+  }
+  return out;
+}
 
 function token(random: () => string): string {
   return `anon_${random()}`;
@@ -15,9 +48,11 @@ function token(random: () => string): string {
 
 /**
  * Anonymises the subjects: identifying values become irreversible random
- * tokens, blobs and third-party data are deleted (through the one executor),
- * identifiers removed (so no lookup finds the subject), non-identifying
- * metadata (times, channel, durations) kept. Held records are left as they are.
+ * tokens, personal data without use (address, custom attributes, form fields)
+ * removed, blobs and third-party data deleted (through the one executor),
+ * identifiers removed (so no lookup finds the subject), analytics events
+ * unlinked from the subject, non-identifying metadata (times, channel,
+ * durations) kept. Held records are left as they are.
  */
 export async function executeAnonymization(
   deps: PrivacyDeps & { readonly random: () => string },
@@ -33,22 +68,22 @@ export async function executeAnonymization(
   let failed = 0;
   for (const subjectId of request.subjectIds) {
     const items = await deps.records.findBySubject(tenantId, subjectId);
-    // Identifiers go; the other records lose their content (blob, third-party data) and keep the rest.
-    const roots: DeletionRoot[] = items.map((record) => ({ tenant, record, expand: false, ...(!isIdentifierSk(record.sk) && { contentOnly: true }) }));
-    const result = await executeDeletion(deps, { roots, rules: () => ({ isHeld }), dryRun: false, deadline: options.deadline });
+    // Identifiers go, analytics events are unlinked from her; the other records lose their
+    // content (blob, third-party data) and keep the rest.
+    const stays = (record: RecordItem) => !isIdentifierSk(record.sk) && record.category !== 'analytics_event';
+    const roots: DeletionRoot[] = items.map((record) => ({ tenant, record, expand: false, ...(stays(record) && { contentOnly: true }) }));
+    const result = await executeDeletion(deps, { roots, rules: () => ({ isHeld }), dryRun: false, deadline: options.deadline, unlinkAnalytics: true });
     for (const item of items) {
-      if (isIdentifierSk(item.sk)) continue;
       const outcome = result.items.get(recordKeyString(item));
       if (outcome?.outcome === 'held') {
-        held += 1;
+        if (!isIdentifierSk(item.sk)) held += 1;
         continue;
       }
-      const data = { ...(item.data ?? {}) } as Record<string, unknown>;
-      for (const field of Object.keys(data)) {
-        if (!IDENTIFYING_FIELDS.has(field)) continue;
-        const v = data[field];
-        data[field] = Array.isArray(v) ? v.map(() => token(deps.random)) : token(deps.random);
+      if (!stays(item)) {
+        if (outcome?.outcome === 'failed') failed += 1;
+        continue;
       }
+      const data = anonymisedData(item.data ?? {}, deps.random);
       const set: Record<string, unknown> = { data, anonymizedAt: now.toISOString() };
       const remove: string[] = [];
       // A record loses its pointers only once what they point to is gone.
@@ -59,7 +94,7 @@ export async function executeAnonymization(
       await deps.records.update(item, { set, remove });
     }
   }
-  if (failed > 0) throw new ConflictError(`${failed} blob(s) or third-party record(s) of request ${requestId} could not be deleted`);
+  if (failed > 0) throw new ConflictError(`${failed} blob(s), third-party record(s) or analytics event(s) of request ${requestId} could not be deleted or unlinked`);
   const outcome: PrivacyOutcome = held > 0 ? { status: 'partially_completed', reason: 'legal_hold' } : { status: 'completed' };
   await deps.privacy.put({ ...request, ...outcome, updatedAt: deps.clock.now().toISOString() });
   return outcome;

@@ -4,7 +4,7 @@ import { executeDeletion, reportOf, type DeletionRoot } from '../deletion/execut
 import { holdMatcher } from '../holds.js';
 import type { Receipt } from '../receipt.js';
 import type { Tenant } from '../tenant.js';
-import { keys, retentionShardsOf, type RecordItem } from '../records.js';
+import { earliestContact, firstContactOf, keys, retentionShardsOf, type RecordItem } from '../records.js';
 import { subjectRef } from '../references.js';
 import { load, tenantOf, type PrivacyDeps } from './deps.js';
 import type { ErasureProgress, PrivacyOutcome, PrivacyRequestBody } from './request.js';
@@ -28,12 +28,19 @@ function hasOpenConversation(items: readonly RecordItem[]): boolean {
   return items.some((i) => i.status === 'open');
 }
 
-/** Whether a customer's records match a bulk filter: first contact in the range, a conversation on the bot and/or channel. */
+/**
+ * Whether a customer's records match a bulk filter: first contact in the range
+ * (her first conversation or call when her records do not say, whatever her
+ * last contact: `firstContactOf`), a conversation on the bot and/or channel.
+ */
 export function matchesBulkFilter(items: readonly RecordItem[], filter: NonNullable<PrivacyRequestBody['filter']>): boolean {
   const p = items.find((i) => i.sk === keys.profileSk());
   if (p === undefined) return false;
-  const data = (p.data ?? {}) as { firstContactAt?: string; lastContactAt?: string; botId?: string };
-  const firstContact = data.firstContactAt ?? data.lastContactAt ?? p.clockStart;
+  const data = (p.data ?? {}) as { botId?: string };
+  // Also the conversations and calls read now, in case one was written while her profile was not yet lowered.
+  const stored = earliestContact(items);
+  const said = firstContactOf(p);
+  const firstContact = stored !== undefined && stored < said ? stored : said;
   if (filter.firstContactFrom !== undefined && firstContact < filter.firstContactFrom) return false;
   if (filter.firstContactTo !== undefined && firstContact >= filter.firstContactTo) return false;
   if (filter.botId === undefined && filter.channel === undefined) return true;
@@ -146,13 +153,14 @@ export async function executeErasure(
       finished = next >= subjects.length;
     }
     const roots: DeletionRoot[] = [...batch.values()].flat().map((record) => ({ tenant, record, expand: false }));
-    const result = await executeDeletion(deps, { roots, rules: () => ({ isHeld }), dryRun: false, deadline: options.deadline });
+    // Her analytics events stay, unlinked from her (counted kept: unlinked).
+    const result = await executeDeletion(deps, { roots, rules: () => ({ isHeld }), dryRun: false, deadline: options.deadline, unlinkAnalytics: true });
     const report = reportOf(result, tenantId);
     const deferred = new Set(progress.deferred);
     let failed = progress.failed;
     for (const item of result.items.values()) {
       if (item.outcome === 'held' && item.record.subjectId !== undefined) deferred.add(item.record.subjectId);
-      if (item.outcome === 'failed' || item.outcome === 'kept') failed += 1;
+      if (item.outcome === 'failed' || (item.outcome === 'kept' && item.keptReason !== 'unlinked')) failed += 1;
     }
     const refs = new Set(progress.subjectRefs);
     let truncated = progress.subjectRefsTruncated === true;

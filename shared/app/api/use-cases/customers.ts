@@ -13,7 +13,7 @@ import {
   normalisePhone,
   orThrow,
 } from '../../../domain/identifiers.js';
-import { keys, type IdentifierKind, type RecordItem } from '../../../domain/records.js';
+import { firstContactOf, keys, type IdentifierKind, type RecordItem } from '../../../domain/records.js';
 import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import type { LookupQuery } from '../schemas.js';
@@ -50,7 +50,7 @@ function str(value: unknown): string | undefined {
 function summarise(customerId: string, items: readonly RecordItem[]): CustomerSummary {
   const profile = items.find((i) => i.sk === keys.profileSk());
   const conversations = items.filter((i) => CONVERSATION_CATEGORIES.has(i.category));
-  const firstContactAt = str(profile?.data?.firstContactAt);
+  const firstContactAt = profile === undefined ? undefined : firstContactOf(profile);
   const lastContactAt = str(profile?.data?.lastContactAt);
   const botId = str(profile?.data?.botId);
   return {

@@ -87,6 +87,8 @@ async function deleteManually(app: ApiApp, caller: Caller, job: ManualDeletion):
     dryRun: true,
     deadline: new Date(started.getTime() + MANUAL_READ_BUDGET_MS),
     callsUntil: new Date(started.getTime() + MANUAL_CALL_BUDGET_MS),
+    // A customer's analytics events stay, unlinked from her, when she is deleted.
+    unlinkAnalytics: true,
   };
   const holdIds = holdIdsOn(holds, job.reach, caller.now);
   let report: ReturnType<typeof reportOf> | undefined;

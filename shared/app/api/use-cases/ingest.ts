@@ -10,7 +10,7 @@ import { IngestValidationError, parseIngestBody, type IngestIssue } from '../../
 import { storedParentsToRead, validateIngest, type ExternalParents, type IngestWrite } from '../../../domain/ingest/plan.js';
 import { ID_PATTERN, MAX_RECORDS_PER_BODY } from '../../../domain/ingest/schemas.js';
 import type { RecordStore } from '../../../domain/ports.js';
-import { isIdentifierSk, keys, retentionShardsOf, type RecordItem, type RecordKey } from '../../../domain/records.js';
+import { earliestContact, isIdentifierSk, keys, retentionShardsOf, type RecordItem, type RecordKey } from '../../../domain/records.js';
 import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 
@@ -70,8 +70,15 @@ function parentsNamed(body: unknown): ExternalParents {
  * (a new one) is tracked last, which reads its partition, so records written
  * before it count. Profiles and users only move forward in time: an older
  * version, delivered out of order, changes nothing.
+ *
+ * First contacts only move earlier: once the items are written, each
+ * customer's is lowered to the earliest contact of the body; a profile not yet
+ * tracked also to the earliest conversation or call already in its partition
+ * (read after the profile was written, so a conversation written meanwhile is
+ * either read or lowers the profile itself). Lowering is idempotent, so a
+ * repeated body changes nothing.
  */
-export async function writeRecords(records: RecordStore, write: Pick<IngestWrite, 'items' | 'activity'>): Promise<void> {
+export async function writeRecords(records: RecordStore, write: Pick<IngestWrite, 'items' | 'activity' | 'firstContacts'>): Promise<void> {
   const profiles = write.items.filter((i) => i.sk === keys.profileSk());
   const users = write.items.filter((i) => i.sk === keys.userSk());
   let others = write.items.filter((i) => i.sk !== keys.profileSk() && i.sk !== keys.userSk());
@@ -80,7 +87,13 @@ export async function writeRecords(records: RecordStore, write: Pick<IngestWrite
   if (write.activity.length > 0) await records.raiseActivity(write.activity);
   if (users.length > 0) await records.putLatest(users);
   await records.putBatch(others);
-  await forEachLimited(untracked, CONCURRENCY, (k) => records.trackActivity(k.pk));
+  const lowers = [...write.firstContacts];
+  await forEachLimited(untracked, CONCURRENCY, async (k) => {
+    await records.trackActivity(k.pk);
+    const stored = earliestContact(await records.findByPartition(k.pk, { includeExpired: true }));
+    if (stored !== undefined) lowers.push({ pk: k.pk, at: stored });
+  });
+  if (lowers.length > 0) await records.lowerFirstContact(lowers);
 }
 
 /**
