@@ -116,6 +116,7 @@ function operation({ route, definition }: DocumentedRoute): Record<string, unkno
     ...(definition.description !== undefined && { description: definition.description }),
     tags: [route.group],
     'x-lethe-min-role': route.minRole,
+    ...(route.actions !== undefined && { 'x-lethe-actions': route.actions }),
     security: route.minRole === 'public' ? [] : [{ bearer: [] }],
     parameters: parameters(definition),
     ...(definition.body !== undefined && {
@@ -142,7 +143,9 @@ export function openApiDocumentOf(routes: readonly DocumentedRoute[]): OpenApiDo
       description:
         'Retention policy, legal holds, privacy requests, customer export and deletion, ingest, deletion runs and audit of the Lethe data-retention engine. ' +
         'Tokens carry the roles (cognito:groups: Administrator, ComplianceAdministrator, SuperAdministrator) and the tenant (custom:tenantId); ' +
-        'a token acts only on its own tenant unless it is a SuperAdministrator\'s. Errors are {"error": {"code", "message", "field"?}}.',
+        'a token acts only on its own tenant unless it is a SuperAdministrator\'s. ' +
+        'x-lethe-min-role is the least role of a route under the default roles; a route with x-lethe-actions is allowed to whoever the deployment\'s profile (its roles block) lets do one of them. ' +
+        'Errors are {"error": {"code", "message", "field"?}}.',
     },
     paths,
     components: {

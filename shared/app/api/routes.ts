@@ -13,13 +13,15 @@ import { ROUTES, type RouteSpec } from './contract.js';
 import { openApiDocumentOf, openApiJson, type OpenApiDocument, type RouteDocumentation } from './openapi.js';
 import { routeKey, type RouteKey } from './router.js';
 import * as s from './schemas.js';
+import { deleteAdminActivityLogs, listAdminActivityLogs } from './use-cases/admin-logs.js';
 import { listAuditEvents } from './use-cases/audit.js';
 import { exportCustomer, lookupCustomers } from './use-cases/customers.js';
-import { deleteCallRecordings, deleteConversation, deleteCustomer, deleteMessage } from './use-cases/deletions.js';
+import { deleteAttachment, deleteCallRecordings, deleteConversation, deleteCustomer, deleteMessage } from './use-cases/deletions.js';
 import { createHold, listHolds, releaseHold } from './use-cases/holds.js';
 import { ingestRecords } from './use-cases/ingest.js';
 import { getPolicy, policyHistory, previewPolicy, putPolicy } from './use-cases/policy.js';
-import { getPrivacyRequest, listPrivacyRequests, submitPrivacyRequest } from './use-cases/privacy.js';
+import { getPrivacyRequest, listPrivacyRequests, previewBulkErasure, submitPrivacyRequest } from './use-cases/privacy.js';
+import { anonymizeRecord } from './use-cases/record-anonymization.js';
 import { getRun, listRuns, startDeletionRun } from './use-cases/runs.js';
 import { listTenants, putTenant } from './use-cases/tenants.js';
 
@@ -227,6 +229,79 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     responses: deletionResponses,
     handle: async (app, { tenant, params, caller }) => deleted(await deleteCallRecordings(app, caller, tenant, params.id)),
   }),
+  'DELETE /v1/tenants/{t}/conversations/{id}/attachments/{attachmentId}': define({
+    summary: 'Delete one attachment or media item',
+    description:
+      "One e-mail attachment, or one inbound or outbound media item, of a conversation: its content and its record, through the shared deletion path; the message it came with stays. " +
+      'Refused (409) under a legal hold. A repeat answers 404 (the item is gone). `kind` picks one when an attachment and a media item share the id.',
+    params: s.attachmentParams,
+    query: s.attachmentQuery,
+    responses: {
+      ...deletionResponses,
+      404: { description: 'No such conversation, or no such attachment or media item in it (also once deleted).' },
+      409: { description: 'A legal hold keeps it (the hold ids are named), or the id names both an attachment and a media item and no kind was given.' },
+    },
+    handle: async (app, { tenant, params, query, caller }) =>
+      deleted(await deleteAttachment(app, caller, tenant, params.id, params.attachmentId, query.kind)),
+  }),
+  'POST /v1/tenants/{t}/calls/{id}/anonymize': define({
+    summary: 'Anonymise one call',
+    description:
+      'Replaces the identifying values of the call and of what hangs off it by random tokens, deletes its recordings and the provider\'s copy of its data through the shared deletion path, ' +
+      'and keeps the records, so the call still counts. Refused (409) under a legal hold. Repeatable: a repeat finishes what a failed provider left.',
+    params: s.tenantIdParams,
+    query: s.noQuery,
+    responses: {
+      200: { description: 'Anonymised; counts per category and the receipt id.', schema: s.anonymizationResponse },
+      404: { description: 'No such call.' },
+      409: { description: 'A legal hold covers the call or something under it (the hold ids are named).' },
+    },
+    handle: async (app, { tenant, params, caller }) => ok(await anonymizeRecord(app, caller, tenant, { type: 'call', id: params.id }, 'id')),
+  }),
+  'POST /v1/tenants/{t}/communication-records/anonymize': define({
+    summary: 'Anonymise one communication record',
+    description:
+      'A call, a message (with its conversationId), a form submission or a web session (with its customerId): its identifying values become random tokens, ' +
+      'its blobs and third-party data are deleted through the shared deletion path, and the record stays for counts. Refused (409) under a legal hold. Repeatable.',
+    params: s.tenantParams,
+    query: s.noQuery,
+    body: s.anonymizeBody,
+    responses: {
+      200: { description: 'Anonymised; counts per category and the receipt id.', schema: s.anonymizationResponse },
+      404: { description: 'No such record (the field that found nothing is named).' },
+      409: { description: 'A legal hold covers the record or something under it (the hold ids are named).' },
+    },
+    handle: async (app, { tenant, body, caller }) => ok(await anonymizeRecord(app, caller, tenant, body, 'id')),
+  }),
+  'GET /v1/tenants/{t}/admin-activity-logs': define({
+    summary: 'Select admin activity logs',
+    description:
+      'The logs of what the account\'s admins did, by actor (exactly as ingested) and/or time range (from inclusive, to exclusive), oldest first, in pages; ' +
+      'each by its id and time only, and whether a legal hold keeps it.',
+    params: s.tenantParams,
+    query: s.adminLogQuery,
+    responses: { 200: { description: 'One page; pass nextCursor as cursor for the next.', schema: s.adminLogListResponse } },
+    handle: async (app, { tenant, query }) => {
+      const { limit, cursor, ...selection } = query;
+      return ok(await listAdminActivityLogs(app, tenant, selection, { limit: limit ?? 100, ...(cursor !== undefined && { cursor }) }));
+    },
+  }),
+  'POST /v1/tenants/{t}/admin-activity-logs/delete': define({
+    summary: 'Delete selected admin activity logs',
+    description:
+      'Deletes the logs matching every criterion given (actor, from, to, ids; at least one), oldest first, up to 1000 per request (`more` says when a repeat takes the next ones), ' +
+      'through the shared deletion path. Held logs stay; a selection wholly held is refused (409).',
+    params: s.tenantParams,
+    query: s.noQuery,
+    body: s.adminLogDeleteBody,
+    responses: {
+      200: { description: 'Deleted; counts, the receipt id, how many the selection took and whether more matched.', schema: s.adminLogDeletionResponse },
+      202: { description: 'Deleted what the request had time for; the rest continues in a Deletion workflow (see the other deletions).', schema: s.adminLogDeletionResponse },
+      404: { description: 'No admin activity log matches the selection (also once they are deleted).' },
+      409: { description: 'Every selected log is under legal hold (the hold ids are named).' },
+    },
+    handle: async (app, { tenant, body, caller }) => deleted(await deleteAdminActivityLogs(app, caller, tenant, body)),
+  }),
   'POST /v1/tenants/{t}/records': define({
     summary: 'Ingest records',
     description:
@@ -287,6 +362,18 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
       status: 202,
       body: await submitPrivacyRequest(app, caller, tenant, body, headers[s.IDEMPOTENCY_KEY_HEADER]),
     }),
+  }),
+  'POST /v1/tenants/{t}/privacy-requests/preview': define({
+    summary: 'Preview a bulk erasure',
+    description:
+      'The body of a bulk erasure (kind erasure with a filter): the customers it would take, in pages, in the order it takes them, those it would skip for an open conversation (unless force), ' +
+      "and what erasing each page's customers would delete and what legal holds would keep. Nothing is deleted, filed or written.",
+    params: s.tenantParams,
+    query: s.privacyPreviewQuery,
+    body: s.privacyPreviewBody,
+    responses: { 200: { description: 'One page; pass nextCursor as cursor (with the same body) for the next.', schema: s.privacyPreviewResponse } },
+    handle: async (app, { tenant, body, query }) =>
+      ok(await previewBulkErasure(app, tenant, body, { limit: query.limit ?? 100, ...(query.cursor !== undefined && { cursor: query.cursor }) })),
   }),
   'GET /v1/tenants/{t}/privacy-requests': define({
     summary: 'List privacy requests',

@@ -8,6 +8,7 @@ import { CATEGORIES } from '../../domain/catalog.js';
 import { addressSchema, ID_PATTERN, ingestBodySchema } from '../../domain/ingest/schemas.js';
 import { normaliseEmail, normaliseName, normalisePhone, type NormaliseResult } from '../../domain/identifiers.js';
 import { policyChangeSchema } from '../../domain/policy.js';
+import { ANONYMIZABLE_RECORD_TYPES } from '../../domain/privacy/record-anonymization.js';
 import { PRIVACY_KINDS, PRIVACY_STATUSES, privacyRequestBodySchema } from '../../domain/privacy/request.js';
 import { KEPT_REASONS } from '../../domain/receipt.js';
 import { MAX_RETENTION_SHARDS } from '../../domain/records.js';
@@ -530,6 +531,116 @@ export const privacyRequestResponse = z.object({
 });
 export const privacyListQuery = z.strictObject({ limit: positiveIntParam(100).optional() });
 export const privacyListResponse = z.object({ requests: z.array(privacyRequestResponse) });
+
+// ---------------------------------------------------------------------------
+// One attachment, admin activity logs, one record's anonymisation, bulk-erasure preview
+// ---------------------------------------------------------------------------
+
+export const ATTACHMENT_KINDS = ['email_attachment', 'inbound_media', 'outbound_media'] as const;
+export const attachmentParams = z.strictObject({ t: idSchema, id: idSchema, attachmentId: idSchema });
+export const attachmentQuery = z.strictObject({
+  /** Which one, when an e-mail attachment and a media item of the conversation share the id. */
+  kind: z.enum(ATTACHMENT_KINDS, { error: `must be one of ${ATTACHMENT_KINDS.join(', ')}` }).optional(),
+});
+
+const actorSchema = z.string().min(1, 'must not be empty').max(256, 'must have at most 256 characters');
+
+/** `to` after `from` where both are given (an empty range selects nothing and is a mistake). */
+function rangeInOrder(r: { readonly from?: string; readonly to?: string }, ctx: z.RefinementCtx): void {
+  if (r.from !== undefined && r.to !== undefined && r.to <= r.from) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be later than from' });
+}
+
+export const adminLogQuery = z
+  .strictObject({
+    /** The actor exactly as ingested. */
+    actor: actorSchema.optional(),
+    /** At or after this instant. */
+    from: instantSchema.optional(),
+    /** Before this instant. */
+    to: instantSchema.optional(),
+    limit: positiveIntParam(500).optional(),
+    cursor: z.string().max(512, 'must have at most 512 characters').optional(),
+  })
+  .superRefine(rangeInOrder);
+
+export const MAX_ADMIN_LOG_IDS = 1000;
+export const adminLogDeleteBody = z
+  .strictObject({
+    actor: actorSchema.optional(),
+    from: instantSchema.optional(),
+    to: instantSchema.optional(),
+    /** Only these logs (e.g. the ones picked from a listing). */
+    ids: z
+      .array(idSchema)
+      .min(1, 'must name at least one log')
+      .max(MAX_ADMIN_LOG_IDS, `must name at most ${MAX_ADMIN_LOG_IDS} logs`)
+      .optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.actor === undefined && b.from === undefined && b.to === undefined && b.ids === undefined) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'name at least one of actor, from, to, ids (nothing selects every log)' });
+    }
+    rangeInOrder(b, ctx);
+  });
+
+export const adminLogListResponse = z.object({
+  logs: z.array(
+    z.object({
+      id: z.string(),
+      occurredAt: z.string(),
+      held: z.boolean().describe('Whether a legal hold keeps it (a delete leaves it).'),
+    }),
+  ),
+  nextCursor: z.string().optional(),
+});
+export const adminLogDeletionResponse = deletionResponse.extend({
+  selected: z.number().int().describe('Logs the selection matched and this request took.'),
+  more: z.boolean().describe('Whether more logs matched than one request takes; repeat the request for the next ones.'),
+});
+
+export const anonymizeBody = z
+  .strictObject({
+    type: z.enum(ANONYMIZABLE_RECORD_TYPES, { error: `must be one of ${ANONYMIZABLE_RECORD_TYPES.join(', ')}` }),
+    id: idSchema,
+    /** Required for form submissions and web sessions; for the others, checked when given. */
+    customerId: idSchema.optional(),
+    /** Required for a message. */
+    conversationId: idSchema.optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.type === 'message' && b.conversationId === undefined) ctx.addIssue({ code: 'custom', path: ['conversationId'], message: 'is required for a message' });
+    if (b.type !== 'message' && b.conversationId !== undefined) ctx.addIssue({ code: 'custom', path: ['conversationId'], message: 'is only for a message' });
+    if ((b.type === 'form_submission' || b.type === 'web_session') && b.customerId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['customerId'], message: `is required for a ${b.type.replace('_', ' ')}` });
+    }
+  });
+export const anonymizationResponse = z.object({
+  receiptId: z.string(),
+  status: z.enum(['completed', 'failed']),
+  type: z.enum(ANONYMIZABLE_RECORD_TYPES),
+  anonymized: z.number().int().describe('Records whose identifying values were replaced: the record and its recordings, third-party data, attachments or media.'),
+  failed: z.number().int().describe('Records whose blob or third-party copy could not be deleted yet; a repeat retries them.'),
+  categories: countsByCategory.describe('Per category: deleted = content gone and values replaced (the records stay).'),
+});
+
+/** The body of a bulk erasure (`POST /privacy-requests` with a filter), to preview. */
+export const privacyPreviewBody = privacyRequestBody.superRefine((b, ctx) => {
+  if (b.subject !== undefined) ctx.addIssue({ code: 'custom', path: ['subject'], message: 'a preview takes a bulk filter, not a subject' });
+});
+export const privacyPreviewQuery = z.strictObject({
+  limit: positiveIntParam(500).optional(),
+  cursor: z.string().max(8192, 'must have at most 8192 characters').optional(),
+});
+export const privacyPreviewResponse = z.object({
+  customers: z.array(z.object({ customerId: z.string() })).describe('The customers the erasure would take, in the order it takes them.'),
+  skipped: z
+    .array(z.object({ customerId: z.string(), reason: z.literal('open_conversation') }))
+    .describe('Customers the filter matches that the erasure would skip (not with force).'),
+  categories: z
+    .partialRecord(categorySchema, z.object({ examined: z.number().int(), wouldDelete: z.number().int(), held: z.number().int() }))
+    .describe("What erasing this page's customers would delete, and what legal holds would keep, per category."),
+  nextCursor: z.string().optional(),
+});
 
 // ---------------------------------------------------------------------------
 // Issues

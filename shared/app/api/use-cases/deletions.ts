@@ -300,3 +300,78 @@ export async function deleteCallRecordings(app: ApiApp, caller: Caller, tenant: 
     refs: { call: app.refs.record(tenant.tenantId, 'call', callId) },
   });
 }
+
+/**
+ * Deletes one e-mail attachment or inbound or outbound media item of a
+ * conversation: its blob and its record, through the shared path; the message
+ * it came with stays as it is. `kind` picks one when an attachment and a media
+ * item share the id (refused as ambiguous without it). A repeat answers 404:
+ * the item is gone.
+ */
+export async function deleteAttachment(
+  app: ApiApp,
+  caller: Caller,
+  tenant: Tenant,
+  conversationId: string,
+  attachmentId: string,
+  kind?: Category,
+): Promise<DeletionOutcome> {
+  const pks = await partitionsOf(app, tenant.tenantId, 'CONVERSATION', conversationId);
+  if (pks.length === 0) throw new NotFoundError('id: no such conversation', { field: 'id' });
+  const found: RecordItem[] = [];
+  for (const pk of pks) {
+    const items = await app.deps.records.findByPartition(pk, { skPrefix: keys.childPrefix(keys.conversationSk(conversationId)) });
+    found.push(
+      ...items.filter(
+        (i) => MESSAGE_BLOB_CATEGORIES.has(i.category) && (kind === undefined || i.category === kind) && i.id === attachmentId && i.conversationId === conversationId,
+      ),
+    );
+  }
+  if (found.length === 0) throw new NotFoundError('attachmentId: no such attachment or media item in this conversation', { field: 'attachmentId' });
+  const categories = new Set(found.map((i) => i.category));
+  if (categories.size > 1) {
+    throw new ConflictError(`attachmentId: names ${[...categories].sort().join(' and ')} items of this conversation; say which with kind`, {
+      code: 'ambiguous',
+      field: 'attachmentId',
+    });
+  }
+  const category = found[0]?.category as Category;
+  return deleteManually(app, caller, {
+    tenant,
+    roots: found,
+    reach: found,
+    field: 'attachmentId',
+    action: `${category}.deleted`,
+    refs: {
+      conversation: app.refs.record(tenant.tenantId, 'conversation', conversationId),
+      attachment: app.refs.record(tenant.tenantId, category, `${conversationId}/${attachmentId}`),
+    },
+  });
+}
+
+/** What a caller selected to delete through the shared path (e.g. admin activity logs). */
+export interface SelectedDeletion {
+  readonly records: readonly RecordItem[];
+  /** The request field a refusal names. */
+  readonly field: string;
+  /** The audit event's action. */
+  readonly action: string;
+  /** Opaque ids and keyed HMACs only. */
+  readonly refs: Readonly<Record<string, string>>;
+}
+
+/**
+ * Deletes records a caller selected, each with what cascades from it, through
+ * the shared path (hold checks, order, receipt, audit); refused (409) when
+ * every one of them is held.
+ */
+export async function deleteSelected(app: ApiApp, caller: Caller, tenant: Tenant, selection: SelectedDeletion): Promise<DeletionOutcome> {
+  return deleteManually(app, caller, {
+    tenant,
+    roots: selection.records,
+    reach: selection.records,
+    field: selection.field,
+    action: selection.action,
+    refs: selection.refs,
+  });
+}

@@ -4,11 +4,16 @@
  * request id), list them and read one; resume the ones a legal hold deferred.
  * The execution does the work (shared/app/privacy-tasks.ts). DESIGN.md §4, §5.
  */
-import { NotFoundError } from '../../../domain/errors.js';
+import { forEachLimited } from '../../../domain/deletion/counts.js';
+import { executeDeletion, reportOf } from '../../../domain/deletion/executor.js';
+import { NotFoundError, ValidationError } from '../../../domain/errors.js';
+import { holdMatcher } from '../../../domain/holds.js';
+import { matchesBulkFilter } from '../../../domain/privacy/erasure.js';
 import { requestsAwaitingHoldRelease } from '../../../domain/privacy/lifecycle.js';
 import type { PrivacyRequest, PrivacyRequestBody } from '../../../domain/privacy/request.js';
 import { buildPrivacyRequest } from '../../../domain/privacy/resolve.js';
-import type { IdentifierKind } from '../../../domain/records.js';
+import { retentionShardsOf, type IdentifierKind, type RecordItem } from '../../../domain/records.js';
+import type { Category } from '../../../domain/catalog.js';
 import { normaliseEmail, normaliseName, normalisePhone, orThrow } from '../../../domain/identifiers.js';
 import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
@@ -144,3 +149,102 @@ export async function getPrivacyRequest(app: ApiApp, tenant: Tenant, requestId: 
   return privacyRequestView(request);
 }
 
+
+/** Per category, what the erasure of a preview page's customers would do now. */
+export interface PreviewCounts {
+  readonly examined: number;
+  readonly wouldDelete: number;
+  readonly held: number;
+}
+
+/** One page of a bulk erasure's preview. */
+export interface BulkErasurePreview {
+  /** Customers the erasure would take (open conversations excepted unless `force`), in the order it takes them. */
+  readonly customers: { readonly customerId: string }[];
+  /** Customers the filter matches that the erasure would skip (not with `force`). */
+  readonly skipped: { readonly customerId: string; readonly reason: 'open_conversation' }[];
+  /** What erasing this page's customers would delete and what legal holds would keep, per category. */
+  readonly categories: Partial<Record<Category, PreviewCounts>>;
+  /** Absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+/** Reads of the profile index stop after this long; the page ends there and `nextCursor` goes on. */
+const PREVIEW_BUDGET_MS = 10_000;
+const PREVIEW_PARTITION_READS = 8;
+const END_OF_TIME = new Date('9999-12-31T00:00:00.000Z');
+
+function encodePreviewCursor(storeCursor: string): string {
+  return Buffer.from(JSON.stringify({ p: storeCursor }), 'utf8').toString('base64url');
+}
+
+function decodePreviewCursor(cursor: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  const inner = (value as { p?: unknown } | undefined)?.p;
+  if (typeof inner !== 'string' || inner.length === 0) throw new ValidationError('cursor', 'cursor: is not one this API returned');
+  return inner;
+}
+
+/**
+ * The customers a bulk erasure with this body would take, a page at a time, in
+ * the order the erasure takes them (the profile index), and what erasing them
+ * would delete and hold, counted by the one executor in a dry run. The same
+ * filter (`matchesBulkFilter`) and the same rule for open conversations as the
+ * erasure; nothing is deleted, filed or written.
+ */
+export async function previewBulkErasure(
+  app: ApiApp,
+  tenant: Tenant,
+  body: PrivacyRequestBody,
+  options: { readonly limit: number; readonly cursor?: string },
+): Promise<BulkErasurePreview> {
+  const { deps } = app;
+  const filter = body.filter ?? {};
+  const started = deps.clock.now().getTime();
+  const customers: { customerId: string }[] = [];
+  const skipped: { customerId: string; reason: 'open_conversation' }[] = [];
+  const taken: RecordItem[][] = [];
+  let cursor = options.cursor === undefined ? undefined : decodePreviewCursor(options.cursor);
+  do {
+    const page = await deps.records.findDueForDeletion(tenant.tenantId, 'customer_profile', END_OF_TIME, {
+      shards: retentionShardsOf(tenant),
+      limit: options.limit - customers.length,
+      ...(cursor !== undefined && { cursor }),
+    });
+    const matched: [string, RecordItem[]][] = [];
+    await forEachLimited(page.items, PREVIEW_PARTITION_READS, async (profile) => {
+      const subjectId = profile.subjectId ?? profile.id;
+      const items = await deps.records.findBySubject(tenant.tenantId, subjectId, { includeExpired: true });
+      if (matchesBulkFilter(items, filter)) matched.push([subjectId, items]);
+    });
+    // In index order, as the erasure meets them.
+    const order = new Map(page.items.map((p, i) => [p.subjectId ?? p.id, i]));
+    matched.sort(([a], [b]) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+    for (const [customerId, items] of matched) {
+      if (body.force !== true && items.some((i) => i.status === 'open')) skipped.push({ customerId, reason: 'open_conversation' });
+      else {
+        customers.push({ customerId });
+        taken.push(items);
+      }
+    }
+    cursor = page.cursor;
+  } while (cursor !== undefined && customers.length < options.limit && deps.clock.now().getTime() - started < PREVIEW_BUDGET_MS);
+
+  const isHeld = holdMatcher(await deps.control.listHolds(tenant.tenantId), deps.clock.now());
+  const rehearsal = await executeDeletion(deps, {
+    roots: taken.flat().map((record) => ({ tenant, record, expand: false })),
+    rules: () => ({ isHeld }),
+    dryRun: true,
+    deadline: new Date(deps.clock.now().getTime() + PREVIEW_BUDGET_MS),
+  });
+  const categories: Partial<Record<Category, PreviewCounts>> = {};
+  for (const [category, c] of Object.entries(reportOf(rehearsal, tenant.tenantId).counts) as [Category, { examined: number; deleted: number; held: number; kept?: number }][]) {
+    categories[category] = { examined: c.examined, wouldDelete: c.deleted, held: c.held + (c.kept ?? 0) };
+  }
+  return { customers, skipped, categories, ...(cursor !== undefined && { nextCursor: encodePreviewCursor(cursor) }) };
+}
