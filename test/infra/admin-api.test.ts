@@ -335,8 +335,9 @@ describe('the admin API functions', () => {
     policy: ['control:read', 'control:write', 'kms', 'records:read', 'secret:read', 'xray'],
     // Applying and releasing run in the Hold workflow: the function stores the hold and starts it.
     holds: ['control:read', 'control:write', 'hold:start', 'kms', 'secret:read', 'xray'],
+    // What a DELETE cannot finish in its time goes on in the Deletion workflow, which it starts.
     customers: [
-      'control:read', 'control:write', 'kms',
+      'control:read', 'control:write', 'deletion:start', 'kms',
       'media:delete', 'media:listVersions', 'media:read',
       'recordings:delete', 'recordings:listVersions', 'recordings:read',
       'records:read', 'records:write', 'secret:read', 'xray',
@@ -357,11 +358,12 @@ describe('the admin API functions', () => {
     expect(actions.filter((a) => /dynamodb:(Put|Update|Delete|BatchWrite)|^s3:|^states:/.test(a))).toEqual([]);
   });
 
-  it('lets runs start only Sweep executions, privacy only PrivacyRequest executions, holds only Hold executions, and no other function any', () => {
+  it('lets runs start only Sweep executions, privacy only PrivacyRequest executions, holds only Hold executions, customers only Deletion executions, and no other function any', () => {
     const machineOf: Partial<Record<AdminApiGroup, string>> = {
       runs: b.logicalId(b.stack.sweep.stateMachine),
       privacy: b.logicalId(b.stack.privacy.stateMachine),
       holds: b.logicalId(b.stack.holds.stateMachine),
+      customers: b.logicalId(b.stack.deletions.stateMachine),
     };
     for (const group of everyGroup) {
       const starts = b.statementsOf(fn(group)).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('states:')));
@@ -379,6 +381,17 @@ describe('the admin API functions', () => {
   it('lets no API function set legal holds (the hold worker does, in the Hold workflow)', () => {
     for (const group of everyGroup) expect(b.actionsOf(fn(group)).includes('s3:PutObjectLegalHold'), group).toBe(false);
     expect(b.actionsOf(b.stack.holds.workerFunction)).toContain('s3:PutObjectLegalHold');
+  });
+
+  it('grants the deletion worker what finishing a manual deletion uses (records, blob deletes, control, mail), and lets it start nothing', () => {
+    expect(capabilitiesOf(b, b.stack.deletions.workerFunction)).toEqual(
+      [
+        'control:read', 'control:write', 'kms',
+        'media:delete', 'media:listVersions',
+        'recordings:delete', 'recordings:listVersions',
+        'records:read', 'records:write', 'secret:read', 'ses:send', 'xray',
+      ].sort(),
+    );
   });
 
   it('grants the hold worker what applying and releasing use, and lets it start only PrivacyRequest executions', () => {

@@ -92,6 +92,7 @@ export function capabilitiesOf(lethe: LetheApp, resources: Readonly<Record<strin
     ['sweep', logicalIdOf(stateless.sweep.stateMachine)],
     ['privacy', logicalIdOf(stateless.privacy.stateMachine)],
     ['hold', logicalIdOf(stateless.holds.stateMachine)],
+    ['deletion', logicalIdOf(stateless.deletions.stateMachine)],
     ['secret', logicalIdOf(stateless.referenceSecret)],
     ['ses', ':ses:'],
   ];

@@ -35,6 +35,14 @@ describe('monitoring', () => {
     expect(m.alarm('HoldWorkerErrors')).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda' });
   });
 
+  it('alarms when a Deletion execution fails (a manual deletion not finished after its attempts), and on the deletion worker\'s errors', () => {
+    const m = monitoring('voice');
+    const machine = m.stateless.getLogicalId(m.stateless.deletions.stateMachine.node.defaultChild as CfnElement);
+    expect(m.alarm('DeletionWorkFailed')).toMatchObject({ MetricName: 'ExecutionsFailed', Namespace: 'AWS/States', Threshold: 1 });
+    expect(m.alarm('DeletionWorkFailed').Dimensions).toEqual([{ Name: 'StateMachineArn', Value: { Ref: machine } }]);
+    expect(m.alarm('DeletionWorkerErrors')).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+  });
+
   it('alarms when writes to the retention index are throttled, the sign that a tenant needs more write shards', () => {
     const m = monitoring('conversations');
     const alarm = m.alarm('RetentionIndexThrottled');
