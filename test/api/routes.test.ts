@@ -356,7 +356,9 @@ describe('manual deletion', () => {
     expect(answer.status).toBe(200);
     const outcome = s.deletionResponse.parse(answer.body);
     expect(outcome).toMatchObject({ status: 'completed', held: 0, failed: 0 });
-    expect(outcome.deleted).toBe(customerRecordCount(c));
+    // Everything of hers but her analytics event, which stays unlinked from her.
+    expect(outcome.deleted).toBe(customerRecordCount(c) - 1);
+    expect(outcome.categories.analytics_event).toMatchObject({ deleted: 0, kept: 1, keptReasons: { unlinked: 1 } });
     expect(await w.stores.records.findBySubject(T, c.id)).toEqual([]);
     expect(await w.stores.blobs.list('media', `inbound/${T}/${c.id}/`)).toEqual([]);
     expect(await w.stores.blobs.list('recordings', `recordings/${T}/${c.id}/`)).toEqual([]);

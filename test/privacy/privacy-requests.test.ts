@@ -27,6 +27,7 @@ import { TestClock } from '../support/clock.js';
 import { EMULATOR_BUCKET_FEATURES, makeStores, type Stores } from '../support/env.js';
 import { MemoryExternalProvider } from '../support/memory.js';
 import { ingest, subjectRecords, type SubjectSpec } from '../support/subjects.js';
+import { keys } from '../../shared/domain/records.js';
 
 const NOW = new Date('2026-11-22T10:00:00.000Z');
 const platform = loadProfile('support-desk');
@@ -127,15 +128,22 @@ describe('erasure', () => {
     const after = await scanAll(w, w.stores.tableNames.records);
     const mine = (i: Record<string, unknown>) => i.subjectId === big.customerId;
     expect(after.filter(mine)).toEqual([]);
+    // Her analytics events stay, unlinked from her: in the account's partition, without her id.
+    const events = before.filter((i) => mine(i) && i.category === 'analytics_event');
+    const unlinked = after.filter((i) => i.pk === keys.accountPk('acme') && events.some((e) => e.id === i.id));
+    expect(events.length).toBeGreaterThan(0);
+    expect(unlinked).toHaveLength(events.length);
+    for (const u of unlinked) expect(u).not.toHaveProperty('parentSk');
     // Everything else is byte-for-byte as it was.
-    expect(after.map((i) => JSON.stringify(i)).sort()).toEqual(before.filter((i) => !mine(i)).map((i) => JSON.stringify(i)).sort());
+    expect(after.filter((i) => !unlinked.includes(i)).map((i) => JSON.stringify(i)).sort()).toEqual(before.filter((i) => !mine(i)).map((i) => JSON.stringify(i)).sort());
     for (const index of ['byRetention', 'byIdentifier']) {
       expect((await scanAll(w, w.stores.tableNames.records, index)).filter(mine)).toEqual([]);
     }
     const blobsAfter = await allObjects(w);
     for (const key of blobsBefore.keys()) expect(blobsAfter.has(key), key).toBe(!key.includes(`/${big.customerId}/`));
     expect(await w.deps.records.findByIdentifier('acme', 'PHONE', big.phone)).toEqual([]);
-    expect(Object.values(request.counts).reduce((n, c) => n + c.deleted, 0)).toBe(before.filter(mine).length);
+    expect(Object.values(request.counts).reduce((n, c) => n + c.deleted, 0)).toBe(before.filter(mine).length - events.length);
+    expect(request.counts.analytics_event?.keptReasons).toEqual({ unlinked: events.length });
   });
 
   it('binds an idempotency key to one request only', async () => {
