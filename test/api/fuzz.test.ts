@@ -272,6 +272,52 @@ function privacyBodies(): fc.Arbitrary<BodyCase> {
   );
 }
 
+function anonymizeBodies(): fc.Arbitrary<BodyCase> {
+  return bodies(
+    mutated(
+      { type: 'message', id: `${CONV}-m1`, conversationId: CONV },
+      {
+        type: ['sms', 'Call', 'conversation', '', 5, null],
+        id: badIds,
+        conversationId: badIds,
+        customerId: badIds,
+      },
+      ['type', 'id', 'conversationId'],
+    ),
+  );
+}
+
+function adminLogDeleteBodies(): fc.Arbitrary<BodyCase> {
+  return bodies(
+    mutated(
+      { actor: 'nobody' },
+      {
+        actor: ['', 5, null, [], 'x'.repeat(257)],
+        from: badInstants,
+        to: badInstants,
+        ids: [[], 'log-1', [5], ['has space'], [null], Array.from({ length: 1001 }, (_, i) => `log-${i}`)],
+      },
+      ['actor'],
+    ),
+  );
+}
+
+function previewBodies(): fc.Arbitrary<BodyCase> {
+  return bodies(
+    mutated(
+      { kind: 'erasure', filter: { botId: 'bot-1' } },
+      {
+        kind: ['access', 'anonymization', 'Erasure', '', 5, null],
+        filter: ['x', 5, null, {}, { channel: 'fax' }, { botId: 'has space' }, { firstContactFrom: 'yesterday' }, { firstContactTo: '2025-01-01' }, { botId: 'b', extra: 1 }],
+        subject: [{ customerId: C }, { phone: '+14155550100' }, null, 'x'],
+        force: ['yes', 1, null, {}],
+        notify: [{ email: 'nope' }, 'a@b.example', { email: 5 }, {}, null],
+      },
+      ['kind', 'filter'],
+    ),
+  );
+}
+
 const runBodies: fc.Arbitrary<BodyCase> = bodies(
   mutated({ dryRun: true }, { dryRun: ['yes', 1, null, [], {}] }, []),
 );
@@ -291,6 +337,11 @@ const FUZZ: Readonly<Record<string, RouteFuzz>> = {
   'POST /v1/tenants/{t}/records': { params: { t: T }, body: { records: [{ type: 'customer', id: 'x', lastContactAt: daysAgo(1) }] }, badBodies: ingestBodies(), unknownIdIsHarmless: true, tokens: [SUPER, token('Administrator', T)] },
   'POST /v1/tenants/{t}/deletion-runs': { params: { t: T }, body: { dryRun: true }, badBodies: runBodies, unknownIdIsHarmless: true, tokens: [SUPER, token('Administrator', T)] },
   'POST /v1/tenants/{t}/privacy-requests': { params: { t: T }, body: { kind: 'erasure', subject: { customerId: C } }, badBodies: privacyBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
+  'DELETE /v1/tenants/{t}/conversations/{id}/attachments/{attachmentId}': { params: { t: T, id: CONV, attachmentId: `${CONV}-att` }, badBodies: anyBody, unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
+  'POST /v1/tenants/{t}/calls/{id}/anonymize': { params: { t: T, id: `${C}-call` }, badBodies: anyBody, unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
+  'POST /v1/tenants/{t}/communication-records/anonymize': { params: { t: T }, body: { type: 'message', id: `${CONV}-m1`, conversationId: CONV }, badBodies: anonymizeBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
+  'POST /v1/tenants/{t}/admin-activity-logs/delete': { params: { t: T }, body: { actor: 'nobody' }, badBodies: adminLogDeleteBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
+  'POST /v1/tenants/{t}/privacy-requests/preview': { params: { t: T }, body: { kind: 'erasure', filter: { botId: 'bot-1' } }, badBodies: previewBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
 };
 
 /** A path segment that is not a valid id (raw, or percent-encoded so it stays one segment). */
@@ -355,13 +406,18 @@ beforeAll(async () => {
 
 const MUTATING = ROUTES.filter((r) => r.method !== 'GET');
 
+/** Read routes added with issue 11, fuzzed the same way (any body, a bad query or path). */
+const READS: Readonly<Record<string, RouteFuzz>> = {
+  'GET /v1/tenants/{t}/admin-activity-logs': { params: { t: T }, badBodies: anyBody, unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
+};
+
 describe('malformed requests to mutating routes', () => {
   it('covers every mutating route', () => {
     expect(Object.keys(FUZZ).sort()).toEqual(MUTATING.map(routeKey).sort());
   });
 
-  it.each(MUTATING.map((r) => [routeKey(r), r] as const))('%s answers 4xx naming the field and changes nothing', async (key, route) => {
-    const fuzz = FUZZ[key] as RouteFuzz;
+  it.each([...MUTATING, ...ROUTES.filter((r) => READS[routeKey(r)] !== undefined)].map((r) => [routeKey(r), r] as const))('%s answers 4xx naming the field and changes nothing', async (key, route) => {
+    const fuzz = (FUZZ[key] ?? READS[key]) as RouteFuzz;
     const before = await dumpStores(w.stores);
     const statuses = new Map<number, number>();
 

@@ -233,6 +233,64 @@ describe('customers and their export', () => {
   });
 });
 
+describe('one attachment, admin activity logs, one record anonymised, a bulk erasure previewed', () => {
+  it('answer deleting an attachment, a repeat, and one under legal hold as documented', async () => {
+    const c = await customer();
+    const held = await customer();
+    await call({ method: 'POST', path: `/v1/tenants/${T}/legal-holds`, body: { scope: { conversationId: `${held.id}-conv` }, reason: 'case' }, token: COMPLIANCE });
+    const path = (id: string) => `/v1/tenants/${T}/conversations/${id}-conv/attachments/${id}-conv-att`;
+
+    const deleted = await call({ method: 'DELETE', path: path(c.id), token: COMPLIANCE });
+    const again = await call({ method: 'DELETE', path: path(c.id), token: COMPLIANCE });
+    const refused = await call({ method: 'DELETE', path: path(held.id), token: COMPLIANCE });
+
+    expect([deleted.status, again.status, refused.status]).toEqual([200, 404, 409]);
+  });
+
+  it('answer anonymising a call, a message, an unknown call, a call under legal hold and a bad body as documented', async () => {
+    const c = await customer();
+    const held = await customer();
+    await call({ method: 'POST', path: `/v1/tenants/${T}/legal-holds`, body: { scope: { callId: `${held.id}-call` }, reason: 'case' }, token: COMPLIANCE });
+
+    const callDone = await call({ method: 'POST', path: `/v1/tenants/${T}/calls/${c.id}-call/anonymize`, token: COMPLIANCE });
+    const message = await call({ method: 'POST', path: `/v1/tenants/${T}/communication-records/anonymize`, body: { type: 'message', id: `${c.id}-conv-m2`, conversationId: `${c.id}-conv` }, token: COMPLIANCE });
+    const unknown = await call({ method: 'POST', path: `/v1/tenants/${T}/calls/no-call/anonymize`, token: COMPLIANCE });
+    const refused = await call({ method: 'POST', path: `/v1/tenants/${T}/calls/${held.id}-call/anonymize`, token: COMPLIANCE });
+    const bad = await call({ method: 'POST', path: `/v1/tenants/${T}/communication-records/anonymize`, body: { type: 'fax', id: 'x' }, token: COMPLIANCE });
+
+    expect([callDone.status, message.status, unknown.status, refused.status, bad.status]).toEqual([200, 200, 404, 409, 400]);
+    const exported = await exportOf(c.id);
+    expect(exported.body.calls[0].recordings[0].contentDeleted).toBe(true);
+  });
+
+  it('answer selecting, deleting and re-deleting admin activity logs, and a bad range, as documented', async () => {
+    await ingest(w, T, [
+      { type: 'admin_activity_log', id: 'oas-log-1', occurredAt: daysAgo(3), actor: 'admin@oas.example', action: 'bot.renamed' },
+      { type: 'admin_activity_log', id: 'oas-log-2', occurredAt: daysAgo(2), actor: 'admin@oas.example', action: 'bot.renamed' },
+    ]);
+
+    const listed = await call({ method: 'GET', path: `/v1/tenants/${T}/admin-activity-logs`, query: { actor: 'admin@oas.example', limit: '1' }, token: COMPLIANCE });
+    const deleted = await call({ method: 'POST', path: `/v1/tenants/${T}/admin-activity-logs/delete`, body: { actor: 'admin@oas.example' }, token: COMPLIANCE });
+    const again = await call({ method: 'POST', path: `/v1/tenants/${T}/admin-activity-logs/delete`, body: { actor: 'admin@oas.example' }, token: COMPLIANCE });
+    const bad = await call({ method: 'GET', path: `/v1/tenants/${T}/admin-activity-logs`, query: { from: daysAgo(1), to: daysAgo(2) }, token: COMPLIANCE });
+
+    expect([listed.status, deleted.status, again.status, bad.status]).toEqual([200, 200, 404, 400]);
+    expect(listed.body.nextCursor).toBeDefined();
+  });
+
+  it('answer previewing a bulk erasure, a page of it, and a body with a subject as documented', async () => {
+    const c = await customer();
+    await ingest(w, T, [{ type: 'customer', id: c.id, lastContactAt: daysAgo(20), botId: 'oas-bot' }]);
+
+    const first = await call({ method: 'POST', path: `/v1/tenants/${T}/privacy-requests/preview`, body: { kind: 'erasure', filter: { channel: 'email' } }, query: { limit: '1' }, token: COMPLIANCE });
+    const next = await call({ method: 'POST', path: `/v1/tenants/${T}/privacy-requests/preview`, body: { kind: 'erasure', filter: { channel: 'email' } }, query: { limit: '1', cursor: first.body.nextCursor }, token: COMPLIANCE });
+    const bad = await call({ method: 'POST', path: `/v1/tenants/${T}/privacy-requests/preview`, body: { kind: 'erasure', subject: { customerId: c.id } }, token: COMPLIANCE });
+
+    expect([first.status, next.status, bad.status]).toEqual([200, 200, 400]);
+    expect(first.body.customers).toHaveLength(1);
+  });
+});
+
 describe('deletion runs and audit events', () => {
   it('answer starting, listing and reading a run, an unknown run and a page of events as documented', async () => {
     const started = await call({ method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, body: { dryRun: true }, token: ADMIN });

@@ -108,6 +108,21 @@ const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
     return { method: 'DELETE', path: `/v1/tenants/${T}/conversations/${id}-conv/messages/${id}-conv-m1` };
   },
   'DELETE /v1/tenants/{t}/calls/{id}/recording': async () => ({ method: 'DELETE', path: `/v1/tenants/${T}/calls/${await freshCustomer()}-call/recording` }),
+  'DELETE /v1/tenants/{t}/conversations/{id}/attachments/{attachmentId}': async () => {
+    const id = await freshCustomer();
+    return { method: 'DELETE', path: `/v1/tenants/${T}/conversations/${id}-conv/attachments/${id}-conv-att` };
+  },
+  'POST /v1/tenants/{t}/calls/{id}/anonymize': async () => ({ method: 'POST', path: `/v1/tenants/${T}/calls/${await freshCustomer()}-call/anonymize` }),
+  'POST /v1/tenants/{t}/communication-records/anonymize': async () => {
+    const id = await freshCustomer();
+    return { method: 'POST', path: `/v1/tenants/${T}/communication-records/anonymize`, body: { type: 'message', id: `${id}-conv-m1`, conversationId: `${id}-conv` } };
+  },
+  'GET /v1/tenants/{t}/admin-activity-logs': async () => ({ method: 'GET', path: `/v1/tenants/${T}/admin-activity-logs` }),
+  'POST /v1/tenants/{t}/admin-activity-logs/delete': async () => {
+    n += 1;
+    await ingest(w, T, [{ type: 'admin_activity_log', id: `log-${n}`, occurredAt: '2025-05-01T00:00:00Z', actor: 'someone', action: 'x' }]);
+    return { method: 'POST', path: `/v1/tenants/${T}/admin-activity-logs/delete`, body: { ids: [`log-${n}`] } };
+  },
   'POST /v1/tenants/{t}/records': async () => ({
     method: 'POST',
     path: `/v1/tenants/${T}/records`,
@@ -121,6 +136,11 @@ const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
     method: 'POST',
     path: `/v1/tenants/${T}/privacy-requests`,
     body: { kind: 'erasure', subject: { customerId: await freshCustomer() } },
+  }),
+  'POST /v1/tenants/{t}/privacy-requests/preview': async () => ({
+    method: 'POST',
+    path: `/v1/tenants/${T}/privacy-requests/preview`,
+    body: { kind: 'erasure', filter: { channel: 'email' } },
   }),
   'GET /v1/tenants/{t}/privacy-requests': async () => ({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests` }),
   'GET /v1/tenants/{t}/privacy-requests/{id}': async () => ({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests/${privacyRequestId}` }),
