@@ -21,7 +21,7 @@ export interface GroupAccess extends FunctionAccess {
 
 const CUSTOMER_OBJECTS =
   "The export pre-signs GET URLs for the customer's recordings, media and attachments, keyed <prefix>/<tenant>/<subject>/<id>; " +
-  'deleting a customer, conversation, message or recording removes its blobs and every version of them.';
+  'deleting a customer, conversation, message, attachment or recording, or anonymising a call or message, removes its blobs and every version of them.';
 const INGESTED_OBJECTS = 'Ingest writes recordings, media and attachments (or pre-signs their upload URLs) under <prefix>/<tenant>/<subject>/<id>.';
 
 /** Least privilege per route group (DESIGN.md §5). */
@@ -50,7 +50,8 @@ export const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
     readsReferenceSecret: true,
   },
   customers: {
-    description: 'looks up, exports and deletes customers, conversations, messages and recordings',
+    description:
+      'looks up, exports and deletes customers, conversations, messages, attachments and recordings; anonymises one communication record; selects and deletes admin activity logs',
     tables: {
       control: { access: 'readWrite' },
       records: {
@@ -88,13 +89,13 @@ export const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
     readsReferenceSecret: true,
   },
   privacy: {
-    description: 'accepts, lists and reads privacy requests (erasure, access, anonymisation)',
+    description: 'accepts, lists and reads privacy requests (erasure, access, anonymisation) and previews a bulk erasure',
     tables: {
       control: { access: 'readWrite' },
       records: {
         access: 'read',
         indexUse:
-          'A privacy request resolves its subject through the byIdentifier index (phone, e-mail, name) and a bulk erasure its subjects through the byRetention index, before it is accepted.',
+          "A privacy request resolves its subject through the byIdentifier index (phone, e-mail, name) before it is accepted; a bulk erasure's preview pages through the customers of the byRetention index and reads their partitions (a dry run, nothing written).",
       },
     },
     starts: ['privacy'],

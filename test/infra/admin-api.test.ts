@@ -111,12 +111,14 @@ describe('the privacy-request routes', () => {
   const b = built();
   const privacyRoutes = ROUTES.filter((r) => r.group === 'privacy');
 
-  it('are the three routes of DESIGN.md §5, for ComplianceAdministrators', () => {
+  it('are the routes of DESIGN.md §5 and the bulk preview, for whoever the profile lets file privacy requests (ComplianceAdministrators by default)', () => {
     expect(privacyRoutes.map((r) => [routeKey(r), r.minRole])).toEqual([
       ['POST /v1/tenants/{t}/privacy-requests', 'ComplianceAdministrator'],
+      ['POST /v1/tenants/{t}/privacy-requests/preview', 'ComplianceAdministrator'],
       ['GET /v1/tenants/{t}/privacy-requests', 'ComplianceAdministrator'],
       ['GET /v1/tenants/{t}/privacy-requests/{id}', 'ComplianceAdministrator'],
     ]);
+    expect(privacyRoutes.every((r) => r.actions?.includes('filePrivacyRequests'))).toBe(true);
   });
 
   it('exist behind the JWT authorizer, served by the privacy function', () => {
