@@ -309,7 +309,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       mailer: new OutboxMailer({ directory: outboxDir, from: LOCAL_MAIL_FROM }),
       refSecret: secrets.refSecret,
       operatorEmails: LOCAL_OPERATOR_EMAILS,
-      external: new HttpExternalDataProvider(),
+      // Local providers (the built-in fake one included) listen on this machine.
+      external: new HttpExternalDataProvider({ allowPrivateNetworks: true }),
     });
     const baseHandlers = sweepHandlers(runDeps, { stageBudgetMs: options.stageBudgetMs ?? 5_000, logger });
     const sweeps = new LocalSweeps(runDeps, baseHandlers, logger);

@@ -3,6 +3,8 @@ import {
   ExternalProviderError,
   HttpExternalDataProvider,
   InvalidEndpointError,
+  InvalidReferenceError,
+  isNonPublicHost,
   type HttpExternalDataProviderOptions,
 } from '../../shared/adapters/http/external-provider.js';
 import type { Tenant, ThirdPartyEndpoint } from '../../shared/domain/tenant.js';
@@ -29,6 +31,7 @@ describe('HttpExternalDataProvider', () => {
         sleeps.push(ms);
       },
       random: () => 0.5,
+      allowPrivateNetworks: true,
       ...options,
     });
 
@@ -172,5 +175,57 @@ describe('HttpExternalDataProvider', () => {
     expect(error).toBeInstanceOf(InvalidEndpointError);
     expect((error as Error).message).toMatch(reason);
     expect(fake.requests).toHaveLength(0);
+  });
+
+  it.each(['.', '..', '...', ''])('never sends a reference of %j (a path step up once the URL is parsed), and calls nobody', async (ref) => {
+    const error = await provider().deleteCallData(tenant, endpoint, ref).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidReferenceError);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('sends a reference with dots among other characters as it is', async () => {
+    fake.add('..a');
+    expect(await provider().deleteCallData(tenant, endpoint, '..a')).toBe('deleted');
+    expect(fake.requests[0]?.path).toBe('/calls/..a');
+  });
+
+  it.each([
+    'http://169.254.169.254/latest/meta-data/{ref}',
+    'http://[fd00:ec2::254]/latest/{ref}',
+    'http://127.0.0.1:8080/{ref}',
+    'http://[::1]/{ref}',
+    'http://[::ffff:10.0.0.1]/{ref}',
+    'http://10.1.2.3/{ref}',
+    'http://172.16.0.9/{ref}',
+    'http://192.168.1.1/{ref}',
+    'http://0.0.0.0/{ref}',
+    'http://localhost:9000/{ref}',
+  ])('refuses the non-public host of %s unless private networks are allowed', async (deleteUrl) => {
+    const error = await provider({ allowPrivateNetworks: false })
+      .deleteCallData(tenant, { name: 'inside', deleteUrl }, 'call-1')
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidEndpointError);
+    expect((error as Error).message).toMatch(/loopback, private, link-local or reserved/);
+  });
+
+  it('refuses at connect time a name that resolves to a private address when they are not allowed', async () => {
+    // `localhost.` (a fully qualified name) passes the literal check and resolves to 127.0.0.1: the agent refuses it after DNS.
+    const port = new URL(fake.url).port;
+    const error = await provider({ allowPrivateNetworks: false, maxAttempts: 1 })
+      .deleteCallData(tenant, { name: 'rebinding', deleteUrl: `http://localhost.:${port}/calls/{ref}` }, 'call-1')
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect(fake.requests).toHaveLength(0);
+    expect((error as Error).message).not.toContain('127.0.0.1');
+  });
+
+  it('tells public from non-public hosts', () => {
+    for (const host of ['vendor.example', '8.8.8.8', '[2606:4700::1111]']) expect(isNonPublicHost(host), host).toBe(false);
+    for (const host of ['127.0.0.1', '[::1]', '169.254.169.254', '[fd00:ec2::254]', '10.0.0.1', '[::ffff:192.168.0.1]', 'LOCALHOST', 'a.localhost']) {
+      expect(isNonPublicHost(host), host).toBe(true);
+    }
   });
 });

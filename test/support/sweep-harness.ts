@@ -79,7 +79,7 @@ export async function harness(world: World, provider: Pick<FakeProvider, 'delete
     records: stores.records,
     control: stores.control,
     blobs: stores.blobs,
-    external: new HttpExternalDataProvider({ sleep: async () => {} }),
+    external: new HttpExternalDataProvider({ sleep: async () => {}, allowPrivateNetworks: true }),
     mailer: new OutboxMailer({ directory: outbox, from: 'lethe@example.test', clock }),
     clock,
     platform: world.platform,

@@ -50,7 +50,7 @@ const ATTEMPTS = 5;
 const BOUND_MS = 10_000;
 
 const quiet = new Logger({ serviceName: 'lethe-test', logLevel: 'SILENT' });
-const http = () => new HttpExternalDataProvider({ timeoutMs: ATTEMPT_TIMEOUT_MS, maxAttempts: ATTEMPTS, sleep: async () => {} });
+const http = () => new HttpExternalDataProvider({ timeoutMs: ATTEMPT_TIMEOUT_MS, maxAttempts: ATTEMPTS, sleep: async () => {}, allowPrivateNetworks: true });
 
 let provider: SilentProvider;
 beforeEach(async () => {
@@ -386,7 +386,7 @@ describe('the executor with a dead third-party endpoint', () => {
     }));
     await records.putBatch(items);
     provider.add(...items.map((i) => i.externalRef!));
-    const patient = new HttpExternalDataProvider({ timeoutMs: 30_000, sleep: async () => {} });
+    const patient = new HttpExternalDataProvider({ timeoutMs: 30_000, sleep: async () => {}, allowPrivateNetworks: true });
 
     const { value: result, ms } = await timed(() =>
       executeDeletion(
