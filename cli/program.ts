@@ -8,6 +8,7 @@ import { CliError, DEFAULT_ENDPOINT, processOutput, UsageError, type Output } fr
 import { seedCommand, tenantsCommand, tokenCommand } from './data.js';
 import { auditCommand, holdCommand, privacyCommand, runsCommand, sweepCommand } from './operations.js';
 import { policyCommand } from './policy.js';
+import { adminLogsCommand, anonymizeCommand, attachmentCommand, privacyPreviewCommand } from './records.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -25,7 +26,10 @@ export function buildProgram(output: Output = processOutput): Command {
     tokenCommand(output),
     policyCommand(output),
     holdCommand(output),
-    privacyCommand(output),
+    privacyCommand(output).addCommand(privacyPreviewCommand(output)),
+    attachmentCommand(output),
+    anonymizeCommand(output),
+    adminLogsCommand(output),
     runsCommand(output),
     sweepCommand(output),
     auditCommand(output),
