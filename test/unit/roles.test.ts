@@ -83,8 +83,9 @@ describe('the least role of a route', () => {
     expect(leastRoleOf(route('DELETE /v1/tenants/{t}/conversations/{id}/messages/{msgId}'), platform)).toBe('Administrator');
   });
 
-  it('lets whoever may export, delete or file requests about customers find them', () => {
+  it('lets whoever may export, delete, anonymise, hold or file requests about customers find them', () => {
     expect(leastRoleOf(route('GET /v1/tenants/{t}/customers'), { roles: { deleteCustomers: 'Administrator' } })).toBe('Administrator');
+    expect(leastRoleOf(route('GET /v1/tenants/{t}/customers'), { roles: { anonymizeRecords: 'Administrator' } })).toBe('Administrator');
     expect(leastRoleOf(route('GET /v1/tenants/{t}/customers'), {})).toBe('ComplianceAdministrator');
   });
 

@@ -44,7 +44,8 @@ export interface RouteSpec {
   readonly minRole: Role | 'public';
   /**
    * The actions the route performs (roles.ts): allowed to whoever the
-   * deployment's profile lets do any one of them. Absent: `minRole` is fixed.
+   * deployment's profile lets do any one of them (the customer lookup: to
+   * whoever may act on a customer by id). Absent: `minRole` is fixed.
    */
   readonly actions?: readonly Action[];
 }
@@ -65,7 +66,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/tenants/{t}/legal-holds', group: 'holds', ...byAction('manageLegalHolds') },
   { method: 'POST', path: '/v1/tenants/{t}/legal-holds', group: 'holds', ...byAction('manageLegalHolds') },
   { method: 'DELETE', path: '/v1/tenants/{t}/legal-holds/{holdId}', group: 'holds', ...byAction('manageLegalHolds') },
-  { method: 'GET', path: '/v1/tenants/{t}/customers', group: 'customers', ...byAction('exportCustomers', 'deleteCustomers', 'filePrivacyRequests') },
+  { method: 'GET', path: '/v1/tenants/{t}/customers', group: 'customers', ...byAction('exportCustomers', 'deleteCustomers', 'filePrivacyRequests', 'anonymizeRecords', 'manageLegalHolds') },
   { method: 'GET', path: '/v1/tenants/{t}/customers/{id}/export', group: 'customers', ...byAction('exportCustomers') },
   { method: 'DELETE', path: '/v1/tenants/{t}/customers/{id}', group: 'customers', ...byAction('deleteCustomers') },
   { method: 'DELETE', path: '/v1/tenants/{t}/conversations/{id}', group: 'customers', ...byAction('deleteConversations') },
