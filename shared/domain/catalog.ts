@@ -295,3 +295,30 @@ export function categoriesInStage(stage: Stage): Category[] {
 export function isCategory(value: unknown): value is Category {
   return typeof value === 'string' && (CATEGORIES as readonly string[]).includes(value);
 }
+
+/**
+ * Categories whose records own a key prefix in a customer's partition: the
+ * records under one (messages, logs, media, attachments, recordings,
+ * third-party data) go with it.
+ */
+export const CONTAINERS: readonly Category[] = ['conversation', 'whatsapp_conversation', 'call'];
+
+/** The categories that live under a container's key and go with it (the container's cascade). */
+export function containerChildren(category: Category): readonly Category[] {
+  return CONTAINERS.includes(category) ? CATALOG[category].cascadesTo : [];
+}
+
+/** Every category a customer's partition can hold besides the profile: the profile's cascade, transitively. */
+export const PROFILE_DESCENDANTS: readonly Category[] = (() => {
+  const out = new Set<Category>();
+  const visit = (c: Category) => {
+    for (const child of CATALOG[c].cascadesTo) {
+      if (!out.has(child)) {
+        out.add(child);
+        visit(child);
+      }
+    }
+  };
+  visit('customer_profile');
+  return [...out];
+})();

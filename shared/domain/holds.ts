@@ -57,6 +57,13 @@ export interface HoldTarget {
   readonly subjectId?: string;
   readonly conversationId?: string;
   readonly callId?: string;
+  /**
+   * The record's clock (and its container's), where a hold may not keep data
+   * past the cap (`holds.beyondCap: false`): the sweep judges those itself.
+   */
+  readonly clockStart?: string;
+  readonly parentClock?: string;
+  readonly parentCategory?: Category;
 }
 
 export function isHoldActive(hold: LegalHold, now: Date): boolean {

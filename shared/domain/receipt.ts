@@ -17,6 +17,13 @@ export const KEPT_REASONS = ['child_failed', 'profile_kept', 'unlinked'] as cons
 export type KeptReason = (typeof KEPT_REASONS)[number];
 
 /**
+ * Why a deleted record went although something would have kept it: a legal
+ * hold covered it, but the profile lets no hold keep data past its cap
+ * (`holds.beyondCap: false`), and it was past its cap.
+ */
+export type DeletedReason = 'cap_over_hold';
+
+/**
  * Per-category counts of a deletion run. Every record examined is counted in
  * exactly one of deleted, held, failed and kept: examined = deleted + held +
  * failed + kept.
@@ -29,6 +36,8 @@ export interface CategoryCounts {
   kept: number;
   /** Why the kept ones stayed, by reason. */
   keptReasons?: Partial<Record<KeptReason, number>>;
+  /** Deleted ones that went although something would have kept them, by reason (counted in `deleted` too). */
+  deletedReasons?: Partial<Record<DeletedReason, number>>;
 }
 
 /** PII-free proof of one tenant run (sweep, manual deletion or privacy request). */
@@ -44,6 +53,11 @@ export interface Receipt {
   readonly finishedAt?: string;
   readonly durationMs?: number;
   readonly cutoffs: Partial<Record<Category, string | null>>;
+  /**
+   * Set on a sweep that found the account over at its start (a profile with an
+   * account lifetime): why everything of the account was due.
+   */
+  readonly reason?: 'contract_ended' | 'inactive';
   /**
    * The tenant's write shards when the run started: the run queries those, so
    * raising them mid-run cannot grow its continuations (records written to the

@@ -17,7 +17,7 @@ import type { Clock, ControlStore, Mailer } from './ports.js';
 import type { CategoryCounts, Receipt } from './receipt.js';
 import { retentionShardsOf } from './records.js';
 import { subjectRef } from './references.js';
-import { runCutoffs } from './sweep/cutoffs.js';
+import { runAccountEnd, runCutoffs, sweepRules } from './sweep/cutoffs.js';
 import type { SweepTenant, TenantStageResult } from './sweep/plan.js';
 import { sweepStage, type SweepDeps } from './sweep/stage.js';
 import { CATEGORIES } from './catalog.js';
@@ -146,6 +146,7 @@ export async function startRuns(
   const created: Receipt[] = [];
   for (const tenant of tenants) {
     const policy: TenantPolicy = policyOf.get(tenant.tenantId) ?? defaultTenantPolicy(deps.platform, tenant.tenantId);
+    const reason = runAccountEnd({ tenant, platform: deps.platform }, now);
     created.push({
       runId: input.runId,
       tenantId: tenant.tenantId,
@@ -156,6 +157,7 @@ export async function startRuns(
       profile: deps.platform.profile,
       startedAt: now.toISOString(),
       cutoffs: runCutoffs({ tenant, platform: deps.platform, policy, holds: [] }, now),
+      ...(reason !== undefined && { reason }),
       retentionShards: retentionShardsOf(tenant),
       categories: {},
       subjectRefs: [],
@@ -231,6 +233,7 @@ export async function runStages(
     runStartedAt: r.startedAt,
     runCounts: r.categories,
     earlierStageFailed: (r.failedStages ?? []).length > 0,
+    rules: sweepRules(deps.platform, r.startedAt, r.reason),
   }));
   const deadline = new Date(deps.clock.now().getTime() + options.budgetMs);
   const result = await sweepStage(

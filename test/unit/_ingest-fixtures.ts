@@ -3,7 +3,7 @@ import type { LegalHold } from '../../shared/domain/holds.js';
 import type { IngestContext } from '../../shared/domain/ingest/batch.js';
 import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
-import { profile } from './_helpers.js';
+import { conversationsV1 } from './_helpers.js';
 
 export const NOW = new Date('2025-06-01T12:00:00.000Z');
 export const TENANT = 'acme';
@@ -108,7 +108,7 @@ export type ExampleType = keyof typeof examples;
 export function context(overrides: Partial<IngestContext> & { platform?: PlatformPolicy; holds?: LegalHold[] } = {}): IngestContext {
   return {
     tenantId: TENANT,
-    platform: profile('conversations'),
+    platform: conversationsV1(),
     holds: [],
     now: NOW,
     conversation: () => undefined,

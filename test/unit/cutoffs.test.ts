@@ -10,9 +10,9 @@ const PROFILE_BY_NAME = Object.fromEntries(PROFILES.map((p) => [p.name, p.platfo
 const conversations = profile('conversations'); // grace 0
 const voice = profile('voice'); // grace 2 h
 
-/** A tenant whose `call` period is `days`. */
+/** A tenant whose `call` period is `days`: on its own (conversations), or through voice's one setting. */
 function tenant(days: number | null): TenantPolicy {
-  return { ...defaultTenantPolicy(conversations, 'acme'), version: 1, categories: { call: { days } } };
+  return { ...defaultTenantPolicy(conversations, 'acme'), version: 1, categories: { call: { days } }, settings: { retention: { days } } };
 }
 
 const cutoff = (now: string, days: number | null, platform = conversations) =>
@@ -46,7 +46,7 @@ describe('cutoff = now − period − grace, in UTC', () => {
     expect(cutoff('2028-03-01T00:00:00.000Z', 1)).toBe('2028-02-29T00:00:00.000Z');
     expect(cutoff('2028-02-29T00:00:00.000Z', 365)).toBe('2027-03-01T00:00:00.000Z');
     expect(cutoff('2029-02-28T00:00:00.000Z', 365)).toBe('2028-02-29T00:00:00.000Z');
-    expect(cutoff('2028-02-29T12:00:00.000Z', 0)).toBe('2028-02-29T10:00:00.000Z');
+    expect(cutoff('2028-02-29T12:00:00.000Z', 1)).toBe('2028-02-28T12:00:00.000Z');
   });
 
   it('ignores daylight-saving changes: a day is always 24 hours of UTC', () => {
@@ -56,13 +56,14 @@ describe('cutoff = now − period − grace, in UTC', () => {
     expect(Date.parse(cutoff('2025-10-27T00:00:00.000Z', 7)!)).toBe(Date.parse('2025-10-27T00:00:00.000Z') - 7 * DAY_MS);
   });
 
-  it('makes a 0-day period two hours', () => {
-    expect(cutoff('2025-06-01T12:00:00.000Z', 0)).toBe('2025-06-01T10:00:00.000Z');
+  it('makes a 0-day period nothing: without a grace, everything started before now is due', () => {
+    expect(cutoff('2025-06-01T12:00:00.000Z', 0)).toBe('2025-06-01T12:00:00.000Z');
   });
 
   it('adds the platform grace period on top of the period', () => {
     expect(cutoff('2025-06-01T12:00:00.000Z', 1, voice)).toBe('2025-05-31T10:00:00.000Z');
-    expect(cutoff('2025-06-01T12:00:00.000Z', 0, voice)).toBe('2025-06-01T08:00:00.000Z');
+    // voice: 0 days = due once the 2-hour grace has passed, 2 hours in all.
+    expect(cutoff('2025-06-01T12:00:00.000Z', 0, voice)).toBe('2025-06-01T10:00:00.000Z');
   });
 
   it('has no cutoff for an indefinite period', () => {
@@ -137,9 +138,9 @@ describe('TTL backstop (expiresAt)', () => {
     expect(backstopExpiresAt(capped, 'webhook_delivery', start)).toBe(epoch('2034-12-30T00:00:00.000Z'));
   });
 
-  it('is two hours (plus grace) for a 0-day cap', () => {
-    const zeroCap = withBounds(voice, { call: { defaultDays: 0, minDays: 0, maxDays: 0 } });
-    expect(backstopExpiresAt(zeroCap, 'call', start)).toBe(epoch('2025-01-01T04:00:00.000Z'));
+  it('is the grace alone for a 0-day cap', () => {
+    const zeroCap = withBounds(voice, { admin_activity_log: { defaultDays: 0, minDays: 0, maxDays: 0 } });
+    expect(backstopExpiresAt(zeroCap, 'admin_activity_log', start)).toBe(epoch('2025-01-01T02:00:00.000Z'));
   });
 
   it('is undefined for a category without a cap', () => {
@@ -155,7 +156,7 @@ describe('TTL backstop (expiresAt)', () => {
         // At the backstop instant the record is at least as old as any allowed period + grace.
         const cut = cutoffFor(platform, undefined, category, new Date(expires * 1000));
         expect(cut === null || cut.getTime() >= start.getTime()).toBe(true);
-        expect(expires * 1000 - start.getTime()).toBeGreaterThanOrEqual(2 * HOUR_MS);
+        expect(expires * 1000 - start.getTime()).toBeGreaterThanOrEqual(platform.sweep.graceHours * HOUR_MS);
       }),
     );
   });

@@ -6,7 +6,7 @@ import { externalParents, toRecordItems, validateIngest, type IngestWrite } from
 import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
 import { backstopExpiresAt } from '../../shared/domain/policy.js';
 import { DEFAULT_RETENTION_SHARDS, keys, retentionShard, type RecordItem } from '../../shared/domain/records.js';
-import { DAY_MS, hold, profile } from './_helpers.js';
+import { conversationsV1, DAY_MS, hold, profile } from './_helpers.js';
 import { context, examples, NOW, TENANT } from './_ingest-fixtures.js';
 
 const write = (records: IngestRecordInput[], overrides: Parameters<typeof context>[0] = {}): IngestWrite =>
@@ -20,7 +20,7 @@ const only = (w: IngestWrite, sk: string): RecordItem => {
 
 const epochSeconds = (iso: string, plusDays = 0) => Math.ceil((Date.parse(iso) + plusDays * DAY_MS) / 1000);
 const subjectPk = keys.subjectPk(TENANT, 'c1');
-const conversations = profile('conversations');
+const conversations = conversationsV1();
 
 /** Validation outcome's issues, or fails the test when the body was accepted. */
 function rejected(records: unknown[], overrides: Parameters<typeof context>[0] = {}) {

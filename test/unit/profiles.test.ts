@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadProfile, parsePlatformPolicy, PROFILE_NAMES, UnknownProfileError } from '../../shared/config/profiles.js';
 import { CATALOG, CATEGORIES, type Category } from '../../shared/domain/catalog.js';
-import { capDays } from '../../shared/domain/policy.js';
+import { backstopCapDays, boundsOf, capDays, effectivePeriod, governance } from '../../shared/domain/policy.js';
+import { actionRolesOf } from '../../shared/domain/roles.js';
 import { PROFILES } from './_helpers.js';
 
 const MINUTES_PER_DAY = 1440;
@@ -67,24 +68,31 @@ describe('conversations profile', () => {
     expect(p.sweep.cadenceMinutes).toBe(MINUTES_PER_DAY);
   });
 
-  it('deletes account data after 18 months of inactivity', () => {
-    expect(p.accountInactivityDays).toBeGreaterThanOrEqual(547);
-    expect(p.accountInactivityDays).toBeLessThanOrEqual(549);
+  it('keeps People, agents and account configuration while the account is active, up to 18 months of inactivity', () => {
+    expect(p.accountLifetime?.categories).toEqual(['customer_profile', 'user', 'account_config']);
+    expect(p.accountLifetime?.inactivityDays).toBeGreaterThanOrEqual(547);
+    expect(p.accountLifetime?.inactivityDays).toBeLessThanOrEqual(549);
+    expect(capDays(p, 'customer_profile')).toBeNull();
   });
 });
 
 describe('voice profile', () => {
   const p = loadProfile('voice');
 
-  it('lets recordings, calls, webhooks and WhatsApp conversations range from 0 to 1095 days', () => {
-    for (const c of ['call_recording', 'call', 'webhook_delivery', 'whatsapp_conversation'] as const) {
-      expect(p.categories[c], c).toMatchObject({ minDays: 0, maxDays: 1095 });
-    }
+  it('has one setting for recordings, calls, webhooks and WhatsApp conversations, from 0 to 1095 days', () => {
+    expect(p.settings).toHaveLength(1);
+    const [setting] = p.settings!;
+    expect(setting).toMatchObject({ clock: 'item', minDays: 0, maxDays: 1095, indefiniteAllowed: false });
+    for (const c of ['call_recording', 'call', 'webhook_delivery', 'whatsapp_conversation'] as const) expect(setting!.categories, c).toContain(c);
   });
 
-  it('gives recordings, calls, webhooks and WhatsApp conversations one shared default period', () => {
-    const defaults = new Set((['call_recording', 'call', 'webhook_delivery', 'whatsapp_conversation'] as const).map((c) => p.categories[c].defaultDays));
-    expect(defaults.size).toBe(1);
+  it('governs the children of calls and WhatsApp conversations through that one setting', () => {
+    const g = governance(p);
+    expect(g.settingOf.get('third_party_call_data')?.name).toBe('retention');
+    expect(g.followed.has('whatsapp_conversation')).toBe(true);
+    expect(g.followed.has('call')).toBe(true);
+    // A message under a plain conversation keeps its own period: the category is not wholly the setting's.
+    expect(g.settingOf.has('message')).toBe(false);
   });
 
   it('sweeps every 120 minutes with two hours of grace', () => {
@@ -129,11 +137,21 @@ describe('call-tracking profile', () => {
     'email_attachment',
   ];
 
-  it('keeps communication records for 25 months (761 days) without extension', () => {
-    for (const c of communication) {
-      expect(p.categories[c], c).toMatchObject({ defaultDays: 761, extendable: false });
+  it('keeps communication records, form submissions and web sessions included, for 25 months (761 days) without extension', () => {
+    const g = governance(p);
+    for (const c of [...communication, 'form_submission', 'web_session'] as const) {
+      expect(g.settingOf.get(c), c).toMatchObject({ defaultDays: 761, maxDays: 761, extendable: false });
       expect(capDays(p, c), c).toBe(761);
     }
+  });
+
+  it('lets no legal hold keep data past its cap', () => {
+    expect(p.holds?.beyondCap).toBe(false);
+  });
+
+  it('keeps consumer contact data (customer profiles) while the account is active', () => {
+    expect(p.accountLifetime?.categories).toContain('customer_profile');
+    expect(backstopCapDays(p, 'customer_profile')).toBeNull();
   });
 
   it('keeps users 13 months (396 days) after their last sign-in', () => {
@@ -145,28 +163,37 @@ describe('call-tracking profile', () => {
 describe('support-desk profile', () => {
   const p = loadProfile('support-desk');
 
-  it('keeps customer profiles indefinitely by default', () => {
-    expect(p.categories.customer_profile).toMatchObject({ defaultDays: null, maxDays: null, indefiniteAllowed: true });
+  it('keeps customer data indefinitely by default, through one subject-clock setting that needs the acknowledgement on every change', () => {
+    expect(p.settings).toEqual([
+      expect.objectContaining({ categories: ['customer_profile'], clock: 'subject', defaultDays: null, maxDays: null, indefiniteAllowed: true, acknowledge: 'always' }),
+    ]);
   });
 
-  it('allows deleting profiles no sooner than 365 days after the last contact', () => {
-    expect(p.categories.customer_profile.minDays).toBe(365);
+  it('allows deleting customers no sooner than 365 days after the last contact', () => {
+    expect(p.settings![0]!.minDays).toBe(365);
     expect(CATALOG.customer_profile.clockStartsAt).toBe('last_customer_contact');
+  });
+
+  it('deletes nothing automatically by default', () => {
+    for (const c of CATEGORIES) expect(effectivePeriod(p, undefined, c).days, c).toBeNull();
   });
 
   it('blocks deletion while a conversation is open', () => {
     expect(p.blockDeletionWhileConversationOpen).toBe(true);
   });
 
-  it('leaves manual deletion to compliance administrators', () => {
-    expect(p.manualDeletionRole).toBe('ComplianceAdministrator');
+  it('leaves the setting and manual deletion to compliance administrators', () => {
+    const roles = actionRolesOf(p);
+    for (const a of ['changeRetentionSettings', 'deleteCustomers', 'deleteConversations', 'deleteMessages', 'deleteAttachments', 'deleteRecordings'] as const) {
+      expect(roles[a], a).toBe('ComplianceAdministrator');
+    }
   });
 });
 
 describe('every profile', () => {
   it.each(PROFILES.map((p) => [p.name, p.platform] as const))('%s allows an indefinite period only where the category has no cap', (_, platform) => {
     for (const c of CATEGORIES) {
-      const b = platform.categories[c];
+      const b = boundsOf(platform, c);
       if (b.defaultDays === null) expect(b.indefiniteAllowed, c).toBe(true);
       if (b.indefiniteAllowed) expect(capDays(platform, c), c).toBeNull();
     }

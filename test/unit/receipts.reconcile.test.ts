@@ -63,7 +63,7 @@ async function failingWorld(world: World): Promise<MemoryWorldDeps> {
   return deps;
 }
 
-function total(categories: Partial<Record<Category, CategoryCounts>>, field: keyof Omit<CategoryCounts, 'keptReasons'>): number {
+function total(categories: Partial<Record<Category, CategoryCounts>>, field: keyof Omit<CategoryCounts, 'keptReasons' | 'deletedReasons'>): number {
   return Object.values(categories).reduce((n, c) => n + (c[field] ?? 0), 0);
 }
 

@@ -5,7 +5,6 @@
  * after their profile, and one tenant's failure kept to that tenant.
  */
 import { describe, expect, it } from 'vitest';
-import { loadProfile } from '../../shared/config/profiles.js';
 import { STAGES } from '../../shared/domain/catalog.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import type { Receipt } from '../../shared/domain/receipt.js';
@@ -14,6 +13,7 @@ import { completeRuns, runStages, startRuns, type RunDeps } from '../../shared/d
 import { MemoryRecordStore } from '../support/memory.js';
 import { memoryWorld } from '../support/memory-world.js';
 import { buildWorld, expectedDeletions, worldKey, type TenantSpec, type World } from '../support/worlds.js';
+import { conversationsV1, profile } from './_helpers.js';
 
 const DAY = 86_400_000;
 
@@ -90,7 +90,7 @@ function expectExactly(deps: Deps, world: World): void {
 
 describe('a sweep group', () => {
   it('deletes due parents without reading a partition when every child provably went before them', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant(), tenant(), tenant()]);
+    const world = buildWorld(conversationsV1(), [tenant(), tenant(), tenant()]);
     const deps = await setUp(world);
 
     await sweep(deps, ['t0', 't1', 't2'], 'r1');
@@ -101,7 +101,7 @@ describe('a sweep group', () => {
   });
 
   it('reads the partition of a due profile whose activity watermark was never tracked, and deletes it with what is under it', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant({}, 'untracked')]);
+    const world = buildWorld(conversationsV1(), [tenant({}, 'untracked')]);
     const deps = await setUp(world);
 
     await sweep(deps, ['t0'], 'r1');
@@ -113,7 +113,7 @@ describe('a sweep group', () => {
   it('takes a young record under a gone profile along with it, through its partition', async () => {
     // The profile's last contact is old, but a bot conversation under it is recent: only the cascade makes it due.
     const spec = tenant({}, 'exact');
-    const world = buildWorld(loadProfile('conversations'), [
+    const world = buildWorld(conversationsV1(), [
       { ...spec, customers: [{ ...spec.customers[0]!, conversations: [...spec.customers[0]!.conversations, { age: 5 * DAY, whatsapp: false, open: false, messages: 2, inboundMediaAges: [4 * DAY], outboundMedia: 0, attachmentAges: [], logs: 0 }] }] },
     ]);
     const young = world.items.find((i) => i.category === 'conversation' && i.clockStart > new Date(world.now.getTime() - 10 * DAY).toISOString())!;
@@ -127,7 +127,7 @@ describe('a sweep group', () => {
   });
 
   it('sends the blob and record deletions of all its tenants in shared requests', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant(), tenant(), tenant(), tenant()]);
+    const world = buildWorld(conversationsV1(), [tenant(), tenant(), tenant(), tenant()]);
     const deps = await setUp(world);
     const dueBlobs = world.items.filter((i) => i.blobKey !== undefined && expectedDeletions(world).has(worldKey(i)));
 
@@ -142,7 +142,7 @@ describe('a sweep group', () => {
   });
 
   it('counts each tenant\'s deletions in its own receipt', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant(), tenant({ webhookAges: [500 * DAY, 501 * DAY, 502 * DAY] })]);
+    const world = buildWorld(conversationsV1(), [tenant(), tenant({ webhookAges: [500 * DAY, 501 * DAY, 502 * DAY] })]);
     const deps = await setUp(world);
     const expected = expectedDeletions(world);
 
@@ -157,7 +157,7 @@ describe('a sweep group', () => {
   });
 
   it('keeps a stage failure to the tenant it happened to: recorded in its receipt, the others carry on', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant(), tenant()]);
+    const world = buildWorld(conversationsV1(), [tenant(), tenant()]);
     const deps = await setUp(world);
     const find = deps.records.findDueForDeletion.bind(deps.records);
     deps.records.findDueForDeletion = async (tenantId, partition, cutoff, options) => {
@@ -177,7 +177,7 @@ describe('a sweep group', () => {
   });
 
   it('refuses a continuation that leaves out a tenant of the group, or was handed out for another run or stage', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant(), tenant()]);
+    const world = buildWorld(conversationsV1(), [tenant(), tenant()]);
     const deps = await setUp(world);
     await startRuns(deps, { runId: 'r1', tenantIds: ['t0', 't1'], dryRun: false });
     const both = { t0: [0], t1: [0] };
@@ -197,7 +197,7 @@ describe('a sweep group', () => {
 
 describe('identifier items', () => {
   it('go once their profile is gone, even when the profile went in an earlier run', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const world = buildWorld(conversationsV1(), [tenant()]);
     const deps = await setUp(world);
     const profile = world.items.find((i) => i.tenantId === 't0' && i.sk === keys.profileSk() && i.subjectId === 'c0')!;
     const identifier = world.items.find((i) => i.pk === profile.pk && i.sk.startsWith('ID#'))!;
@@ -213,7 +213,7 @@ describe('identifier items', () => {
   });
 
   it('stay while their profile stays, even with an older clock than the profile\'s', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const world = buildWorld(conversationsV1(), [tenant()]);
     const deps = await setUp(world);
     const recent = world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c1')!;
     // A phone number written two years ago, when the customer last came by; the profile has moved on since.
@@ -232,7 +232,7 @@ describe('identifier items', () => {
   });
 
   it('stay when their profile could not be deleted, and go with it in the next run', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const world = buildWorld(conversationsV1(), [tenant()]);
     const deps = await setUp(world);
     const profile = world.items.find((i) => i.sk === keys.profileSk() && i.subjectId === 'c0')!;
     const identifier = world.items.find((i) => i.pk === profile.pk && i.sk.startsWith('ID#'))!;
@@ -287,7 +287,7 @@ describe('records whose clock moves', () => {
   });
 
   it('keep a profile whose customer came back after the index was read, with what came with them', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const world = buildWorld(conversationsV1(), [tenant()]);
     const deps = await setUp(world);
     const conversation = newConversation(world);
     comesBack(deps, world, 'customer_profile', conversation);
@@ -304,7 +304,7 @@ describe('records whose clock moves', () => {
 
   it('keep a profile whose customer came back even when it would have gone through its partition', async () => {
     // An untracked watermark: the profile is deleted through its partition, from the same stale index entry.
-    const world = buildWorld(loadProfile('conversations'), [tenant({}, 'untracked')]);
+    const world = buildWorld(conversationsV1(), [tenant({}, 'untracked')]);
     const deps = await setUp(world);
     const conversation = newConversation(world);
     comesBack(deps, world, 'customer_profile', conversation);
@@ -317,7 +317,7 @@ describe('records whose clock moves', () => {
   });
 
   it('keep the identifiers of a customer who came back after their profile went', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const world = buildWorld(conversationsV1(), [tenant()]);
     const deps = await setUp(world);
     const profile = profileOf(world);
     const identifier = world.items.find((i) => i.pk === profile.pk && i.sk.startsWith('ID#'))!;
@@ -331,7 +331,7 @@ describe('records whose clock moves', () => {
   });
 
   it('keep a user who signed in again after the index was read', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant({ users: [{ age: 800 * DAY, access: false }] })]);
+    const world = buildWorld(conversationsV1(), [tenant({ users: [{ age: 800 * DAY, access: false }] })]);
     const deps = await setUp(world);
     const user = world.items.find((i) => i.category === 'user')!;
     const find = deps.records.findDueForDeletion.bind(deps.records);
@@ -350,7 +350,7 @@ describe('records whose clock moves', () => {
 
 describe('a third-party provider that does not answer', () => {
   const callWorld = (calls = 12) =>
-    buildWorld(loadProfile('voice'), [
+    buildWorld(profile('voice'), [
       tenant({ customers: [{ lastContactAge: 2 * DAY, conversations: [], calls: Array.from({ length: calls }, (_, i) => ({ age: (200 + i) * DAY, recordings: 0, thirdParty: true })), analyticsAges: [] }] }),
     ]);
 
@@ -400,7 +400,7 @@ describe('a third-party provider that does not answer', () => {
 
 describe('a run\'s write shards', () => {
   it('stay as they were when it started, even when the tenant raises them meanwhile', async () => {
-    const world = buildWorld(loadProfile('conversations'), [tenant()]);
+    const world = buildWorld(conversationsV1(), [tenant()]);
     const deps = await setUp(world);
     const asked: number[] = [];
     const find = deps.records.findDueForDeletion.bind(deps.records);
@@ -421,7 +421,7 @@ describe('a run\'s write shards', () => {
 describe('a failure of a read the tenants share', () => {
   it('fails the stage only for the tenants it concerns, keeps their identifiers and keeps what was counted', async () => {
     const quiet = tenant({ customers: [tenant().customers[1]!] }); // nothing of its customers is due
-    const world = buildWorld(loadProfile('conversations'), [quiet, tenant()]);
+    const world = buildWorld(conversationsV1(), [quiet, tenant()]);
     const deps = await setUp(world);
     const identifier = world.items.find((i) => i.tenantId === 't1' && i.subjectId === 'c0' && i.sk.startsWith('ID#'))!;
     const getBatch = deps.records.getBatch.bind(deps.records);
@@ -447,7 +447,7 @@ describe('an open conversation past retention', () => {
   it('is deleted in the run; one that cannot be deleted is closed for retention and goes in the next run', async () => {
     const spec = tenant();
     const open = { ...spec.customers[0]!.conversations[0]!, open: true };
-    const world = buildWorld(loadProfile('conversations'), [{ ...spec, customers: [{ ...spec.customers[0]!, conversations: [open, { ...open }] }] }]);
+    const world = buildWorld(conversationsV1(), [{ ...spec, customers: [{ ...spec.customers[0]!, conversations: [open, { ...open }] }] }]);
     const deps = await setUp(world);
     const [first, second] = world.items.filter((i) => i.category === 'conversation' && i.subjectId === 'c0');
     deps.records.faults.deleteFails = (k) => (k.sk === second!.sk && k.pk === second!.pk ? 'InternalServerError' : undefined);

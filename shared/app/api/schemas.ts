@@ -62,6 +62,10 @@ export const categoryCountsSchema = z.object({
     .describe(
       'The kept records by reason: child_failed (something under it failed), profile_kept (an identifier whose profile stayed), unlinked (an analytics event of a customer being erased, anonymised or deleted, kept without her until its own period ends).',
     ),
+  deletedReasons: z
+    .record(z.string(), z.number().int())
+    .optional()
+    .describe('Deleted records that something would have kept, by reason (cap_over_hold: a legal hold covered it, but the profile lets no hold keep data past its cap); counted in deleted too.'),
 });
 const countsByCategory = z.partialRecord(categorySchema, categoryCountsSchema);
 

@@ -4,7 +4,7 @@
  * held, failed and kept.
  */
 import type { Category } from '../catalog.js';
-import type { CategoryCounts, KeptReason } from '../receipt.js';
+import type { CategoryCounts, DeletedReason, KeptReason } from '../receipt.js';
 
 export type Outcome = 'deleted' | 'held' | 'failed' | 'kept';
 
@@ -36,6 +36,10 @@ export function addCounts(into: CountsByCategory, from: CountsByCategory, factor
     t.kept = (t.kept ?? 0) + factor * (c.kept ?? 0);
     for (const [reason, n] of Object.entries(c.keptReasons ?? {}) as [KeptReason, number][]) {
       const reasons = (t.keptReasons ??= {});
+      reasons[reason] = (reasons[reason] ?? 0) + factor * n;
+    }
+    for (const [reason, n] of Object.entries(c.deletedReasons ?? {}) as [DeletedReason, number][]) {
+      const reasons = (t.deletedReasons ??= {});
       reasons[reason] = (reasons[reason] ?? 0) + factor * n;
     }
   }

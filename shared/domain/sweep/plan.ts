@@ -10,7 +10,7 @@ import { holdMatcher, type HoldTarget, type LegalHold } from '../holds.js';
 import type { CategoryCounts, KeptReason } from '../receipt.js';
 import type { Tenant } from '../tenant.js';
 import { IDENTIFIER_PARTITION, retentionShardsOf, type DueRecord, type RetentionPartition } from '../records.js';
-import { DESCENDANTS, isDue, KEY_PARENTS, type Cutoffs } from './cutoffs.js';
+import { DESCENDANTS, isDue, KEY_PARENTS, pastCap, V1_RULES, type Cutoffs, type SweepRules } from './cutoffs.js';
 
 /** One tenant of a stage chunk: its run's fixed cutoffs, its holds now, and what the run so far left behind. */
 export interface SweepTenant {
@@ -25,6 +25,8 @@ export interface SweepTenant {
   readonly runCounts?: Partial<Record<Category, CategoryCounts>>;
   /** Whether an earlier stage of the run failed (then every parent's partition is looked at). */
   readonly earlierStageFailed?: boolean;
+  /** The run's rules besides its cutoffs (`sweepRules`); default: policy v1's. */
+  readonly rules?: SweepRules;
 }
 
 /** What one chunk did for one tenant. */
@@ -35,6 +37,8 @@ export interface TenantStageResult {
   readonly failureReasons: string[];
   /** Set when the stage failed for this tenant (an error name); the rest of its stage was skipped. */
   readonly stageError?: string;
+  /** Customer profiles alone (their identifier items count under `customer_profile` too): customers, counted as customers. */
+  readonly profiles?: CategoryCounts;
 }
 
 // ---------------------------------------------------------------------------
@@ -110,7 +114,13 @@ function earliestCutoff(cutoffs: Cutoffs, categories: readonly Category[]): stri
 export class TenantChunk {
   readonly tenantId: string;
   readonly cutoffs: Cutoffs;
+  readonly sweepRules: SweepRules;
+  /** Whether a hold keeps the record: one covers it, and (where holds may not pass the cap) it is inside its cap. */
   readonly isHeld: (target: HoldTarget) => boolean;
+  /** Whether a hold covers the record, cap or not (to tell a deletion at the cap over a hold). */
+  readonly holdCovers: (target: HoldTarget) => boolean;
+  /** Profile items' outcomes (customers, without their identifiers). */
+  readonly profiles: Partial<Record<'customer_profile', CategoryCounts>> = {};
   readonly shards: number;
   readonly counts: Partial<Record<Category, CategoryCounts>> = {};
   readonly subjects = new Set<string>();
@@ -126,7 +136,11 @@ export class TenantChunk {
   ) {
     this.tenantId = entry.tenant.tenantId;
     this.cutoffs = entry.cutoffs;
-    this.isHeld = holdMatcher(entry.holds, new Date(entry.runStartedAt));
+    this.sweepRules = entry.rules ?? V1_RULES;
+    const covers = holdMatcher(entry.holds, new Date(entry.runStartedAt));
+    const rules = this.sweepRules;
+    this.holdCovers = covers;
+    this.isHeld = rules.capCutoffs === undefined ? covers : (target) => covers(target) && !pastCap(rules, target);
     this.shards = retentionShardsOf(entry.tenant);
     this.subjectFloor = earliestCutoff(this.cutoffs, DESCENDANTS.customer_profile);
     this.position = start;
@@ -136,10 +150,33 @@ export class TenantChunk {
     countOutcome(this.counts, category, outcome, keptReason);
   }
 
+  /** Counts a profile item (a customer) beside its category's count. */
+  countProfile(outcome: Outcome, keptReason?: KeptReason): void {
+    countOutcome(this.profiles, 'customer_profile', outcome, keptReason);
+  }
+
+  /** Notes a deleted record of the category that went at its cap although a hold covers it. */
+  noteDeletedOverHold(category: Category): void {
+    const c = this.counts[category];
+    if (c === undefined) return;
+    const reasons = (c.deletedReasons ??= {});
+    reasons.cap_over_hold = (reasons.cap_over_hold ?? 0) + 1;
+  }
+
+  /** Whether a record the run deletes went at its cap although a hold covers it (`holds.beyondCap: false`). */
+  deletedOverHold(record: DueRecord): boolean {
+    return this.sweepRules.capCutoffs !== undefined && this.holdCovers(record) && pastCap(this.sweepRules, record);
+  }
+
+  /** Whether the record is due under this run's cutoffs and rules. */
+  isDue(record: Pick<DueRecord, 'category' | 'clockStart' | 'parentClock' | 'parentCategory' | 'hasAccountAccess'>): boolean {
+    return isDue(this.cutoffs, record, this.sweepRules);
+  }
+
   /** How the executor judges this tenant's records in the chunk. */
   readonly rules: TenantRules = {
     isHeld: (target) => this.isHeld(target),
-    alreadyCounted: (item, root) => ORDER_INDEX[item.category] < ORDER_INDEX[root.category] && isDue(this.cutoffs, item),
+    alreadyCounted: (item, root) => ORDER_INDEX[item.category] < ORDER_INDEX[root.category] && this.isDue(item),
   };
 
   fail(reason: string): void {
@@ -176,6 +213,7 @@ export class TenantChunk {
       subjectsTouched: [...this.subjects],
       failureReasons: this.failureReasons,
       ...(this.stageError !== undefined && { stageError: this.stageError }),
+      ...(this.profiles.customer_profile !== undefined && { profiles: this.profiles.customer_profile }),
     };
   }
 }
@@ -229,7 +267,7 @@ function classify(tenant: TenantChunk, pass: Pass, record: DueRecord, plan: Plan
     if (cutoff !== null && record.clockStart < cutoff) plan.identifiers.push(record);
     return;
   }
-  if (record.category !== pass.category || !isDue(tenant.cutoffs, record)) return;
+  if (record.category !== pass.category || !tenant.isDue(record)) return;
   // A held parent stays, but what is due only because it is still goes: through its partition.
   if (tenant.needsLook(record)) {
     plan.looked.push(record);
@@ -237,7 +275,10 @@ function classify(tenant: TenantChunk, pass: Pass, record: DueRecord, plan: Plan
   }
   if (tenant.isHeld(record)) {
     tenant.count(record.category, 'held');
-    if (record.category === 'customer_profile') tenant.fates.set(record.pk, 'kept');
+    if (record.category === 'customer_profile') {
+      tenant.fates.set(record.pk, 'kept');
+      tenant.countProfile('held');
+    }
     return;
   }
   plan.direct.push(record);

@@ -31,7 +31,7 @@ import { ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import { keys, recordKeyString, type DueRecord } from '../records.js';
 import { decode, encode } from './continuation.js';
-import { isDue } from './cutoffs.js';
+import { CONTACT_CATEGORIES } from './cutoffs.js';
 import { readRound, ROUNDS, TenantChunk, type Fate, type Pass, type Plan, type SweepTenant, type TenantPosition, type TenantStageResult } from './plan.js';
 
 /**
@@ -162,7 +162,8 @@ const MOVING_CLOCKS: ReadonlySet<Category> = new Set(
  * whose profile is gone, and the parents that go through their partition.
  */
 async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string, deadline: Date): Promise<void> {
-  const [identifiers, current] = await Promise.all([resolveIdentifiers(deps, plans, dryRun), dryRun ? plans : rereadMovingClocks(deps, plans)]);
+  const [identifiers, reread] = await Promise.all([resolveIdentifiers(deps, plans, dryRun), dryRun ? plans : rereadMovingClocks(deps, plans)]);
+  const current = await confirmSubjectClocks(deps, reread);
   const chunkOf = new Map(current.map((p) => [p.tenant.tenantId, p.tenant]));
   const roots: DeletionRoot[] = [
     ...current.flatMap((p) => p.direct.map((record) => ({ tenant: p.tenant.entry.tenant, record, expand: false }))),
@@ -183,8 +184,12 @@ async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boo
   for (const item of result.items.values()) {
     const tenant = chunkOf.get(item.tenantId) as TenantChunk;
     tenant.count(item.record.category, item.outcome, item.keptReason);
+    if (item.outcome === 'deleted' && tenant.deletedOverHold(item.record)) tenant.noteDeletedOverHold(item.record.category);
     if (item.outcome === 'deleted' && item.record.subjectId !== undefined) tenant.subjects.add(item.record.subjectId);
-    if (isProfileItem(item.record)) tenant.fates.set(item.record.pk, item.outcome === 'deleted' ? 'deleted' : 'kept');
+    if (isProfileItem(item.record)) {
+      tenant.fates.set(item.record.pk, item.outcome === 'deleted' ? 'deleted' : 'kept');
+      tenant.countProfile(item.outcome, item.keptReason);
+    }
   }
   for (const [tenantId, report] of result.tenants) for (const reason of report.failureReasons) (chunkOf.get(tenantId) as TenantChunk).fail(reason);
   if (dryRun) return;
@@ -219,7 +224,10 @@ async function rereadMovingClocks(deps: SweepDeps, plans: readonly Plan[]): Prom
     for (const { tenant, record } of moving) {
       tenant.count(record.category, 'failed');
       tenant.fail(`dynamodb:${errorName(error)}`);
-      if (record.category === 'customer_profile') tenant.fates.set(record.pk, 'kept');
+      if (record.category === 'customer_profile') {
+        tenant.fates.set(record.pk, 'kept');
+        tenant.countProfile('failed');
+      }
     }
     return plans.map((p) => ({ ...p, direct: p.direct.filter((r) => !MOVING_CLOCKS.has(r.category)), looked: p.looked.filter((r) => !MOVING_CLOCKS.has(r.category)) }));
   }
@@ -234,7 +242,7 @@ async function rereadMovingClocks(deps: SweepDeps, plans: readonly Plan[]): Prom
         if (record.category === 'customer_profile') tenant.fates.set(record.pk, 'deleted');
         continue;
       }
-      if (!isDue(tenant.cutoffs, now)) {
+      if (!tenant.isDue(now)) {
         if (now.category === 'customer_profile') tenant.fates.set(now.pk, 'kept');
         continue;
       }
@@ -242,11 +250,66 @@ async function rereadMovingClocks(deps: SweepDeps, plans: readonly Plan[]): Prom
       if (tenant.needsLook(now)) looked.push(now);
       else if (tenant.isHeld(now)) {
         tenant.count(now.category, 'held');
-        if (now.category === 'customer_profile') tenant.fates.set(now.pk, 'kept');
+        if (now.category === 'customer_profile') {
+          tenant.fates.set(now.pk, 'kept');
+          tenant.countProfile('held');
+        }
       } else direct.push(now);
     }
     return { ...plan, direct, looked };
   });
+}
+
+/**
+ * Under a subject clock a customer goes whole once her last contact is past
+ * the cutoff. The profile's clock is the last contact the platform reported;
+ * a contact record stored under her with a later clock (a conversation, call,
+ * form submission or web session the platform has not reported on the
+ * profile yet) is a contact too, and keeps her. Her activity watermark proves
+ * most due profiles have none; the others' partitions are read (one query
+ * each) before anything of them goes. A read that fails keeps the customer
+ * (counted failed) for the next run.
+ */
+async function confirmSubjectClocks(deps: SweepDeps, plans: readonly Plan[]): Promise<Plan[]> {
+  return Promise.all(
+    plans.map(async (plan) => {
+      const { tenant } = plan;
+      const toCheck = [...plan.direct, ...plan.looked].filter((r) => needsContactCheck(tenant, r));
+      if (toCheck.length === 0) return plan;
+      const stays = new Set<string>();
+      await forEachLimited(toCheck, 8, async (profile) => {
+        try {
+          if (await hasLaterContact(deps, tenant, profile)) {
+            stays.add(profile.pk);
+            tenant.fates.set(profile.pk, 'kept');
+          }
+        } catch (error) {
+          stays.add(profile.pk);
+          tenant.fates.set(profile.pk, 'kept');
+          tenant.count('customer_profile', 'failed');
+          tenant.countProfile('failed');
+          tenant.fail(`dynamodb:${errorName(error)}`);
+        }
+      });
+      if (stays.size === 0) return plan;
+      const keep = (r: DueRecord) => !(isProfileItem(r) && stays.has(r.pk));
+      return { ...plan, direct: plan.direct.filter(keep), looked: plan.looked.filter(keep) };
+    }),
+  );
+}
+
+/** Whether a due profile's partition must be read for a contact later than its last contact (its watermark does not rule one out). */
+function needsContactCheck(tenant: TenantChunk, r: DueRecord): boolean {
+  const cutoff = tenant.cutoffs.customer_profile;
+  if (!tenant.sweepRules.subjectClock || tenant.sweepRules.accountEnded !== undefined || cutoff === null || !isProfileItem(r)) return false;
+  return !(r.activityTracked === true && (r.activityUntil === undefined || r.activityUntil < cutoff));
+}
+
+/** Whether a contact record under the profile started at or after the subject cutoff (then the customer stays). */
+async function hasLaterContact(deps: SweepDeps, tenant: TenantChunk, profile: DueRecord): Promise<boolean> {
+  const cutoff = tenant.cutoffs.customer_profile as string;
+  const items = await deps.records.findByPartition(profile.pk, { includeExpired: true });
+  return items.some((i) => CONTACT_CATEGORIES.has(i.category) && i.clockStart >= cutoff);
 }
 
 /**
@@ -301,7 +364,8 @@ async function resolveIdentifiers(deps: SweepDeps, plans: readonly Plan[], dryRu
 
 /** What a dry run's profile round decided (or would have) for a profile seen again in a later chunk. */
 async function dryRunFate(deps: SweepDeps, tenant: TenantChunk, profile: DueRecord): Promise<Fate> {
-  if (!isDue(tenant.cutoffs, profile) || tenant.isHeld(profile)) return 'kept';
+  if (!tenant.isDue(profile) || tenant.isHeld(profile)) return 'kept';
+  if (needsContactCheck(tenant, profile) && (await hasLaterContact(deps, tenant, profile))) return 'kept';
   if (!tenant.needsLook(profile)) return 'deleted';
   const result = await executeDeletion(deps, {
     roots: [{ tenant: tenant.entry.tenant, record: profile, expand: true }],
