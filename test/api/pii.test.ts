@@ -116,6 +116,21 @@ beforeAll(async () => {
   await call({ method: 'GET', path: `${path}/privacy-requests/${access.body.requestId}`, token: COMPLIANCE });
   await call({ method: 'GET', path: `${path}/privacy-requests`, token: COMPLIANCE });
 
+  // One attachment, one record anonymised, admin activity logs, a bulk-erasure preview: valid, and with the data in the wrong places.
+  await call({ method: 'DELETE', path: `${path}/conversations/${q.id}-conv/attachments/${q.id}-conv-att`, token: COMPLIANCE });
+  await call({ method: 'DELETE', path: `${path}/conversations/${q.id}-conv/attachments/${encodeURIComponent(q.name)}`, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/calls/${q.id}-call/anonymize`, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/communication-records/anonymize`, body: { type: 'message', id: `${q.id}-conv-m2`, conversationId: `${q.id}-conv` }, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/communication-records/anonymize`, body: { type: 'message', id: q.text, conversationId: q.email }, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/records`, body: { records: [{ type: 'admin_activity_log', id: 'pii-log', occurredAt: daysAgo(3), actor: q.email, action: `exported ${q.name}` }] }, token: ADMIN });
+  await call({ method: 'GET', path: `${path}/admin-activity-logs`, query: { actor: q.email }, token: COMPLIANCE });
+  await call({ method: 'GET', path: `${path}/admin-activity-logs`, query: { from: q.text, [q.name]: q.phone }, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/admin-activity-logs/delete`, body: { ids: [q.name] }, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/admin-activity-logs/delete`, body: { actor: q.email }, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/admin-activity-logs/delete`, body: { actor: q.email }, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/privacy-requests/preview`, body: { kind: 'erasure', filter: { channel: 'email' } }, token: COMPLIANCE });
+  await call({ method: 'POST', path: `${path}/privacy-requests/preview`, body: { kind: 'erasure', filter: { botId: q.name }, subject: { email: q.email } }, token: COMPLIANCE });
+
   // A sweep deletes the older customer.
   const run = await call({ method: 'POST', path: `${path}/deletion-runs`, body: {}, token: ADMIN });
   await call({ method: 'GET', path: `${path}/deletion-runs/${run.body.runId}`, token: ADMIN });
