@@ -163,13 +163,19 @@ export class BlobBuckets extends Construct {
     return this.grantRead(grantee, name).combine(this.grantPut(grantee, name)).combine(this.grantDelete(grantee, name));
   }
 
-  /** Set, read and clear S3 Object Lock legal holds; only on buckets with Object Lock. */
+  /**
+   * Set, read and clear S3 Object Lock legal holds, on every version of a key
+   * (listing the versions to find them); only on buckets with Object Lock.
+   */
   grantLegalHold(grantee: IGrantable, name: BucketName): Grant {
     const definition = this.definitions.find((d) => d.id === name);
     if (definition?.objectLock !== true) {
       throw new ValidationError(`the ${name} bucket has no Object Lock, so it cannot take legal holds`, this);
     }
-    return this.concreteBucket(name).grants.actionsOnObjectKeys(grantee, '*', 's3:PutObjectLegalHold', 's3:GetObjectLegalHold');
+    const bucket = this.concreteBucket(name);
+    return bucket.grants.actionsOnObjectKeys(grantee, '*', 's3:PutObjectLegalHold', 's3:GetObjectLegalHold').combine(
+      Grant.addToPrincipalOrResource({ grantee, actions: ['s3:ListBucketVersions'], resourceArns: [bucket.bucketArn], resource: bucket }),
+    );
   }
 
   /** One of the grants above by name, for binding code that takes the access level as data. */

@@ -230,17 +230,35 @@ describe('S3BlobStore.setLegalHold', () => {
   it.each([
     [true, 'ON'],
     [false, 'OFF'],
-  ] as const)('sends PutObjectLegalHold (%s → %s) where the bucket has Object Lock', async (on, status) => {
+  ] as const)('sends PutObjectLegalHold (%s → %s) for every version of the key, delete markers and other keys aside', async (on, status) => {
     s3Mock.on(PutObjectLegalHoldCommand).resolves({});
+    s3Mock
+      .on(ListObjectVersionsCommand)
+      .resolvesOnce({
+        IsTruncated: true,
+        NextKeyMarker: 'recordings/t1/c1/r1',
+        NextVersionIdMarker: 'v2',
+        Versions: [
+          { Key: 'recordings/t1/c1/r1', VersionId: 'v1' },
+          { Key: 'recordings/t1/c1/r1', VersionId: 'v2' },
+        ],
+      })
+      .resolvesOnce({
+        Versions: [
+          { Key: 'recordings/t1/c1/r1', VersionId: 'v3' },
+          { Key: 'recordings/t1/c1/r10', VersionId: 'other' },
+        ],
+        DeleteMarkers: [{ Key: 'recordings/t1/c1/r1', VersionId: 'marker' }],
+      });
 
     const answer = await store({ recordings: LOCKED }).setLegalHold('recordings', 'recordings/t1/c1/r1', on);
 
     expect(answer).toBe('applied');
-    expect(s3Mock).toHaveReceivedCommandWith(PutObjectLegalHoldCommand, {
-      Bucket: 'phys-recordings',
-      Key: 'recordings/t1/c1/r1',
-      LegalHold: { Status: status },
-    });
+    expect(s3Mock).toHaveReceivedCommandWith(ListObjectVersionsCommand, { Bucket: 'phys-recordings', Prefix: 'recordings/t1/c1/r1' });
+    const sent = s3Mock.commandCalls(PutObjectLegalHoldCommand).map((c) => c.args[0].input);
+    expect(sent).toEqual(
+      ['v1', 'v2', 'v3'].map((VersionId) => ({ Bucket: 'phys-recordings', Key: 'recordings/t1/c1/r1', VersionId, LegalHold: { Status: status } })),
+    );
   });
 
   it('answers unsupported without a request where the bucket has no Object Lock', async () => {
@@ -251,6 +269,7 @@ describe('S3BlobStore.setLegalHold', () => {
   });
 
   it('throws when S3 refuses the hold for another reason', async () => {
+    s3Mock.on(ListObjectVersionsCommand).resolves({ Versions: [{ Key: 'recordings/t1/c1/r1', VersionId: 'v1' }] });
     s3Mock.on(PutObjectLegalHoldCommand).rejects(s3Error('AccessDenied', 403));
 
     const hold = store({ recordings: LOCKED }).setLegalHold('recordings', 'recordings/t1/c1/r1', true);

@@ -398,7 +398,7 @@ describe('the admin API functions', () => {
 
   it('grants the hold worker what applying and releasing use, and lets it start only PrivacyRequest executions', () => {
     expect(capabilitiesOf(b, b.stack.holds.workerFunction)).toEqual(
-      ['control:read', 'control:write', 'kms', 'media:legalHold', 'privacy:start', 'recordings:legalHold', 'records:read', 'records:write', 'xray'].sort(),
+      ['control:read', 'control:write', 'kms', 'media:legalHold', 'media:listVersions', 'privacy:start', 'recordings:legalHold', 'recordings:listVersions', 'records:read', 'records:write', 'xray'].sort(),
     );
   });
 

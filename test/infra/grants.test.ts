@@ -69,8 +69,9 @@ describe('bucket grants', () => {
 
   it('legalHold: sets and reads legal holds on Object Lock buckets', () => {
     const { actions } = boundRole((s, role) => s.blobs.grantLegalHold(role, 'media'));
-    expect(actions).toEqual(expect.arrayContaining(['s3:PutObjectLegalHold', 's3:GetObjectLegalHold']));
+    expect(actions).toEqual(expect.arrayContaining(['s3:PutObjectLegalHold', 's3:GetObjectLegalHold', 's3:ListBucketVersions']));
     expect(actions).not.toContain('s3:PutObjectRetention');
+    expect(actions).not.toContain('s3:DeleteObject*');
   });
 
   it('legalHold: is refused for the exports bucket, which has no Object Lock', () => {

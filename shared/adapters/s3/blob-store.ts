@@ -151,22 +151,55 @@ export class S3BlobStore implements BlobStore {
     };
   }
 
+  /**
+   * Sets or clears the legal hold on every version of the key, not only the
+   * current one: a version written while the hold stood (or before it) must
+   * not stay locked after the release, where no sweep could ever delete it.
+   * Delete markers carry no legal hold and are left alone.
+   */
   async setLegalHold(bucket: BucketName, key: string, on: boolean): Promise<'applied' | 'unsupported'> {
     if (!this.bucketFeatures[bucket].objectLock) return 'unsupported';
+    const bucketName = this.bucketNames[bucket];
     try {
-      await this.s3.send(
-        new PutObjectLegalHoldCommand({
-          Bucket: this.bucketNames[bucket],
-          Key: key,
-          LegalHold: { Status: on ? 'ON' : 'OFF' },
-        }),
-      );
+      const versions = this.bucketFeatures[bucket].versioned ? await this.versionIdsOf(bucketName, key) : [undefined];
+      for (const versionId of versions) {
+        await this.s3.send(
+          new PutObjectLegalHoldCommand({
+            Bucket: bucketName,
+            Key: key,
+            ...(versionId !== undefined && { VersionId: versionId }),
+            LegalHold: { Status: on ? 'ON' : 'OFF' },
+          }),
+        );
+      }
       return 'applied';
     } catch (error) {
       // Configured for Object Lock, but the server has none (s3rver answers 405).
       if (isUnsupportedOperation(error)) return 'unsupported';
       throw error;
     }
+  }
+
+  /** The version ids of one key's object versions (delete markers aside), over every page of the listing. */
+  private async versionIdsOf(bucketName: string, key: string): Promise<string[]> {
+    const ids: string[] = [];
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    do {
+      const output = await this.s3.send(
+        new ListObjectVersionsCommand({
+          Bucket: bucketName,
+          Prefix: key,
+          ...(keyMarker !== undefined && { KeyMarker: keyMarker }),
+          ...(versionIdMarker !== undefined && { VersionIdMarker: versionIdMarker }),
+        }),
+      );
+      for (const v of output.Versions ?? []) if (v.Key === key && v.VersionId !== undefined) ids.push(v.VersionId);
+      const truncated = output.IsTruncated === true;
+      keyMarker = truncated ? output.NextKeyMarker : undefined;
+      versionIdMarker = truncated ? output.NextVersionIdMarker : undefined;
+    } while (keyMarker !== undefined);
+    return ids;
   }
 
   presignGet(bucket: BucketName, key: string, expiresInSeconds: number): Promise<string> {
