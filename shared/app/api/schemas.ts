@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { CATEGORIES } from '../../domain/catalog.js';
-import { addressSchema, ID_PATTERN, ingestBodySchema } from '../../domain/ingest/schemas.js';
+import { addressSchema, ID_PATTERN, ingestBodySchema, MAX_ATTRIBUTE_TEXT_CHARS } from '../../domain/ingest/schemas.js';
 import { normaliseEmail, normaliseName, normalisePhone, type NormaliseResult } from '../../domain/identifiers.js';
 import { policyChangeSchema } from '../../domain/policy.js';
 import { ANONYMIZABLE_RECORD_TYPES } from '../../domain/privacy/record-anonymization.js';
@@ -307,6 +307,9 @@ export const customerSummary = z.object({
 });
 export const lookupResponse = z.object({ customers: z.array(customerSummary) });
 
+/** A custom attribute's or a form field's value, as ingest bounds it. */
+const namedValue = z.union([z.string().max(MAX_ATTRIBUTE_TEXT_CHARS), z.number(), z.boolean()]);
+
 /**
  * A record with a blob. While the blob exists, `url` links to it; a record kept
  * after its blob was deleted (anonymisation deletes blobs and keeps the
@@ -332,7 +335,7 @@ export const exportResponse = z.object({
         .optional()
         .describe("The customer's first contact: the earliest of what her records said and the conversations and calls stored of her."),
       address: addressSchema.optional(),
-      customAttributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+      customAttributes: z.record(z.string(), namedValue).optional(),
     })
     .catchall(z.unknown()),
   identifiers: z.array(z.object({ kind: z.string(), value: z.string() })),
@@ -366,7 +369,7 @@ export const exportResponse = z.object({
         submittedAt: z.string(),
         page: z.string().optional(),
         formName: z.string().optional(),
-        fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('Absent once anonymised.'),
+        fields: z.record(z.string(), namedValue).optional().describe('Absent once anonymised.'),
       })
       .catchall(z.unknown()),
   ),
