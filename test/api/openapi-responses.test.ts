@@ -202,6 +202,28 @@ describe('customers and their export', () => {
     expect(exported.body.calls[0].recordings[0].url).toBeUndefined();
   });
 
+  it('answers the export as documented with an address, custom attributes, a form submission and a web session, fresh and anonymised', async () => {
+    const c = await customer((id) => [
+      { type: 'form_submission', id: `${id}-form`, customerId: id, submittedAt: daysAgo(3), page: 'https://oas.example/contact', fields: { message: 'hello', seats: 2, callBack: true } },
+      { type: 'web_session', id: `${id}-web`, customerId: id, startedAt: daysAgo(3), endedAt: daysAgo(3, 9), landingPage: 'https://oas.example/', pageCount: 3 },
+    ]);
+    await ingest(w, T, [
+      { type: 'customer', id: c.id, lastContactAt: daysAgo(1), address: { lines: ['1 Oas Road'], city: 'Oasis', country: 'US' }, customAttributes: { tier: 'gold', visits: 4, vip: false } },
+    ]);
+
+    const fresh = await exportOf(c.id);
+    const request = await call({ method: 'POST', path: `/v1/tenants/${T}/privacy-requests`, body: { kind: 'anonymization', subject: { customerId: c.id } }, token: COMPLIANCE });
+    expect((await call({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests/${request.body.requestId}`, token: COMPLIANCE })).body.status).toBe('completed');
+    const anonymised = await exportOf(c.id);
+
+    expect([fresh.status, anonymised.status]).toEqual([200, 200]);
+    expect(fresh.body.customer).toMatchObject({ address: { city: 'Oasis' }, customAttributes: { tier: 'gold' } });
+    expect(fresh.body.formSubmissions).toHaveLength(1);
+    expect(fresh.body.webSessions).toHaveLength(1);
+    expect(anonymised.body.customer.address).toBeUndefined();
+    expect(anonymised.body.formSubmissions[0].fields).toBeUndefined();
+  });
+
   it('answers the export as documented with a held call past its category cap in it', async () => {
     const c = await customer((id) => [
       { type: 'call', id: `${id}-old`, customerId: id, startedAt: daysAgo(3700), durationSeconds: 9, thirdPartyRef: `tp-${id}-old` },
