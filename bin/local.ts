@@ -5,7 +5,8 @@
  * tenant, sweeps it and prints the receipt. Ctrl-C stops it; the next start
  * reuses the data.
  */
-import { resolve } from 'node:path';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SingleBar } from 'cli-progress';
@@ -18,7 +19,7 @@ import { DEFAULT_ENDPOINT } from '../cli/context.js';
 import { DEFAULT_DATA_DIR } from '../cli/data.js';
 import { receiptTable } from '../cli/operations.js';
 import { receiptTotals, startLocalRuntime, type LocalRuntime, type SweepProgress } from '../shared/local/runtime.js';
-import { formatDuration, parseDuration, startScheduler, type Scheduler } from '../shared/local/scheduler.js';
+import { formatDuration, MAX_PERIOD_MS, parseDuration, startScheduler, type Scheduler } from '../shared/local/scheduler.js';
 import { generateDemoDataset, ingestDataset } from '../shared/local/seed.js';
 
 // Local mode runs on whatever Node the developer has; the SDK's end-of-support notice is noise here.
@@ -42,11 +43,33 @@ function parsePort(value: string): number {
 }
 
 function parsePeriod(value: string): number {
+  let ms: number;
   try {
-    return parseDuration(value);
+    ms = parseDuration(value);
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
+  if (ms > MAX_PERIOD_MS) throw new InvalidArgumentError(`a sweep period must be at most ${formatDuration(MAX_PERIOD_MS)}, got "${value}"`);
+  return ms;
+}
+
+/** Where the scheduler keeps its last tick, so a restart neither skips nor repeats a sweep. */
+const scheduleFile = (dataDir: string) => join(dataDir, 'schedule.json');
+
+async function readLastFiredAt(dataDir: string): Promise<Date | undefined> {
+  try {
+    const { lastFiredAt } = JSON.parse(await readFile(scheduleFile(dataDir), 'utf8')) as { lastFiredAt?: unknown };
+    const at = typeof lastFiredAt === 'string' ? new Date(lastFiredAt) : undefined;
+    return at !== undefined && Number.isFinite(at.getTime()) ? at : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeLastFiredAt(dataDir: string, at: Date): Promise<void> {
+  const file = scheduleFile(dataDir);
+  await writeFile(`${file}.tmp`, `${JSON.stringify({ lastFiredAt: at.toISOString() })}\n`);
+  await rename(`${file}.tmp`, file);
 }
 
 const print = (text = '') => process.stdout.write(`${text}\n`);
@@ -179,7 +202,7 @@ async function start(options: StartOptions): Promise<void> {
     void scheduler?.stop();
     try {
       await runtime?.close({ graceMs: 10_000 });
-      print('Stopped. The data stays in the data directory for the next start.');
+      print('Stopped. The data stays in the data directory; work still running (a sweep, an erasure, a hold) resumes at the next start.');
       process.exit(0);
     } catch (error) {
       process.stderr.write(`error while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -215,10 +238,22 @@ async function start(options: StartOptions): Promise<void> {
   }
   if (stopping) return;
 
+  const { resumed } = runtime;
+  if (resumed.sweeps + resumed.privacyRequests + resumed.holds + resumed.deletions > 0) {
+    print(
+      `Resumed unfinished work of the last run: ${resumed.sweeps} sweep(s), ${resumed.privacyRequests} privacy request(s), ` +
+        `${resumed.holds} hold(s), ${resumed.deletions} manual deletion(s).`,
+    );
+  }
   const periodMs = options.sweepEvery ?? runtime.platform.sweep.cadenceMinutes * 60_000;
   const live = runtime;
+  const lastFiredAt = await readLastFiredAt(live.dataDir);
+  // A fresh data directory's first tick counts from now (its seed sweep just ran).
+  if (lastFiredAt === undefined) await writeLastFiredAt(live.dataDir, new Date());
   scheduler = startScheduler({
     periodMs,
+    lastFiredAt: lastFiredAt ?? new Date(),
+    onFired: (firedAt) => writeLastFiredAt(live.dataDir, firedAt),
     isBusy: () => live.sweepsInFlight() > 0,
     run: async (firedAt) => {
       const receipts = await live.runSweep({ runId: sweepName(firedAt) });

@@ -215,6 +215,8 @@ export interface ControlStore {
   /** A manual deletion's continuation (see `deletion/task.ts`): written whole, read by id. */
   putDeletionTask(task: DeletionTask): Promise<void>;
   getDeletionTask(tenantId: string, taskId: string): Promise<DeletionTask | undefined>;
+  /** The tenant's deletion tasks, in no particular order (few: one per manual deletion that outlived its request). */
+  listDeletionTasks(tenantId: string): Promise<DeletionTask[]>;
 
   appendAudit(event: AuditEvent): Promise<void>;
   /** Newest first; with `before`, only the events listed after that one (for paging). */

@@ -33,6 +33,7 @@ import { startEmulators, S3RVER_CREDENTIALS, type Emulators } from './emulators.
 import { startFakeProvider, type FakeProvider } from './fake-provider.js';
 import { InProcessPrivacyStarter } from './in-process-privacy-starter.js';
 import { deletionHandlers, InProcessDeletionWorkStarter } from './deletion-runner.js';
+import { resumeUnfinishedWork, type ResumeReport } from './resume.js';
 import { holdHandlers, InProcessHoldWorkStarter } from './hold-runner.js';
 import { privacyHandlers } from './privacy-runner.js';
 import { loadOrCreateLocalSecrets, type LocalSecrets } from './secrets.js';
@@ -83,6 +84,8 @@ export interface SweepProgress {
 
 export interface LocalRuntime {
   readonly url: string;
+  /** Unfinished work of an earlier process that this start resumed. */
+  readonly resumed: ResumeReport;
   readonly dataDir: string;
   readonly outboxDir: string;
   readonly platform: PlatformPolicy;
@@ -339,8 +342,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const url = await listen(server, options.port);
     cleanups.push(() => closeServer(server));
 
+    // Work the last process left unfinished (stopped past its grace, or killed) starts again.
+    const resumed = await resumeUnfinishedWork(
+      { control: runDeps.control, privacy: privacyDeps.privacy },
+      {
+        sweep: (runId, input) => sweeps.execute(runId, { tenantIds: input.tenantIds, dryRun: input.dryRun }),
+        privacyRequests,
+        holdWork,
+        deletionWork,
+      },
+      { logger, now: new Date() },
+    );
+
     const runtime: LocalRuntime = {
       url,
+      resumed,
       dataDir,
       outboxDir,
       platform,

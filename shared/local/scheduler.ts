@@ -1,7 +1,14 @@
 /**
- * Local mode's EventBridge Scheduler: fires the Sweep at a fixed rate, the
- * first time one period after start (as a `rate(...)` schedule does), and never
- * starts a sweep while the previous one is still running.
+ * Local mode's EventBridge Scheduler: fires the Sweep at a fixed rate, never
+ * starts a sweep while the previous one is still running, and survives
+ * restarts: the time of the last tick is kept (`lastFiredAt`/`onFired`, in the
+ * data directory), so a restart neither postpones a due sweep nor fires one
+ * early. A sweep that fell due while Lethe was stopped fires at once (one
+ * catch-up, however many periods were missed); without a last tick (a fresh
+ * data directory) the first fires one period after start, as a `rate(...)`
+ * schedule does. Periods of any length work: timers are chained in steps
+ * Node can hold (about 24.8 days each), so a monthly cadence does not
+ * overflow into a tick every millisecond.
  */
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -31,6 +38,12 @@ export function formatDuration(ms: number): string {
   return parts.length === 0 ? '0s' : parts.join('');
 }
 
+/** Longest delay one Node timer can hold (2^31 − 1 ms, about 24.8 days); longer waits are chained. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Longest sweep period accepted (a year): cadences are minutes to a month. */
+export const MAX_PERIOD_MS = 366 * 86_400_000;
+
 export interface SchedulerOptions {
   readonly periodMs: number;
   /** Runs one sweep; the scheduler waits for it before it fires again. */
@@ -40,6 +53,12 @@ export interface SchedulerOptions {
   readonly onError?: (error: unknown) => void;
   /** Other work that must not overlap a sweep (e.g. a run started through the API). */
   readonly isBusy?: () => boolean;
+  /** The last tick before this start (kept across restarts); absent on a fresh data directory. */
+  readonly lastFiredAt?: Date;
+  /** Told every tick that fires, to keep it for the next start. */
+  readonly onFired?: (firedAt: Date) => void | Promise<void>;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 export interface Scheduler {
@@ -49,31 +68,58 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
+/** When the first tick after a start fires: one period after the last one (at once if that has passed), or one period from now. */
+export function firstTickAt(periodMs: number, now: number, lastFiredAt?: Date): number {
+  if (lastFiredAt === undefined || !Number.isFinite(lastFiredAt.getTime())) return now + periodMs;
+  // A last tick in the future (a clock set back) counts as now.
+  return Math.max(now, Math.min(lastFiredAt.getTime(), now) + periodMs);
+}
+
 export function startScheduler(options: SchedulerOptions): Scheduler {
+  if (!(options.periodMs >= MIN_PERIOD_MS && options.periodMs <= MAX_PERIOD_MS)) {
+    throw new RangeError(`a sweep period must be from ${MIN_PERIOD_MS / 1000}s to ${formatDuration(MAX_PERIOD_MS)}, got ${options.periodMs} ms`);
+  }
+  const now = options.now ?? Date.now;
   let running: Promise<void> | undefined;
-  let nextAt = new Date(Date.now() + options.periodMs);
-  const timer = setInterval(() => {
-    const firedAt = new Date();
-    nextAt = new Date(firedAt.getTime() + options.periodMs);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let nextAt = firstTickAt(options.periodMs, now(), options.lastFiredAt);
+
+  const tick = () => {
+    const firedAt = new Date(now());
+    nextAt = Math.max(nextAt + options.periodMs, firedAt.getTime() + 1);
     if (running !== undefined || options.isBusy?.() === true) {
       options.onSkip?.(firedAt);
       return;
     }
-    running = options
-      .run(firedAt)
+    running = Promise.resolve()
+      .then(() => options.onFired?.(firedAt))
+      .then(() => options.run(firedAt))
       .catch((error: unknown) => options.onError?.(error))
       .finally(() => {
         running = undefined;
       });
-  }, options.periodMs);
-  // The scheduler alone must not keep the process alive.
-  timer.unref();
+  };
+  const arm = () => {
+    if (stopped) return;
+    const wait = Math.max(0, nextAt - now());
+    timer = setTimeout(() => {
+      if (stopped) return;
+      // A wait longer than one timer can hold goes on in another step.
+      if (nextAt - now() <= 0) tick();
+      arm();
+    }, Math.min(wait, MAX_TIMER_MS));
+    // The scheduler alone must not keep the process alive.
+    timer.unref();
+  };
+  arm();
   return {
     get nextAt() {
-      return nextAt;
+      return new Date(nextAt);
     },
     stop: async () => {
-      clearInterval(timer);
+      stopped = true;
+      clearTimeout(timer);
       await running;
     },
   };

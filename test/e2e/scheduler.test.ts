@@ -1,6 +1,6 @@
-/** The local scheduler: fixed rate, first tick one period after start, never two sweeps at once. */
+/** The local scheduler: fixed rate, first tick one period after start (or after the last tick before a restart), never two sweeps at once. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { formatDuration, parseDuration, startScheduler } from '../../shared/local/scheduler.js';
+import { firstTickAt, formatDuration, MAX_PERIOD_MS, MAX_TIMER_MS, parseDuration, startScheduler } from '../../shared/local/scheduler.js';
 
 describe('sweep periods', () => {
   it('read seconds, minutes, hours and days, a bare number as minutes', () => {
@@ -73,5 +73,62 @@ describe('the scheduler', () => {
     expect(run).toHaveBeenCalledTimes(2);
     expect(errors).toHaveLength(2);
     await scheduler.stop();
+  });
+
+  it('holds a period longer than one Node timer (a monthly cadence) without firing early', async () => {
+    const run = vi.fn(async () => undefined);
+    const month = 30 * 86_400_000;
+    const scheduler = startScheduler({ periodMs: month, run });
+
+    await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+    expect(run).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(month - MAX_TIMER_MS - 1_000);
+    expect(run).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(month);
+    expect(run).toHaveBeenCalledTimes(2);
+    await scheduler.stop();
+  });
+
+  it('catches up at once on a sweep that fell due while stopped (once, however many periods were missed), then keeps its period', async () => {
+    const run = vi.fn(async () => undefined);
+    const fired: Date[] = [];
+    const lastFiredAt = new Date(Date.now() - 5 * 60_000);
+    const scheduler = startScheduler({ periodMs: 60_000, run, lastFiredAt, onFired: (at) => void fired.push(at) });
+
+    await vi.advanceTimersByTimeAsync(0);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(fired).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(run).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(run).toHaveBeenCalledTimes(2);
+    await scheduler.stop();
+  });
+
+  it('after a restart, fires one period after the last tick, neither earlier nor later', async () => {
+    const run = vi.fn(async () => undefined);
+    const scheduler = startScheduler({ periodMs: 60_000, run, lastFiredAt: new Date(Date.now() - 45_000) });
+
+    await vi.advanceTimersByTimeAsync(14_999);
+    expect(run).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(run).toHaveBeenCalledTimes(1);
+    await scheduler.stop();
+  });
+
+  it('refuses periods a schedule cannot mean', () => {
+    const run = async () => undefined;
+    expect(() => startScheduler({ periodMs: 1, run })).toThrow(/sweep period/);
+    expect(() => startScheduler({ periodMs: MAX_PERIOD_MS + 1, run })).toThrow(/sweep period/);
+  });
+});
+
+describe('the first tick after a start', () => {
+  it('is a period from now on a fresh data directory, at once when overdue, a period after the last tick otherwise', () => {
+    expect(firstTickAt(60_000, 1_000_000)).toBe(1_060_000);
+    expect(firstTickAt(60_000, 1_000_000, new Date(0))).toBe(1_000_000);
+    expect(firstTickAt(60_000, 1_000_000, new Date(990_000))).toBe(1_050_000);
+    // A last tick in the future (a clock set back) counts as now.
+    expect(firstTickAt(60_000, 1_000_000, new Date(5_000_000))).toBe(1_060_000);
   });
 });

@@ -334,6 +334,9 @@ export class MemoryControlStore implements ControlStore {
     const t = this.deletionTasks.get(`${tenantId}/${taskId}`);
     return t === undefined ? undefined : structuredClone(t);
   }
+  async listDeletionTasks(tenantId: string): Promise<DeletionTask[]> {
+    return [...this.deletionTasks.values()].filter((t) => t.tenantId === tenantId).map((t) => structuredClone(t));
+  }
   async putReceipt(receipt: Receipt): Promise<void> {
     this.receipts.set(`${receipt.tenantId}/${receipt.runId}`, structuredClone(receipt));
   }

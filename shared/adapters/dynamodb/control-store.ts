@@ -257,6 +257,13 @@ export class DynamoControlStore implements ControlStore {
     return this.get<DeletionTask>(controlKeys.tenantPk(tenantId), controlKeys.deletionTaskSk(taskId));
   }
 
+  async listDeletionTasks(tenantId: string): Promise<DeletionTask[]> {
+    return this.query<DeletionTask>({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': controlKeys.tenantPk(tenantId), ':prefix': DELETION_TASK_PREFIX },
+    });
+  }
+
   /** Newest first; with `activeAt`, only the holds in force at that instant. */
   async listHolds(tenantId: string, options: { readonly activeAt?: Date } = {}): Promise<LegalHold[]> {
     const holds = await this.query<LegalHold>({
