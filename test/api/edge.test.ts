@@ -161,7 +161,8 @@ describe('logging', () => {
     const lines: string[] = [];
     const handler = createApiHandler(w.deps, { logger: new CapturingLogger(lines) });
 
-    await callWith(handler, { method: 'GET', path: `/v1/tenants/${T}/customers`, query: { email: 'someone.private@example.com' }, token: ADMIN });
+    // Refused whatever roles the profile gives: the token is another tenant's.
+    await callWith(handler, { method: 'GET', path: `/v1/tenants/${T}/customers`, query: { email: 'someone.private@example.com' }, token: token('ComplianceAdministrator', 'elsewhere') });
 
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0] as string);
