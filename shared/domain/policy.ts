@@ -495,9 +495,9 @@ export function backstopExpiresAt(platform: PlatformPolicy, category: Category, 
 }
 
 /**
- * Whether a record is past its category's cap (or its container's) at
- * `cutoffs` — the caps' cutoffs at a run's start. Used where a hold may not
- * keep data beyond the cap (`holds.beyondCap: false`).
+ * Every capped category's cap cutoff at `now` (a run's start): a record whose
+ * clock started before it is past its cap. Used where a hold may not keep data
+ * beyond the cap (`holds.beyondCap: false`).
  */
 export function capCutoffs(platform: PlatformPolicy, now: Date): Partial<Record<Category, string>> {
   const out: Partial<Record<Category, string>> = {};
@@ -506,6 +506,26 @@ export function capCutoffs(platform: PlatformPolicy, now: Date): Partial<Record<
     if (cap !== null) out[c] = new Date(now.getTime() - periodMs(cap) - graceMs(platform)).toISOString();
   }
   return out;
+}
+
+/**
+ * Where the profile lets no legal hold keep data past its cap
+ * (`holds.beyondCap: false`): the caps a hold of this scope covers data
+ * inside of, per capped category, and the longest of them; undefined where
+ * holds may pass caps, or nothing in scope is capped.
+ */
+export function holdCapDays(
+  platform: PlatformPolicy,
+  category?: Category,
+): { readonly longest: number; readonly byCategory: Partial<Record<Category, number>> } | undefined {
+  if (governance(platform).holdsBeyondCap) return undefined;
+  const byCategory: Partial<Record<Category, number>> = {};
+  for (const c of category === undefined ? CATEGORIES : [category]) {
+    const cap = backstopCapDays(platform, c);
+    if (cap !== null) byCategory[c] = cap;
+  }
+  const caps = Object.values(byCategory);
+  return caps.length === 0 ? undefined : { longest: Math.max(...caps), byCategory };
 }
 
 function longer(a: PeriodDays, b: PeriodDays): boolean {

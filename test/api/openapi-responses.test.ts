@@ -113,6 +113,7 @@ describe('tenants', () => {
     expect((await call({ method: 'PUT', path: '/v1/tenants/oas-new', body, token: SUPER })).status).toBe(201);
     expect((await call({ method: 'PUT', path: '/v1/tenants/oas-new', body: { ...body, name: 'Renamed' }, token: SUPER })).status).toBe(200);
     expect((await call({ method: 'GET', path: '/v1/tenants', token: SUPER })).status).toBe(200);
+    expect((await call({ method: 'GET', path: '/v1/tenants/oas-new', token: SUPER })).status).toBe(200);
     expect((await call({ method: 'PUT', path: '/v1/tenants/oas-new', body: { name: '' }, token: SUPER })).status).toBe(400);
   });
 });

@@ -87,6 +87,7 @@ async function freshCustomer(): Promise<string> {
 /** A valid request for each route (prepared afresh for every principal). */
 const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
   'GET /v1/tenants': async () => ({ method: 'GET', path: '/v1/tenants' }),
+  'GET /v1/tenants/{t}': async () => ({ method: 'GET', path: `/v1/tenants/${T}` }),
   'PUT /v1/tenants/{t}': async () => ({ method: 'PUT', path: `/v1/tenants/${T}`, body: { name: 'Acme', adminEmails: ['admin@acme.example'], thirdPartyEndpoints: [{ name: 'p', deleteUrl: 'https://p.example/{ref}' }] } }),
   'GET /v1/tenants/{t}/retention-policy': async () => ({ method: 'GET', path: `/v1/tenants/${T}/retention-policy` }),
   'PUT /v1/tenants/{t}/retention-policy': async () => ({ method: 'PUT', path: `/v1/tenants/${T}/retention-policy`, body: { categories: { call: { days: 300 + (n += 1) } } } }),

@@ -15,6 +15,7 @@ import type { ApiDeps } from '../../shared/app/api/contract.js';
 import { createApiHandler, type ApiHandler } from '../../shared/app/api/handler.js';
 import { InProcessSweepStarter } from '../../shared/app/api/in-process-sweep-starter.js';
 import { loadProfile, type ProfileName } from '../../shared/config/profiles.js';
+import { conversationsV1 } from './profiles.js';
 import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import type { BlobStore } from '../../shared/domain/ports.js';
@@ -152,7 +153,8 @@ export interface ApiWorldOptions {
 export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld> {
   const clock = new TestClock(API_NOW);
   const stores = await makeStores({ clock });
-  const platform = options.platform ?? loadProfile(options.profile ?? 'conversations');
+  // By default the conversations profile as before policy v2 (every category with a clock of its own): the API's mechanics, not a platform.
+  const platform = options.platform ?? (options.profile === undefined ? conversationsV1() : loadProfile(options.profile));
   const runDeps: RunDeps = {
     records: stores.records,
     control: stores.control,

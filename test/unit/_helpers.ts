@@ -39,21 +39,5 @@ export function hold(partial: Partial<LegalHold> & Pick<LegalHold, 'scope'>): Le
   };
 }
 
-/**
- * The conversations profile as it was before policy v2 (customer profiles 730
- * days after the last contact, users 365 days after sign-in, account
- * configuration at contract end or after 548 days of inactivity, no account
- * lifetime): for tests of the sweep's and the writer's mechanics, where every
- * category needs a clock and a backstop of its own.
- */
-export function conversationsV1(): PlatformPolicy {
-  const { accountLifetime: _lifetime, ...rest } = loadProfile('conversations');
-  return withBounds(
-    { ...rest, accountInactivityDays: 548 },
-    {
-      customer_profile: { defaultDays: 730, minDays: 30, maxDays: 3650, extendable: true, indefiniteAllowed: false },
-      user: { defaultDays: 365, minDays: 30, maxDays: 3650, extendable: true, indefiniteAllowed: false },
-      account_config: { defaultDays: 0, minDays: 0, maxDays: 3650, extendable: true, indefiniteAllowed: false },
-    },
-  );
-}
+
+export { conversationsV1 } from '../support/profiles.js';

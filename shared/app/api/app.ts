@@ -62,7 +62,18 @@ export interface AuditInput {
   readonly after?: unknown;
 }
 
-/** Appends one audit event for a mutation. */
+/**
+ * Audited actions that are not the account's own use: the operator's
+ * registration of a tenant, and ingest (which keeps the account's activity at
+ * the latest customer-facing activity it stores).
+ */
+const NOT_ACCOUNT_ACTIVITY: ReadonlySet<string> = new Set(['tenant.created', 'tenant.updated', 'records.ingested']);
+
+/**
+ * Appends one audit event for a mutation. Every admin API write is account
+ * activity: it keeps the tenant's `lastActivityAt` current (an account in use
+ * is not inactive).
+ */
 export async function audit(app: ApiApp, caller: Caller, input: AuditInput): Promise<AuditEvent> {
   const event: AuditEvent = {
     tenantId: input.tenantId,
@@ -75,6 +86,7 @@ export async function audit(app: ApiApp, caller: Caller, input: AuditInput): Pro
     ...(input.after !== undefined && { after: input.after }),
   };
   await app.deps.control.appendAudit(event);
+  if (!NOT_ACCOUNT_ACTIVITY.has(input.action)) await app.deps.control.touchTenantActivity(input.tenantId, event.at);
   return event;
 }
 

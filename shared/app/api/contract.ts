@@ -59,6 +59,7 @@ function byAction(...actions: readonly [Action, ...Action[]]): Pick<RouteSpec, '
 export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/tenants', group: 'tenants', minRole: 'SuperAdministrator' },
   { method: 'PUT', path: '/v1/tenants/{t}', group: 'tenants', minRole: 'SuperAdministrator' },
+  { method: 'GET', path: '/v1/tenants/{t}', group: 'tenants', minRole: 'Administrator' },
   { method: 'GET', path: '/v1/tenants/{t}/retention-policy', group: 'policy', ...byAction('readRetentionSettings') },
   { method: 'PUT', path: '/v1/tenants/{t}/retention-policy', group: 'policy', ...byAction('changeRetentionSettings') },
   { method: 'POST', path: '/v1/tenants/{t}/retention-policy/preview', group: 'policy', ...byAction('readRetentionSettings') },

@@ -23,7 +23,7 @@ import { getPolicy, policyHistory, previewPolicy, putPolicy } from './use-cases/
 import { getPrivacyRequest, listPrivacyRequests, previewBulkErasure, submitPrivacyRequest } from './use-cases/privacy.js';
 import { anonymizeRecord } from './use-cases/record-anonymization.js';
 import { getRun, listRuns, startDeletionRun } from './use-cases/runs.js';
-import { listTenants, putTenant } from './use-cases/tenants.js';
+import { getTenant, listTenants, putTenant } from './use-cases/tenants.js';
 
 export interface RouteResult {
   readonly status: number;
@@ -90,8 +90,17 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     summary: 'List tenants',
     params: s.noParams,
     query: s.noQuery,
-    responses: { 200: { description: 'Every registered tenant.', schema: s.tenantListResponse } },
-    handle: async (app) => ok({ tenants: await listTenants(app) }),
+    responses: { 200: { description: 'Every registered tenant, each with its account\'s status now.', schema: s.tenantListResponse } },
+    handle: async (app, { caller }) => ok({ tenants: await listTenants(app, caller.now) }),
+  }),
+  'GET /v1/tenants/{t}': define({
+    summary: 'Read a tenant',
+    description:
+      'The tenant with its account\'s status: contract_ended once its contract end has passed, inactive after the profile\'s inactivity period without account activity (ingest, admin API writes; lastActivityAt), else as registered. Once over, the next sweep deletes its account-lifetime data with all other account data.',
+    params: s.tenantParams,
+    query: s.noQuery,
+    responses: { 200: { description: 'The tenant.', schema: s.tenantResponse } },
+    handle: async (app, { tenant, caller }) => ok(getTenant(app, caller, tenant)),
   }),
   'PUT /v1/tenants/{t}': define({
     summary: 'Register or update a tenant',
@@ -110,7 +119,8 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
   }),
   'GET /v1/tenants/{t}/retention-policy': define({
     summary: 'Read the retention policy',
-    description: 'The effective period of every category with its platform bounds and where it comes from.',
+    description:
+      'The profile\'s retention settings (bounds, current value, where it comes from, what each governs and how it is timed), and the effective result for every category: the setting that decides for it, the account lifetime, or its own period.',
     params: s.tenantParams,
     query: s.noQuery,
     responses: { 200: { description: 'The policy.', schema: s.policyResponse } },
@@ -119,7 +129,7 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
   'PUT /v1/tenants/{t}/retention-policy': define({
     summary: 'Change the retention policy',
     description:
-      'Replaces the tenant overrides. Periods must lie inside the platform bounds; shortening needs acknowledgeDataLoss: true; a locked policy may only be extended.',
+      'Replaces the tenant\'s choices: settings.<name>.days for the profile\'s settings, categories.<category>.days for categories in no setting (naming a category a setting governs, or one kept for the account\'s lifetime, is a 400 that names the setting to use). Periods must lie inside the platform bounds (0 = deleted once the grace has passed; null = indefinitely, where allowed); shortening needs acknowledgeDataLoss: true (a setting with acknowledge: always needs it on every change); a locked policy may only be extended.',
     params: s.tenantParams,
     query: s.noQuery,
     body: s.policyBody,
@@ -131,7 +141,7 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
   }),
   'POST /v1/tenants/{t}/retention-policy/preview': define({
     summary: 'Preview a policy change',
-    description: 'Exact counts the next sweep would delete and hold under the proposed policy; nothing is saved.',
+    description: 'Exact counts the next sweep would delete and hold under the proposed policy, per setting and per category (customers counted as customers); nothing is saved.',
     params: s.tenantParams,
     query: s.noQuery,
     body: s.policyBody,
@@ -160,7 +170,8 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     body: s.holdBody,
     responses: {
       201: {
-        description: 'Created and in force; its work on the stored records runs in the Hold workflow (`status`: applying → active).',
+        description:
+          'Created and in force; its work on the stored records runs in the Hold workflow (`status`: applying → active). Where the profile lets no hold keep data past its cap, the hold covers only data inside the cap (coversOnlyInsideCapDays).',
         schema: s.holdCreatedResponse,
       },
     },

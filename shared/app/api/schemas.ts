@@ -140,9 +140,16 @@ export const tenantResponse = z
   .object({
     tenantId: z.string(),
     name: z.string(),
-    status: z.enum(['active', 'suspended', 'offboarded']),
+    status: z
+      .enum(['active', 'suspended', 'offboarded', 'contract_ended', 'inactive'])
+      .describe(
+        'active, suspended or offboarded as registered; an active account whose contract has ended reads contract_ended, one without activity for the profile\'s inactivity period reads inactive (computed at every read: the next sweep deletes its account-lifetime data with the rest of the account).',
+      ),
     adminEmails: z.array(z.string()),
-    lastActivityAt: z.string().optional(),
+    lastActivityAt: z
+      .string()
+      .optional()
+      .describe('The account\'s last activity: the latest customer-facing activity ingested, and every admin API write (policy, holds, privacy requests, deletions, runs).'),
     contractEndsAt: z.string().optional(),
     thirdPartyEndpoints: z.array(z.object({ name: z.string(), deleteUrl: z.string() })).optional(),
     retentionShards: z.number().int().optional(),
@@ -162,34 +169,63 @@ export const policyBody = policyChangeSchema.extend({
 export type PolicyBody = z.output<typeof policyBody>;
 
 const periodDays = z.number().int().nullable();
-export const policyResponse = z
-  .object({
-    tenantId: z.string(),
-    profile: z.string(),
-    version: z.number().int(),
-    locked: z.boolean(),
-    updatedAt: z.string().optional(),
-    categories: z.record(
+const periodView = {
+  days: periodDays.describe('The effective period in days; null = kept indefinitely; 0 = deleted once the grace has passed.'),
+  default: periodDays,
+  min: z.number().int(),
+  max: periodDays,
+  extendable: z.boolean(),
+  indefiniteAllowed: z.boolean(),
+  source: z.enum(['default', 'tenant']),
+};
+export const policyResponse = z.object({
+  tenantId: z.string(),
+  profile: z.string(),
+  version: z.number().int(),
+  locked: z.boolean(),
+  updatedAt: z.string().optional(),
+  settings: z
+    .record(
+      z.string(),
+      z.object({
+        ...periodView,
+        description: z.string(),
+        categories: z.array(categorySchema).describe('The categories the setting names.'),
+        governs: z.array(categorySchema).describe('Every category it decides for: the ones it names and what lives under them (due exactly when their parent is).'),
+        clock: z.enum(['item', 'subject']).describe('item: each record by its own clock; subject: everything of a customer by her last contact.'),
+        acknowledge: z.enum(['shorten', 'always']).describe('When a change needs acknowledgeDataLoss: true.'),
+      }),
+    )
+    .describe('The profile\'s retention settings, by name; change one with settings.<name>.days.'),
+  categories: z
+    .record(
       categorySchema,
       z.object({
-        days: periodDays,
-        default: periodDays,
-        min: z.number().int(),
-        max: periodDays,
-        extendable: z.boolean(),
-        indefiniteAllowed: z.boolean(),
-        source: z.enum(['default', 'tenant']),
+        ...periodView,
+        governedBy: z.enum(['category', 'setting', 'account_lifetime']),
+        setting: z.string().optional().describe('The setting that decides for every record of the category.'),
+        followsUnder: z
+          .partialRecord(categorySchema, z.string())
+          .optional()
+          .describe('Under these containers, the category follows their setting (due exactly when the container is); elsewhere its own period applies.'),
+        clock: z.enum(['item', 'subject', 'account']),
       }),
-    ),
-  });
+    )
+    .describe('The effective result for every category.'),
+  accountLifetime: z
+    .object({ categories: z.array(categorySchema), inactivityDays: z.number().int() })
+    .nullable()
+    .describe('Categories kept while the account is active; deleted with all account data once its contract has ended or after inactivityDays without activity.'),
+  holds: z.object({ beyondCap: z.boolean().describe('Whether a legal hold may keep data past its cap.') }),
+});
 
+const previewCounts = z.object({ wouldDelete: z.number().int(), held: z.number().int(), examined: z.number().int() });
 export const previewResponse = z.object({
   tenantId: z.string(),
   at: z.string(),
-  categories: z.partialRecord(
-    categorySchema,
-    z.object({ wouldDelete: z.number().int(), held: z.number().int(), examined: z.number().int() }),
-  ),
+  reason: z.enum(['contract_ended', 'inactive']).optional().describe('Set when the account is over: everything of it would go.'),
+  settings: z.record(z.string(), previewCounts).describe('Per setting: the categories it decides for wholly, added up.'),
+  categories: z.partialRecord(categorySchema, previewCounts).describe('Per category; customer_profile counts customers (their identifier items are not profiles).'),
 });
 
 const tenantPolicySchema = z.object({
@@ -197,6 +233,7 @@ const tenantPolicySchema = z.object({
   profile: z.string(),
   version: z.number().int(),
   locked: z.boolean(),
+  settings: z.record(z.string(), z.object({ days: periodDays })).optional(),
   categories: z.partialRecord(categorySchema, z.object({ days: periodDays })),
   updatedAt: z.string().optional(),
   updatedBy: z.string().optional(),
@@ -258,6 +295,14 @@ export const holdResponse = z
     releasedAt: z.string().optional(),
     releasedBy: z.string().optional(),
     active: z.boolean(),
+    coversOnlyInsideCapDays: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        'Set where the profile lets no legal hold keep data past its cap (call-tracking): the hold covers only data inside the cap (days from each record\'s clock, the longest cap in its scope); the sweep deletes what is past its cap whatever the hold, and its receipt counts it deleted (deletedReasons.cap_over_hold).',
+      ),
+    capDaysByCategory: z.partialRecord(categorySchema, z.number().int()).optional().describe('With coversOnlyInsideCapDays: the cap of each capped category in scope.'),
     /**
      * The work on the stored records, in the Hold workflow: `applying` (TTL
      * backstops coming off, blob holds going on) → `active`; `releasing` →

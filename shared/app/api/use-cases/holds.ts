@@ -8,16 +8,30 @@
  */
 import { NotFoundError, ValidationError } from '../../../domain/errors.js';
 import { isHoldActive, type HoldScope, type LegalHold } from '../../../domain/holds.js';
+import { holdCapDays, type PlatformPolicy } from '../../../domain/policy.js';
 import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import type { HoldBody } from '../schemas.js';
 
 export interface HoldView extends LegalHold {
   readonly active: boolean;
+  /**
+   * Where the profile lets no hold keep data past its cap: the hold covers only
+   * data inside the longest cap in its scope (days from each record's clock);
+   * the sweep deletes what is past its cap whatever the hold.
+   */
+  readonly coversOnlyInsideCapDays?: number;
+  /** The cap of each capped category in scope, when the hold covers only data inside caps. */
+  readonly capDaysByCategory?: Readonly<Partial<Record<string, number>>>;
 }
 
-export function holdView(hold: LegalHold, now: Date): HoldView {
-  return { ...hold, active: isHoldActive(hold, now) };
+export function holdView(hold: LegalHold, now: Date, platform?: PlatformPolicy): HoldView {
+  const caps = platform === undefined ? undefined : holdCapDays(platform, hold.scope.category);
+  return {
+    ...hold,
+    active: isHoldActive(hold, now),
+    ...(caps !== undefined && { coversOnlyInsideCapDays: caps.longest, capDaysByCategory: caps.byCategory }),
+  };
 }
 
 export interface CreatedHold {
@@ -53,7 +67,7 @@ export async function createHold(app: ApiApp, caller: Caller, tenant: Tenant, bo
     after: { expiresAt: hold.expiresAt ?? null },
   });
   await app.deps.holdWork.start({ tenantId: tenant.tenantId, holdId: hold.holdId, executionName: `${hold.holdId}-apply` });
-  return { hold: holdView((await app.deps.control.getHold(tenant.tenantId, hold.holdId)) ?? hold, caller.now) };
+  return { hold: holdView((await app.deps.control.getHold(tenant.tenantId, hold.holdId)) ?? hold, caller.now, app.deps.platform) };
 }
 
 /** The hold's scope as audit references: hashed ids, the category as is. */
@@ -69,7 +83,7 @@ function scopeRefs(app: ApiApp, tenantId: string, scope: HoldScope): Record<stri
 
 export async function listHolds(app: ApiApp, caller: Caller, tenant: Tenant): Promise<HoldView[]> {
   const holds = await app.deps.control.listHolds(tenant.tenantId);
-  return holds.map((h) => holdView(h, caller.now));
+  return holds.map((h) => holdView(h, caller.now, app.deps.platform));
 }
 
 export interface ReleasedHold {

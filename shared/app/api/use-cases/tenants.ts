@@ -1,14 +1,26 @@
 /**
- * Tenants (SuperAdministrator): register or update one, list them all.
+ * Tenants: register or update one, list them all (SuperAdministrator); read
+ * one, with the status its account is in (its own Administrators too).
  */
 import { ValidationError } from '../../../domain/errors.js';
 import { retentionShardsOf } from '../../../domain/records.js';
-import type { Tenant } from '../../../domain/tenant.js';
+import { tenantStatusAt, type Tenant, type TenantStatusView } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import type { TenantBody } from '../schemas.js';
 
+/**
+ * A tenant as the API shows it: `status` is the account's status at the time of
+ * the read — `contract_ended` or `inactive` once an active account is over
+ * (computed, never stored; `accountEnd`), else the registered one.
+ */
+export type TenantView = Omit<Tenant, 'status'> & { readonly status: TenantStatusView };
+
+export function tenantView(app: ApiApp, tenant: Tenant, now: Date): TenantView {
+  return { ...tenant, status: tenantStatusAt(tenant, app.deps.platform, now) };
+}
+
 export interface PutTenantResult {
-  readonly tenant: Tenant;
+  readonly tenant: TenantView;
   readonly created: boolean;
 }
 
@@ -54,10 +66,15 @@ export async function putTenant(app: ApiApp, caller: Caller, tenantId: string, b
       retentionShards: retentionShardsOf(tenant),
     },
   });
-  return { tenant, created: existing === undefined };
+  return { tenant: tenantView(app, tenant, caller.now), created: existing === undefined };
 }
 
-export async function listTenants(app: ApiApp): Promise<Tenant[]> {
+export async function listTenants(app: ApiApp, now: Date): Promise<TenantView[]> {
   const tenants = await app.deps.control.listTenants();
-  return [...tenants].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+  return [...tenants].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0)).map((t) => tenantView(app, t, now));
+}
+
+/** One tenant, with its account's status and last activity. */
+export function getTenant(app: ApiApp, caller: Caller, tenant: Tenant): TenantView {
+  return tenantView(app, tenant, caller.now);
 }
