@@ -95,13 +95,22 @@ export async function snapshot(w: ApiWorld, t: string): Promise<Snapshot> {
 
 /**
  * Asserts that between `before` and `after` exactly the items `gone` picks
- * from `before` went (with their blobs), and every other item and blob of the
- * tenant stayed. Answers the items that went, for further checks.
+ * from `before` went (with their blobs), every other item and blob of the
+ * tenant stayed, and nothing new appeared (unless `appeared` says what may).
+ * Answers the items that went, for further checks.
  */
-export function expectGone(before: Snapshot, after: Snapshot, gone: (i: RecordItem) => boolean, what = 'items'): RecordItem[] {
+export function expectGone(
+  before: Snapshot,
+  after: Snapshot,
+  gone: (i: RecordItem) => boolean,
+  what = 'items',
+  appeared: (i: RecordItem) => boolean = () => false,
+): RecordItem[] {
   const expected = before.items.filter(gone);
   const went = before.items.filter((i) => !after.keys.has(keyOf(i)));
   expect(went.map(keyOf).sort(), `${what}: what went`).toEqual(expected.map(keyOf).sort());
+  const added = after.items.filter((i) => !before.keys.has(keyOf(i)) && !appeared(i));
+  expect(added.map(keyOf).sort(), `${what}: what appeared`).toEqual([]);
   for (const i of before.items) {
     if (i.blobKey === undefined || !before.blobs.has(i.blobKey)) continue;
     expect(after.blobs.has(i.blobKey), `blob of ${i.sk}`).toBe(!gone(i));
