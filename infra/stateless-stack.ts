@@ -91,6 +91,7 @@ export class StatelessStack extends Stack {
     this.privacy = new PrivacyService(this, 'PrivacyService', { runtime: this.runtime });
     this.holds = new HoldService(this, 'HoldService', { runtime: this.runtime, privacyStateMachine: this.privacy.stateMachine });
     this.deletions = new DeletionService(this, 'DeletionService', { runtime: this.runtime });
+    this.sweep.releaseExpiredHoldsWith(this.holds.stateMachine);
     this.adminApi = new AdminApi(this, 'AdminApi', {
       ...props.adminApi,
       runtime: this.runtime,

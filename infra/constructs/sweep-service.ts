@@ -3,11 +3,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
-import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { IStateMachine, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledge } from '../acknowledgements.js';
 import { keepLogicalIdsOfChildren } from '../logical-ids.js';
-import type { FunctionAccess, LetheRuntime } from './lethe-runtime.js';
+import type { LetheFunction } from './lethe-function.js';
+import { STATE_MACHINE_VARIABLES, type FunctionAccess, type LetheRuntime } from './lethe-runtime.js';
 import { SweepWorkflow } from './sweep-workflow.js';
 
 /** Governed objects and their keys, as the sweep meets them. */
@@ -54,6 +55,7 @@ export interface SweepServiceProps {
 export class SweepService extends Construct {
   readonly listTenantsFunction: IFunction;
   readonly stageFunction: IFunction;
+  private readonly stage: LetheFunction;
   readonly lifecycleFunction: IFunction;
   readonly workflow: SweepWorkflow;
   readonly stateMachine: StateMachine;
@@ -75,13 +77,14 @@ export class SweepService extends Construct {
       access: SWEEP_ACCESS.listTenants,
     }).function;
     const stageTimeout = runtime.stageBudget.plus(Duration.minutes(2));
-    this.stageFunction = runtime.newFunction(this, 'SweepStage', {
+    this.stage = runtime.newFunction(this, 'SweepStage', {
       functionDir: 'sweep-stage',
       description: 'Lethe sweep: deletes one chunk of one stage for a group of tenant runs',
       memorySizeMb: 1024,
       timeout: stageTimeout,
       access: SWEEP_ACCESS.stage,
-    }).function;
+    });
+    this.stageFunction = this.stage.function;
     this.lifecycleFunction = runtime.newFunction(this, 'SweepLifecycle', {
       functionDir: 'sweep-lifecycle',
       description: 'Lethe sweep: opens, finishes and alerts on the tenant runs of a group',
@@ -115,5 +118,14 @@ export class SweepService extends Construct {
     });
 
     this.functions = { SweepStage: this.stageFunction, SweepLifecycle: this.lifecycleFunction, SweepListTenants: this.listTenantsFunction };
+  }
+
+  /**
+   * Lets a run's first stage chunk release the legal holds that expired since
+   * the last run: it starts their `Hold` release executions (backstops and
+   * blob legal holds go back on, deferred erasures resume).
+   */
+  releaseExpiredHoldsWith(holdStateMachine: IStateMachine): void {
+    this.stage.bindStateMachine(holdStateMachine, { envVar: STATE_MACHINE_VARIABLES.hold, access: 'start' });
   }
 }

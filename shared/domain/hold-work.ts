@@ -15,7 +15,7 @@ import { forEachLimited } from './deletion/counts.js';
 import { NotFoundError } from './errors.js';
 import { holdCovers, type HoldScope, type HoldWorkCounts, type LegalHold } from './holds.js';
 import { backstopExpiresAt, type PlatformPolicy } from './policy.js';
-import type { BlobStore, Clock, ControlStore, RecordStore } from './ports.js';
+import type { BlobStore, Clock, ControlStore, HoldWorkStarter, RecordStore } from './ports.js';
 import {
   ancestorSks,
   IDENTIFIER_PARTITION,
@@ -242,4 +242,44 @@ export async function holdStep(
     : { ...rest, progress };
   await deps.control.putHold(updated);
   return { done, hold: updated };
+}
+
+/** Who releases a hold whose `expiresAt` has passed (the audit event's actor and the hold's `releasedBy`). */
+export const EXPIRY_RELEASER = 'lethe:expiry';
+
+/**
+ * Releases the holds among `holds` whose `expiresAt` has passed and that were
+ * never released: stores each release (at its expiry, by `lethe:expiry`),
+ * audits it, and starts the `Hold` workflow's release, which puts the TTL
+ * backstops and blob legal holds back and resumes the erasures it deferred.
+ * Sweeps stop honouring such a hold at its expiry whether or not this ran;
+ * this is what makes the rest of the world agree. Idempotent: a released hold
+ * is left alone, and the execution name is the one a manual release uses.
+ */
+export async function releaseExpiredHolds(
+  deps: { readonly control: ControlStore; readonly holdWork: HoldWorkStarter },
+  tenantId: string,
+  holds: readonly LegalHold[],
+  now: Date,
+): Promise<string[]> {
+  const released: string[] = [];
+  for (const hold of holds) {
+    if (hold.releasedAt !== undefined || hold.expiresAt === undefined) continue;
+    const expires = Date.parse(hold.expiresAt);
+    // An unreadable expiry never lifts a hold (as `isHoldActive`).
+    if (Number.isNaN(expires) || expires > now.getTime()) continue;
+    const { progress: _applying, ...rest } = hold;
+    await deps.control.putHold({ ...rest, releasedAt: new Date(expires).toISOString(), releasedBy: EXPIRY_RELEASER, status: 'releasing' });
+    await deps.control.appendAudit({
+      tenantId,
+      eventId: `expire-${hold.holdId}`,
+      at: now.toISOString(),
+      actor: EXPIRY_RELEASER,
+      action: 'legal_hold.expired',
+      refs: { holdId: hold.holdId },
+    });
+    await deps.holdWork.start({ tenantId, holdId: hold.holdId, executionName: `${hold.holdId}-release` });
+    released.push(hold.holdId);
+  }
+  return released;
 }

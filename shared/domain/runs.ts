@@ -13,7 +13,8 @@ import type { Category, Stage } from './catalog.js';
 import { NotFoundError } from './errors.js';
 import { addCounts, forEachLimited } from './deletion/counts.js';
 import { defaultTenantPolicy, type PlatformPolicy, type TenantPolicy } from './policy.js';
-import type { Clock, ControlStore, Mailer } from './ports.js';
+import { releaseExpiredHolds } from './hold-work.js';
+import type { Clock, ControlStore, HoldWorkStarter, Mailer } from './ports.js';
 import type { CategoryCounts, Receipt } from './receipt.js';
 import { retentionShardsOf } from './records.js';
 import { subjectRef } from './references.js';
@@ -31,6 +32,8 @@ export interface RunDeps extends SweepDeps {
   readonly refSecret: string;
   /** Operator addresses that receive every critical alert. */
   readonly operatorEmails: readonly string[];
+  /** Starts the release of a hold that expired (the sweep's stage function, locally and in AWS); absent: expired holds wait for a manual release. */
+  readonly holdWork?: HoldWorkStarter;
 }
 
 /** Subject references one receipt lists (each ~24 bytes; the item stays far below 400 KB). */
@@ -224,7 +227,12 @@ export async function runStages(
   const swept = receipts.filter((r) => tenants.has(r.tenantId));
   const holds = new Map<string, Awaited<ReturnType<ControlStore['listHolds']>>>();
   await forEachLimited(swept, HOLDS_CONCURRENCY, async (r) => {
-    holds.set(r.tenantId, await deps.control.listHolds(r.tenantId));
+    const listed = await deps.control.listHolds(r.tenantId);
+    holds.set(r.tenantId, listed);
+    // A run's first chunk releases the holds that expired since the last run (backstops and blob holds go back on).
+    if (deps.holdWork !== undefined && input.stage === 1 && input.continuation === undefined && !r.dryRun) {
+      await releaseExpiredHolds({ control: deps.control, holdWork: deps.holdWork }, r.tenantId, listed, deps.clock.now());
+    }
   });
   const entries: SweepTenant[] = swept.map((r) => ({
     tenant: { ...(tenants.get(r.tenantId) as Tenant), retentionShards: r.retentionShards ?? retentionShardsOf(tenants.get(r.tenantId) as Tenant) },

@@ -315,7 +315,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       // Local providers (the built-in fake one included) listen on this machine.
       external: new HttpExternalDataProvider({ allowPrivateNetworks: true }),
     });
-    const baseHandlers = sweepHandlers(runDeps, { stageBudgetMs: options.stageBudgetMs ?? 5_000, logger });
+    // A run's first chunk releases expired holds through the Hold workflow (started below).
+    const baseHandlers = sweepHandlers(
+      { ...runDeps, holdWork: { start: (input) => holdWork.start(input) } },
+      { stageBudgetMs: options.stageBudgetMs ?? 5_000, logger },
+    );
     const sweeps = new LocalSweeps(runDeps, baseHandlers, logger);
     const privacyDeps: PrivacyDeps = { ...runDeps, privacy: new DynamoPrivacyRequestStore({ doc: dynamo.doc, tableName: LOCAL_TABLE_NAMES.control }) };
     // In the background, as Step Functions runs them: the API answers 202 at once.

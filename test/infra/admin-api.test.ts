@@ -306,7 +306,8 @@ describe('the admin API functions', () => {
   });
 
   it('gives every function the sweep functions\' environment', () => {
-    const sweepEnv = b.resources[b.logicalId(b.stack.sweep.stageFunction)]!.Properties.Environment.Variables as Json;
+    // The stage function's Hold state machine (to release expired holds) is its own, as each API function's workflows are.
+    const { HOLD_STATE_MACHINE_ARN: _hold, ...sweepEnv } = b.resources[b.logicalId(b.stack.sweep.stageFunction)]!.Properties.Environment.Variables as Json;
     for (const group of everyGroup) {
       const env = b.resources[b.logicalId(fn(group))]!.Properties.Environment.Variables as Json;
       expect(env, group).toMatchObject(sweepEnv);

@@ -154,6 +154,14 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
     expect(actions.filter((a) => /^s3:(PutObject|PutObjectRetention|PutObjectLegalHold|PutBucket)/.test(a) || a.startsWith('ses:'))).toEqual([]);
   });
 
+  it('lets the stage function start Hold executions only (the release of holds that expired), and tells it which', () => {
+    const starts = s.statementsOf(s.sweep.stageFunction).filter((st) => [st.Action].flat().some((a: string) => a.startsWith('states:')));
+    const holdMachine = s.logicalId(s.lethe.stateless.holds.stateMachine);
+    expect(starts.map((st) => [st.Action, st.Resource])).toEqual([['states:StartExecution', { Ref: holdMachine }]]);
+    const env = s.resources[s.logicalId(s.sweep.stageFunction)]!.Properties.Environment.Variables as Record<string, unknown>;
+    expect(env.HOLD_STATE_MACHINE_ARN).toEqual({ Ref: holdMachine });
+  });
+
   it('lets the lifecycle function send mail only as the configured sender, and never touch records or blobs', () => {
     const statements = s.statementsOf(s.sweep.lifecycleFunction);
     const ses = statements.filter((st) => [st.Action].flat().includes('ses:SendEmail'));
@@ -173,6 +181,8 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
       (sweep) => sweep.stageFunction,
       [
         'control:read', 'control:write',
+        // A run's first chunk releases the holds that expired since the last run.
+        'hold:start',
         'kms',
         'media:delete', 'media:listVersions',
         'recordings:delete', 'recordings:listVersions',
@@ -191,7 +201,8 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
     const worker = s.resources[s.logicalId(s.lethe.stateless.privacy.workerFunction)]!.Properties;
     const stage = s.resources[s.logicalId(s.sweep.stageFunction)]!.Properties;
     expect(worker).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, Timeout: 900, MemorySize: 1024 });
-    expect(worker.Environment.Variables).toEqual(stage.Environment.Variables);
+    const { HOLD_STATE_MACHINE_ARN: _releasesExpiredHolds, ...shared } = stage.Environment.Variables;
+    expect(worker.Environment.Variables).toEqual(shared);
   });
 
   it('lets the privacy worker do what the three kinds of request need, and nothing more', () => {

@@ -9,7 +9,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { HoldTaskDeps } from '../../shared/app/hold-tasks.js';
 import type { LegalHold } from '../../shared/domain/holds.js';
 import { backstopExpiresAt } from '../../shared/domain/policy.js';
-import { holdHandlers, runHoldWorkLocally, type HoldHandlers } from '../../shared/local/hold-runner.js';
+import { EXPIRY_RELEASER } from '../../shared/domain/hold-work.js';
+import { holdHandlers, InProcessHoldWorkStarter, runHoldWorkLocally, type HoldHandlers } from '../../shared/local/hold-runner.js';
+import { runSweepLocally, sweepHandlers } from '../../shared/local/sweep-runner.js';
 import { apiWorld, customerRecords, ingest, registerTenant, type ApiWorld } from '../support/api.js';
 
 const quiet = new Logger({ serviceName: 'lethe-test', logLevel: 'SILENT' });
@@ -70,6 +72,36 @@ describe('the Hold state machine, executed locally', () => {
     for (const item of await everything()) {
       expect(item.expiresAt, item.sk).toBe(backstopExpiresAt(w.platform, item.category, new Date(item.clockStart)));
     }
+  });
+
+  it('is released by the next sweep once its expiresAt has passed: backstops back on, audited, released by lethe:expiry', async () => {
+    const scoped = () => w.stores.records.findBySubject(T, 'c2', { includeExpired: true });
+    const before = await scoped();
+    const hold: LegalHold = { tenantId: T, holdId: 'h-exp', scope: { customerId: 'c2' }, reason: 'audit', createdAt: w.clock.now().toISOString(), createdBy: 'h:t', status: 'applying' };
+    await w.stores.control.putHold(hold);
+    await runHoldWorkLocally(holdHandlers(deps, { logger: quiet }), { tenantId: T, holdId: 'h-exp' }, { executionName: 'h-exp-apply' });
+    expect((await scoped()).every((i) => i.expiresAt === undefined)).toBe(true);
+    // It ran out an hour ago, never released by hand.
+    const expiresAt = new Date(w.clock.now().getTime() - 3_600_000).toISOString();
+    await w.stores.control.putHold({ ...(await w.stores.control.getHold(T, 'h-exp'))!, expiresAt });
+    const holdWork = new InProcessHoldWorkStarter(holdHandlers(deps, { logger: quiet }));
+
+    await runSweepLocally(w.runDeps, sweepHandlers({ ...w.runDeps, holdWork }, { stageBudgetMs: 5_000, logger: quiet }), { tenantIds: [T] }, { executionName: 'sweep-after-expiry' });
+
+    expect(holdWork.started.map((s) => s.executionName)).toEqual(['h-exp-release']);
+    expect(await w.stores.control.getHold(T, 'h-exp')).toMatchObject({ status: 'released', releasedAt: expiresAt, releasedBy: EXPIRY_RELEASER });
+    const after = new Map((await scoped()).map((i) => [i.sk, i]));
+    for (const item of before) {
+      const now = after.get(item.sk);
+      // Whatever the sweep did not delete has its backstop again.
+      if (now !== undefined) expect(now.expiresAt, item.sk).toBe(item.expiresAt);
+    }
+    const events = await w.stores.control.listAudit(T);
+    expect(events.filter((e) => e.action === 'legal_hold.expired').map((e) => [e.actor, e.refs?.holdId])).toEqual([[EXPIRY_RELEASER, 'h-exp']]);
+
+    // The next sweep finds nothing more to release.
+    await runSweepLocally(w.runDeps, sweepHandlers({ ...w.runDeps, holdWork }, { stageBudgetMs: 5_000, logger: quiet }), { tenantIds: [T] }, { executionName: 'sweep-after-expiry-2' });
+    expect(holdWork.started).toHaveLength(1);
   });
 
   it('ends failed when the worker fails, and the hold stays in force', async () => {
