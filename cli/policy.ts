@@ -1,10 +1,14 @@
-/** `lethe policy get|set|preview|history`: the tenant's retention policy (DESIGN.md §1, §5). */
+/**
+ * `lethe policy get|set|preview|history`: the tenant's retention policy
+ * (DESIGN.md §1, §5): the profile's settings (`--setting <name>=<days>`) and the
+ * categories in no setting (`--category <category>=<days>`).
+ */
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { CATEGORIES, isCategory, SWEEP_ORDER, type Category } from '../shared/domain/catalog.js';
 import { CliContext, days, listOf, table, UsageError, type Output } from './context.js';
 
-interface CategoryView {
+interface PeriodView {
   readonly days: number | null;
   readonly default: number | null;
   readonly min: number;
@@ -13,19 +17,40 @@ interface CategoryView {
   readonly source: 'default' | 'tenant';
 }
 
+interface CategoryView extends PeriodView {
+  /** What decides for the category (absent from servers before settings: its own period). */
+  readonly governedBy?: 'category' | 'setting' | 'account_lifetime';
+  readonly setting?: string;
+  readonly followsUnder?: Partial<Record<Category, string>>;
+}
+
+interface SettingView extends PeriodView {
+  readonly description?: string;
+  readonly categories?: readonly Category[];
+  readonly clock?: 'item' | 'subject';
+  readonly acknowledge?: 'shorten' | 'always';
+}
+
 export interface PolicyView {
   readonly tenantId: string;
   readonly profile: string;
   readonly version: number;
   readonly locked: boolean;
+  readonly settings?: Readonly<Record<string, SettingView>>;
   readonly categories: Partial<Record<Category, CategoryView>>;
+  readonly accountLifetime?: { readonly categories: readonly Category[]; readonly inactivityDays: number } | null;
+  readonly holds?: { readonly beyondCap: boolean };
 }
 
 interface PolicyBody {
-  categories: Partial<Record<Category, { days: number | null }>>;
+  settings?: Record<string, { days: number | null }>;
+  categories?: Partial<Record<Category, { days: number | null }>>;
   acknowledgeDataLoss?: boolean;
   lock?: boolean;
 }
+
+/** A category's period is the tenant's to set on its own (not a setting's, not the account's). */
+const ownPeriod = (v: CategoryView): boolean => v.governedBy === undefined || v.governedBy === 'category';
 
 /** `undefined` removes a tenant override (back to the platform default). */
 type Assignment = [Category, number | null | undefined];
@@ -43,23 +68,56 @@ export function parseAssignment(text: string): Assignment {
   return [category, Number(value)];
 }
 
+/** Parses `retention=365`, `customer_data=indefinite`, `retention=default`: a setting of the profile by name. */
+export function parseSettingAssignment(text: string): [string, number | null | undefined] {
+  const eq = text.indexOf('=');
+  if (eq < 0) throw new UsageError(`--setting takes <name>=<days>, e.g. retention=365; got "${text}"`);
+  const name = text.slice(0, eq).trim();
+  const value = text.slice(eq + 1).trim().toLowerCase();
+  if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) throw new UsageError(`"${name}" is not a setting name (lower-case letters, digits and _); \`lethe policy get\` lists them`);
+  if (value === 'default') return [name, undefined];
+  if (value === 'indefinite' || value === 'null') return [name, null];
+  if (!/^\d+$/.test(value)) throw new UsageError(`days for ${name} must be a whole number, "indefinite" or "default"; got "${value}"`);
+  return [name, Number(value)];
+}
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function decidedBy(v: CategoryView): string {
+  if (v.governedBy === 'setting') return `setting ${v.setting ?? '?'}`;
+  if (v.governedBy === 'account_lifetime') return 'account lifetime';
+  const under = Object.entries(v.followsUnder ?? {}).map(([parent, setting]) => `${setting} under ${parent}`);
+  return under.length === 0 ? 'own period' : `own period; ${under.join(', ')}`;
+}
 
 function printPolicy(ctx: CliContext, policy: PolicyView): void {
   ctx.print(
     `Tenant ${policy.tenantId} · profile ${policy.profile} · version ${policy.version} · ${policy.locked ? 'locked (periods may only be extended)' : 'not locked'}`,
   );
+  const settings = Object.entries(policy.settings ?? {});
+  if (settings.length > 0) {
+    const rows = settings.map(([name, v]) => [name, days(v.days), v.source, days(v.default), v.min, days(v.max), v.extendable, v.clock ?? 'item', v.acknowledge ?? 'shorten', (v.categories ?? []).join(' ')]);
+    ctx.print(table(['setting', 'days', 'source', 'default', 'min', 'max', 'extendable', 'clock', 'acknowledge', 'categories'], rows, [1, 3, 4, 5]));
+  }
+  if (policy.accountLifetime !== undefined && policy.accountLifetime !== null) {
+    ctx.print(
+      `Kept while the account is active: ${policy.accountLifetime.categories.join(', ')} (deleted with all account data on contract end or after ${policy.accountLifetime.inactivityDays} days of inactivity)`,
+    );
+  }
+  if (policy.holds?.beyondCap === false) ctx.print('Legal holds do not keep data past its cap.');
   const rows = SWEEP_ORDER.filter((c) => policy.categories[c] !== undefined).map((c) => {
     const v = policy.categories[c] as CategoryView;
-    return [c, days(v.days), v.source, days(v.default), v.min, days(v.max), v.extendable];
+    return [c, days(v.days), v.source, days(v.default), v.min, days(v.max), v.extendable, decidedBy(v)];
   });
-  ctx.print(table(['category', 'days', 'source', 'default', 'min', 'max', 'extendable'], rows, [1, 3, 4, 5]));
+  ctx.print(table(['category', 'days', 'source', 'default', 'min', 'max', 'extendable', 'decided by'], rows, [1, 3, 4, 5]));
 }
 
-/** The request body: a file, and/or --category assignments merged into the tenant's current overrides. */
+/** The request body: a file, and/or --setting and --category assignments merged into the tenant's current choices. */
 async function buildBody(ctx: CliContext, options: ChangeOptions): Promise<PolicyBody> {
-  let categories: PolicyBody['categories'] = {};
+  let categories: NonNullable<PolicyBody['categories']> = {};
+  let settings: NonNullable<PolicyBody['settings']> = {};
   let fromFile: Partial<PolicyBody> = {};
+  const named = options.category.length + options.setting.length;
   if (options.file !== undefined) {
     let parsed: unknown;
     try {
@@ -68,29 +126,37 @@ async function buildBody(ctx: CliContext, options: ChangeOptions): Promise<Polic
       throw new UsageError(`cannot read ${options.file}: ${error instanceof Error ? error.message : String(error)}`);
     }
     const object = (parsed ?? {}) as Record<string, unknown>;
-    // Either a whole body ({categories, acknowledgeDataLoss?, lock?}) or just the categories map.
-    fromFile = 'categories' in object ? (object as Partial<PolicyBody>) : { categories: object as PolicyBody['categories'] };
+    // Either a whole body ({settings?, categories?, acknowledgeDataLoss?, lock?}) or just the categories map.
+    fromFile = 'categories' in object || 'settings' in object ? (object as Partial<PolicyBody>) : { categories: object as PolicyBody['categories'] };
     categories = { ...(fromFile.categories ?? {}) };
-  } else if (options.category.length > 0 && options.replace !== true) {
-    // PUT replaces every override; keep the ones not named here.
+    settings = { ...(fromFile.settings ?? {}) };
+  } else if (named > 0 && options.replace !== true) {
+    // PUT replaces every choice; keep the ones not named here.
     const current = await ctx.client().get<PolicyView>(ctx.tenantPath('/retention-policy'));
+    for (const [name, v] of Object.entries(current.settings ?? {})) if (v.source === 'tenant') settings[name] = { days: v.days };
     for (const [c, v] of Object.entries(current.categories ?? {}) as [Category, CategoryView][]) {
-      if (v.source === 'tenant') categories[c] = { days: v.days };
+      if (v.source === 'tenant' && ownPeriod(v)) categories[c] = { days: v.days };
     }
-  } else if (options.category.length === 0 && options.current === true) {
+  } else if (named === 0 && options.current === true) {
     // Nothing proposed: the periods in force, so the preview answers "what would a sweep delete now".
     const current = await ctx.client().get<PolicyView>(ctx.tenantPath('/retention-policy'));
-    for (const [c, v] of Object.entries(current.categories ?? {}) as [Category, CategoryView][]) categories[c] = { days: v.days };
+    for (const [name, v] of Object.entries(current.settings ?? {})) settings[name] = { days: v.days };
+    for (const [c, v] of Object.entries(current.categories ?? {}) as [Category, CategoryView][]) if (ownPeriod(v)) categories[c] = { days: v.days };
   }
   for (const [category, value] of options.category.map(parseAssignment)) {
     if (value === undefined) delete categories[category];
     else categories[category] = { days: value };
   }
-  if (Object.keys(categories).length === 0) {
-    throw new UsageError('name at least one category: --category <category>=<days> (repeatable) or --file policy.json');
+  for (const [name, value] of options.setting.map(parseSettingAssignment)) {
+    if (value === undefined) delete settings[name];
+    else settings[name] = { days: value };
+  }
+  if (Object.keys(categories).length + Object.keys(settings).length === 0) {
+    throw new UsageError('name at least one setting or category: --setting <name>=<days> or --category <category>=<days> (repeatable), or --file policy.json');
   }
   return {
-    categories,
+    ...(Object.keys(settings).length > 0 && { settings }),
+    ...(Object.keys(categories).length > 0 && { categories }),
     ...((options.acknowledgeDataLoss === true || fromFile.acknowledgeDataLoss === true) && { acknowledgeDataLoss: true }),
     ...((options.lock === true || fromFile.lock === true) && { lock: true }),
   };
@@ -98,6 +164,7 @@ async function buildBody(ctx: CliContext, options: ChangeOptions): Promise<Polic
 
 interface ChangeOptions {
   readonly category: string[];
+  readonly setting: string[];
   readonly file?: string;
   readonly acknowledgeDataLoss?: boolean;
   readonly lock?: boolean;
@@ -108,11 +175,12 @@ interface ChangeOptions {
 
 function changeOptions(command: Command): Command {
   return command
-    .option('-c, --category <category=days>', 'a period in days ("indefinite", or "default" to drop the override); repeatable', collect, [])
-    .option('-f, --file <policy.json>', 'a JSON body {categories:{<cat>:{days}}, acknowledgeDataLoss?, lock?} or just the categories map')
-    .option('--acknowledge-data-loss', 'confirm that shortening a period deletes data kept today')
+    .option('-s, --setting <name=days>', 'a setting of the profile, in days ("indefinite", or "default" to drop the choice; 0 = until the grace has passed); repeatable', collect, [])
+    .option('-c, --category <category=days>', 'a period in days for a category in no setting ("indefinite", or "default" to drop the override); repeatable', collect, [])
+    .option('-f, --file <policy.json>', 'a JSON body {settings?:{<name>:{days}}, categories?:{<cat>:{days}}, acknowledgeDataLoss?, lock?} or just the categories map')
+    .option('--acknowledge-data-loss', 'confirm that shortening a period (or changing a setting that always asks) deletes data kept today')
     .option('--lock', 'lock the policy: afterwards periods may only be extended')
-    .addOption(new Option('--replace', 'send only the categories named here (drops other overrides) instead of merging').conflicts('file'));
+    .addOption(new Option('--replace', 'send only the settings and categories named here (drops other choices) instead of merging').conflicts('file'));
 }
 
 export function policyCommand(output: Output): Command {
@@ -120,7 +188,7 @@ export function policyCommand(output: Output): Command {
 
   policy
     .command('get')
-    .description('effective period per category, with the platform bounds')
+    .description("the profile's settings and every category's effective period, with the platform bounds and what decides for it")
     .action(async (_options, command: Command) => {
       const ctx = CliContext.of(command, output);
       const view = await ctx.client().get<PolicyView>(ctx.tenantPath('/retention-policy'));
@@ -128,7 +196,7 @@ export function policyCommand(output: Output): Command {
     });
 
   changeOptions(policy.command('set'))
-    .description('change periods (merged into the current overrides unless --replace)')
+    .description('change settings and periods (merged into the current choices unless --replace)')
     .action(async (options: ChangeOptions, command: Command) => {
       const ctx = CliContext.of(command, output);
       const body = await buildBody(ctx, options);
@@ -144,10 +212,15 @@ export function policyCommand(output: Output): Command {
     .action(async (options: ChangeOptions, command: Command) => {
       const ctx = CliContext.of(command, output);
       const body = await buildBody(ctx, { ...options, current: true });
-      const preview = await ctx
-        .client()
-        .post<{ categories: Partial<Record<Category, { wouldDelete: number; held: number }>> }>(ctx.tenantPath('/retention-policy/preview'), body);
+      const preview = await ctx.client().post<{
+        reason?: string;
+        settings?: Record<string, { wouldDelete: number; held: number }>;
+        categories: Partial<Record<Category, { wouldDelete: number; held: number }>>;
+      }>(ctx.tenantPath('/retention-policy/preview'), body);
       ctx.emit(preview, () => {
+        if (preview.reason !== undefined) ctx.print(`The account is over (${preview.reason}): everything of it would go.`);
+        const settingRows = Object.entries(preview.settings ?? {}).map(([name, v]) => [name, v.wouldDelete, v.held]);
+        if (settingRows.length > 0) ctx.print(table(['setting', 'would delete', 'held'], settingRows, [1, 2]));
         let wouldDelete = 0;
         let held = 0;
         const rows: (string | number)[][] = SWEEP_ORDER.filter((c) => preview.categories?.[c] !== undefined).map((c) => {
@@ -157,6 +230,7 @@ export function policyCommand(output: Output): Command {
           return [c, v.wouldDelete, v.held];
         });
         rows.push(['total', wouldDelete, held]);
+        // customer_profile counts customers (not their identifier items).
         ctx.print(table(['category', 'would delete', 'held'], rows, [1, 2]));
       });
     });
@@ -167,7 +241,7 @@ export function policyCommand(output: Output): Command {
     .action(async (_options, command: Command) => {
       const ctx = CliContext.of(command, output);
       const body = await ctx.client().get<unknown>(ctx.tenantPath('/retention-policy/history'));
-      const revisions = listOf<{ version: number; changedAt: string; changedBy: string; policy?: { locked?: boolean; categories?: object } }>(
+      const revisions = listOf<{ version: number; changedAt: string; changedBy: string; policy?: { locked?: boolean; settings?: object; categories?: object } }>(
         body,
         'history',
       ).concat(listOf(body, 'revisions'));
@@ -180,7 +254,7 @@ export function policyCommand(output: Output): Command {
               r.changedAt,
               r.changedBy,
               r.policy?.locked,
-              Object.entries(r.policy?.categories ?? {})
+              Object.entries({ ...(r.policy?.settings ?? {}), ...(r.policy?.categories ?? {}) })
                 .map(([c, v]) => `${c}=${days((v as { days: number | null }).days)}`)
                 .join(' '),
             ]),
