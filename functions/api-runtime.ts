@@ -6,6 +6,7 @@
  */
 import { createDynamoClients, createSfnClient } from '../shared/adapters/clients.js';
 import { DynamoPrivacyRequestStore } from '../shared/adapters/dynamodb/privacy-request-store.js';
+import { MAX_INLINE_BLOB_BYTES } from '../shared/domain/ingest/schemas.js';
 import { StepFunctionsDeletionWorkStarter } from '../shared/adapters/sfn/deletion-starter.js';
 import { StepFunctionsHoldWorkStarter } from '../shared/adapters/sfn/hold-starter.js';
 import { StepFunctionsPrivacyStarter } from '../shared/adapters/sfn/privacy-starter.js';
@@ -17,11 +18,6 @@ import { config, logger, runDeps } from './runtime.js';
 
 export { config, logger };
 
-/**
- * A synchronous Lambda request is at most 6 MB; 4 MiB of content is about
- * 5.6 MB as base64 in JSON. Larger blobs go through an upload URL.
- */
-export const LAMBDA_MAX_INLINE_BLOB_BYTES = 4 * 1024 * 1024;
 
 /** Only the runs function starts executions; the others never call this. */
 const unconfiguredSweeps: SweepStarter = {
@@ -85,6 +81,6 @@ export const apiDeps: ApiDeps = {
   privacyRequests,
   holdWork,
   deletionWork,
-  maxInlineBlobBytes: LAMBDA_MAX_INLINE_BLOB_BYTES,
+  maxInlineBlobBytes: MAX_INLINE_BLOB_BYTES,
   ...(config.exportLinkSeconds !== undefined && { exportLinkSeconds: config.exportLinkSeconds }),
 };

@@ -98,17 +98,17 @@ describe('record dates', () => {
 describe('inline content', () => {
   const withContent = (contentBase64: string) => issuesOf(body({ ...examples.recording, contentBase64 }));
 
-  it('accepts content of exactly 5 MB', () => {
+  it('accepts content of exactly 4 MiB (about 5.6 MB of base64, under Lambda\'s 6 MB)', () => {
     expect(withContent(Buffer.alloc(MAX_INLINE_BLOB_BYTES, 1).toString('base64'))).toEqual([]);
   });
 
-  it('rejects content one byte over 5 MB, pointing to upload URLs', () => {
+  it('rejects content one byte over 4 MiB, pointing to upload URLs', () => {
     expect(withContent(Buffer.alloc(MAX_INLINE_BLOB_BYTES + 1, 1).toString('base64'))).toEqual([
       { index: 0, field: 'records.0.contentBase64', message: expect.stringContaining('upload URL') },
     ]);
   });
 
-  it('rejects content far over 5 MB without scanning it', () => {
+  it('rejects content far over 4 MiB without scanning it', () => {
     expect(withContent('A'.repeat(20 * 1024 * 1024)).map((i) => i.field)).toEqual(['records.0.contentBase64']);
   });
 

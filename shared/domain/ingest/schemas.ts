@@ -10,8 +10,13 @@ import { z } from 'zod';
 // ---------------------------------------------------------------------------
 
 export const MAX_RECORDS_PER_BODY = 500;
-/** Largest blob sent inline as base64 (decoded); larger ones go through an upload URL. */
-export const MAX_INLINE_BLOB_BYTES = 5 * 1024 * 1024;
+/**
+ * Largest blob sent inline as base64 (decoded); larger ones go through an
+ * upload URL. 4 MiB is about 5.6 MB of base64 in JSON, under the 6 MB a
+ * synchronous Lambda invocation takes (a 5 MiB blob is 6.7 MB: refused by
+ * Lambda before the API could answer), and the same locally and in AWS.
+ */
+export const MAX_INLINE_BLOB_BYTES = 4 * 1024 * 1024;
 /** How far in the future a record's date may lie (clock skew); later dates would postpone deletion. */
 export const MAX_FUTURE_SKEW_MS = 24 * 3_600_000;
 /** Ids go into keys and blob paths: letters, digits and `._:-`, but never only dots (`.`/`..` are path segments). */
@@ -71,7 +76,7 @@ function decodedBytes(base64: string): number {
 const content = z
   .string()
   .min(1, 'must not be empty')
-  .max(MAX_BASE64_CHARS, { message: 'must decode to at most 5 MB; send larger blobs through an upload URL', abort: true })
+  .max(MAX_BASE64_CHARS, { message: 'must decode to at most 4 MiB; leave it out to get an upload URL for larger blobs', abort: true })
   .refine(isBase64, { message: 'must be standard base64 with padding', abort: true })
   .refine((s) => decodedBytes(s) <= MAX_INLINE_BLOB_BYTES, 'must decode to at most 5 MB; send larger blobs through an upload URL');
 
