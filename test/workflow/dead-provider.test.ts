@@ -133,7 +133,10 @@ describe('a manual delete with a dead third-party endpoint', () => {
     expect(receipt.categories.third_party_call_data).toMatchObject({ examined: EXTRA_CALLS + 1, failed: EXTRA_CALLS + 1 });
     expect(receipt.categories.call).toMatchObject({ examined: EXTRA_CALLS + 1, kept: EXTRA_CALLS + 1, keptReasons: { child_failed: EXTRA_CALLS + 1 } });
     expect(sum(receipt.categories, 'examined')).toBe(mine.length);
-    expect(sum(receipt.categories, 'deleted')).toBe(mine.length - after.length);
+    // Her analytics events leave her partition unlinked from her, not deleted.
+    const events = mine.filter((i) => i.category === 'analytics_event').length;
+    expect(receipt.categories.analytics_event).toMatchObject({ examined: events, kept: events, keptReasons: { unlinked: events } });
+    expect(sum(receipt.categories, 'deleted')).toBe(mine.length - after.length - events);
 
     // The workflow: attempts while the provider is still silent, each in bounded time; it answers again after the second.
     const worker = deletionTaskHandler({ ...w.runDeps, external: http() }, { logger: quiet, chunkMs: 0, callsMs: 2_000 });
