@@ -162,7 +162,7 @@ describe('deleting bot users in bulk from the privacy module', () => {
     expect(request.body.counts.conversation).toMatchObject({ deleted: 3, failed: 0 });
     const movedEvent = (i: RecordItem) => i.category === 'analytics_event' && i.subjectId === undefined;
     const gone = (i: RecordItem) => shown.includes(i.subjectId as string);
-    expectGone(before, await snapshot(w, 'b-bulk'), gone, 'erasure', movedEvent);
+    expectGone(before, await snapshot(w, 'b-bulk'), gone, { what: 'erasure', appeared: movedEvent });
     expect(await analyticsCount()).toBe(analyticsBefore);
     const kept = (await storedItems(w, 'b-bulk')).filter((i) => i.category === 'analytics_event');
     // None of them is hers any more (their ids are the platform's event ids).
@@ -229,7 +229,7 @@ describe('deleting one user, conversation or message by hand', () => {
     expect(found.body.customers.map((c: { customerId: string }) => c.customerId)).toEqual(['grace']);
     expect([200, 202], answer.text).toContain(answer.status);
     const moved = (i: RecordItem) => i.category === 'analytics_event' && i.subjectId === undefined;
-    expectGone(before, await snapshot(w, 'b-manual'), ofCustomer('grace'), 'delete', moved);
+    expectGone(before, await snapshot(w, 'b-manual'), ofCustomer('grace'), { what: 'delete', appeared: moved });
     const after = await snapshot(w, 'b-manual');
     expect(after.items.filter((i) => i.category === 'analytics_event')).toHaveLength(before.items.filter((i) => i.category === 'analytics_event').length);
   });

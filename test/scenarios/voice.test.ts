@@ -278,7 +278,7 @@ describe('the cleanup cadence', () => {
     w.clock.advance(w.platform.sweep.cadenceMinutes * 60_000);
     await sweep('v-cadence');
 
-    expectGone(before, afterFirst, () => false, 'first cleanup');
-    expectGone(before, await snapshot(w, 'v-cadence'), settingDataOf('soon'), 'next cleanup');
+    expectGone(before, afterFirst, () => false, { what: 'first cleanup' });
+    expectGone(before, await snapshot(w, 'v-cadence'), settingDataOf('soon'), { what: 'next cleanup' });
   });
 });
