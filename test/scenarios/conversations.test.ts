@@ -171,6 +171,17 @@ describe('default retention periods', () => {
     expect(receipt.cutoffs.analytics_event).toBe(at(183));
   });
 
+  it('lets authorised users archive what is kept: the transcript with message texts, and call recordings to download', async () => {
+    const answer = await tenantCall(w, 'c-defaults', as('ComplianceAdministrator', 'c-defaults'), 'GET', '/customers/ana/export');
+
+    expect(answer.status, answer.text).toBe(200);
+    const chat = answer.body.conversations.find((c: { id: string }) => c.id === 'ana-new');
+    expect(chat.messages.map((m: { text: string }) => m.text)).toEqual(['question from ana', 'answer']);
+    const kept = answer.body.calls.find((c: { id: string }) => c.id === 'ana-call-new');
+    expect(kept.recordings).toEqual([expect.objectContaining({ id: 'ana-call-new-rec', url: expect.stringMatching(/^https?:\/\//u) })]);
+    expect(answer.body.calls.map((c: { id: string }) => c.id)).toEqual(['ana-call-new']);
+  });
+
   it('runs once a day', () => {
     expect(w.platform.sweep.cadenceMinutes).toBe(24 * 60);
   });

@@ -171,6 +171,12 @@ describe('the platform-level setting', () => {
       { type: 'call', id: 'called-back-call-2', customerId: 'called-back', startedAt: at(100), durationSeconds: 30 },
       ...accountData(4 * 365),
     ]);
+    // What the change would delete, seen before saving it: one customer (her identifiers are not customers).
+    const preview = await tenantCall(w, 'sd-custom', compliance('sd-custom'), 'POST', '/retention-policy/preview', {
+      body: { settings: { customer_data: { days: 365 } } },
+    });
+    expect(preview.status, preview.text).toBe(200);
+    expect(preview.body.categories.customer_profile.wouldDelete).toBe(1);
     expect((await putSetting('sd-custom', 365)).status).toBe(200);
     const before = await snapshot(w, 'sd-custom');
 

@@ -67,8 +67,8 @@ export class HeldError extends ConflictError {
   override readonly name: string = 'HeldError';
   readonly holdIds: readonly string[];
 
-  constructor(holdIds: readonly string[], field: string) {
-    super(`${field}: everything this request would delete is under legal hold (${holdIds.join(', ') || 'unknown'})`, {
+  constructor(holdIds: readonly string[], field: string, what = 'everything this request would delete is') {
+    super(`${field}: ${what} under legal hold (${holdIds.join(', ') || 'unknown'})`, {
       code: 'held',
       field,
     });

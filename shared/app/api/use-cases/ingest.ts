@@ -9,10 +9,12 @@ import type { StoredParent } from '../../../domain/ingest/batch.js';
 import { IngestValidationError, parseIngestBody, type IngestIssue } from '../../../domain/ingest/parse.js';
 import { storedParentsToRead, validateIngest, type ExternalParents, type IngestWrite } from '../../../domain/ingest/plan.js';
 import { ID_PATTERN, MAX_RECORDS_PER_BODY } from '../../../domain/ingest/schemas.js';
-import type { RecordStore } from '../../../domain/ports.js';
-import { earliestContact, isIdentifierSk, keys, retentionShardsOf, type RecordItem, type RecordKey } from '../../../domain/records.js';
+import type { BlobStore, RecordStore } from '../../../domain/ports.js';
+import { holdMatcher, holdsOn, type LegalHold } from '../../../domain/holds.js';
+import { earliestContact, isIdentifierSk, keys, recordKeyString, retentionShardsOf, type RecordItem, type RecordKey } from '../../../domain/records.js';
 import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
+import { HeldError } from '../errors.js';
 
 /** Upload URLs live an hour. */
 const UPLOAD_URL_SECONDS = 3600;
@@ -117,6 +119,76 @@ async function identifiersOfNewerProfiles(records: RecordStore, items: RecordIte
   });
 }
 
+/** JSON with object keys in order, so two equal values compare equal whatever order their keys were written in. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value as object).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** What a hold keeps as it is: a record's data, but for a profile's clocks (a contact still moves them). */
+function heldContent(item: RecordItem): unknown {
+  if (item.category !== 'customer_profile' || item.data === undefined) return item.data ?? null;
+  const { lastContactAt: _last, firstContactAt: _first, ...rest } = item.data as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * Held data stays as it is: a write that would change a stored record a legal
+ * hold covers — other content, or other bytes (or an upload URL) for its held
+ * blob — is refused whole (409 naming the first such record and the holds),
+ * before anything is written. New records under a hold are accepted (and held
+ * from the start), as is a repeat of what is stored (its blob is then not
+ * written again: no new version beside the held one), and a profile whose
+ * clocks move while its data stays. Resolves to the write without those
+ * repeated blobs.
+ */
+async function guardHeldData(
+  deps: { readonly records: RecordStore; readonly blobs: BlobStore },
+  write: IngestWrite,
+  holds: readonly LegalHold[],
+  now: Date,
+  body: readonly { readonly id: string }[],
+): Promise<IngestWrite> {
+  const isHeld = holdMatcher(holds, now);
+  const candidates = write.items.filter((item) => !isIdentifierSk(item.sk) && isHeld(item));
+  if (candidates.length === 0) return write;
+  const stored = new Map((await deps.records.getBatch(candidates)).map((item) => [recordKeyString(item), item]));
+  const blobKey = (b: { readonly bucket: string; readonly key: string }) => `${b.bucket}/${b.key}`;
+  const inline = new Map(write.blobs.map((b) => [blobKey(b), b]));
+  const uploads = new Set(write.uploads.map(blobKey));
+  const repeatedBlobs = new Set<string>();
+  const changed: RecordItem[] = [];
+  for (const item of candidates) {
+    const before = stored.get(recordKeyString(item));
+    if (before === undefined) continue;
+    if (canonical(heldContent(before)) !== canonical(heldContent(item))) {
+      changed.push(item);
+      continue;
+    }
+    if (item.blobKey === undefined || item.blobBucket === undefined) continue;
+    const key = blobKey({ bucket: item.blobBucket, key: item.blobKey });
+    if (uploads.has(key)) {
+      changed.push(item);
+      continue;
+    }
+    const sent = inline.get(key);
+    if (sent === undefined) continue;
+    const held = await deps.blobs.get(item.blobBucket, item.blobKey);
+    if (held !== undefined && Buffer.from(held).equals(Buffer.from(sent.body))) repeatedBlobs.add(key);
+    else changed.push(item);
+  }
+  if (changed.length > 0) {
+    const first = changed[0] as RecordItem;
+    const index = body.findIndex((r) => r.id === first.id);
+    const holdIds = [...new Set(changed.flatMap((item) => holdsOn(holds, item, now).map((h) => h.holdId)))].sort();
+    throw new HeldError(holdIds, index < 0 ? 'records' : `records.${index}`, `${changed.length} stored record(s) this body would change are`);
+  }
+  return repeatedBlobs.size === 0 ? write : { ...write, blobs: write.blobs.filter((b) => !repeatedBlobs.has(blobKey(b))) };
+}
+
 export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant, body: unknown): Promise<IngestResult> {
   const { records, blobs, control, platform, maxInlineBlobBytes } = app.deps;
   const tenantId = tenant.tenantId;
@@ -156,10 +228,11 @@ export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant,
     if (item.callId !== undefined && item.sk === keys.callSk(item.callId)) calls.set(at(item.subjectId, item.callId), parent);
   }
 
+  const holds = await control.listHolds(tenantId);
   const outcome = validateIngest(body, {
     tenantId,
     platform,
-    holds: await control.listHolds(tenantId),
+    holds,
     now: caller.now,
     conversation: (conversationId, customerId) => conversations.get(at(customerId, conversationId)),
     call: (callId, customerId) => calls.get(at(customerId, callId)),
@@ -169,7 +242,7 @@ export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant,
   if (!outcome.ok || issues.length > 0) {
     throw new IngestValidationError([...issues].sort((a, b) => (a.index ?? -1) - (b.index ?? -1)));
   }
-  const write: IngestWrite = outcome.write;
+  const write: IngestWrite = await guardHeldData({ records, blobs }, outcome.write, holds, caller.now, parsed.ok ? parsed.body.records : []);
 
   // Blobs first: an item must never point to a blob that is not there.
   await forEachLimited(write.blobs, CONCURRENCY, (b) => blobs.put(b.bucket, b.key, b.body, b.contentType));
