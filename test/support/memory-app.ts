@@ -45,6 +45,8 @@ export interface MemoryApp {
   readonly app: ApiApp;
   readonly privacyDeps: PrivacyDeps;
   readonly privacy: MemoryPrivacyRequestStore;
+  /** The Deletion workflows a manual delete started (recorded, not run). */
+  readonly deletionStarts: { readonly tenantId: string; readonly taskId: string; readonly executionName: string }[];
   /** A caller at the world's clock. */
   caller(): Caller;
 }
@@ -52,19 +54,21 @@ export interface MemoryApp {
 /** The use cases' app and the privacy executors' dependencies over one memory world. */
 export function memoryApp(deps: MemoryWorldDeps): MemoryApp {
   const privacy = new MemoryPrivacyRequestStore();
+  const deletionStarts: MemoryApp['deletionStarts'] = [];
   const apiDeps: ApiDeps = {
     ...deps,
     sweeps: notStarted,
     privacy,
     privacyRequests: notStarted,
     holdWork: notStarted,
-    deletionWork: notStarted,
+    deletionWork: { start: async (input) => void deletionStarts.push(input) },
     maxInlineBlobBytes: 1024 * 1024,
   };
   return {
     app: createApiApp(apiDeps),
     privacyDeps: { ...deps, privacy },
     privacy,
+    deletionStarts,
     caller: () => ({ actor: 'h:tester', now: deps.clock.now() }),
   };
 }

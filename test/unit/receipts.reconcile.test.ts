@@ -139,13 +139,16 @@ describe('a manual-deletion receipt with a failed third-party delete', () => {
   it('counts every record of the customer once, the call of the failed data as kept (child_failed)', async () => {
     const world = buildWorld(loadProfile('voice'), [tenantSpec()]);
     const deps = await failingWorld(world);
-    const { app, caller } = memoryApp(deps);
+    const { app, caller, deletionStarts } = memoryApp(deps);
     const mine = partitionOf(world, 'c0');
 
     const outcome = await deleteCustomer(app, caller(), (await deps.control.getTenant('t0'))!, 'c0');
 
+    // What failed goes on in a Deletion workflow; the request's own pass reconciles on its own.
+    expect(outcome.status).toBe('continuing');
+    expect(deletionStarts).toEqual([{ tenantId: 't0', taskId: outcome.receiptId, executionName: outcome.receiptId }]);
     const receipt = (await deps.control.getReceipt('t0', outcome.receiptId))!;
-    expect(receipt).toMatchObject({ kind: 'manual', status: 'failed' });
+    expect(receipt).toMatchObject({ kind: 'manual', status: 'running', continuedBy: [] });
     expectReconciled(receipt.categories, 'manual receipt');
     expect(total(receipt.categories, 'examined')).toBe(mine.length);
     expect(deletedPerCategory(receipt.categories)).toEqual(lostPerCategory(mine, deps));
