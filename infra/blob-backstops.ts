@@ -6,7 +6,7 @@
  */
 import type { BucketDefinition } from '../shared/adapters/table-definitions.js';
 import { CATALOG, CATEGORIES, type BucketName, type Category } from '../shared/domain/catalog.js';
-import { capDays, graceMs, periodMs, type PlatformPolicy } from '../shared/domain/policy.js';
+import { backstopCapDays, graceMs, periodMs, type PlatformPolicy } from '../shared/domain/policy.js';
 
 const DAY_MS = 86_400_000;
 
@@ -38,7 +38,8 @@ export function categoriesUnder(bucket: BucketName, prefix: string): Category[] 
 export function backstopDays(policy: PlatformPolicy, categories: readonly Category[]): number | null {
   let longestMs = 0;
   for (const category of categories) {
-    const cap = capDays(policy, category);
+    // The records' own backstop span: none under a subject clock or the account lifetime (their clocks move or wait on the account).
+    const cap = backstopCapDays(policy, category);
     if (cap === null) return null;
     longestMs = Math.max(longestMs, periodMs(cap) + graceMs(policy));
   }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { backstopDays } from '../../infra/blob-backstops.js';
 import { loadProfile, PROFILE_NAMES } from '../../shared/config/profiles.js';
 import { CATALOG, CATEGORIES, type BucketName, type Category } from '../../shared/domain/catalog.js';
-import { capDays, platformPolicySchema, type PlatformPolicy } from '../../shared/domain/policy.js';
+import { backstopCapDays, platformPolicySchema, type PlatformPolicy } from '../../shared/domain/policy.js';
 import { arnOf, built, refTo, resourceOf, statefulStack, type CfnResourceJson } from './helpers.js';
 
 const GOVERNED: readonly BucketName[] = ['recordings', 'media', 'exports'];
@@ -22,11 +22,11 @@ function blobPrefixes(): { bucket: BucketName; prefix: string; categories: Categ
   return [...groups.values()];
 }
 
-/** Cap + grace in whole days, worked out by hand: 0 days is 2 hours; S3 needs at least 1 day. */
+/** Cap + grace in whole days, worked out by hand: 0 days is the grace alone; S3 needs at least 1 day. */
 function expectedDays(policy: PlatformPolicy, categories: readonly Category[]): number | null {
-  const caps = categories.map((c) => capDays(policy, c));
+  const caps = categories.map((c) => backstopCapDays(policy, c));
   if (caps.some((c) => c === null)) return null;
-  const hours = Math.max(...caps.map((c) => (c === 0 ? 2 : c! * 24))) + policy.sweep.graceHours;
+  const hours = Math.max(...caps.map((c) => c! * 24)) + policy.sweep.graceHours;
   return Math.max(1, Math.ceil(hours / 24));
 }
 
@@ -179,7 +179,7 @@ describe('lifecycle backstops match the shipped profiles (DESIGN §7)', () => {
 });
 
 describe('lifecycle backstops at the edges', () => {
-  const base = loadProfile('support-desk');
+  const base = loadProfile('conversations');
   const edgePolicy = platformPolicySchema.parse({
     ...base,
     categories: {
@@ -196,14 +196,21 @@ describe('lifecycle backstops at the edges', () => {
     expect(expirationFor(media, 'email')).toBeGreaterThan(0);
   });
 
-  it('round a 0-day cap (2 hours) up to 1 day, the least S3 can do', () => {
+  it('round a 0-day cap (the grace alone) up to 1 day, the least S3 can do', () => {
     expect(expirationFor(resourceOf(template, stack.blobs.bucket('recordings')), 'recordings')).toBe(1);
   });
 
-  it('add grace before rounding: a 0-day cap (2 hours) with 22 hours of grace is 1 day, with 23 hours 2 days', () => {
+  it('add grace before rounding: a 0-day cap with 24 hours of grace is 1 day, with 25 hours 2 days', () => {
     const withGrace = (graceHours: number) => ({ ...edgePolicy, sweep: { ...edgePolicy.sweep, graceHours } });
-    expect(backstopDays(withGrace(22), ['call_recording'])).toBe(1);
-    expect(backstopDays(withGrace(23), ['call_recording'])).toBe(2);
+    expect(backstopDays(withGrace(24), ['call_recording'])).toBe(1);
+    expect(backstopDays(withGrace(25), ['call_recording'])).toBe(2);
+  });
+
+  it('set no expiry for blobs of customers under a subject clock (support-desk, whatever the setting’s maximum)', () => {
+    const desk = loadProfile('support-desk');
+    const capped = platformPolicySchema.parse({ ...desk, settings: desk.settings!.map((s) => ({ ...s, maxDays: 3650, indefiniteAllowed: true })) });
+    expect(backstopDays(capped, ['call_recording'])).toBeNull();
+    expect(backstopDays(capped, ['inbound_media', 'outbound_media'])).toBeNull();
   });
 
   it('take the longest cap when several categories share a prefix', () => {
