@@ -85,8 +85,10 @@ export interface PrivacyRequest {
   readonly subjectIds: readonly string[];
   readonly filter?: PrivacyRequestBody['filter'];
   readonly force: boolean;
-  /** Confirmation address; removed once the confirmation went out. */
+  /** Confirmation address; removed once the final outcome went out (kept while a hold's release is awaited). */
   readonly notifyEmail?: string;
+  /** The outcome (`status` or `status:reason`) the requester was told of while the request awaits a hold's release. */
+  readonly notifiedOutcome?: string;
   readonly counts: Partial<Record<Category, CategoryCounts>>;
   /** Subjects whose held parts wait for the hold's release. */
   readonly deferredSubjectIds?: readonly string[];
