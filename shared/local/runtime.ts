@@ -333,6 +333,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       privacy: privacyDeps.privacy,
       privacyRequests,
       holdWork,
+      // Local providers (the built-in stand-in included) listen on this machine.
+      allowPrivateProviderHosts: true,
       maxInlineBlobBytes: MAX_INLINE_BLOB_BYTES,
       ...(options.exportLinkSeconds !== undefined && { exportLinkSeconds: options.exportLinkSeconds }),
     };

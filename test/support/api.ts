@@ -146,6 +146,8 @@ export interface ApiWorldOptions {
   /** A platform policy of the test's own (e.g. other roles per action); wins over `profile`. */
   readonly platform?: PlatformPolicy;
   readonly maxInlineBlobBytes?: number;
+  /** Whether tenants may name providers on loopback or private addresses (the test providers listen on 127.0.0.1). @default true */
+  readonly allowPrivateProviderHosts?: boolean;
   /** Wraps the emulator-backed blob store (e.g. to stand in for Object Lock, which s3rver lacks). */
   readonly blobs?: (blobs: BlobStore) => BlobStore;
 }
@@ -180,6 +182,7 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
     privacyRequests,
     holdWork,
     deletionWork,
+    allowPrivateProviderHosts: options.allowPrivateProviderHosts ?? true,
     maxInlineBlobBytes: options.maxInlineBlobBytes ?? 1024 * 1024,
   };
   const handler = createApiHandler(deps, { logger });

@@ -100,6 +100,8 @@ export interface ApiDeps extends RunDeps {
   readonly holdWork: HoldWorkStarter;
   /** Finishes, outside the request, a manual deletion its request could not (`DeletionTask`). */
   readonly deletionWork: DeletionWorkStarter;
+  /** Whether tenants may name third-party providers on loopback or private addresses (local mode). @default false */
+  readonly allowPrivateProviderHosts?: boolean;
   /** Largest inline blob in an ingest body, in bytes (larger ones get an upload URL). */
   readonly maxInlineBlobBytes: number;
   /** Lifetime of the export route's blob links, in seconds. @default 900 (`DEFAULT_EXPORT_LINK_SECONDS`) */

@@ -115,7 +115,15 @@ export const thirdPartyEndpointSchema = z.strictObject({
   deleteUrl: z
     .url({ protocol: /^https?$/u, error: 'must be an absolute http(s) URL' })
     .max(2048, 'must have at most 2048 characters')
-    .refine((u) => u.includes('{ref}'), 'must contain {ref}, where the call reference goes'),
+    .refine((u) => u.includes('{ref}'), 'must contain {ref}, where the call reference goes')
+    .refine((u) => {
+      try {
+        const url = new URL(u.replaceAll('{ref}', 'ref'));
+        return url.username === '' && url.password === '';
+      } catch {
+        return true;
+      }
+    }, 'must not carry credentials'),
 });
 
 export const tenantBody = z.strictObject({
@@ -496,6 +504,7 @@ export const runResponse = z
       .optional()
       .describe('A manual deletion that went on in a Deletion workflow: the receipts of its attempts, oldest first (the status is running until the last).'),
     continuationOf: z.string().optional().describe('An attempt of a manual deletion: the receipt of the request it continues.'),
+    exportsDeleted: z.number().int().optional().describe('An erasure: earlier access exports of its subjects it deleted from the exports bucket.'),
   });
 export const runListQuery = z.strictObject({ limit: positiveIntParam(100).optional() });
 export const runListResponse = z.object({ runs: z.array(runResponse) });
@@ -578,8 +587,14 @@ export const privacyRequestResponse = z.object({
   updatedAt: z.string(),
   counts: countsByCategory,
   reason: z.string().optional(),
-  /** Access requests: the export's pre-signed link (valid 7 days from completion). */
+  /** Access requests: the export's pre-signed link (valid 7 days from completion), until the export is deleted. */
   exportUrl: z.string().optional(),
+  exportDeletedAt: z
+    .string()
+    .optional()
+    .describe('Access requests: when the export was deleted because a later erasure or anonymisation took its subject (the link answers 404 since).'),
+  exportDeletedBy: z.string().optional().describe('Access requests: the erasure or anonymisation request that deleted the export.'),
+  exportsDeleted: z.number().int().optional().describe('Erasure and anonymisation: earlier access exports of the subjects that the request deleted.'),
 });
 export const privacyListQuery = z.strictObject({ limit: positiveIntParam(100).optional() });
 export const privacyListResponse = z.object({ requests: z.array(privacyRequestResponse) });

@@ -2,6 +2,7 @@
  * Tenants: register or update one, list them all (SuperAdministrator); read
  * one, with the status its account is in (its own Administrators too).
  */
+import { isNonPublicHost } from '../../../adapters/http/external-provider.js';
 import { ValidationError } from '../../../domain/errors.js';
 import { retentionShardsOf } from '../../../domain/records.js';
 import { tenantStatusAt, type Tenant, type TenantStatusView } from '../../../domain/tenant.js';
@@ -39,6 +40,12 @@ export async function putTenant(app: ApiApp, caller: Caller, tenantId: string, b
       'retentionShards',
       `can only be raised (it is ${retentionShardsOf(existing)}): records already written to the higher shards would no longer be swept`,
     );
+  }
+  // A provider must be on the public internet (the call-time check, after DNS, stays); local mode's may be on this machine.
+  for (const [i, endpoint] of (body.thirdPartyEndpoints ?? []).entries()) {
+    if (app.deps.allowPrivateProviderHosts !== true && isNonPublicHost(new URL(endpoint.deleteUrl.replaceAll('{ref}', 'ref')).hostname)) {
+      throw new ValidationError(`thirdPartyEndpoints.${i}.deleteUrl`, 'its host must be a public address, not a loopback, private, link-local or reserved one');
+    }
   }
   const tenant: Tenant = {
     tenantId,
