@@ -8,13 +8,16 @@
  * DynamoDB's TTL must not take them either), and sets an Object Lock legal
  * hold on their blobs. Releasing restamps what no other active hold still
  * keeps and clears the blob holds. Sweeps and manual deletes honour a hold
- * from the moment it is stored, whatever this work's progress.
+ * from the moment it is stored, whatever this work's progress. Where the
+ * profile lets no hold keep data past its cap (`holds.beyondCap: false`), a
+ * capped record keeps its backstop and its blob is not locked: it goes at its
+ * cap whatever the hold (`holdLiftsBackstop`).
  */
 import { CATEGORIES, type Category } from './catalog.js';
 import { forEachLimited } from './deletion/counts.js';
 import { NotFoundError } from './errors.js';
 import { holdCovers, type HoldScope, type HoldWorkCounts, type LegalHold } from './holds.js';
-import { backstopExpiresAt, type PlatformPolicy } from './policy.js';
+import { backstopExpiresAt, holdLiftsBackstop, type PlatformPolicy } from './policy.js';
 import type { BlobStore, Clock, ControlStore, HoldWorkStarter, RecordStore } from './ports.js';
 import {
   ancestorSks,
@@ -111,18 +114,21 @@ async function narrowScope(records: RecordStore, tenantId: string, scope: HoldSc
 type Work = (found: Found) => Promise<HoldWorkCounts>;
 
 function applyWork(deps: HoldWorkDeps, hold: LegalHold): Work {
+  // Where no hold may keep data past its cap, a capped record keeps its backstop and its blob stays unlocked.
+  const lifts = (r: DueRecord) => holdLiftsBackstop(deps.platform, r.category);
   return async ({ partitions, loose }) => {
     const unstamp: DueRecord[] = [];
     const blobTargets: DueRecord[] = [];
     for (const items of partitions.values()) {
       const kept = keptIn(items, (i) => holdCovers(hold, i));
       for (const item of items) {
+        if (!lifts(item)) continue;
         if (kept.has(item.sk) && item.expiresAt !== undefined) unstamp.push(item);
         if (holdCovers(hold, item) && item.blobBucket !== undefined && item.blobKey !== undefined) blobTargets.push(item);
       }
     }
     for (const r of loose) {
-      if (!holdCovers(hold, r)) continue;
+      if (!holdCovers(hold, r) || !lifts(r)) continue;
       // The retention index does not project `expiresAt`: take it off unconditionally.
       unstamp.push(r);
       if (r.blobBucket !== undefined && r.blobKey !== undefined) blobTargets.push(r);

@@ -528,6 +528,17 @@ export function holdCapDays(
   return caps.length === 0 ? undefined : { longest: Math.max(...caps), byCategory };
 }
 
+/**
+ * Whether a legal hold takes a record's TTL backstop off (and locks its blob):
+ * wherever holds may keep data past the cap, or the record has no cap. Where
+ * the profile lets no hold pass a cap, a capped record keeps its backstop — it
+ * goes at its cap whatever the hold — and its blob gets no legal hold, which
+ * would stop the sweep deleting it there.
+ */
+export function holdLiftsBackstop(platform: PlatformPolicy, category: Category): boolean {
+  return governance(platform).holdsBeyondCap || backstopCapDays(platform, category) === null;
+}
+
 function longer(a: PeriodDays, b: PeriodDays): boolean {
   return periodMs(a) > periodMs(b);
 }

@@ -274,6 +274,10 @@ describe('call-tracking: 25-month communication records, no hold past them, cont
     const hold = await w.call({ method: 'POST', path: `/v1/tenants/${t}/legal-holds`, body: { scope: { customerId: 'caller' }, reason: 'litigation' }, token: token('ComplianceAdministrator', t) });
     expect(hold.status, hold.text).toBe(201);
     expect(s.holdCreatedResponse.parse(hold.body)).toMatchObject({ coversOnlyInsideCapDays: 761, capDaysByCategory: expect.objectContaining({ call: 761, call_recording: 761 }) });
+    // The hold leaves the calls' TTL backstops at their cap (it does not keep them past it).
+    const applied = await customerItems(w, t, 'caller');
+    expect(applied.get(keys.callSk('call-recent'))?.expiresAt).toBeDefined();
+    expect(applied.get(keys.recordingSk('call-26m', 'rec-26m'))?.expiresAt).toBeDefined();
 
     const receipt = await sweep(w, t);
 

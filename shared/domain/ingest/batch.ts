@@ -6,7 +6,7 @@
 import { CATALOG, type BucketName, type Category } from '../catalog.js';
 import { holdMatcher, type HoldTarget, type LegalHold } from '../holds.js';
 import type { CountryCode, NormaliseResult } from '../identifiers.js';
-import { backstopExpiresAt, type PlatformPolicy } from '../policy.js';
+import { backstopExpiresAt, holdLiftsBackstop, type PlatformPolicy } from '../policy.js';
 import { blobKey, DEFAULT_RETENTION_SHARDS, retentionKeysOf, type RecordItem } from '../records.js';
 import type { IngestIssue, ParsedRecords } from './parse.js';
 
@@ -218,7 +218,7 @@ export class Batch {
       clockStart: g.clockStart,
       parentClock: g.parent?.startedAt,
       parentCategory: g.parent?.category,
-      expiresAt: held ? undefined : backstopExpiresAt(this.ctx.platform, g.category, new Date(g.clockStart)),
+      expiresAt: held && holdLiftsBackstop(this.ctx.platform, g.category) ? undefined : backstopExpiresAt(this.ctx.platform, g.category, new Date(g.clockStart)),
       retentionPk,
       retentionSk,
       blobBucket: g.blob?.bucket,
