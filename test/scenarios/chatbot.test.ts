@@ -157,7 +157,7 @@ describe('deleting bot users in bulk from the privacy module', () => {
     expect(filed.status, filed.text).toBe(202);
     expect(filed.body).toMatchObject({ requestId: expect.any(String), status: 'received' });
     const request = await tenantCall(w, 'b-bulk', admin('b-bulk'), 'GET', `/privacy-requests/${filed.body.requestId}`);
-    expect(request.body).toMatchObject({ status: 'completed', selector: 'filter' });
+    expect(request.body).toMatchObject({ status: 'completed', selector: 'filter', subjects: shown.length });
     // Their three conversations (two of one user, one of the other).
     expect(request.body.counts.conversation).toMatchObject({ deleted: 3, failed: 0 });
     const movedEvent = (i: RecordItem) => i.category === 'analytics_event' && i.subjectId === undefined;

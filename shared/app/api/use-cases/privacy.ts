@@ -37,6 +37,9 @@ export interface PrivacyRequestView {
   readonly counts: PrivacyRequest['counts'];
   readonly reason?: string;
   readonly exportUrl?: string;
+  readonly exportDeletedAt?: string;
+  readonly exportDeletedBy?: string;
+  readonly exportsDeleted?: number;
 }
 
 export function privacyRequestView(r: PrivacyRequest): PrivacyRequestView {
@@ -45,13 +48,17 @@ export function privacyRequestView(r: PrivacyRequest): PrivacyRequestView {
     kind: r.kind,
     status: r.status,
     selector: r.selector,
-    subjects: r.subjectIds.length,
+    // A bulk erasure finds its customers page by page in its workflow: they are counted, not listed.
+    subjects: r.matchedSubjects ?? r.subjectIds.length,
     receivedAt: r.receivedAt,
     dueAt: r.dueAt,
     updatedAt: r.updatedAt,
     counts: r.counts,
     ...(r.reason !== undefined && { reason: r.reason }),
     ...(r.exportUrl !== undefined && { exportUrl: r.exportUrl }),
+    ...(r.exportDeletedAt !== undefined && { exportDeletedAt: r.exportDeletedAt }),
+    ...(r.exportDeletedBy !== undefined && { exportDeletedBy: r.exportDeletedBy }),
+    ...(r.exportsDeleted !== undefined && { exportsDeleted: r.exportsDeleted }),
   };
 }
 
