@@ -65,6 +65,8 @@ export interface Receipt {
    */
   readonly retentionShards?: number;
   readonly categories: Partial<Record<Category, CategoryCounts>>;
+  /** An erasure: earlier access-export documents of its subjects it deleted from the exports bucket. */
+  readonly exportsDeleted?: number;
   /** Keyed HMACs of the subjects touched; never raw ids of people. */
   readonly subjectRefs?: readonly string[];
   /** Set when more subjects were touched than a receipt lists. */

@@ -331,6 +331,7 @@ describe('privacy requests', () => {
   it('answer submitting, listing and reading requests of each kind, a bad body and an unknown request as documented', async () => {
     const c = await customer();
     const access = await call({ method: 'POST', path: `/v1/tenants/${T}/privacy-requests`, body: { kind: 'access', subject: { email: c.email } }, token: COMPLIANCE });
+    const readExport = await call({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests/${access.body.requestId}`, token: COMPLIANCE });
     const erasure = await call({ method: 'POST', path: `/v1/tenants/${T}/privacy-requests`, body: { kind: 'erasure', subject: { customerId: c.id } }, token: COMPLIANCE, headers: { 'Idempotency-Key': 'oas-1' } });
     const bad = await call({ method: 'POST', path: `/v1/tenants/${T}/privacy-requests`, body: { kind: 'forget' }, token: COMPLIANCE });
     const listed = await call({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests`, query: { limit: '10' }, token: COMPLIANCE });
@@ -339,7 +340,11 @@ describe('privacy requests', () => {
     const unknown = await call({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests/no-such-request`, token: COMPLIANCE });
 
     expect([access.status, erasure.status, bad.status, listed.status, readAccess.status, readErasure.status, unknown.status]).toEqual([202, 202, 400, 200, 200, 200, 404]);
-    expect(readAccess.body.exportUrl).toMatch(/X-Amz-Signature=/u);
+    expect(readExport.status).toBe(200);
+    expect(readExport.body.exportUrl).toMatch(/X-Amz-Signature=/u);
+    // The erasure of its subject deleted the export: the request says so instead of linking to it.
+    expect(readAccess.body.exportUrl).toBeUndefined();
+    expect(readAccess.body.exportDeletedBy).toBe(erasure.body.requestId);
   });
 
   it('write an access export whose every subject matches the export route’s documented schema', async () => {

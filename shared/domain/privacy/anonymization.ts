@@ -4,6 +4,7 @@ import { ConflictError } from '../errors.js';
 import { holdMatcher } from '../holds.js';
 import { isIdentifierSk, recordKeyString, type RecordItem } from '../records.js';
 import { load, tenantOf, type PrivacyDeps } from './deps.js';
+import { deleteAccessExports, storedAccessExports } from './exports.js';
 import type { PrivacyOutcome } from './request.js';
 
 /** Fields of a record's data that identify a person; anonymisation replaces them. */
@@ -52,7 +53,8 @@ function token(random: () => string): string {
  * removed, blobs and third-party data deleted (through the one executor),
  * identifiers removed (so no lookup finds the subject), analytics events
  * unlinked from the subject, non-identifying metadata (times, channel,
- * durations) kept. Held records are left as they are.
+ * durations) kept. Held records are left as they are. Earlier access exports
+ * of the subjects are deleted (counted on the request's `exportsDeleted`).
  */
 export async function executeAnonymization(
   deps: PrivacyDeps & { readonly random: () => string },
@@ -94,8 +96,11 @@ export async function executeAnonymization(
       await deps.records.update(item, { set, remove });
     }
   }
+  // Her earlier access exports hold her identifiers as they were: they go too.
+  const exportDeletion = await deleteAccessExports(deps, await storedAccessExports(deps, tenantId), request.subjectIds, requestId);
+  failed += exportDeletion.failed;
   if (failed > 0) throw new ConflictError(`${failed} blob(s), third-party record(s) or analytics event(s) of request ${requestId} could not be deleted or unlinked`);
   const outcome: PrivacyOutcome = held > 0 ? { status: 'partially_completed', reason: 'legal_hold' } : { status: 'completed' };
-  await deps.privacy.put({ ...request, ...outcome, updatedAt: deps.clock.now().toISOString() });
+  await deps.privacy.put({ ...request, ...outcome, exportsDeleted: (request.exportsDeleted ?? 0) + exportDeletion.deleted, updatedAt: deps.clock.now().toISOString() });
   return outcome;
 }

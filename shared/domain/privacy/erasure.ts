@@ -7,6 +7,7 @@ import type { Tenant } from '../tenant.js';
 import { earliestContact, firstContactOf, keys, retentionShardsOf, type RecordItem } from '../records.js';
 import { subjectRef } from '../references.js';
 import { load, tenantOf, type PrivacyDeps } from './deps.js';
+import { deleteAccessExports, storedAccessExports } from './exports.js';
 import type { ErasureProgress, PrivacyOutcome, PrivacyRequestBody } from './request.js';
 
 /** Subjects whose partitions are read and erased together. */
@@ -89,6 +90,8 @@ async function readPartitions(deps: Pick<PrivacyDeps, 'records'>, tenantId: stri
  * deletion executor, a chunk at a time: it works until `deadline` and keeps
  * its progress on the request, and the workflow calls again until `done`.
  * A bulk request finds its subjects here, page by page, not when it is filed.
+ * Earlier access exports of each erased subject are deleted with her records
+ * (counted in the receipt's `exportsDeleted`; a failed one fails the request).
  * Held parts stay (the request ends `partially_completed` and resumes when the
  * hold is released); open conversations reject a request naming its subjects
  * unless `force` (a bulk request skips those customers and says so).
@@ -128,6 +131,7 @@ export async function executeErasure(
 
   const holds = await deps.control.listHolds(tenantId);
   const isHeld = holdMatcher(holds, now);
+  const exports = await storedAccessExports(deps, tenantId);
   let finished = false;
   do {
     let batch: Map<string, RecordItem[]>;
@@ -162,6 +166,9 @@ export async function executeErasure(
       if (item.outcome === 'held' && item.record.subjectId !== undefined) deferred.add(item.record.subjectId);
       if (item.outcome === 'failed' || (item.outcome === 'kept' && item.keptReason !== 'unlinked')) failed += 1;
     }
+    // The subjects' access exports die with them (held ones' too: the hold keeps her records, not copies made for her).
+    const exportDeletion = await deleteAccessExports(deps, exports, batch.keys(), requestId);
+    failed += exportDeletion.failed;
     const refs = new Set(progress.subjectRefs);
     let truncated = progress.subjectRefsTruncated === true;
     for (const subjectId of batch.keys()) {
@@ -175,6 +182,7 @@ export async function executeErasure(
       counts: addCounts(structuredClone(progress.counts) as CountsByCategory, report.counts),
       deferred: [...deferred],
       failed,
+      exportsDeleted: (progress.exportsDeleted ?? 0) + exportDeletion.deleted,
       subjectRefs: [...refs],
       ...(truncated && { subjectRefsTruncated: true }),
     };
@@ -197,6 +205,7 @@ export async function executeErasure(
     finishedAt: deps.clock.now().toISOString(),
     cutoffs: {},
     categories: progress.counts,
+    exportsDeleted: progress.exportsDeleted ?? 0,
     subjectRefs: progress.subjectRefs,
     ...(progress.subjectRefsTruncated === true && { subjectRefsTruncated: true }),
   };
@@ -217,6 +226,7 @@ export async function executeErasure(
     reason: outcome.reason,
     counts: addCounts(structuredClone(request.counts) as CountsByCategory, progress.counts),
     deferredSubjectIds: progress.deferred.length > 0 ? progress.deferred : undefined,
+    exportsDeleted: (request.exportsDeleted ?? 0) + (progress.exportsDeleted ?? 0),
     ...(bulk && { matchedSubjects: (request.matchedSubjects ?? 0) + progress.matched }),
     runIds: [...(request.runIds ?? []), progress.runId],
     updatedAt: deps.clock.now().toISOString(),

@@ -99,6 +99,12 @@ export interface PrivacyRequest {
   readonly matchedSubjects?: number;
   readonly exportKey?: string;
   readonly exportUrl?: string;
+  /** Access: when the export was deleted because its subject was erased or anonymised (no `exportKey`/`exportUrl` since). */
+  readonly exportDeletedAt?: string;
+  /** Access: the erasure or anonymisation request that deleted the export. */
+  readonly exportDeletedBy?: string;
+  /** Erasure, anonymisation: earlier access exports of its subjects it deleted. */
+  readonly exportsDeleted?: number;
   readonly runIds?: readonly string[];
 }
 
@@ -126,4 +132,6 @@ export interface ErasureProgress {
   readonly skippedOpen: number;
   readonly subjectRefs: readonly string[];
   readonly subjectRefsTruncated?: boolean;
+  /** Access exports of the subjects erased so far that this execution deleted (absent in progress kept before it was counted). */
+  readonly exportsDeleted?: number;
 }

@@ -27,6 +27,8 @@ export interface RunView {
   readonly continuedBy?: readonly string[];
   /** An attempt of a manual deletion's workflow: the request's receipt. */
   readonly continuationOf?: string;
+  /** An erasure: earlier access exports of its subjects it deleted. */
+  readonly exportsDeleted?: number;
 }
 
 export function runView(r: Receipt): RunView {
@@ -46,6 +48,7 @@ export function runView(r: Receipt): RunView {
     failedStages: r.failedStages ?? [],
     ...(r.continuedBy !== undefined && { continuedBy: r.continuedBy }),
     ...(r.continuationOf !== undefined && { continuationOf: r.continuationOf }),
+    ...(r.exportsDeleted !== undefined && { exportsDeleted: r.exportsDeleted }),
   };
 }
 
