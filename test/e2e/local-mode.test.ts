@@ -352,7 +352,7 @@ describe('local mode, driven through the lethe CLI', () => {
   it('stops cleanly on Ctrl-C and frees its port', async () => {
     await stopServer();
 
-    expect(serverOutput).toContain('Stopped. The data stays in the data directory for the next start.');
+    expect(serverOutput).toContain('Stopped. The data stays in the data directory; work still running (a sweep, an erasure, a hold) resumes at the next start.');
     const port = Number(new URL(url).port);
     const probe = createServer();
     await new Promise<void>((resolve, reject) => {
