@@ -1,9 +1,11 @@
 import { Duration, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { GUARDED_BUCKETS } from '../shared/app/blob-guard.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
 import { acknowledge } from './acknowledgements.js';
 import { AdminApi, type AdminApiProps } from './constructs/admin-api.js';
+import { BlobGuardService } from './constructs/blob-guard-service.js';
 import { LetheRuntime } from './constructs/lethe-runtime.js';
 import { LetheMonitoring } from './constructs/monitoring.js';
 import { DeletionService } from './constructs/deletion-service.js';
@@ -52,6 +54,8 @@ export class StatelessStack extends Stack {
   readonly privacy: PrivacyService;
   readonly holds: HoldService;
   readonly deletions: DeletionService;
+  /** Deletes uploaded recordings and media that no record points to (an upload URL used after its record went). */
+  readonly blobGuard: BlobGuardService;
   readonly adminApi: AdminApi;
   /** Alarms (failed sweeps, function errors, dead letters, deletion lag) and the dashboard. */
   readonly monitoring: LetheMonitoring;
@@ -92,6 +96,7 @@ export class StatelessStack extends Stack {
     this.holds = new HoldService(this, 'HoldService', { runtime: this.runtime, privacyStateMachine: this.privacy.stateMachine });
     this.deletions = new DeletionService(this, 'DeletionService', { runtime: this.runtime });
     this.sweep.releaseExpiredHoldsWith(this.holds.stateMachine);
+    this.blobGuard = new BlobGuardService(this, 'BlobGuardService', { runtime: this.runtime, buckets: GUARDED_BUCKETS.map((name) => stateful.blobs.bucket(name)) });
     this.adminApi = new AdminApi(this, 'AdminApi', {
       ...props.adminApi,
       runtime: this.runtime,
@@ -108,7 +113,7 @@ export class StatelessStack extends Stack {
       privacyStateMachine: this.privacy.stateMachine,
       holdStateMachine: this.holds.stateMachine,
       deletionStateMachine: this.deletions.stateMachine,
-      functions: { ...this.sweep.functions, ...this.privacy.functions, ...this.holds.functions, ...this.deletions.functions },
+      functions: { ...this.sweep.functions, ...this.privacy.functions, ...this.holds.functions, ...this.deletions.functions, ...this.blobGuard.functions },
       scheduleDeadLetterQueue: this.sweep.scheduleDeadLetterQueue,
       recordsTable: stateful.recordsTable,
       cadenceMinutes: platformPolicy.sweep.cadenceMinutes,

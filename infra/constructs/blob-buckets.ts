@@ -5,12 +5,14 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  CfnBucket,
   ObjectOwnership,
   type IBucket,
   type LifecycleRule,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BUCKETS, type BucketDefinition } from '../../shared/adapters/table-definitions.js';
+import { GUARDED_BUCKETS } from '../../shared/app/blob-guard.js';
 import type { BucketName } from '../../shared/domain/catalog.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import { backstopGaps, prefixBackstops } from '../blob-backstops.js';
@@ -53,6 +55,12 @@ export interface BlobBucketsProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Buckets that send their object events to EventBridge (the blob guard's
+   * rule, in the stateless stack, listens there: no reference back to it).
+   * @default GUARDED_BUCKETS, the buckets records point into (recordings, media)
+   */
+  readonly eventBridgeBuckets?: readonly BucketName[];
 }
 
 /**
@@ -77,6 +85,7 @@ export class BlobBuckets extends Construct {
     const abortDays = positiveDays(this, 'abortIncompleteMultipartUploadDays', props.abortIncompleteMultipartUploadDays ?? 1);
     const logDays = positiveDays(this, 'accessLogRetentionDays', props.accessLogRetentionDays ?? 90);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const eventBridgeBuckets = new Set(props.eventBridgeBuckets ?? GUARDED_BUCKETS);
 
     const accessLogs = new Bucket(this, 'AccessLogs', {
       encryption: BucketEncryption.S3_MANAGED,
@@ -113,6 +122,10 @@ export class BlobBuckets extends Construct {
         lifecycleRules: lifecycleRules(props.platformPolicy, definition, { versioned, noncurrentDays, abortDays }),
         removalPolicy,
       });
+      if (eventBridgeBuckets.has(definition.id)) {
+        // On the bucket resource itself: the L2 eventBridgeEnabled adds a notifications custom resource (a Lambda with a wildcard role).
+        (bucket.node.defaultChild as CfnBucket).notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
+      }
       this.buckets.set(definition.id, bucket);
     }
   }

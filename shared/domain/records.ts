@@ -312,3 +312,11 @@ export function retentionShardsOf(tenant: { readonly retentionShards?: number })
 export function blobKey(prefix: string, tenantId: string, subjectId: string, id: string): string {
   return `${prefix}/${tenantId}/${subjectId}/${id}`;
 }
+
+/** The parts of a blob's object key, or undefined when the key is not `<prefix>/<tenant>/<subject>/<id>`. */
+export function parseBlobKey(key: string): { readonly prefix: string; readonly tenantId: string; readonly subjectId: string; readonly id: string } | undefined {
+  const parts = key.split('/');
+  if (parts.length !== 4 || parts.some((p) => p === '' || p === '.' || p === '..')) return undefined;
+  const [prefix, tenantId, subjectId, id] = parts as [string, string, string, string];
+  return { prefix, tenantId, subjectId, id };
+}

@@ -38,6 +38,8 @@ declare module 's3rver' {
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
     reset(): void;
+    /** S3 notification-shaped events (`{ Records: [...] }`) of object puts, posts, copies and deletes. */
+    on(event: 'event', listener: (event: unknown) => void): this;
   }
   export default S3rver;
 }

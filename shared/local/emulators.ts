@@ -28,6 +28,8 @@ export interface Emulators {
   /** e.g. `http://127.0.0.1:41234` */
   readonly dynamoEndpoint: string;
   readonly s3Endpoint: string;
+  /** Calls `listener` with each object event of the S3 emulator (an S3 notification: `{ Records: [...] }`). */
+  onS3Event(listener: (event: unknown) => void): void;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     return {
       dynamoEndpoint: dynamo.endpoint,
       s3Endpoint: s3.endpoint,
+      onS3Event: (listener) => s3.onEvent(listener),
       close: async () => {
         const results = await Promise.allSettled([dynamo.close(), s3.close()]);
         const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -55,6 +58,10 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
 interface Running {
   readonly endpoint: string;
   close(): Promise<void>;
+}
+
+interface RunningS3 extends Running {
+  onEvent(listener: (event: unknown) => void): void;
 }
 
 async function startDynalite(path: string | undefined, port: number): Promise<Running> {
@@ -84,7 +91,7 @@ async function startDynalite(path: string | undefined, port: number): Promise<Ru
   };
 }
 
-async function startS3rver(directory: string | undefined, port: number): Promise<Running> {
+async function startS3rver(directory: string | undefined, port: number): Promise<RunningS3> {
   const ownDirectory = directory === undefined ? await mkdtemp(join(tmpdir(), 'lethe-s3-')) : undefined;
   const server = new S3rver({
     address: HOST,
@@ -97,6 +104,9 @@ async function startS3rver(directory: string | undefined, port: number): Promise
     const { port: actualPort } = await server.run();
     return {
       endpoint: `http://${HOST}:${actualPort}`,
+      onEvent: (listener) => {
+        server.on('event', listener);
+      },
       close: async () => {
         await server.close();
         if (ownDirectory !== undefined) await rm(ownDirectory, { recursive: true, force: true });

@@ -28,6 +28,7 @@ import type { SweepStarter } from '../domain/ports.js';
 import type { PrivacyDeps } from '../domain/privacy/deps.js';
 import type { Receipt } from '../domain/receipt.js';
 import type { RunDeps } from '../domain/runs.js';
+import { LocalBlobGuard } from './blob-guard-runner.js';
 import { signDevToken, toAuthorizerClaims, verifyDevToken, type DevTokenRequest } from './dev-token.js';
 import { startEmulators, S3RVER_CREDENTIALS, type Emulators } from './emulators.js';
 import { startFakeProvider, type FakeProvider } from './fake-provider.js';
@@ -69,6 +70,8 @@ export interface LocalRuntimeOptions {
   readonly stageBudgetMs?: number;
   /** Lifetime of the export route's blob links, in seconds. @default 900 (`DEFAULT_EXPORT_LINK_SECONDS`) */
   readonly exportLinkSeconds?: number;
+  /** How old an uploaded object no record points to must be before the blob guard deletes it. @default 60000 (`DEFAULT_BLOB_GUARD_SETTLE_MS`) */
+  readonly blobGuardSettleMs?: number;
 }
 
 /** Progress of a local sweep, reported after every stage chunk. */
@@ -106,6 +109,8 @@ export interface LocalRuntime {
   sweepsInFlight(): number;
   /** PrivacyRequest executions in flight (started through the API, or resumed by a hold release). */
   privacyRequestsInFlight(): number;
+  /** Resolves when the blob guard has checked every object created so far. */
+  blobGuardIdle(): Promise<void>;
   /** A dev token signed with this data directory's key. */
   issueToken(request: DevTokenRequest): Promise<string>;
   /** Stops the server, lets running sweeps and privacy requests settle (up to `graceMs`), closes the emulators. */
@@ -321,6 +326,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       { stageBudgetMs: options.stageBudgetMs ?? 5_000, logger },
     );
     const sweeps = new LocalSweeps(runDeps, baseHandlers, logger);
+    // An object created in the recordings or media bucket that no record points to (an upload URL used after its record went) is deleted.
+    const blobGuard = new LocalBlobGuard(runDeps, {
+      logger,
+      bucketNames: LOCAL_BUCKET_NAMES,
+      ...(options.blobGuardSettleMs !== undefined && { settleMs: options.blobGuardSettleMs }),
+    });
+    emulators.onS3Event((event) => blobGuard.onEvent(event));
     const privacyDeps: PrivacyDeps = { ...runDeps, privacy: new DynamoPrivacyRequestStore({ doc: dynamo.doc, tableName: LOCAL_TABLE_NAMES.control }) };
     // In the background, as Step Functions runs them: the API answers 202 at once.
     const privacyRequests = new InProcessPrivacyStarter(privacyHandlers(privacyDeps, { logger }), { background: true, logger });
@@ -409,12 +421,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       },
       sweepsInFlight: () => sweeps.size,
       privacyRequestsInFlight: () => privacyRequests.size,
+      blobGuardIdle: () => blobGuard.idle(),
       issueToken: (request) => signDevToken(secrets.devTokenKey, request),
       close: async (closeOptions = {}) => {
         // No new requests first, then let sweeps and privacy requests finish their step before the stores go away.
         await closeServer(server).catch(() => undefined);
         const graceMs = closeOptions.graceMs ?? 10_000;
-        await Promise.all([sweeps.settle(graceMs), privacyRequests.settle(graceMs), holdWork.settle(graceMs), deletionWork.settle(graceMs)]);
+        await Promise.all([sweeps.settle(graceMs), privacyRequests.settle(graceMs), holdWork.settle(graceMs), deletionWork.settle(graceMs), blobGuard.settle(graceMs)]);
         await cleanup();
       },
     };

@@ -16,8 +16,12 @@ import type { Tenant } from '../../../domain/tenant.js';
 import { audit, type ApiApp, type Caller } from '../app.js';
 import { HeldError } from '../errors.js';
 
-/** Upload URLs live an hour. */
-const UPLOAD_URL_SECONDS = 3600;
+/**
+ * Upload URLs live 15 minutes: an upload is expected at once, and a URL used
+ * after its record was deleted only leaves an orphan for the blob guard to
+ * delete (shared/app/blob-guard.ts), so it should not be usable for long.
+ */
+const UPLOAD_URL_SECONDS = 15 * 60;
 const CONCURRENCY = 8;
 
 export interface UploadInstruction {
