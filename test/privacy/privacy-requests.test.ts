@@ -144,7 +144,7 @@ describe('erasure', () => {
     expect(await w.deps.records.findByIdentifier('acme', 'PHONE', big.phone)).toEqual([]);
     expect(Object.values(request.counts).reduce((n, c) => n + c.deleted, 0)).toBe(before.filter(mine).length - events.length);
     expect(request.counts.analytics_event?.keptReasons).toEqual({ unlinked: events.length });
-  });
+  }, 240_000);
 
   it('binds an idempotency key to one request only', async () => {
     const first = await w.deps.privacy.claimIdempotencyKey('acme', 'key-123', 'req-a');
