@@ -13,6 +13,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Role } from '../shared/app/api/contract.js';
 import { DEFAULT_PROFILE, PROFILE_NAMES } from '../shared/config/profiles.js';
+import { governedCategories, type PlatformPolicy } from '../shared/domain/policy.js';
 import type { Receipt } from '../shared/domain/receipt.js';
 import { ApiClient } from '../cli/api-client.js';
 import { DEFAULT_ENDPOINT } from '../cli/context.js';
@@ -73,6 +74,13 @@ async function writeLastFiredAt(dataDir: string, at: Date): Promise<void> {
 }
 
 const print = (text = '') => process.stdout.write(`${text}\n`);
+
+/** A change the profile accepts, to try the preview with: the setting that governs conversations, or their own period. */
+function previewExample(platform: PlatformPolicy): string {
+  const setting = (platform.settings ?? []).find((s) => governedCategories(s).includes('conversation'));
+  if (setting === undefined) return '--category conversation=90';
+  return `--setting ${setting.name}=${Math.max(setting.minDays, 30)}`;
+}
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** A progress bar on a terminal; a start and an end line otherwise (logs, tests). */
@@ -164,7 +172,7 @@ async function printAccess(runtime: LocalRuntime): Promise<void> {
     print('Try:');
     print(`  ${endpoint}export LETHE_TOKEN=${adminToken}`);
     print('  npx lethe policy get');
-    print('  npx lethe policy preview --category conversation=90 --acknowledge-data-loss');
+    print(`  npx lethe policy preview ${previewExample(runtime.platform)} --acknowledge-data-loss`);
     print('  npx lethe runs ls');
   } else {
     print('Dev token, SuperAdministrator (24 h):');
