@@ -13,7 +13,7 @@
  * Then a subject is erased and another one's data exported on request, each
  * confirmed by e-mail.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -115,11 +115,27 @@ function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchA
 }
 
 /** Ctrl-C as a terminal sends it: SIGINT to the whole process group (npx, tsx, node). */
+/** The node process running bin/local.ts for this test's data directory (under npx and tsx), if it can be found. */
+function lethePid(): number | undefined {
+  try {
+    const out = execFileSync('pgrep', ['-f', `bin/local.ts --no-seed --data-dir ${dataDir}`], { encoding: 'utf8' });
+    const pids = out.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+    // The deepest process (the highest pid here: started last) is node running the script; the others are npx and tsx.
+    return pids.length === 0 ? undefined : Math.max(...pids);
+  } catch {
+    return undefined;
+  }
+}
+
 async function stopServer(): Promise<void> {
   if (server?.pid === undefined || server.exitCode !== null || server.signalCode !== null) return;
   const pid = server.pid;
+  // Ctrl-C reaches the Lethe process itself; through the whole group, tsx's own relay (a 30 ms hand-shake with its child)
+  // can kill the child outright on a loaded machine before it has stopped, which is tsx's behaviour, not Lethe's.
+  const lethe = lethePid();
   try {
-    process.kill(-pid, 'SIGINT');
+    if (lethe !== undefined) process.kill(lethe, 'SIGINT');
+    else process.kill(-pid, 'SIGINT');
   } catch {
     return;
   }
@@ -178,7 +194,8 @@ beforeAll(async () => {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LETHE_LOG_LEVEL: 'WARN' },
   });
-  serverExit = new Promise((resolve) => server?.once('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': npx may exit before the Lethe process under it has printed its last lines (they share the pipes).
+  serverExit = new Promise((resolve) => server?.once('close', (code, signal) => resolve({ code, signal })));
   server.stdout?.on('data', (chunk: Buffer) => (serverOutput += chunk.toString('utf8')));
   server.stderr?.on('data', (chunk: Buffer) => (serverOutput += chunk.toString('utf8')));
   const ready = await waitForOutput(/Lethe is ready at (http:\/\/127\.0\.0\.1:\d+)/, 45_000);
