@@ -9,6 +9,7 @@ import { seedCommand, tenantsCommand, tokenCommand } from './data.js';
 import { auditCommand, holdCommand, privacyCommand, runsCommand, sweepCommand } from './operations.js';
 import { policyCommand } from './policy.js';
 import { adminLogsCommand, anonymizeCommand, attachmentCommand, privacyPreviewCommand } from './records.js';
+import { VERSION } from './version.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -19,6 +20,7 @@ export function buildProgram(output: Output = processOutput): Command {
     .addOption(new Option('--token <jwt>', 'bearer token').env('LETHE_TOKEN'))
     .addOption(new Option('--tenant <id>', 'tenant to act on (default: the token’s tenant)').env('LETHE_TENANT'))
     .option('--json', 'print JSON (for scripts) instead of tables')
+    .version(VERSION, '-V, --version', 'print the version of lethe')
     .showHelpAfterError('(run with --help for usage)');
   const streams = { writeOut: (s: string) => output.out(s.replace(/\n$/, '')), writeErr: (s: string) => output.err(s.replace(/\n$/, '')) };
 

@@ -3,6 +3,7 @@
  * tenant taken from the token, and policy changes merged into the overrides.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/program.js';
@@ -109,6 +110,15 @@ describe('the lethe CLI', () => {
     expect(missingReason.stderr[0]).toMatch(/required option '--reason <text>'/);
     expect(code).toBe(1);
     expect(unreachable.stderr[0]).toBe(`error: cannot reach ${nobody}: connection refused (is \`npm start\` running?)`);
+  });
+
+  it('prints the package version with --version and exits 0', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+    const result = await run('--version');
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toEqual([pkg.version]);
   });
 
   it('reads periods as days, "indefinite" or "default"', () => {
