@@ -5,6 +5,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createDynamoClients, createS3Client, createSecretsManagerClient, createSesClient } from '../shared/adapters/clients.js';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { KmsKeyWrapper } from '../shared/adapters/crypto/kms-wrapper.js';
 import { SesMailer } from '../shared/adapters/mail/ses-mailer.js';
 import { composeRunDeps } from '../shared/app/compose.js';
 import { readLambdaConfig } from '../shared/config/lambda-env.js';
@@ -25,4 +27,5 @@ export const runDeps = composeRunDeps({
   mailer: new SesMailer(createSesClient({ region: config.region }), { from: config.mailFrom }),
   refSecret: secret.SecretString,
   operatorEmails: config.operatorEmails,
+  ...(config.shreddingKeyArn !== undefined && { keyWrapper: new KmsKeyWrapper(new KMSClient({ region: config.region }), config.shreddingKeyArn) }),
 });

@@ -68,6 +68,7 @@ export const CONTROL_TABLE: TableDefinition = {
 export const KEYS_TABLE: TableDefinition = {
   id: 'keys',
   partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
   globalSecondaryIndexes: [],
   pointInTimeRecovery: false,
 };

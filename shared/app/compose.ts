@@ -7,6 +7,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { BUCKETS } from '../adapters/table-definitions.js';
 import { DynamoControlStore } from '../adapters/dynamodb/control-store.js';
 import { DynamoRecordStore } from '../adapters/dynamodb/record-store.js';
+import { KeyStore, type KeyWrapper } from '../adapters/crypto/key-store.js';
+import { SealedRecordStore } from '../adapters/crypto/sealed-record-store.js';
 import { HttpExternalDataProvider } from '../adapters/http/external-provider.js';
 import type { BucketNames, TableNames } from '../adapters/provision.js';
 import { bucketFeaturesFrom, S3BlobStore, type BucketFeatures } from '../adapters/s3/blob-store.js';
@@ -30,16 +32,25 @@ export interface ComposeOptions {
   readonly operatorEmails: readonly string[];
   readonly clock?: Clock;
   readonly external?: ExternalDataProvider;
+  /**
+   * Wraps tenants' key-encryption keys (KMS in AWS, the master key file in
+   * local mode): with it, personal data is sealed under subject and epoch keys
+   * in the keys table and deletions shred them (DESIGN.md §3). Without it
+   * (benchmarks comparing the cost) data is stored as given.
+   */
+  readonly keyWrapper?: KeyWrapper;
 }
 
 export function composeRunDeps(options: ComposeOptions): RunDeps {
   const clock = options.clock ?? systemClock;
+  const plain = new DynamoRecordStore({ doc: options.doc, tableName: options.tableNames.records, clock });
+  const sealed =
+    options.keyWrapper === undefined
+      ? undefined
+      : new SealedRecordStore({ inner: plain, keys: new KeyStore({ doc: options.doc, tableName: options.tableNames.keys, wrapper: options.keyWrapper }) });
   return {
-    records: new DynamoRecordStore({
-      doc: options.doc,
-      tableName: options.tableNames.records,
-      clock,
-    }),
+    records: sealed ?? plain,
+    ...(sealed !== undefined && { keys: sealed }),
     control: new DynamoControlStore({ doc: options.doc, tableName: options.tableNames.control }),
     blobs: new S3BlobStore({
       s3: options.s3,

@@ -110,6 +110,7 @@ export function deletionTaskHandler(deps: RunDeps, options: DeletionTaskOptions)
       durationMs: finished.getTime() - started.getTime(),
       cutoffs: {},
       categories: report.counts,
+      ...(report.subjectKeysShredded !== undefined && { shredded: { subjectKeys: report.subjectKeysShredded, epochKeys: 0 } }),
       subjectRefs: subjects.slice(0, MAX_RECEIPT_SUBJECT_REFS).map((s) => subjectRef(deps.refSecret, task.tenantId, s)),
       ...(subjects.length > MAX_RECEIPT_SUBJECT_REFS && { subjectRefsTruncated: true }),
       ...(report.failureReasons.length > 0 && { failedStages: [{ stage: 0, error: report.failureReasons.slice(0, 5).join(',') }] }),

@@ -73,6 +73,12 @@ export interface LambdaConfig {
   readonly privacyStateMachineArn?: string;
   /** ARN of the `Hold` state machine (`HOLD_STATE_MACHINE_ARN`); the admin API's holds function starts executions. */
   readonly holdStateMachineArn?: string;
+  /**
+   * ARN of the shredding KMS key (`SHREDDING_KEY_ARN`), which wraps tenants'
+   * key-encryption keys; set on the functions that read or write records, which
+   * seal and open personal data under the keys table's keys (crypto-shredding).
+   */
+  readonly shreddingKeyArn?: string;
   /** ARN of the `Deletion` state machine (`DELETION_STATE_MACHINE_ARN`); the admin API's customers function starts executions. */
   readonly deletionStateMachineArn?: string;
 }
@@ -112,6 +118,7 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     ...(optional(env, 'HOLD_STATE_MACHINE_ARN') !== undefined && {
       holdStateMachineArn: optional(env, 'HOLD_STATE_MACHINE_ARN'),
     }),
+    ...(optional(env, 'SHREDDING_KEY_ARN') !== undefined && { shreddingKeyArn: optional(env, 'SHREDDING_KEY_ARN') }),
     ...(optional(env, 'DELETION_STATE_MACHINE_ARN') !== undefined && {
       deletionStateMachineArn: optional(env, 'DELETION_STATE_MACHINE_ARN'),
     }),

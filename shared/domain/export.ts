@@ -164,7 +164,9 @@ async function exportOf(deps: ExportDeps, subjectId: string, items: readonly Rec
       // The first contact as known now: the earliest of what the records said and the conversations and calls stored.
       Object.assign(customer, defined({ ...d, firstContactAt: firstContactOf(i) }));
     } else if (identifier !== undefined) {
-      out.identifiers.push({ kind: identifier.kind.toLowerCase(), value: identifier.value });
+      // Stored under a blind index, the value itself is in the (sealed) data.
+      const value = typeof d.value === 'string' ? d.value : identifier.value;
+      if (!value.startsWith('~')) out.identifiers.push({ kind: identifier.kind.toLowerCase(), value });
     } else if (CONVERSATION_CATEGORIES.has(i.category)) {
       const closing = i as unknown as { closedAt?: unknown; closedReason?: unknown };
       Object.assign(conversation(i.id), defined({ ...d, status: i.status, closedAt: closing.closedAt, closedReason: closing.closedReason }));

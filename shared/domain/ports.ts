@@ -151,6 +151,24 @@ export interface RecordStore {
   trackActivity(pk: string): Promise<void>;
 }
 
+/**
+ * Crypto-shredding (DESIGN.md §3): destroys the keys that keep stored copies
+ * of deleted data readable — in backups, in old object versions.
+ */
+export interface KeyShredder {
+  /**
+   * Destroys the subject key of a customer's or user's partition once nothing
+   * of it is left in the records table; resolves whether a key was destroyed.
+   */
+  shredSubject(pk: string): Promise<boolean>;
+  /**
+   * Destroys the tenant's epoch keys whose day ended before its partition
+   * family's cutoff and of which no record is left (a held or failed one keeps
+   * its key); resolves how many.
+   */
+  shredEpochs(tenantId: string, cutoffs: ReadonlyMap<RetentionPartition, Date>, shards: number): Promise<number>;
+}
+
 export interface BlobObject {
   readonly key: string;
   readonly size: number;

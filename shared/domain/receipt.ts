@@ -40,6 +40,18 @@ export interface CategoryCounts {
   deletedReasons?: Partial<Record<DeletedReason, number>>;
 }
 
+/** Keys a run destroyed. */
+export interface ShredCounts {
+  readonly subjectKeys: number;
+  readonly epochKeys: number;
+}
+
+/** Two shred counts added up; undefined when both are absent. */
+export function addShredded(a: ShredCounts | undefined, b: Partial<ShredCounts> | undefined): ShredCounts | undefined {
+  if (a === undefined && b === undefined) return undefined;
+  return { subjectKeys: (a?.subjectKeys ?? 0) + (b?.subjectKeys ?? 0), epochKeys: (a?.epochKeys ?? 0) + (b?.epochKeys ?? 0) };
+}
+
 /** PII-free proof of one tenant run (sweep, manual deletion or privacy request). */
 export interface Receipt {
   readonly runId: string;
@@ -65,6 +77,12 @@ export interface Receipt {
    */
   readonly retentionShards?: number;
   readonly categories: Partial<Record<Category, CategoryCounts>>;
+  /**
+   * Keys destroyed (crypto-shredding): subject keys of subjects of whom nothing
+   * is left, and epoch keys of days of which no record is left. What they
+   * sealed — in backups, old object versions, anywhere — can no longer be read.
+   */
+  readonly shredded?: ShredCounts;
   /** An erasure: earlier access-export documents of its subjects it deleted from the exports bucket. */
   readonly exportsDeleted?: number;
   /** Keyed HMACs of the subjects touched; never raw ids of people. */

@@ -15,8 +15,8 @@ import { addCounts, forEachLimited } from './deletion/counts.js';
 import { defaultTenantPolicy, type PlatformPolicy, type TenantPolicy } from './policy.js';
 import { releaseExpiredHolds } from './hold-work.js';
 import type { Clock, ControlStore, HoldWorkStarter, Mailer } from './ports.js';
-import type { CategoryCounts, Receipt } from './receipt.js';
-import { retentionShardsOf } from './records.js';
+import { addShredded, type CategoryCounts, type Receipt } from './receipt.js';
+import { IDENTIFIER_PARTITION, MAX_RETENTION_SHARDS, retentionShardsOf, type RetentionPartition } from './records.js';
 import { subjectRef } from './references.js';
 import { runAccountEnd, runCutoffs, sweepRules } from './sweep/cutoffs.js';
 import type { SweepTenant, TenantStageResult } from './sweep/plan.js';
@@ -312,9 +312,12 @@ function foldChunk(
     chunk.stageError === undefined ? receipt.failedStages : [...(receipt.failedStages ?? []), { stage: input.stage, error: safeErrorName(chunk.stageError) }];
   const completedStages =
     done && chunk.stageError === undefined ? [...new Set([...(receipt.completedStages ?? []), input.stage])] : receipt.completedStages;
+  // A retried chunk finds the keys its first attempt destroyed gone: it counts none twice.
+  const shredded = addShredded(receipt.shredded, chunk.subjectKeysShredded === undefined ? undefined : { subjectKeys: chunk.subjectKeysShredded });
   return {
     ...receipt,
     categories,
+    ...(shredded !== undefined && { shredded }),
     subjectRefs: [...refs],
     ...(truncated ? { subjectRefsTruncated: true } : {}),
     ...(failedStages !== undefined && { failedStages }),
@@ -423,11 +426,21 @@ export interface GroupFinishResult {
 /** Completes the group's receipts (idempotent) and says which runs are critical. */
 export async function finishRuns(deps: RunDeps, group: GroupRef): Promise<GroupFinishResult> {
   const receipts = await loadReceipts(deps, group);
+  const epochKeys = new Map<string, number>();
+  await forEachLimited(
+    receipts.filter((r) => r.status === 'running' && !r.dryRun),
+    HOLDS_CONCURRENCY,
+    async (r) => {
+      epochKeys.set(r.tenantId, await shredEpochs(deps, r));
+    },
+  );
   const finishedAt = deps.clock.now();
   const final = receipts.map((receipt): Receipt => {
     if (receipt.status !== 'running') return receipt;
+    const shredded = addShredded(receipt.shredded, epochKeys.has(receipt.tenantId) ? { epochKeys: epochKeys.get(receipt.tenantId) } : undefined);
     return {
       ...receipt,
+      ...(shredded !== undefined && { shredded }),
       status: (receipt.failedStages ?? []).length > 0 ? 'failed' : 'completed',
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - Date.parse(receipt.startedAt),
@@ -440,6 +453,28 @@ export async function finishRuns(deps: RunDeps, group: GroupRef): Promise<GroupF
     criticalTenants,
     statuses: Object.fromEntries(final.map((r) => [r.tenantId, r.status])),
   };
+}
+
+/**
+ * Destroys the tenant's epoch keys that the run left with nothing to seal:
+ * days wholly before a category's cutoff of which no record is left (held and
+ * failed ones keep theirs). Identifiers go by the profiles' cutoff. A failure
+ * here fails nothing: the keys stay for the next run.
+ */
+async function shredEpochs(deps: RunDeps, receipt: Receipt): Promise<number> {
+  if (deps.keys === undefined) return 0;
+  const cutoffs = new Map<RetentionPartition, Date>();
+  for (const [category, cutoff] of Object.entries(receipt.cutoffs) as [Category, string | null | undefined][]) {
+    if (typeof cutoff === 'string') cutoffs.set(category, new Date(cutoff));
+  }
+  const profileCutoff = receipt.cutoffs.customer_profile;
+  if (typeof profileCutoff === 'string') cutoffs.set(IDENTIFIER_PARTITION, new Date(profileCutoff));
+  if (cutoffs.size === 0) return 0;
+  try {
+    return await deps.keys.shredEpochs(receipt.tenantId, cutoffs, receipt.retentionShards ?? MAX_RETENTION_SHARDS);
+  } catch {
+    return 0;
+  }
 }
 
 /** Completes one tenant's receipt (idempotent) and says whether it is critical. */

@@ -20,6 +20,7 @@ import type { BucketFeatures } from '../adapters/s3/blob-store.js';
 import type { ApiDeps } from '../app/api/contract.js';
 import { createApiHandler } from '../app/api/handler.js';
 import { composeRunDeps } from '../app/compose.js';
+import { MasterKeyWrapper } from '../adapters/crypto/key-store.js';
 import { loadProfile } from '../config/profiles.js';
 import type { BucketName, Category } from '../domain/catalog.js';
 import { MAX_INLINE_BLOB_BYTES } from '../domain/ingest/schemas.js';
@@ -208,10 +209,12 @@ function fakeProviderRoutes(provider: FakeProvider): LocalRoute[] {
 /**
  * Layout of the records a data directory holds. 2: index keys at the earlier of
  * a record's and its parent's clock, identifier partitions, profile watermarks,
- * per-tenant write shards. A directory of another layout is refused, not swept:
+ * per-tenant write shards. 3: personal fields and blobs sealed under subject
+ * and epoch keys (crypto-shredding), identifiers under blind indexes, a keys
+ * table with a sort key. A directory of another layout is refused, not swept:
  * its records would be found by the wrong keys.
  */
-export const DATA_LAYOUT = 2;
+export const DATA_LAYOUT = 3;
 
 /** A data directory written by an incompatible version of Lethe. */
 export class DataLayoutError extends Error {
@@ -319,6 +322,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       operatorEmails: LOCAL_OPERATOR_EMAILS,
       // Local providers (the built-in fake one included) listen on this machine.
       external: new HttpExternalDataProvider({ allowPrivateNetworks: true }),
+      // The data directory's master key stands in for the shredding KMS key.
+      keyWrapper: new MasterKeyWrapper(secrets.masterKey),
     });
     // A run's first chunk releases expired holds through the Hold workflow (started below).
     const baseHandlers = sweepHandlers(

@@ -5,7 +5,9 @@
  * in-process sweep and privacy-request starters, and full dumps of every table
  * and bucket.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { KeyStore, MasterKeyWrapper } from '../../shared/adapters/crypto/key-store.js';
+import { SealedRecordStore } from '../../shared/adapters/crypto/sealed-record-store.js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -137,6 +139,8 @@ export interface ApiWorld {
   /** Finishes in the background what a manual delete left (`await deletionWork.idle()`), without waits between attempts. */
   readonly deletionWork: InProcessDeletionWorkStarter;
   readonly logLines: string[];
+  /** The keys of crypto-shredding (`shredding: true`). */
+  readonly keyStore?: KeyStore;
   readonly handler: ApiHandler;
   call(call: Call): Promise<Answer>;
 }
@@ -148,6 +152,8 @@ export interface ApiWorldOptions {
   readonly maxInlineBlobBytes?: number;
   /** Whether tenants may name providers on loopback or private addresses (the test providers listen on 127.0.0.1). @default true */
   readonly allowPrivateProviderHosts?: boolean;
+  /** Seal personal data under subject and epoch keys, as deployed and local mode do (default: plain, the mechanics alone). */
+  readonly shredding?: boolean;
   /** Wraps the emulator-backed blob store (e.g. to stand in for Object Lock, which s3rver lacks). */
   readonly blobs?: (blobs: BlobStore) => BlobStore;
 }
@@ -157,8 +163,11 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
   const stores = await makeStores({ clock });
   // By default the conversations profile as before policy v2 (every category with a clock of its own): the API's mechanics, not a platform.
   const platform = options.platform ?? (options.profile === undefined ? conversationsV1() : loadProfile(options.profile));
+  const keyStore = options.shredding === true ? new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper: new MasterKeyWrapper(randomBytes(32)) }) : undefined;
+  const sealed = keyStore === undefined ? undefined : new SealedRecordStore({ inner: stores.records, keys: keyStore });
   const runDeps: RunDeps = {
-    records: stores.records,
+    records: sealed ?? stores.records,
+    ...(sealed !== undefined && { keys: sealed }),
     control: stores.control,
     blobs: options.blobs === undefined ? stores.blobs : options.blobs(stores.blobs),
     external: new MemoryExternalProvider(),
@@ -198,6 +207,7 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
     holdWork,
     deletionWork,
     logLines,
+    ...(keyStore !== undefined && { keyStore }),
     handler,
     call: async (call) => {
       const result = await handler(apiEvent(call));

@@ -452,6 +452,44 @@ export class DynamoRecordStore implements RecordStore {
     );
   }
 
+  /** Whether nothing at all (expired items included) is stored in the partition; strongly consistent. */
+  async isPartitionEmpty(pk: string): Promise<boolean> {
+    const output = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': 'pk' },
+        ExpressionAttributeValues: { ':pk': pk },
+        ProjectionExpression: '#pk',
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    return (output.Items ?? []).length === 0;
+  }
+
+  /**
+   * Whether any `byRetention` entry of a partition family has an index clock
+   * in [`from`, `until`) on any of its shards (one query of one item per shard).
+   */
+  async hasIndexEntries(tenantId: string, partition: RetentionPartition, from: string, until: string, shards: number): Promise<boolean> {
+    const answers = await Promise.all(
+      Array.from({ length: shards }, (_, shard) =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: RETENTION_INDEX,
+            KeyConditionExpression: '#rpk = :rpk AND #rsk BETWEEN :from AND :until',
+            ExpressionAttributeNames: { '#rpk': 'retentionPk', '#rsk': 'retentionSk' },
+            ExpressionAttributeValues: { ':rpk': keys.retentionPk(tenantId, partition, shard), ':from': from, ':until': until },
+            Limit: 1,
+          }),
+        ),
+      ),
+    );
+    return answers.some((output) => (output.Items ?? []).length > 0);
+  }
+
   /**
    * Creates a profile or replaces every attribute of it but the keys and the
    * activity watermark, in one UpdateItem; resolves whether the stored profile

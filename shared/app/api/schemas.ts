@@ -505,6 +505,12 @@ export const runResponse = z
       .describe('A manual deletion that went on in a Deletion workflow: the receipts of its attempts, oldest first (the status is running until the last).'),
     continuationOf: z.string().optional().describe('An attempt of a manual deletion: the receipt of the request it continues.'),
     exportsDeleted: z.number().int().optional().describe('An erasure: earlier access exports of its subjects it deleted from the exports bucket.'),
+    shredded: z
+      .object({ subjectKeys: z.number().int(), epochKeys: z.number().int() })
+      .optional()
+      .describe(
+        'Keys destroyed (crypto-shredding): subject keys of subjects of whom nothing is left, epoch keys of days of which no record is left. What they sealed, in backups and old object versions too, can no longer be read.',
+      ),
   });
 export const runListQuery = z.strictObject({ limit: positiveIntParam(100).optional() });
 export const runListResponse = z.object({ runs: z.array(runResponse) });
@@ -595,6 +601,11 @@ export const privacyRequestResponse = z.object({
     .describe('Access requests: when the export was deleted because a later erasure or anonymisation took its subject (the link answers 404 since).'),
   exportDeletedBy: z.string().optional().describe('Access requests: the erasure or anonymisation request that deleted the export.'),
   exportsDeleted: z.number().int().optional().describe('Erasure and anonymisation: earlier access exports of the subjects that the request deleted.'),
+  subjectKeysShredded: z
+    .number()
+    .int()
+    .optional()
+    .describe('Erasure: subject keys destroyed (crypto-shredding), so no backup or old copy of the subjects\' data can be read.'),
 });
 export const privacyListQuery = z.strictObject({ limit: positiveIntParam(100).optional() });
 export const privacyListResponse = z.object({ requests: z.array(privacyRequestResponse) });

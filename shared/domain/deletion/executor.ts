@@ -24,7 +24,7 @@
  */
 import { CATALOG, type BucketName } from '../catalog.js';
 import type { HoldTarget } from '../holds.js';
-import type { BlobStore, Clock, ExternalDataProvider, RecordStore } from '../ports.js';
+import type { BlobStore, Clock, ExternalDataProvider, KeyShredder, RecordStore } from '../ports.js';
 import type { KeptReason } from '../receipt.js';
 import type { Tenant } from '../tenant.js';
 import {
@@ -44,6 +44,8 @@ export interface DeletionDeps {
   readonly blobs: BlobStore;
   readonly external: ExternalDataProvider;
   readonly clock: Clock;
+  /** Crypto-shredding: a subject's key goes once nothing of the subject is left (absent: nothing is sealed). */
+  readonly keys?: KeyShredder;
 }
 
 /** Partitions read at once while finding descendants. */
@@ -126,6 +128,8 @@ export interface TenantDeletionReport {
   readonly subjectsTouched: Set<string>;
   /** Short, PII-free reasons of failures (e.g. `s3:AccessDenied`). */
   readonly failureReasons: string[];
+  /** Subject keys destroyed because nothing of their subject was left (crypto-shredding). */
+  subjectKeysShredded?: number;
 }
 
 export interface DeletionResult {
@@ -311,6 +315,12 @@ export async function executeDeletion(deps: DeletionDeps, job: DeletionJob): Pro
     await unlinkAnalyticsEvents(deps, candidates.filter(toUnlink), fail, unlinked);
     await deleteRecordsDeepestFirst(deps, candidates, decided, fail, (e) => outcomes.set(keyOf(e.record), { outcome: 'deleted' }));
   }
+  const noteFailure = (e: Entry, reason: string) => {
+    const list = failureReasons.get(e.tenant.tenantId);
+    if (list === undefined) failureReasons.set(e.tenant.tenantId, [reason]);
+    else list.push(reason);
+  };
+  const shredded = dryRun ? new Map<string, number>() : await shredSubjects(deps, candidates.filter((e) => outcomes.get(keyOf(e.record))?.outcome === 'deleted'), noteFailure);
   for (const e of candidates) {
     const k = keyOf(e.record);
     if (outcomes.has(k)) continue;
@@ -332,7 +342,36 @@ export async function executeDeletion(deps: DeletionDeps, job: DeletionJob): Pro
   for (const [tenantId, reasons] of failureReasons) {
     if (!tenants.has(tenantId)) tenants.set(tenantId, { counts: {}, subjectsTouched: new Set(), failureReasons: reasons });
   }
+  for (const [tenantId, n] of shredded) {
+    const report = tenants.get(tenantId);
+    if (report !== undefined) report.subjectKeysShredded = n;
+  }
   return { items, tenants, remaining, readErrors };
+}
+
+/**
+ * Last: the key of every subject (customer or user) whose profile, user record
+ * or identifiers went, once nothing of the subject is left — so no backup or
+ * old copy of what she had can be read again. A key that cannot be destroyed
+ * now is reported among the failure reasons (the records are gone either way).
+ */
+async function shredSubjects(deps: DeletionDeps, deleted: readonly Entry[], note: (e: Entry, reason: string) => void): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (deps.keys === undefined) return counts;
+  const shredder = deps.keys;
+  const bySubject = new Map<string, Entry>();
+  for (const e of deleted) {
+    const sk = e.record.sk;
+    if (sk === keys.profileSk() || sk === keys.userSk() || isIdentifierSk(sk)) bySubject.set(e.record.pk, e);
+  }
+  await forEachLimited([...bySubject.values()], EXPAND_CONCURRENCY, async (e) => {
+    try {
+      if (await shredder.shredSubject(e.record.pk)) counts.set(e.tenant.tenantId, (counts.get(e.tenant.tenantId) ?? 0) + 1);
+    } catch (error) {
+      note(e, `keys:${errorName(error)}`);
+    }
+  });
+  return counts;
 }
 
 /** Stage 1: blobs, before the records that point to them; one request per 1,000 keys of a bucket, buckets side by side. */

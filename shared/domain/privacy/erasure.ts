@@ -183,6 +183,7 @@ export async function executeErasure(
       deferred: [...deferred],
       failed,
       exportsDeleted: (progress.exportsDeleted ?? 0) + exportDeletion.deleted,
+      subjectKeysShredded: (progress.subjectKeysShredded ?? 0) + (report.subjectKeysShredded ?? 0),
       subjectRefs: [...refs],
       ...(truncated && { subjectRefsTruncated: true }),
     };
@@ -206,6 +207,7 @@ export async function executeErasure(
     cutoffs: {},
     categories: progress.counts,
     exportsDeleted: progress.exportsDeleted ?? 0,
+    shredded: { subjectKeys: progress.subjectKeysShredded ?? 0, epochKeys: 0 },
     subjectRefs: progress.subjectRefs,
     ...(progress.subjectRefsTruncated === true && { subjectRefsTruncated: true }),
   };
@@ -227,6 +229,7 @@ export async function executeErasure(
     counts: addCounts(structuredClone(request.counts) as CountsByCategory, progress.counts),
     deferredSubjectIds: progress.deferred.length > 0 ? progress.deferred : undefined,
     exportsDeleted: (request.exportsDeleted ?? 0) + (progress.exportsDeleted ?? 0),
+    subjectKeysShredded: (request.subjectKeysShredded ?? 0) + (progress.subjectKeysShredded ?? 0),
     ...(bulk && { matchedSubjects: (request.matchedSubjects ?? 0) + progress.matched }),
     runIds: [...(request.runIds ?? []), progress.runId],
     updatedAt: deps.clock.now().toISOString(),

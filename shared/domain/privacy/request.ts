@@ -105,6 +105,8 @@ export interface PrivacyRequest {
   readonly exportDeletedBy?: string;
   /** Erasure, anonymisation: earlier access exports of its subjects it deleted. */
   readonly exportsDeleted?: number;
+  /** Erasure: subject keys destroyed (crypto-shredding), so no backup of the subjects' data can be read. */
+  readonly subjectKeysShredded?: number;
   readonly runIds?: readonly string[];
 }
 
@@ -134,4 +136,6 @@ export interface ErasureProgress {
   readonly subjectRefsTruncated?: boolean;
   /** Access exports of the subjects erased so far that this execution deleted (absent in progress kept before it was counted). */
   readonly exportsDeleted?: number;
+  /** Subject keys this execution destroyed (crypto-shredding). */
+  readonly subjectKeysShredded?: number;
 }

@@ -35,6 +35,8 @@ export interface TenantStageResult {
   readonly cutoffs: Partial<Record<Category, string | null>>;
   readonly subjectsTouched: string[];
   readonly failureReasons: string[];
+  /** Subject keys destroyed in the chunk (crypto-shredding). */
+  readonly subjectKeysShredded?: number;
   /** Set when the stage failed for this tenant (an error name); the rest of its stage was skipped. */
   readonly stageError?: string;
   /** Customer profiles alone (their identifier items count under `customer_profile` too): customers, counted as customers. */
@@ -125,6 +127,7 @@ export class TenantChunk {
   readonly counts: Partial<Record<Category, CategoryCounts>> = {};
   readonly subjects = new Set<string>();
   readonly failureReasons: string[] = [];
+  subjectKeysShredded = 0;
   /** What became of the due profiles seen in this chunk, by partition (for their identifiers). */
   readonly fates = new Map<string, Fate>();
   position: TenantPosition;
@@ -212,6 +215,7 @@ export class TenantChunk {
       cutoffs: Object.fromEntries(categories.map((c) => [c, this.cutoffs[c]])) as Partial<Record<Category, string | null>>,
       subjectsTouched: [...this.subjects],
       failureReasons: this.failureReasons,
+      ...(this.subjectKeysShredded > 0 && { subjectKeysShredded: this.subjectKeysShredded }),
       ...(this.stageError !== undefined && { stageError: this.stageError }),
       ...(this.profiles.customer_profile !== undefined && { profiles: this.profiles.customer_profile }),
     };

@@ -191,7 +191,11 @@ async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boo
       tenant.countProfile(item.outcome, item.keptReason);
     }
   }
-  for (const [tenantId, report] of result.tenants) for (const reason of report.failureReasons) (chunkOf.get(tenantId) as TenantChunk).fail(reason);
+  for (const [tenantId, report] of result.tenants) {
+    const tenant = chunkOf.get(tenantId) as TenantChunk;
+    for (const reason of report.failureReasons) tenant.fail(reason);
+    tenant.subjectKeysShredded += report.subjectKeysShredded ?? 0;
+  }
   if (dryRun) return;
   // An open conversation past retention that could not be deleted is closed now, and retried by the next run.
   const stayingOpen = [...result.items.values()].filter((i) => (i.outcome === 'failed' || i.outcome === 'kept') && i.record.status === 'open');

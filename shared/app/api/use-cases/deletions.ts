@@ -125,6 +125,7 @@ async function deleteManually(app: ApiApp, caller: Caller, job: ManualDeletion):
     durationMs: finished.getTime() - started.getTime(),
     cutoffs: {},
     categories,
+    ...(report?.subjectKeysShredded !== undefined && { shredded: { subjectKeys: report.subjectKeysShredded, epochKeys: 0 } }),
     subjectRefs: [...subjects].map((s) => app.refs.subject(tenantId, s)),
     completedStages: [1, 2, 3, 4],
     ...(continues && { continuedBy: [] }),

@@ -40,6 +40,7 @@ export interface PrivacyRequestView {
   readonly exportDeletedAt?: string;
   readonly exportDeletedBy?: string;
   readonly exportsDeleted?: number;
+  readonly subjectKeysShredded?: number;
 }
 
 export function privacyRequestView(r: PrivacyRequest): PrivacyRequestView {
@@ -59,6 +60,7 @@ export function privacyRequestView(r: PrivacyRequest): PrivacyRequestView {
     ...(r.exportDeletedAt !== undefined && { exportDeletedAt: r.exportDeletedAt }),
     ...(r.exportDeletedBy !== undefined && { exportDeletedBy: r.exportDeletedBy }),
     ...(r.exportsDeleted !== undefined && { exportsDeleted: r.exportsDeleted }),
+    ...(r.subjectKeysShredded !== undefined && { subjectKeysShredded: r.subjectKeysShredded }),
   };
 }
 

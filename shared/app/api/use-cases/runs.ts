@@ -29,6 +29,7 @@ export interface RunView {
   readonly continuationOf?: string;
   /** An erasure: earlier access exports of its subjects it deleted. */
   readonly exportsDeleted?: number;
+  readonly shredded?: Receipt['shredded'];
 }
 
 export function runView(r: Receipt): RunView {
@@ -49,6 +50,7 @@ export function runView(r: Receipt): RunView {
     ...(r.continuedBy !== undefined && { continuedBy: r.continuedBy }),
     ...(r.continuationOf !== undefined && { continuationOf: r.continuationOf }),
     ...(r.exportsDeleted !== undefined && { exportsDeleted: r.exportsDeleted }),
+    ...(r.shredded !== undefined && { shredded: r.shredded }),
   };
 }
 
