@@ -8,6 +8,8 @@ export interface ApiErrorBody {
   readonly code: string;
   readonly message: string;
   readonly field?: string;
+  /** What else the API said about the error (e.g. `issues`, `holdIds`). */
+  readonly [more: string]: unknown;
 }
 
 /** The API answered with an error status. */
@@ -29,6 +31,12 @@ export class ApiError extends Error {
 
   get field(): string | undefined {
     return this.body.field;
+  }
+
+  /** The API's field issues (`[{field, message}]`), when it listed them. */
+  get issues(): readonly { readonly field: string; readonly message: string }[] {
+    const issues = this.body.issues;
+    return Array.isArray(issues) ? (issues as { field: string; message: string }[]) : [];
   }
 
   /** No such route (as opposed to no such resource): the API does not serve this yet. */
@@ -121,7 +129,8 @@ function errorBody(status: number, parsed: unknown, text: string): ApiErrorBody 
   const object = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
   const error = object.error as Partial<ApiErrorBody> | undefined;
   if (error !== undefined && typeof error.message === 'string') {
-    return { code: String(error.code ?? status), message: error.message, ...(typeof error.field === 'string' && { field: error.field }) };
+    const { code, message, field, ...more } = error;
+    return { ...more, code: String(code ?? status), message, ...(typeof field === 'string' && { field }) };
   }
   if (typeof object.message === 'string') {
     // API Gateway answers a request that matches no route with {"message":"Not Found"}.

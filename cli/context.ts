@@ -15,12 +15,33 @@ export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4400';
 /** A mistake in how the CLI was called: exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  readonly code = 'usage_error';
 }
 
-/** A failure the CLI detected itself (not an API error): exit code 1. */
+export interface CliErrorOptions {
+  /** A machine-readable code for `--json` (default `cli_error`). */
+  readonly code?: string;
+  /** Counts or ids worth a script's attention, shown under `--json` beside the message. */
+  readonly details?: Readonly<Record<string, unknown>>;
+  readonly cause?: unknown;
+}
+
+/** A failure the CLI detected itself, or an API answer it explains in its own words: exit code 1. */
 export class CliError extends Error {
   override readonly name = 'CliError';
+  readonly code: string;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(message: string, options: CliErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code ?? 'cli_error';
+    this.details = options.details ?? {};
+  }
 }
+
+/** How to get a token, for messages about a missing or refused one. */
+export const TOKEN_HINT =
+  'local mode: export LETHE_TOKEN=$(npx lethe token --tenant <t> --role ComplianceAdministrator); deployed: sign in again for a new ID token';
 
 export interface GlobalOptions {
   readonly endpoint: string;
@@ -62,9 +83,7 @@ export class CliContext {
 
   client(): ApiClient {
     if (this.options.token === undefined) {
-      throw new UsageError(
-        'no token: pass --token or set LETHE_TOKEN (local mode: export LETHE_TOKEN=$(npx lethe token --tenant <t> --role ComplianceAdministrator))',
-      );
+      throw new UsageError(`no token: pass --token or set LETHE_TOKEN (${TOKEN_HINT})`);
     }
     return new ApiClient({ endpoint: this.options.endpoint, token: this.options.token });
   }
@@ -72,9 +91,13 @@ export class CliContext {
   /** The tenant to act on: --tenant / LETHE_TENANT, else the token's own tenant. */
   tenant(): string {
     if (this.options.tenant !== undefined) return this.options.tenant;
-    const claimed = this.options.token === undefined ? undefined : peekClaims(this.options.token)?.[CLAIMS.tenant];
+    if (this.options.token === undefined) this.client();
+    const claims = peekClaims(this.options.token as string);
+    // Every token the API accepts is a JWT: one that does not even decode is refused whatever the route.
+    if (claims === undefined) throw new CliError(`the token is invalid: it is not a JWT (${TOKEN_HINT})`, { code: 'invalid_token' });
+    const claimed = claims[CLAIMS.tenant];
     if (typeof claimed === 'string' && claimed !== '') return claimed;
-    throw new UsageError('no tenant: pass --tenant or set LETHE_TENANT');
+    throw new UsageError('no tenant: the token names none (a SuperAdministrator token); pass --tenant or set LETHE_TENANT');
   }
 
   /** `/v1/tenants/<tenant>` + rest. */

@@ -17,6 +17,39 @@ interface HoldView {
   readonly releasedAt?: string;
   /** The work on the stored records: applying → active, releasing → released. */
   readonly status?: 'applying' | 'active' | 'releasing' | 'released';
+  /** What applying changed, once done. */
+  readonly applied?: { readonly records: number; readonly blobHolds: number; readonly blobHoldsUnsupported: number };
+}
+
+/** How long `hold add` waits for a narrow hold's work before saying where it stands. */
+const HOLD_APPLY_WAIT_MS = 5_000;
+
+/** The hold once its work on the stored records has ended, or as it stands after `waitMs`. */
+async function settledHold(ctx: CliContext, created: HoldView, waitMs: number): Promise<HoldView> {
+  const deadline = Date.now() + waitMs;
+  let hold = created;
+  while (hold.status === 'applying' && Date.now() < deadline) {
+    await sleep(250);
+    const body = await ctx.client().get<unknown>(ctx.tenantPath('/legal-holds'));
+    hold = listOf<HoldView>(body, 'holds').find((h) => h.holdId === created.holdId) ?? hold;
+  }
+  return hold;
+}
+
+/**
+ * The API places a hold on any id, existing or not (a hold also keeps records
+ * ingested later). When applying one on a customer, conversation or call
+ * changed no stored record, the id may be wrong: say so.
+ */
+function nothingHeldWarning(hold: HoldView, scope: Record<string, string>): string | undefined {
+  if (hold.status === 'applying' || hold.applied === undefined) return undefined;
+  const { records, blobHolds, blobHoldsUnsupported } = hold.applied;
+  if (records + blobHolds + blobHoldsUnsupported > 0) return undefined;
+  const named = (['customerId', 'conversationId', 'callId'] as const).filter((k) => scope[k] !== undefined).map((k) => `${k} ${scope[k]}`);
+  return (
+    `applying the hold changed no stored record (no deletion backstop lifted, no blob held): ${named.join(', ')} may not exist. ` +
+    'The hold stays in force, also for records ingested later; check the id (lethe customers find --phone/--email/--name) or release it (lethe hold release).'
+  );
 }
 
 /** In force or not, and where the work on its records stands. */
@@ -61,12 +94,21 @@ export function holdCommand(output: Output): Command {
         reason: options.reason,
         ...(options.expiresAt !== undefined && { expiresAt: options.expiresAt }),
       });
-      ctx.emit(created, () =>
+      // A hold on one customer, conversation or call applies in moments: wait for it, to tell whether it found anything.
+      const narrow = scope.customerId !== undefined || scope.conversationId !== undefined || scope.callId !== undefined;
+      const hold = narrow ? await settledHold(ctx, created, HOLD_APPLY_WAIT_MS) : created;
+      const warning = narrow ? nothingHeldWarning(hold, scope as Record<string, string>) : undefined;
+      ctx.emit({ ...hold, ...(warning !== undefined && { warning }) }, () => {
         ctx.print(
-          `hold ${created.holdId} placed on ${scopeText(created.scope ?? (scope as Record<string, string>))}` +
-            (created.status === 'applying' ? ' (in force now; backstops and blob holds being applied)' : ''),
-        ),
-      );
+          `hold ${hold.holdId} placed on ${scopeText(hold.scope ?? (scope as Record<string, string>))}` +
+            (hold.status === 'applying'
+              ? ' (in force now; backstops and blob holds being applied: lethe hold ls)'
+              : hold.applied === undefined
+                ? ''
+                : ` (in force; ${hold.applied.records} record backstop(s) lifted, ${hold.applied.blobHolds + hold.applied.blobHoldsUnsupported} blob(s) held)`),
+        );
+        if (warning !== undefined) ctx.output.err(`warning: ${warning}`);
+      });
     });
 
   hold
@@ -116,6 +158,10 @@ interface PrivacyView {
   readonly requestId: string;
   readonly kind?: string;
   readonly status: string;
+  /** How the subject was named (customerId, phone, email, name, filter). */
+  readonly selector?: string;
+  /** How many customers the request resolved to. */
+  readonly subjects?: number;
   readonly dueAt?: string;
   readonly receivedAt?: string;
   readonly counts?: Partial<Record<Category, { examined?: number; deleted?: number; held?: number; failed?: number; kept?: number }>>;
@@ -133,7 +179,34 @@ function explainMissingPrivacyRoutes(error: unknown, endpoint: string): never {
   throw error;
 }
 
+const SELECTOR_WORDS: Readonly<Record<string, string>> = {
+  customerId: 'no record is stored for that customer id',
+  phone: 'no customer has that phone number',
+  email: 'no customer has that e-mail address',
+  name: 'no customer has that name',
+  filter: 'no customer matched the filter',
+};
+const NOTHING_DONE: Readonly<Record<string, string>> = { erasure: 'nothing was erased', access: 'nothing to export', anonymization: 'nothing was anonymised' };
+
+/** A finished request that found no one: no subject resolved, or nothing stored of the one named. */
+export function matchedNobody(r: PrivacyView): boolean {
+  if (r.status !== 'completed') return false;
+  if (r.subjects === 0) return true;
+  const examined = Object.values(r.counts ?? {}).reduce((sum, c) => sum + (c?.examined ?? 0), 0);
+  return r.counts !== undefined && examined === 0;
+}
+
+/** A request as --json shows it: the API's view, and `outcome: "no_subject_matched"` when it found no one. */
+function privacyJson(r: PrivacyView): PrivacyView & { outcome?: string } {
+  return matchedNobody(r) ? { ...r, outcome: 'no_subject_matched' } : r;
+}
+
 function printPrivacy(ctx: CliContext, r: PrivacyView): void {
+  if (matchedNobody(r)) {
+    const what = SELECTOR_WORDS[r.selector ?? ''] ?? 'no customer matched';
+    ctx.print(`request ${r.requestId}${r.kind === undefined ? '' : ` (${r.kind})`}: no customer matched: ${what}; ${NOTHING_DONE[r.kind ?? ''] ?? 'nothing was done'}`);
+    return;
+  }
   ctx.print(
     `request ${r.requestId}${r.kind === undefined ? '' : ` (${r.kind})`}: ${r.status}${r.dueAt === undefined ? '' : ` · due ${r.dueAt}`}${
       r.reason === undefined ? '' : ` · ${r.reason}`
@@ -211,7 +284,7 @@ function privacySubcommand(output: Output, name: string, kind: 'erasure' | 'acce
       .post<PrivacyView>(ctx.tenantPath('/privacy-requests'), body, headers)
       .catch((error: unknown) => explainMissingPrivacyRoutes(error, ctx.options.endpoint));
     const final = options.wait === true ? await waitForPrivacy(ctx, accepted.requestId) : accepted;
-    ctx.emit(final, () => printPrivacy(ctx, final));
+    ctx.emit(privacyJson(final), () => printPrivacy(ctx, final));
   });
 }
 
@@ -233,8 +306,13 @@ export function privacyCommand(output: Output): Command {
           .get<unknown>(ctx.tenantPath('/privacy-requests'))
           .catch((error: unknown) => explainMissingPrivacyRoutes(error, ctx.options.endpoint));
         const requests = listOf<PrivacyView>(body, 'requests').concat(listOf(body, 'privacyRequests'));
-        ctx.emit(body, () =>
-          ctx.print(table(['request', 'kind', 'status', 'received', 'due'], requests.map((r) => [r.requestId, r.kind, r.status, r.receivedAt, r.dueAt]))),
+        ctx.emit({ requests: requests.map(privacyJson) }, () =>
+          ctx.print(
+            table(
+              ['request', 'kind', 'status', 'customers', 'received', 'due'],
+              requests.map((r) => [r.requestId, r.kind, matchedNobody(r) ? `${r.status} (no customer matched)` : r.status, r.subjects, r.receivedAt, r.dueAt]),
+            ),
+          ),
         );
         return;
       }
@@ -245,7 +323,7 @@ export function privacyCommand(output: Output): Command {
               .client()
               .get<PrivacyView>(ctx.tenantPath(`/privacy-requests/${encodeURIComponent(requestId)}`))
               .catch((error: unknown) => explainMissingPrivacyRoutes(error, ctx.options.endpoint));
-      ctx.emit(r, () => printPrivacy(ctx, r));
+      ctx.emit(privacyJson(r), () => printPrivacy(ctx, r));
     });
   return privacy;
 }
@@ -300,6 +378,21 @@ export function receiptTable(run: Pick<RunView, 'categories' | 'dryRun'>): strin
   return table(['category', 'examined', run.dryRun === true ? 'would delete' : 'deleted', 'held', 'failed', 'kept'], rows, [1, 2, 3, 4, 5]);
 }
 
+/**
+ * A run as `--json` shows it: a dry run deleted nothing, so its receipt says
+ * `wouldDelete` (and `wouldDeleteReasons`) where a real run's says `deleted`.
+ */
+export function runJson<T extends Pick<RunView, 'categories' | 'dryRun'>>(run: T): T {
+  if (run.dryRun !== true || run.categories === undefined) return run;
+  const categories = Object.fromEntries(
+    Object.entries(run.categories).map(([category, counts]) => {
+      const { deleted, deletedReasons, ...rest } = counts as Counts & { deletedReasons?: Record<string, number> };
+      return [category, { ...rest, wouldDelete: deleted, ...(deletedReasons !== undefined && { wouldDeleteReasons: deletedReasons }) }];
+    }),
+  );
+  return { ...run, categories };
+}
+
 function printRun(ctx: CliContext, run: RunView): void {
   const duration = run.durationMs === undefined ? '' : ` in ${(run.durationMs / 1000).toFixed(1)} s`;
   ctx.print(`run ${run.runId}: ${run.status}${run.dryRun === true ? ' (dry run)' : ''}${duration}${run.startedAt === undefined ? '' : ` · started ${run.startedAt}`}`);
@@ -314,8 +407,8 @@ function stagesDone(run: RunView): number {
   return seen.length === 0 ? 0 : Math.max(...seen) - 1;
 }
 
-async function waitForRun(ctx: CliContext, runId: string): Promise<RunView> {
-  const bar = ctx.progress('run {id} [{bar}] {value}/{total} stages | {deleted} deleted', 4, { id: runId, deleted: 0 });
+async function waitForRun(ctx: CliContext, runId: string, dryRun: boolean): Promise<RunView> {
+  const bar = ctx.progress(`run {id} [{bar}] {value}/{total} stages | {deleted} ${dryRun ? 'would be deleted' : 'deleted'}`, 4, { id: runId, deleted: 0 });
   try {
     for (;;) {
       const run = await ctx.client().get<RunView>(ctx.tenantPath(`/deletion-runs/${encodeURIComponent(runId)}`));
@@ -329,13 +422,16 @@ async function waitForRun(ctx: CliContext, runId: string): Promise<RunView> {
 }
 
 async function startRun(ctx: CliContext, options: { dryRun?: boolean; wait?: boolean }): Promise<void> {
-  const started = await ctx.client().post<RunView>(ctx.tenantPath('/deletion-runs'), { dryRun: options.dryRun === true });
+  const dryRun = options.dryRun === true;
+  const started = await ctx.client().post<RunView>(ctx.tenantPath('/deletion-runs'), { dryRun });
   if (options.wait !== true) {
-    ctx.emit(started, () => ctx.print(`run ${started.runId} started${options.dryRun === true ? ' (dry run)' : ''}; follow it with: lethe runs show ${started.runId}`));
+    ctx.emit(started, () =>
+      ctx.print(`run ${started.runId} started${dryRun ? ' (dry run: counts what would be deleted, deletes nothing)' : ''}; follow it with: lethe runs show ${started.runId}`),
+    );
     return;
   }
-  const run = await waitForRun(ctx, started.runId);
-  ctx.emit(run, () => printRun(ctx, run));
+  const run = await waitForRun(ctx, started.runId, dryRun);
+  ctx.emit(runJson(run), () => printRun(ctx, run));
   if (run.status === 'failed') throw new CliError(`run ${run.runId} failed; records that could not be deleted are retried by the next run`);
 }
 
@@ -350,15 +446,17 @@ export function runsCommand(output: Output): Command {
       const ctx = CliContext.of(command, output);
       const body = await ctx.client().get<unknown>(ctx.tenantPath('/deletion-runs'), { limit: options.limit });
       const list = listOf<RunView>(body, 'runs');
-      ctx.emit(body, () =>
+      ctx.emit({ runs: list.map(runJson) }, () =>
         ctx.print(
           table(
-            ['run', 'kind', 'status', 'dry run', 'started', 'examined', 'deleted', 'held', 'failed', 'kept'],
+            ['run', 'kind', 'status', 'dry run', 'started', 'examined', 'deleted', 'would delete', 'held', 'failed', 'kept'],
             list.map((r) => {
               const t = runTotals(r);
-              return [r.runId, r.kind, r.status, r.dryRun, r.startedAt, t.examined, t.deleted, t.held, t.failed, t.kept];
+              // A dry run deleted nothing: its count goes under "would delete" only.
+              const [deleted, wouldDelete] = r.dryRun === true ? [undefined, t.deleted] : [t.deleted, undefined];
+              return [r.runId, r.kind, r.status, r.dryRun, r.startedAt, t.examined, deleted, wouldDelete, t.held, t.failed, t.kept];
             }),
-            [5, 6, 7, 8, 9],
+            [5, 6, 7, 8, 9, 10],
           ),
         ),
       );
@@ -371,7 +469,7 @@ export function runsCommand(output: Output): Command {
     .action(async (runId: string, _options, command: Command) => {
       const ctx = CliContext.of(command, output);
       const run = await ctx.client().get<RunView>(ctx.tenantPath(`/deletion-runs/${encodeURIComponent(runId)}`));
-      ctx.emit(run, () => printRun(ctx, run));
+      ctx.emit(runJson(run), () => printRun(ctx, run));
     });
 
   runs
@@ -399,24 +497,106 @@ export function sweepCommand(output: Output): Command {
 // Audit
 // ---------------------------------------------------------------------------
 
+interface AuditEventView {
+  readonly eventId?: string;
+  readonly at: string;
+  readonly action: string;
+  readonly actor: string;
+  readonly refs?: Record<string, string>;
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+interface AuditPage {
+  readonly events: AuditEventView[];
+  readonly nextCursor?: string;
+}
+
+/**
+ * Who did it, as far as the API tells: an admin is recorded as a keyed hash of
+ * their token subject (`h:…`, shortened here; --json has it whole), Lethe's
+ * own work by name.
+ */
+export function actorText(actor: string): string {
+  if (/^h:/u.test(actor)) return actor.length > 12 ? `${actor.slice(0, 12)}…` : actor;
+  return `${actor} (system)`;
+}
+
+const MAX_CHANGES_SHOWN = 6;
+
+/** Leaves of a JSON value by dotted path (arrays as one compact value). */
+function leaves(value: unknown, prefix = '', into = new Map<string, string>()): Map<string, string> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) leaves(inner, prefix === '' ? key : `${prefix}.${key}`, into);
+    if (Object.keys(value as object).length === 0 && prefix !== '') into.set(prefix, '{}');
+  } else if (value !== undefined) {
+    into.set(prefix === '' ? '(value)' : prefix, JSON.stringify(value));
+  }
+  return into;
+}
+
+/** Before/after in one compact line: the paths that changed (`a.b: 1→2`), or what was recorded when only one side was. */
+export function changeText(before: unknown, after: unknown): string {
+  const b = leaves(before);
+  const a = leaves(after);
+  const parts: string[] = [];
+  for (const path of new Set([...b.keys(), ...a.keys()])) {
+    const from = b.get(path);
+    const to = a.get(path);
+    if (from === to) continue;
+    if (before === undefined) parts.push(`${path}=${to}`);
+    else parts.push(`${path}: ${from ?? '∅'}→${to ?? '∅'}`);
+  }
+  if (parts.length === 0) return before === undefined && after === undefined ? '' : 'no change';
+  const more = parts.length - MAX_CHANGES_SHOWN;
+  return parts.slice(0, MAX_CHANGES_SHOWN).join(', ') + (more > 0 ? ` (+${more} more; --json shows all)` : '');
+}
+
 export function auditCommand(output: Output): Command {
   return new Command('audit')
-    .description("the tenant's audit trail, newest first")
-    .option('--limit <n>', 'at most this many', (v) => positiveInt(v, '--limit'))
-    .action(async (options: { limit?: number }, command: Command) => {
+    .description("the tenant's audit trail, newest first, a page at a time (actor: a keyed hash of the admin's token subject, or Lethe itself)")
+    .option('--limit <n>', 'events per page (API default 100, at most 500)', (v) => positiveInt(v, '--limit'))
+    .option('--cursor <cursor>', 'the page after the one that printed this cursor')
+    .option('--all', 'every page')
+    .option('--action <prefix>', 'only events whose action starts with this (e.g. policy, legal_hold.created); filtered here, the API has no filter')
+    .option('--since <iso>', 'only events at or after this instant (stops paging there)')
+    .action(async (options: { limit?: number; cursor?: string; all?: boolean; action?: string; since?: string }, command: Command) => {
       const ctx = CliContext.of(command, output);
-      const body = await ctx.client().get<unknown>(ctx.tenantPath('/audit-events'), { limit: options.limit });
-      const events = listOf<{ at: string; action: string; actor: string; refs?: Record<string, string> }>(body, 'events').concat(
-        listOf(body, 'auditEvents'),
-      );
-      ctx.emit(body, () =>
+      if (options.since !== undefined && Number.isNaN(Date.parse(options.since))) {
+        throw new UsageError(`--since must be an ISO 8601 instant, e.g. 2026-12-01T00:00:00Z; got "${options.since}"`);
+      }
+      const since = options.since === undefined ? undefined : new Date(options.since).toISOString();
+      const events: AuditEventView[] = [];
+      let cursor = options.cursor;
+      let reachedSince = false;
+      do {
+        const page = await ctx.client().get<AuditPage>(ctx.tenantPath('/audit-events'), { limit: options.limit, cursor });
+        for (const e of page.events ?? []) {
+          if (since !== undefined && e.at < since) {
+            reachedSince = true;
+            break;
+          }
+          if (options.action === undefined || e.action.startsWith(options.action)) events.push(e);
+        }
+        cursor = reachedSince ? undefined : page.nextCursor;
+      } while (options.all === true && cursor !== undefined);
+      ctx.emit({ events, ...(cursor !== undefined && { nextCursor: cursor }) }, () => {
         ctx.print(
           table(
-            ['at', 'action', 'actor', 'refs'],
-            events.map((e) => [e.at, e.action, e.actor, Object.entries(e.refs ?? {}).map(([k, v]) => `${k}=${v}`).join(' ')]),
+            ['at', 'action', 'actor ref', 'refs', 'change (before→after)'],
+            events.map((e) => [
+              e.at,
+              e.action,
+              actorText(e.actor),
+              Object.entries(e.refs ?? {})
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' '),
+              changeText(e.before, e.after),
+            ]),
           ),
-        ),
-      );
+        );
+        if (cursor !== undefined) ctx.print(`more: lethe audit --cursor ${cursor}${options.limit === undefined ? '' : ` --limit ${options.limit}`} (or --all)`);
+      });
     });
 }
 

@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { CATEGORIES, isCategory, SWEEP_ORDER, type Category } from '../shared/domain/catalog.js';
-import { CliContext, days, listOf, table, UsageError, type Output } from './context.js';
+import { ApiError } from './api-client.js';
+import { CliContext, CliError, days, listOf, table, UsageError, type Output } from './context.js';
 
 interface PeriodView {
   readonly days: number | null;
@@ -162,6 +163,57 @@ async function buildBody(ctx: CliContext, options: ChangeOptions): Promise<Polic
   };
 }
 
+interface PreviewCounts {
+  readonly wouldDelete: number;
+  readonly held: number;
+}
+
+interface PreviewView {
+  readonly reason?: string;
+  readonly settings?: Record<string, PreviewCounts>;
+  readonly categories: Partial<Record<Category, PreviewCounts>>;
+}
+
+/** The API refused the change for want of the acknowledgement alone (any other issue is shown as the API put it). */
+function needsOnlyAcknowledgement(error: unknown): error is ApiError {
+  if (!(error instanceof ApiError) || error.status !== 400) return false;
+  const fields = error.issues.length > 0 ? error.issues.map((i) => i.field) : [error.field];
+  return fields.length === 1 && fields[0] === 'acknowledgeDataLoss';
+}
+
+/**
+ * The refusal in the CLI's words: why (the API's reason without its wire
+ * wording), what the next sweep would delete under the change (the preview's
+ * counts), and the flag that confirms it.
+ */
+async function acknowledgementRefusal(ctx: CliContext, body: PolicyBody, error: ApiError): Promise<CliError> {
+  const issue = error.issues.find((i) => i.field === 'acknowledgeDataLoss')?.message ?? error.message;
+  const why = issue
+    .replace(/^acknowledgeDataLoss:\s*/u, '')
+    .replace(/;?\s*send acknowledgeDataLoss: true to confirm\.?$/u, '')
+    .trim();
+  const preview = await ctx
+    .client()
+    .post<PreviewView>(ctx.tenantPath('/retention-policy/preview'), { ...body, acknowledgeDataLoss: undefined })
+    .catch(() => undefined);
+  const wouldDelete = Object.fromEntries(
+    SWEEP_ORDER.filter((c) => (preview?.categories?.[c]?.wouldDelete ?? 0) > 0).map((c) => [c, preview?.categories[c]?.wouldDelete ?? 0]),
+  ) as Partial<Record<Category, number>>;
+  const total = Object.values(wouldDelete).reduce((sum, n) => sum + (n ?? 0), 0);
+  const listed = Object.entries(wouldDelete).map(([c, n]) => `${c} ${n}`).join(', ');
+  const loss =
+    preview === undefined
+      ? 'the preview of what it would delete could not be read (lethe policy preview with the same options shows it)'
+      : total === 0
+        ? 'the next sweep would delete nothing under it today'
+        : `the next sweep would delete ${total} item(s) under it (${listed}; customer_profile counts customers)`;
+  return new CliError(`not saved: ${why === '' ? 'this change can delete data kept today' : why}; ${loss}. Re-run with --acknowledge-data-loss to confirm.`, {
+    code: 'acknowledgement_required',
+    details: { field: 'acknowledgeDataLoss', flag: '--acknowledge-data-loss', ...(preview !== undefined && { wouldDelete, wouldDeleteTotal: total }) },
+    cause: error,
+  });
+}
+
 interface ChangeOptions {
   readonly category: string[];
   readonly setting: string[];
@@ -200,7 +252,13 @@ export function policyCommand(output: Output): Command {
     .action(async (options: ChangeOptions, command: Command) => {
       const ctx = CliContext.of(command, output);
       const body = await buildBody(ctx, options);
-      const saved = await ctx.client().put<PolicyView>(ctx.tenantPath('/retention-policy'), body);
+      const saved = await ctx
+        .client()
+        .put<PolicyView>(ctx.tenantPath('/retention-policy'), body)
+        .catch(async (error: unknown) => {
+          if (needsOnlyAcknowledgement(error)) throw await acknowledgementRefusal(ctx, body, error);
+          throw error;
+        });
       ctx.emit(saved, () => {
         if (saved?.categories !== undefined) printPolicy(ctx, saved);
         else ctx.print(`policy saved (version ${saved?.version ?? '?'})`);
@@ -212,11 +270,7 @@ export function policyCommand(output: Output): Command {
     .action(async (options: ChangeOptions, command: Command) => {
       const ctx = CliContext.of(command, output);
       const body = await buildBody(ctx, { ...options, current: true });
-      const preview = await ctx.client().post<{
-        reason?: string;
-        settings?: Record<string, { wouldDelete: number; held: number }>;
-        categories: Partial<Record<Category, { wouldDelete: number; held: number }>>;
-      }>(ctx.tenantPath('/retention-policy/preview'), body);
+      const preview = await ctx.client().post<PreviewView>(ctx.tenantPath('/retention-policy/preview'), body);
       ctx.emit(preview, () => {
         if (preview.reason !== undefined) ctx.print(`The account is over (${preview.reason}): everything of it would go.`);
         const settingRows = Object.entries(preview.settings ?? {}).map(([name, v]) => [name, v.wouldDelete, v.held]);
