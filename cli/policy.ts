@@ -205,8 +205,8 @@ async function acknowledgementRefusal(ctx: CliContext, body: PolicyBody, error: 
     preview === undefined
       ? 'the preview of what it would delete could not be read (lethe policy preview with the same options shows it)'
       : total === 0
-        ? 'the next sweep would delete nothing under it today'
-        : `the next sweep would delete ${total} item(s) under it (${listed}; customer_profile counts customers)`;
+        ? 'under the new periods the next sweep would delete nothing today'
+        : `under the new periods the next sweep would delete ${total} item(s) (${listed}; customer_profile counts customers)`;
   return new CliError(`not saved: ${why === '' ? 'this change can delete data kept today' : why}; ${loss}. Re-run with --acknowledge-data-loss to confirm.`, {
     code: 'acknowledgement_required',
     details: { field: 'acknowledgeDataLoss', flag: '--acknowledge-data-loss', ...(preview !== undefined && { wouldDelete, wouldDeleteTotal: total }) },

@@ -40,7 +40,8 @@ describe('the CLI bundle', () => {
     expect(version.stdout.trim()).toBe(pkg.version);
     // About 0.2 s on an idle 2-core machine (tsx compiling the sources took 0.7 s); the bound leaves room for a loaded one.
     expect(seconds).toBeLessThan(1.5);
-    expect(help.stdout).toMatch(/^  policy /mu);
+    expect(help.stdout).toMatch(/^  customers /mu);
+    expect(help.stdout).toMatch(/^  records /mu);
     expect(built.inputs).toContain('cli/program.ts');
     expect(built.inputs).toContain('package.json');
     expect(built.inputs.some((path) => path.includes('node_modules'))).toBe(false);

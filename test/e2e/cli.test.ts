@@ -52,7 +52,14 @@ beforeAll(async () => {
         });
       }
       if (request.url === '/v1/tenants/acme/retention-policy' && request.method === 'PUT') {
-        return reply(400, { error: { code: 'validation_error', message: 'shortening conversation needs acknowledgeDataLoss', field: 'acknowledgeDataLoss' } });
+        const issue = { field: 'acknowledgeDataLoss', message: 'shortening conversation makes data that is kept today due for deletion at the next sweep; send acknowledgeDataLoss: true to confirm' };
+        return reply(400, { error: { code: 'validation_error', message: `${issue.field}: ${issue.message}`, field: issue.field, issues: [issue] } });
+      }
+      if (request.url === '/v1/tenants/acme/retention-policy/preview' && request.method === 'POST') {
+        return reply(200, { settings: {}, categories: { conversation: { wouldDelete: 120, held: 0, examined: 300 }, message: { wouldDelete: 57, held: 2, examined: 900 }, call: { wouldDelete: 0, held: 0, examined: 4 } } });
+      }
+      if (request.url === '/v1/tenants/acme/customers/c-big' && request.method === 'DELETE') {
+        return reply(202, { receiptId: 'rcpt-1', status: 'continuing', deleted: 500, held: 0, failed: 0, categories: {}, remaining: 3 });
       }
       if (request.url === '/v1/tenants/acme/privacy-requests') return reply(404, { error: { code: 'route_not_found', message: 'no route' } });
       return reply(404, { error: { code: 'not_found', message: 'nothing here' } });
@@ -80,12 +87,26 @@ describe('the lethe CLI', () => {
     expect(seen.at(-1)?.authorization).toBe(`Bearer ${token}`);
   });
 
-  it('merges a changed period into the tenant’s overrides and shows an API error in one line with its field', async () => {
+  it('merges a changed period into the tenant’s overrides; a refusal for want of the acknowledgement names the flag and the preview’s counts', async () => {
     const result = await run('policy', 'set', '--category', 'conversation=90');
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toEqual(['error: shortening conversation needs acknowledgeDataLoss (field: acknowledgeDataLoss)']);
-    expect(seen.at(-1)).toMatchObject({ method: 'PUT', body: { categories: { message: { days: 100 }, conversation: { days: 90 } } } });
+    expect(result.stderr).toEqual([
+      'error: not saved: shortening conversation makes data that is kept today due for deletion at the next sweep; ' +
+        'under the new periods the next sweep would delete 177 item(s) (message 57, conversation 120; customer_profile counts customers). Re-run with --acknowledge-data-loss to confirm.',
+    ]);
+    const put = seen.find((s) => s.method === 'PUT');
+    expect(put).toMatchObject({ body: { categories: { message: { days: 100 }, conversation: { days: 90 } } } });
+    expect(seen.at(-1)).toMatchObject({ method: 'POST', url: '/v1/tenants/acme/retention-policy/preview', body: put?.body });
+  });
+
+  it('shows a 202 continuing deletion as continuing, with its receipt, not as done', async () => {
+    const result = await run('customers', 'delete', 'c-big', '--yes');
+
+    expect(result.code).toBe(0);
+    expect(result.stdout[0]).toBe(
+      'customer c-big: continuing · 500 deleted so far, 0 held, 0 failed, 3 not started yet · the rest goes on in the background (receipt rcpt-1: lethe runs show rcpt-1, or pass --wait)',
+    );
   });
 
   it('says plainly when the API has no privacy-request routes', async () => {
