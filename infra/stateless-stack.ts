@@ -84,6 +84,7 @@ export class StatelessStack extends Stack {
       control: stateful.control,
       keys: stateful.keys,
       blobs: stateful.blobs,
+      shreddingKey: stateful.shreddingKey,
       referenceSecret: this.referenceSecret,
       platformPolicy,
       operatorEmails: props.operatorEmails,

@@ -91,6 +91,22 @@ export interface StateMachineBinding {
   readonly access: 'start';
 }
 
+export interface ShreddingKeyBinding {
+  /** Variable that carries the key's ARN (e.g. `SHREDDING_KEY_ARN`). */
+  readonly envVar: string;
+}
+
+export interface ApiUrlBinding {
+  /** Variable that carries the URL (e.g. `PUBLIC_API_URL`). */
+  readonly envVar: string;
+}
+
+/**
+ * The `purpose` every call under the shredding key names in its encryption
+ * context (shared/adapters/crypto/kms-wrapper.ts); the grant is conditioned on it.
+ */
+export const SHREDDING_KEY_PURPOSE = 'lethe-kek';
+
 export interface MailSenderBinding {
   /** Variable that carries the sender address (e.g. `MAIL_FROM`). */
   readonly envVar: string;
@@ -192,6 +208,34 @@ export class LetheFunction extends Construct {
   bindStateMachine(stateMachine: IStateMachine, binding: StateMachineBinding): void {
     this.setVariable(binding.envVar, stateMachine.stateMachineArn);
     stateMachine.grantStartExecution(this.function);
+  }
+
+  /**
+   * Tells the function the shredding key's ARN and lets it generate and
+   * unwrap tenants' key-encryption keys under it: `kms:GenerateDataKey` and
+   * `kms:Decrypt` on that key only, and only for calls whose encryption
+   * context names a tenant and the `lethe-kek` purpose. Nothing else, not even
+   * this function, can use the key for anything else (no `kms:Encrypt`, no
+   * re-encryption, no data keys for other purposes).
+   */
+  bindShreddingKey(key: IKey, binding: ShreddingKeyBinding): void {
+    this.setVariable(binding.envVar, key.keyArn);
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:EncryptionContext:purpose': SHREDDING_KEY_PURPOSE },
+          Null: { 'kms:EncryptionContext:tenant': 'false' },
+        },
+      }),
+    );
+  }
+
+  /** Tells the function a base URL (e.g. the API's, for the links it builds); no grant. */
+  bindApiUrl(url: string, binding: ApiUrlBinding): void {
+    this.setVariable(binding.envVar, url);
   }
 
   /**

@@ -1,9 +1,11 @@
 import type { Duration } from 'aws-cdk-lib';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { TableDefinition } from '../../shared/adapters/table-definitions.js';
 import type { BucketName } from '../../shared/domain/catalog.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
+import { ValidationError } from '../errors.js';
 import type { BlobBuckets } from './blob-buckets.js';
 import { LetheFunction, type BucketGrant, type LetheFunctionProps } from './lethe-function.js';
 import type { DataAccess, LetheTable } from './lethe-table.js';
@@ -37,6 +39,10 @@ export type StartableWorkflow = keyof typeof STATE_MACHINE_VARIABLES;
 
 export const REFERENCE_SECRET_VARIABLE = 'REF_SECRET_ARN';
 export const MAIL_FROM_VARIABLE = 'MAIL_FROM';
+/** ARN of the KMS key that wraps tenants' key-encryption keys; set only where personal data is sealed or opened. */
+export const SHREDDING_KEY_VARIABLE = 'SHREDDING_KEY_ARN';
+/** Base URL of the admin API (no trailing slash), for the download links a function builds. */
+export const PUBLIC_API_URL_VARIABLE = 'PUBLIC_API_URL';
 
 export interface TableUse {
   readonly access: DataAccess;
@@ -55,8 +61,12 @@ export interface BucketUse {
  * told about, and why. Anything not listed is told by name only.
  */
 export interface FunctionAccess {
-  /** @default - no table access */
-  readonly tables?: Readonly<Partial<Record<TableId, TableUse>>>;
+  /**
+   * The records and control tables. The keys table is not listed here: it
+   * comes with {@link sealsPersonalData}.
+   * @default - no table access
+   */
+  readonly tables?: Readonly<Partial<Record<Exclude<TableId, 'keys'>, TableUse>>>;
   /** @default - no object access */
   readonly buckets?: Readonly<Partial<Record<BucketName, BucketUse>>>;
   /**
@@ -69,6 +79,21 @@ export interface FunctionAccess {
    * @default false
    */
   readonly sendsMail?: boolean;
+  /**
+   * Seals and opens personal data under the keys of the keys table
+   * (crypto-shredding): read/write on the keys table, and the shredding key's
+   * ARN with `kms:GenerateDataKey`/`kms:Decrypt` for its `lethe-kek` purpose.
+   * Whatever reads or writes records does (their personal fields are sealed),
+   * and cannot be told otherwise.
+   * @default true for a function with records access, false otherwise
+   */
+  readonly sealsPersonalData?: boolean;
+  /**
+   * Builds download links (`<PUBLIC_API_URL>/v1/downloads/<token>`): told the
+   * admin API's base URL once the API exists ({@link LetheRuntime.serveDownloadsAt}).
+   * @default false
+   */
+  readonly buildsDownloadLinks?: boolean;
 }
 
 export interface LetheRuntimeProps {
@@ -76,6 +101,8 @@ export interface LetheRuntimeProps {
   readonly control: LetheTable;
   readonly keys: LetheTable;
   readonly blobs: BlobBuckets;
+  /** Wraps tenants' key-encryption keys (crypto-shredding); only functions that seal personal data may use it. */
+  readonly shreddingKey: IKey;
   /** Key of the HMACs that stand for data subjects and actors in receipts and audit events. */
   readonly referenceSecret: ISecret;
   readonly platformPolicy: PlatformPolicy;
@@ -92,11 +119,15 @@ export interface LetheRuntimeProps {
  * (shared/config/lambda-env.ts): every Lethe function is told every table,
  * bucket, the reference key, the sender and the settings, because the runtime
  * config requires them all at load; it is granted only what its
- * {@link FunctionAccess} declares. A service makes its functions here.
+ * {@link FunctionAccess} declares. The shredding key's ARN and the API's URL
+ * are told only to the functions that use them. A service makes its functions here.
  */
 export class LetheRuntime {
   readonly platformPolicy: PlatformPolicy;
   readonly stageBudget: Duration;
+  private publicApiUrl: string | undefined;
+  /** Functions that build download links, made before the API's URL was known. */
+  private readonly awaitingApiUrl: LetheFunction[] = [];
 
   constructor(private readonly props: LetheRuntimeProps) {
     this.platformPolicy = props.platformPolicy;
@@ -113,9 +144,10 @@ export class LetheRuntime {
 
   /** Binds every store of the contract to `fn`: each name in its environment, a grant only where `access` asks. */
   bind(fn: LetheFunction, access: FunctionAccess): void {
+    const seals = sealsPersonalData(fn, access);
     const tables: Record<TableId, LetheTable> = { records: this.props.records, control: this.props.control, keys: this.props.keys };
     for (const [id, table] of Object.entries(tables) as [TableId, LetheTable][]) {
-      const use = access.tables?.[id];
+      const use: TableUse | undefined = id === 'keys' ? (seals ? { access: 'readWrite' } : undefined) : access.tables?.[id];
       fn.bindTable(table, {
         envVar: TABLE_VARIABLES[id],
         access: use?.access ?? 'none',
@@ -132,6 +164,33 @@ export class LetheRuntime {
     }
     fn.bindSecret(this.props.referenceSecret, { envVar: REFERENCE_SECRET_VARIABLE, access: access.readsReferenceSecret === true ? 'read' : 'none' });
     fn.bindMailSender(this.props.mailFrom, { envVar: MAIL_FROM_VARIABLE, access: access.sendsMail === true ? 'send' : 'none' });
+    if (seals) fn.bindShreddingKey(this.props.shreddingKey, { envVar: SHREDDING_KEY_VARIABLE });
+    if (access.buildsDownloadLinks === true) this.tellApiUrl(fn);
+  }
+
+  /**
+   * The admin API's base URL (no trailing slash), told to every function that
+   * builds download links, made before or after. Once per runtime. A function
+   * that builds links in an app that never calls this fails synth.
+   */
+  serveDownloadsAt(url: string): void {
+    if (this.publicApiUrl !== undefined) throw new ValidationError('serveDownloadsAt: the API URL is given once');
+    this.publicApiUrl = url;
+    for (const fn of this.awaitingApiUrl.splice(0)) fn.bindApiUrl(url, { envVar: PUBLIC_API_URL_VARIABLE });
+  }
+
+  private tellApiUrl(fn: LetheFunction): void {
+    if (this.publicApiUrl !== undefined) {
+      fn.bindApiUrl(this.publicApiUrl, { envVar: PUBLIC_API_URL_VARIABLE });
+      return;
+    }
+    this.awaitingApiUrl.push(fn);
+    fn.node.addValidation({
+      validate: () =>
+        this.publicApiUrl === undefined
+          ? [`${PUBLIC_API_URL_VARIABLE}: the function builds download links but no API URL was given (LetheRuntime.serveDownloadsAt)`]
+          : [],
+    });
   }
 
   /** The variables that are settings, not bindings. */
@@ -142,4 +201,16 @@ export class LetheRuntime {
       STAGE_BUDGET_MS: String(this.props.stageBudget.toMilliseconds()),
     };
   }
+}
+
+/** Whether `fn` seals personal data: whatever touches records must, and may not say otherwise. */
+function sealsPersonalData(fn: LetheFunction, access: FunctionAccess): boolean {
+  if ((access.tables as Partial<Record<TableId, TableUse>> | undefined)?.keys !== undefined) {
+    throw new ValidationError('tables.keys: the keys table comes with sealsPersonalData, not on its own', fn);
+  }
+  const touchesRecords = access.tables?.records !== undefined;
+  if (touchesRecords && access.sealsPersonalData === false) {
+    throw new ValidationError("sealsPersonalData: a function with records access reads or writes sealed personal data; it cannot go without the keys", fn);
+  }
+  return access.sealsPersonalData ?? touchesRecords;
 }

@@ -199,6 +199,7 @@ describe('the acknowledgements a bound function carries', () => {
     control: w.stateful.control,
     keys: w.stateful.keys,
     blobs: w.stateful.blobs,
+    shreddingKey: w.stateful.shreddingKey,
     referenceSecret: new Secret(w.stack, 'Secret'),
     platformPolicy: loadProfile('voice'),
     operatorEmails: [],

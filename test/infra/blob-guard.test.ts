@@ -72,12 +72,16 @@ describe.each(PROFILE_NAMES)('the blob guard under the %s profile', (profile) =>
 
   it('lets the guard read records and delete recordings and media objects (every version), and nothing else', () => {
     expect(capabilitiesOf(s.lethe, s.resources, s.guard.guardFunction)).toEqual([
+      'keys:read',
+      'keys:write',
       'kms',
       'media:delete',
       'media:listVersions',
       'recordings:delete',
       'recordings:listVersions',
       'records:read',
+      'shredding:generate',
+      'shredding:unwrap',
       'sqs:GetQueueAttributes',
       'sqs:GetQueueUrl',
       'sqs:SendMessage',

@@ -76,7 +76,8 @@ export function statementsOf(resources: Readonly<Record<string, Json>>, fn: IFun
 
 /**
  * What a stateless function may do, in words: `records:write`, `media:legalHold`,
- * `sweep:start`, `ses:send` … Anything unrecognised comes back as the raw
+ * `sweep:start`, `ses:send`, `shredding:unwrap` (the shredding key; `kms` is any
+ * table or bucket key) … Anything unrecognised comes back as the raw
  * action, so a new permission shows up in the diff.
  */
 export function capabilitiesOf(lethe: LetheApp, resources: Readonly<Record<string, Json>>, fn: IFunction): string[] {
@@ -108,12 +109,15 @@ export function capabilitiesOf(lethe: LetheApp, resources: Readonly<Record<strin
     [/^secretsmanager:(GetSecretValue|DescribeSecret)$/, 'read'],
     [/^ses:SendEmail$/, 'send'],
   ];
+  const shreddingKey = exported(stateful.shreddingKey.keyArn);
   const found = new Set<string>();
   for (const statement of statementsOf(resources, fn)) {
     const resourcesText = JSON.stringify(statement.Resource);
     for (const action of [statement.Action].flat() as string[]) {
       if (action.startsWith('xray:')) found.add('xray');
-      else if (action.startsWith('kms:')) found.add('kms');
+      else if (action.startsWith('kms:') && resourcesText.includes(shreddingKey)) {
+        found.add(action === 'kms:GenerateDataKey' ? 'shredding:generate' : action === 'kms:Decrypt' ? 'shredding:unwrap' : action);
+      } else if (action.startsWith('kms:')) found.add('kms');
       else {
         const kind = kinds.find(([pattern]) => pattern.test(action))?.[1];
         const hits = targets.filter(([, ref]) => resourcesText.includes(ref)).map(([name]) => name);

@@ -183,11 +183,13 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
         'control:read', 'control:write',
         // A run's first chunk releases the holds that expired since the last run.
         'hold:start',
+        'keys:read', 'keys:write',
         'kms',
         'media:delete', 'media:listVersions',
         'recordings:delete', 'recordings:listVersions',
         'records:read', 'records:write',
         'secret:read',
+        'shredding:generate', 'shredding:unwrap',
         'xray',
       ],
     ],
@@ -209,12 +211,14 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
     expect(capabilities(s, s.lethe.stateless.privacy.workerFunction)).toEqual([
       'control:read', 'control:write',
       'exports:put', 'exports:read',
+      'keys:read', 'keys:write',
       'kms',
       'media:delete', 'media:listVersions', 'media:read',
       'recordings:delete', 'recordings:listVersions', 'recordings:read',
       'records:read', 'records:write',
       'secret:read',
       'ses:send',
+      'shredding:generate', 'shredding:unwrap',
       'xray',
     ]);
     const actions = s.actionsOf(s.lethe.stateless.privacy.workerFunction);
