@@ -1,9 +1,11 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { RECORDS_TABLE } from '../../shared/adapters/table-definitions.js';
+import { KEYS_TABLE, RECORDS_TABLE } from '../../shared/adapters/table-definitions.js';
+import { LetheTable } from '../../infra/constructs/lethe-table.js';
 import { loadProfile } from '../../shared/config/profiles.js';
-import { arnOf, built, resourceOf, statefulStack } from './helpers.js';
+import { arnOf, built, resourceOf, statefulStack, testApp } from './helpers.js';
 
 const { stateful, template } = built({ profile: 'conversations' });
 const records = resourceOf(template, stateful.recordsTable);
@@ -59,6 +61,38 @@ describe('records table', () => {
           AttributeType: 'S',
         })),
       ),
+    );
+  });
+});
+
+describe('keys table', () => {
+  it('is keyed as the shared definition says: pk and the sort key sk the key store writes', () => {
+    expect(KEYS_TABLE.sortKey).toEqual({ name: 'sk', type: 'S' });
+    expect(keys.Properties.KeySchema).toEqual([
+      { AttributeName: KEYS_TABLE.partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: KEYS_TABLE.sortKey!.name, KeyType: 'RANGE' },
+    ]);
+    expect(keys.Properties.AttributeDefinitions).toEqual([
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ]);
+  });
+
+  it('has no index and no TTL: a key goes only when crypto-shredding destroys it', () => {
+    expect(keys.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    expect(keys.Properties.TimeToLiveSpecification).toBeUndefined();
+  });
+
+  it('has PITR off while the records table it unlocks has PITR on', () => {
+    expect(keys.Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(false);
+    expect(records.Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
+  });
+
+  it('refuses a PITR window asked for it at synth', () => {
+    const stack = new Stack(testApp(), 'Tables');
+    const encryptionKey = new Key(stack, 'Key');
+    expect(() => new LetheTable(stack, 'Restorable', { definition: KEYS_TABLE, encryptionKey, pointInTimeRecoveryPeriodDays: 7 })).toThrow(
+      /keys table must not have point-in-time recovery/,
     );
   });
 });
