@@ -581,20 +581,18 @@ export function auditCommand(output: Output): Command {
         cursor = reachedSince ? undefined : page.nextCursor;
       } while (options.all === true && cursor !== undefined);
       ctx.emit({ events, ...(cursor !== undefined && { nextCursor: cursor }) }, () => {
-        ctx.print(
-          table(
-            ['at', 'action', 'actor ref', 'refs', 'change (before→after)'],
-            events.map((e) => [
-              e.at,
-              e.action,
-              actorText(e.actor),
-              Object.entries(e.refs ?? {})
-                .map(([k, v]) => `${k}=${v}`)
-                .join(' '),
-              changeText(e.before, e.after),
-            ]),
-          ),
-        );
+        const rows = events.map((e) => [
+          e.at,
+          e.action,
+          actorText(e.actor),
+          Object.entries(e.refs ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+          changeText(e.before, e.after),
+        ]);
+        const filtered = options.action !== undefined || since !== undefined;
+        if (rows.length > 0) ctx.print(table(['at', 'action', 'actor ref', 'refs', 'change (before→after)'], rows));
+        else ctx.print(`no audit events${filtered ? ' match' : ''}${cursor !== undefined ? ' on this page' : ''}`);
         if (cursor !== undefined) ctx.print(`more: lethe audit --cursor ${cursor}${options.limit === undefined ? '' : ` --limit ${options.limit}`} (or --all)`);
       });
     });

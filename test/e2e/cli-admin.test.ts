@@ -351,8 +351,11 @@ describe('lethe audit', () => {
     const after = await lethe('--json', 'audit', '--all', '--since', new Date(API_NOW.getTime() + 1).toISOString());
     const before = await lethe('--json', 'audit', '--all', '--since', new Date(API_NOW.getTime() - 86_400_000).toISOString());
 
+    const none = await lethe('audit', '--since', new Date(API_NOW.getTime() + 1).toISOString());
+
     expect(after.json.events).toEqual([]);
     expect(before.json.events.length).toBeGreaterThan(0);
+    expect(none.stdout).toBe('no audit events match');
   });
 });
 
