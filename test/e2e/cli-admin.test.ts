@@ -347,10 +347,9 @@ describe('lethe audit', () => {
     expect(human.stdout).toMatch(/h:\S{10}…/u);
   });
 
-  it('keeps the events at or after --since', async () => {
+  it('keeps the events at or after --since, and says so when none is left', async () => {
     const after = await lethe('--json', 'audit', '--all', '--since', new Date(API_NOW.getTime() + 1).toISOString());
     const before = await lethe('--json', 'audit', '--all', '--since', new Date(API_NOW.getTime() - 86_400_000).toISOString());
-
     const none = await lethe('audit', '--since', new Date(API_NOW.getTime() + 1).toISOString());
 
     expect(after.json.events).toEqual([]);
