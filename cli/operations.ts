@@ -524,11 +524,10 @@ export function actorText(actor: string): string {
 
 const MAX_CHANGES_SHOWN = 6;
 
-/** Leaves of a JSON value by dotted path (arrays as one compact value). */
+/** Leaves of a JSON value by dotted path (arrays as one compact value; an empty object has none). */
 function leaves(value: unknown, prefix = '', into = new Map<string, string>()): Map<string, string> {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     for (const [key, inner] of Object.entries(value as Record<string, unknown>)) leaves(inner, prefix === '' ? key : `${prefix}.${key}`, into);
-    if (Object.keys(value as object).length === 0 && prefix !== '') into.set(prefix, '{}');
   } else if (value !== undefined) {
     into.set(prefix === '' ? '(value)' : prefix, JSON.stringify(value));
   }

@@ -20,6 +20,7 @@ describe('changeText', () => {
     expect(changeText(undefined, { dryRun: true })).toBe('dryRun=true');
     expect(changeText({ a: 1 }, { b: 2 })).toBe('a: 1→∅, b: ∅→2');
     expect(changeText(undefined, undefined)).toBe('');
+    expect(changeText({ categories: {}, settings: {} }, { categories: { conversation: { days: 90 } } })).toBe('categories.conversation.days: ∅→90');
   });
 
   it('stops after six changes and says how many more', () => {
