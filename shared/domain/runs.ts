@@ -427,13 +427,12 @@ export interface GroupFinishResult {
 export async function finishRuns(deps: RunDeps, group: GroupRef): Promise<GroupFinishResult> {
   const receipts = await loadReceipts(deps, group);
   const epochKeys = new Map<string, number>();
-  await forEachLimited(
-    receipts.filter((r) => r.status === 'running' && !r.dryRun),
-    HOLDS_CONCURRENCY,
-    async (r) => {
-      epochKeys.set(r.tenantId, await shredEpochs(deps, r));
-    },
-  );
+  const finishing = receipts.filter((r) => r.status === 'running' && !r.dryRun);
+  // Shards only ever go up: the tenant's current count covers every shard any record was written to.
+  const shards = new Map(deps.keys === undefined || finishing.length === 0 ? [] : (await deps.control.getTenants(finishing.map((r) => r.tenantId))).map((t) => [t.tenantId, retentionShardsOf(t)]));
+  await forEachLimited(finishing, HOLDS_CONCURRENCY, async (r) => {
+    epochKeys.set(r.tenantId, await shredEpochs(deps, r, Math.max(shards.get(r.tenantId) ?? MAX_RETENTION_SHARDS, r.retentionShards ?? 1)));
+  });
   const finishedAt = deps.clock.now();
   const final = receipts.map((receipt): Receipt => {
     if (receipt.status !== 'running') return receipt;
@@ -461,7 +460,7 @@ export async function finishRuns(deps: RunDeps, group: GroupRef): Promise<GroupF
  * failed ones keep theirs). Identifiers go by the profiles' cutoff. A failure
  * here fails nothing: the keys stay for the next run.
  */
-async function shredEpochs(deps: RunDeps, receipt: Receipt): Promise<number> {
+async function shredEpochs(deps: RunDeps, receipt: Receipt, shards: number): Promise<number> {
   if (deps.keys === undefined) return 0;
   const cutoffs = new Map<RetentionPartition, Date>();
   for (const [category, cutoff] of Object.entries(receipt.cutoffs) as [Category, string | null | undefined][]) {
@@ -471,7 +470,7 @@ async function shredEpochs(deps: RunDeps, receipt: Receipt): Promise<number> {
   if (typeof profileCutoff === 'string') cutoffs.set(IDENTIFIER_PARTITION, new Date(profileCutoff));
   if (cutoffs.size === 0) return 0;
   try {
-    return await deps.keys.shredEpochs(receipt.tenantId, cutoffs, receipt.retentionShards ?? MAX_RETENTION_SHARDS);
+    return await deps.keys.shredEpochs(receipt.tenantId, cutoffs, shards);
   } catch {
     return 0;
   }
