@@ -229,7 +229,8 @@ describe('local mode, driven through the lethe CLI', () => {
   it('refuses to shorten periods without acknowledgeDataLoss, then saves the policy', async () => {
     const refused = await lethe(adminToken, 'policy', 'set', ...POLICY);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^error: .*\(field: acknowledgeDataLoss\)\n$/);
+    // Under --json the refusal is JSON on stderr: the CLI's flag and the preview's counts.
+    expect(JSON.parse(refused.stderr).error).toMatchObject({ code: 'acknowledgement_required', field: 'acknowledgeDataLoss', flag: '--acknowledge-data-loss', wouldDeleteTotal: 0 });
 
     const saved = await ok(adminToken, 'policy', 'set', ...POLICY, '--acknowledge-data-loss');
 
