@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npx lethe …`: runs the prebuilt bundle (dist/cli/lethe.mjs, built by `npm install`'s
 // prepare script: scripts/build-cli.ts) while it is newer than every source it was built
-// from, else the TypeScript through tsx's loader, so that an edited source never runs stale.
+// from, else the TypeScript through tsx's loader, so that an edited source never runs stale
+// (`npm run prepare` rebuilds it; LETHE_CLI_FROM_SOURCE=1 always runs the sources).
 import { readFileSync, statSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
