@@ -14,7 +14,7 @@ import { AdminUserPool } from './admin-user-pool.js';
 import type { LetheRuntime, StartableWorkflow } from './lethe-runtime.js';
 
 export { ADMIN_API_GROUPS, GROUP_ACCESS, type AdminApiGroup, type GroupAccess } from './admin-group-access.js';
-export { ACCESS_LOG_FIELDS, DEFAULT_ADMIN_CHANGE_THROTTLE, DEFAULT_THROTTLE, isAdminChange, routeKey } from './admin-routes.js';
+export { ACCESS_LOG_FIELDS, DEFAULT_ADMIN_CHANGE_THROTTLE, DEFAULT_THROTTLE, PUBLIC_ROUTES, isAdminChange, routeKey } from './admin-routes.js';
 
 /** A JWT issuer other than the built-in Cognito user pool. */
 export interface AdminApiJwtIssuer {
@@ -89,6 +89,8 @@ export class AdminApi extends Construct {
   readonly routes: ReadonlyMap<string, HttpRoute>;
   /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
   readonly url: string;
+  /** The base URL without its trailing slash, as functions that build download links are told it (`PUBLIC_API_URL`). */
+  readonly endpoint: string;
 
   constructor(scope: Construct, id: string, props: AdminApiProps) {
     super(scope, id);
@@ -128,6 +130,10 @@ export class AdminApi extends Construct {
     this.authorizer = this.adminRoutes.authorizer;
     this.routes = this.adminRoutes.routes;
     this.url = this.adminRoutes.url;
+    this.endpoint = this.adminRoutes.endpoint;
+    // Download links (`<url>/v1/downloads/<token>`) point here. The functions are in this
+    // stack and the API resource depends on none of them, so referring to it makes no cycle.
+    props.runtime.serveDownloadsAt(this.endpoint);
   }
 
   /** The function of a built group. */

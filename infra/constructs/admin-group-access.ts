@@ -20,8 +20,10 @@ export interface GroupAccess extends FunctionAccess {
 }
 
 const CUSTOMER_OBJECTS =
-  "The export pre-signs GET URLs for the customer's recordings, media and attachments, keyed <prefix>/<tenant>/<subject>/<id>; " +
+  "The export links the customer's recordings, media and attachments, keyed <prefix>/<tenant>/<subject>/<id>, and the download route reads and opens them; " +
   'deleting a customer, conversation, message, attachment or recording, or anonymising a call or message, removes its blobs and every version of them.';
+const DOWNLOADED_EXPORTS =
+  'The download route (GET /v1/downloads/{token}) reads and opens the sealed access export a signed link names, exports/<tenant>/<requestId>.json, a key known only once the request exists.';
 const INGESTED_OBJECTS = 'Ingest writes recordings, media and attachments (or pre-signs their upload URLs) under <prefix>/<tenant>/<subject>/<id>.';
 
 /** Least privilege per route group (DESIGN.md §5). */
@@ -51,7 +53,7 @@ export const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
   },
   customers: {
     description:
-      'looks up, exports and deletes customers, conversations, messages, attachments and recordings; anonymises one communication record; selects and deletes admin activity logs',
+      'serves download links; looks up, exports and deletes customers, conversations, messages, attachments and recordings; anonymises one communication record; selects and deletes admin activity logs',
     tables: {
       control: { access: 'readWrite' },
       records: {
@@ -62,7 +64,9 @@ export const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
     buckets: {
       recordings: { access: ['read', 'delete'], objectUse: CUSTOMER_OBJECTS },
       media: { access: ['read', 'delete'], objectUse: CUSTOMER_OBJECTS },
+      exports: { access: ['read'], objectUse: DOWNLOADED_EXPORTS },
     },
+    // The reference secret also keys the download links' signatures.
     readsReferenceSecret: true,
     starts: ['deletion'],
   },
@@ -138,7 +142,8 @@ export class AdminGroupAccess extends Construct {
       const fn = props.runtime.newFunction(this, `${pascalCase(group)}Function`, {
         functionDir: `api-${group}`,
         description: `Lethe admin API: ${description}`,
-        access,
+        // Any answer of the API may carry a download link (exports, access requests); the URL grants nothing.
+        access: { ...access, buildsDownloadLinks: true },
       });
       for (const workflow of starts) {
         fn.bindStateMachine(props.stateMachines[workflow], { envVar: STATE_MACHINE_VARIABLES[workflow], access: 'start' });

@@ -18,6 +18,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ROUTES, type RouteGroup, type RouteSpec } from '../../shared/app/api/contract.js';
 import { acknowledge } from '../acknowledgements.js';
+import { ValidationError } from '../errors.js';
 import { keepLogicalIdsOfChildren } from '../logical-ids.js';
 
 /**
@@ -38,6 +39,20 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   authorizerError: '$context.authorizer.error',
 };
 
+/**
+ * The routes served without a JWT, each with the reason it may be (the
+ * acknowledgement of cdk-nag's APIG4 on it). A route the contract makes
+ * public is built only if it is listed here: no route loses its authorizer
+ * by a change to the contract alone.
+ */
+export const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
+  'GET /v1/openapi.json':
+    'GET /v1/openapi.json is the public API description (no tenant data, no side effects) so tools can discover the API before signing in; every other route but the download links requires a JWT.',
+  'GET /v1/downloads/{token}':
+    'GET /v1/downloads/{token} is a capability URL, as the S3 pre-signed links it replaces were: the token names one object and an expiry and is signed (HMAC under a key derived from the reference secret), ' +
+    'the function checks signature and expiry before it looks at the object, and whoever the link is handed to (a data subject, a browser) has no Lethe JWT to send.',
+};
+
 /** Stage-wide throttle, for reads and ingest. */
 export const DEFAULT_THROTTLE: Required<ThrottleSettings> = { rateLimit: 50, burstLimit: 100 };
 /**
@@ -49,6 +64,11 @@ export const DEFAULT_ADMIN_CHANGE_THROTTLE: Required<ThrottleSettings> = { rateL
 export interface AdminRoutesProps {
   /** The function serving each built route group; routes of other groups are not built. */
   readonly functions: Readonly<Partial<Record<RouteGroup, IFunction>>>;
+  /**
+   * The routes to build (those of the built groups).
+   * @default ROUTES, the contract
+   */
+  readonly routes?: readonly RouteSpec[];
   /** Issuer URL whose JWTs the authorizer accepts. */
   readonly jwtIssuer: string;
   /** Accepted `aud` (or Cognito `client_id`) values. */
@@ -67,7 +87,7 @@ export interface AdminRoutesProps {
 /**
  * The admin HTTP API's routes: one per {@link ROUTES} entry of a built group,
  * each integrated with its group's function; a JWT authorizer on every route
- * but the public OpenAPI document; stage and per-route throttling; a JSON
+ * but those of {@link PUBLIC_ROUTES} (the OpenAPI document, download links); stage and per-route throttling; a JSON
  * access log without bodies, query strings or tokens.
  */
 export class AdminRoutes extends Construct {
@@ -79,6 +99,11 @@ export class AdminRoutes extends Construct {
   readonly routes: ReadonlyMap<string, HttpRoute>;
   /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
   readonly url: string;
+  /**
+   * The same base URL without the trailing slash, from the API alone (not its
+   * stage): what functions of the same stack may be told without a dependency cycle.
+   */
+  readonly endpoint: string;
 
   constructor(scope: Construct, id: string, props: AdminRoutesProps) {
     super(scope, id);
@@ -102,23 +127,22 @@ export class AdminRoutes extends Construct {
     }
     const routes = new Map<string, HttpRoute>();
     const publicAuthorizer = new HttpNoneAuthorizer();
-    for (const spec of ROUTES) {
+    const specs = props.routes ?? ROUTES;
+    for (const spec of specs) {
       const integration = integrations.get(spec.group);
       if (integration === undefined) continue;
       const key = routeKey(spec);
+      const publicReason = spec.minRole === 'public' ? PUBLIC_ROUTES[key] : undefined;
+      if (spec.minRole === 'public' && publicReason === undefined) {
+        throw new ValidationError(`${key} is public in the contract, but not in PUBLIC_ROUTES: say why it may be served without a JWT`, this);
+      }
       const route = new HttpRoute(this, `Route ${key}`, {
         httpApi: this.api,
         routeKey: HttpRouteKey.with(spec.path, HttpMethod[spec.method]),
         integration,
-        authorizer: spec.minRole === 'public' ? publicAuthorizer : this.authorizer,
+        authorizer: publicReason === undefined ? this.authorizer : publicAuthorizer,
       });
-      if (spec.minRole === 'public') {
-        acknowledge(
-          route.node.defaultChild,
-          'AwsSolutions-APIG4',
-          'GET /v1/openapi.json is the public API description (no tenant data, no side effects) so tools can discover the API before signing in; every other route requires a JWT.',
-        );
-      }
+      if (publicReason !== undefined) acknowledge(route.node.defaultChild, 'AwsSolutions-APIG4', publicReason);
       routes.set(key, route);
     }
     this.routes = routes;
@@ -137,8 +161,10 @@ export class AdminRoutes extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
-    this.applyRouteThrottles(props.adminChangeThrottle ?? DEFAULT_ADMIN_CHANGE_THROTTLE);
+    this.applyRouteThrottles(specs, props.adminChangeThrottle ?? DEFAULT_ADMIN_CHANGE_THROTTLE);
     this.url = this.stage.url;
+    // The $default stage serves at the API's endpoint itself.
+    this.endpoint = this.api.apiEndpoint;
 
     new CfnOutput(this, 'UrlOutput', { value: this.url, description: 'Base URL of the Lethe admin API' }).overrideLogicalId('AdminApiUrl');
     new CfnOutput(this, 'IssuerOutput', {
@@ -148,11 +174,11 @@ export class AdminRoutes extends Construct {
   }
 
   /** Stage-wide throttle for every route; admin changes get their own, stricter one. Ingest is bulk traffic and keeps the stage's. */
-  private applyRouteThrottles(adminChange: ThrottleSettings): void {
+  private applyRouteThrottles(specs: readonly RouteSpec[], adminChange: ThrottleSettings): void {
     const stage = this.stage.node.defaultChild as CfnStage;
     // RouteSettings is a plain JSON map in the L1: its values must already be in CloudFormation's casing.
     const settings: Record<string, { ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }> = {};
-    for (const spec of ROUTES) {
+    for (const spec of specs) {
       const key = routeKey(spec);
       const route = this.routes.get(key);
       if (route === undefined || !isAdminChange(spec)) continue;

@@ -12,7 +12,7 @@ const SUBJECT_OBJECTS =
 /**
  * What the privacy worker may do. Erasure and anonymisation go through the
  * deletion path (records, blobs and their versions); access writes the export
- * and pre-signs links to it and to the subject's blobs; every kind updates the
+ * and builds download links to it and to the subject's blobs; every kind updates the
  * request, writes a receipt, and e-mails the requester.
  */
 export const PRIVACY_WORKER_ACCESS = {
@@ -35,6 +35,8 @@ export const PRIVACY_WORKER_ACCESS = {
   },
   readsReferenceSecret: true,
   sendsMail: true,
+  // An access export's link is a download link of the API.
+  buildsDownloadLinks: true,
 } as const satisfies FunctionAccess;
 
 export interface PrivacyServiceProps {

@@ -12,6 +12,7 @@ import {
   ADMIN_API_GROUPS,
   DEFAULT_ADMIN_CHANGE_THROTTLE,
   DEFAULT_THROTTLE,
+  PUBLIC_ROUTES,
   routeKey,
   type AdminApiGroup,
 } from '../../infra/constructs/admin-api.js';
@@ -76,13 +77,14 @@ describe('the admin API routes', () => {
     }
   });
 
-  it('requires a JWT on every route but the public OpenAPI document', () => {
+  it('requires a JWT on every route but the public ones (the OpenAPI document, download links), each listed with its reason', () => {
     const authorizerId = b.ofType('AWS::ApiGatewayV2::Authorizer')[0]![0];
     for (const spec of ROUTES) {
       const route = b.routeOf(routeKey(spec));
       if (spec.minRole === 'public') {
         expect(route.AuthorizationType, routeKey(spec)).toBe('NONE');
         expect(route.AuthorizerId).toBeUndefined();
+        expect(PUBLIC_ROUTES, routeKey(spec)).toHaveProperty([routeKey(spec)]);
       } else {
         expect(route.AuthorizationType, routeKey(spec)).toBe('JWT');
         expect(route.AuthorizerId, routeKey(spec)).toEqual({ Ref: authorizerId });
@@ -346,6 +348,8 @@ describe('the admin API functions', () => {
     // What a DELETE cannot finish in its time goes on in the Deletion workflow, which it starts.
     customers: [
       'control:read', 'control:write', 'deletion:start', 'kms',
+      // Download links: the route reads and opens recordings, media and access exports.
+      'exports:read',
       'media:delete', 'media:listVersions', 'media:read',
       'recordings:delete', 'recordings:listVersions', 'recordings:read',
       'records:read', 'records:write', 'secret:read', 'xray', ...SEALS,
@@ -420,12 +424,13 @@ describe('the admin API functions', () => {
     }
   });
 
-  it('keeps every function away from the exports bucket, and from the keys table unless it touches records', () => {
+  it('keeps every function away from the keys table unless it touches records, and from the exports bucket but the download route\'s reads', () => {
     const { stateful } = b.lethe;
     for (const group of everyGroup) {
       const statements = JSON.stringify(b.statementsOf(fn(group)));
       expect(statements.includes(b.exported(stateful.keysTable.tableArn)), group).toBe(statements.includes(b.exported(stateful.recordsTable.tableArn)));
-      expect(statements, group).not.toContain(b.exported(stateful.exportsBucket.bucketArn));
+      const onExports = capabilitiesOf(b, fn(group)).filter((c) => c.startsWith('exports:'));
+      expect(onExports, group).toEqual(group === 'customers' ? ['exports:read'] : []);
     }
   });
 });
@@ -466,12 +471,16 @@ describe.each(PROFILE_NAMES)('cdk-nag AwsSolutions on the %s stateless stack wit
     expect(() => app.synth()).not.toThrow();
   });
 
-  it('acknowledges API findings only with a specific reason, and no Cognito or API Gateway finding but the public route', () => {
+  it('acknowledges API findings only with a specific reason, and no Cognito or API Gateway finding but the public routes\' APIG4', () => {
     const { api } = built({ profile });
     const acks = acknowledgementsUnder(api);
     for (const ack of acks) expect(ack.reason.trim().length, `${ack.ruleId} at ${ack.path}`).toBeGreaterThan(40);
     expect(acks.filter((a) => a.ruleId.startsWith('AwsSolutions-COG'))).toEqual([]);
     const apig = acks.filter((a) => a.ruleId.startsWith('AwsSolutions-APIG'));
-    expect(apig.map((a) => [a.ruleId, a.path])).toEqual([['AwsSolutions-APIG4', api.routes.get('GET /v1/openapi.json')!.node.defaultChild!.node.path]]);
+    const publicRoutes = ROUTES.filter((r) => r.minRole === 'public').map(routeKey);
+    expect(publicRoutes).toContain('GET /v1/openapi.json');
+    expect(apig.map((a) => [a.ruleId, a.path, a.reason]).sort()).toEqual(
+      publicRoutes.map((key) => ['AwsSolutions-APIG4', api.routes.get(key)!.node.defaultChild!.node.path, PUBLIC_ROUTES[key]]).sort(),
+    );
   });
 });
