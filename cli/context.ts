@@ -82,17 +82,18 @@ export class CliContext {
   }
 
   client(): ApiClient {
-    if (this.options.token === undefined) {
-      throw new UsageError(`no token: pass --token or set LETHE_TOKEN (${TOKEN_HINT})`);
-    }
-    return new ApiClient({ endpoint: this.options.endpoint, token: this.options.token });
+    return new ApiClient({ endpoint: this.options.endpoint, token: this.token() });
+  }
+
+  private token(): string {
+    if (this.options.token === undefined) throw new UsageError(`no token: pass --token or set LETHE_TOKEN (${TOKEN_HINT})`);
+    return this.options.token;
   }
 
   /** The tenant to act on: --tenant / LETHE_TENANT, else the token's own tenant. */
   tenant(): string {
     if (this.options.tenant !== undefined) return this.options.tenant;
-    if (this.options.token === undefined) this.client();
-    const claims = peekClaims(this.options.token as string);
+    const claims = peekClaims(this.token());
     // Every token the API accepts is a JWT: one that does not even decode is refused whatever the route.
     if (claims === undefined) throw new CliError(`the token is invalid: it is not a JWT (${TOKEN_HINT})`, { code: 'invalid_token' });
     const claimed = claims[CLAIMS.tenant];
