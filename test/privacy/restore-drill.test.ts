@@ -74,6 +74,8 @@ beforeAll(async () => {
   expect(erasure.status).toBe(202);
   const run = await w.call({ method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, body: {}, token: ADMIN });
   expect(run.status).toBe(202);
+  // Epoch keys retire in two steps, a sweep apart: the second sweep destroys what the first marked.
+  expect((await w.call({ method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, body: {}, token: ADMIN })).status).toBe(202);
 }, 120_000);
 
 describe('a restored copy of the records table, read with the live keys after an erasure and a sweep', () => {
@@ -108,12 +110,14 @@ describe('a restored copy of the records table, read with the live keys after an
     expect(JSON.stringify(live.body)).toContain(kept.id);
   });
 
-  it('counts the keys it destroyed: the erased subject key on the request, the swept subject and epoch keys on the run', async () => {
+  it('counts the keys it destroyed: the erased subject key on the request, the swept subject key and the retired epoch keys on the runs', async () => {
     const requests = (await w.call({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests`, token: COMPLIANCE })).body.requests as { kind: string; status: string; subjectKeysShredded?: number }[];
     expect(requests.find((r) => r.kind === 'erasure')).toMatchObject({ status: 'completed', subjectKeysShredded: 1 });
     const runs = (await w.call({ method: 'GET', path: `/v1/tenants/${T}/deletion-runs`, token: ADMIN })).body.runs as { kind: string; shredded?: { subjectKeys: number; epochKeys: number } }[];
-    const sweep = runs.find((r) => r.kind === 'sweep');
-    expect(sweep?.shredded?.subjectKeys).toBe(1);
-    expect(sweep?.shredded?.epochKeys).toBeGreaterThan(0);
+    const sweeps = runs.filter((r) => r.kind === 'sweep');
+    expect(sweeps).toHaveLength(2);
+    const total = (field: 'subjectKeys' | 'epochKeys') => sweeps.reduce((sum, r) => sum + (r.shredded?.[field] ?? 0), 0);
+    expect(total('subjectKeys')).toBe(1);
+    expect(total('epochKeys')).toBeGreaterThan(0);
   });
 });

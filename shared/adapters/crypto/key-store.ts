@@ -8,18 +8,21 @@
  *   tenant's KEK; destroyed by erasure and by the deletion of the subject;
  * - a retention-epoch key per tenant × partition family × day
  *   (`T#<tenant>#EPOCHS` / `<partition>#<YYYY-MM-DD>`), wrapped by the KEK;
- *   destroyed by the sweep once no record of its day is left.
+ *   destroyed by the sweep once no record of its day is left, in two steps a
+ *   sweep apart (`retireEpoch`), so that a record written just before the
+ *   first step, not yet in the index, keeps it.
  *
  * The table has no point-in-time recovery: a destroyed row cannot come back,
  * so neither can a restored backup's or an old object version's plaintext.
  *
  * Writers read the rows they need strongly consistent on every call (a key
- * destroyed a moment ago must not seal new data); readers keep unwrapped keys
+ * destroyed a moment ago must not seal new data) and check them again after
+ * writing (`stale`: one destroyed while they wrote); readers keep unwrapped keys
  * for a minute, by their id. Key material never leaves this module but as the
  * return value of the seal and open helpers' callers, and is never logged.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readChunk, BATCH_GET_MAX } from '../dynamodb/batch.js';
 import { chunk, errorName, mapConcurrent, retryOptions, type RetryOptions } from '../retry.js';
 
@@ -56,6 +59,8 @@ interface KeyRow {
   readonly sk: string;
   readonly kid: string;
   readonly wrapped: Uint8Array;
+  /** An epoch key a sweep found with nothing left to seal, marked to go at the next sweep unless a writer uses it meanwhile. */
+  readonly retiringAt?: string;
 }
 
 const KEK_CACHE_MS = 5 * 60_000;
@@ -70,11 +75,11 @@ export const keyRows = {
   epoch: (tenantId: string, epoch: string) => ({ pk: `T#${tenantId}#EPOCHS`, sk: epoch }),
 };
 
-function rowOf(ref: KeyRef): { readonly pk: string; readonly sk: string } {
+export function rowOf(ref: KeyRef): { readonly pk: string; readonly sk: string } {
   return ref.kind === 'subject' ? keyRows.subject(ref.subjectPk) : keyRows.epoch(ref.tenantId, ref.epoch);
 }
 
-function rowKey(row: { readonly pk: string; readonly sk: string }): string {
+export function rowKey(row: { readonly pk: string; readonly sk: string }): string {
   return `${row.pk}\u0000${row.sk}`;
 }
 
@@ -120,7 +125,10 @@ export class KeyStore {
     const rows = await this.readRows([...unique.values()].map(rowOf));
     const out = new Map<string, KeyMaterial>();
     await mapConcurrent([...unique], 8, async ([k, ref]) => {
-      const row = rows.get(k) ?? (await this.create(ref));
+      let row = rows.get(k);
+      // A key marked to retire is in use again: the mark goes (or, gone meanwhile, a new key is made).
+      if (row?.retiringAt !== undefined && !(await this.keep(row))) row = undefined;
+      row ??= await this.create(ref);
       const material = { kid: row.kid, key: await this.unwrapRow(ref.tenantId, row) };
       out.set(k, material);
       this.cache.set(k, { material, until: this.now() + this.cacheMs });
@@ -158,12 +166,91 @@ export class KeyStore {
     return out;
   }
 
+  /**
+   * The refs among `used` whose key is no longer the one named (destroyed, or
+   * replaced): read strongly consistent after a write, so that what a writer
+   * sealed under a key destroyed meanwhile is sealed again under a new one.
+   */
+  async stale(used: readonly { readonly ref: KeyRef; readonly kid: string }[]): Promise<KeyRef[]> {
+    const unique = new Map(used.map((u) => [rowKey(rowOf(u.ref)), u]));
+    const rows = await this.readRows([...unique.values()].map((u) => rowOf(u.ref)));
+    const out: KeyRef[] = [];
+    for (const [k, u] of unique) {
+      if (rows.get(k)?.kid !== u.kid) {
+        this.cache.delete(k);
+        out.push(u.ref);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Retires an epoch key in two steps, one sweep apart: the first marks it,
+   * the second destroys it if the mark is still the one it left (no writer
+   * used the key in between, and a record written just before the first step
+   * has long been visible to the index check). Resolves what it did.
+   */
+  async retireEpoch(tenantId: string, epoch: string): Promise<'marked' | 'shredded' | 'absent' | 'in_use'> {
+    const row = keyRows.epoch(tenantId, epoch);
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: row, ConsistentRead: true }));
+    if (Item === undefined) return 'absent';
+    try {
+      if (typeof Item.retiringAt !== 'string') {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: row,
+            UpdateExpression: 'SET #r = :now',
+            ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#r)',
+            ExpressionAttributeNames: { '#pk': 'pk', '#r': 'retiringAt' },
+            ExpressionAttributeValues: { ':now': new Date(this.now()).toISOString() },
+          }),
+        );
+        return 'marked';
+      }
+      this.cache.delete(rowKey(row));
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: row,
+          ConditionExpression: '#r = :seen',
+          ExpressionAttributeNames: { '#r': 'retiringAt' },
+          ExpressionAttributeValues: { ':seen': Item.retiringAt },
+        }),
+      );
+      return 'shredded';
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return 'in_use';
+      throw error;
+    }
+  }
+
+  /** Clears a key's retirement mark; resolves false when the key is gone. */
+  private async keep(row: KeyRow): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: row.pk, sk: row.sk },
+          UpdateExpression: 'REMOVE #r',
+          ConditionExpression: 'attribute_exists(#pk) AND #kid = :kid',
+          ExpressionAttributeNames: { '#pk': 'pk', '#r': 'retiringAt', '#kid': 'kid' },
+          ExpressionAttributeValues: { ':kid': row.kid },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
   /** Destroys a subject's key; resolves whether there was one. */
   async shredSubject(subjectPk: string): Promise<boolean> {
     return this.destroy(keyRows.subject(subjectPk));
   }
 
-  /** Destroys one epoch key; resolves whether there was one. */
+  /** Destroys one epoch key at once (an operator's or a test's act; sweeps retire them, `retireEpoch`); resolves whether there was one. */
   async shredEpoch(tenantId: string, epoch: string): Promise<boolean> {
     return this.destroy(keyRows.epoch(tenantId, epoch));
   }

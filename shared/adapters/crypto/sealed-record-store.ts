@@ -18,7 +18,10 @@
  *
  * As the `KeyShredder` it destroys a subject's key once nothing of the subject
  * is left, and an epoch's key once its day is past the cutoff and no index
- * entry of that day is left (a held or failed record keeps it).
+ * entry of that day is left (a held or failed record keeps it) — in two
+ * steps, a sweep apart (`KeyStore.retireEpoch`). A write checks afterwards
+ * that the keys it sealed under still exist, and seals again what a key
+ * destroyed meanwhile would have left unreadable.
  */
 import { isIdentifierSk, parseIdentifierSk, type DueRecord, type IdentifierKind, type RecordItem, type RecordKey, type RetentionPartition } from '../../domain/records.js';
 import type {
@@ -37,7 +40,7 @@ import type {
 import type { DynamoRecordStore } from '../dynamodb/record-store.js';
 import { dataKey, headerOf, isSealed, open, seal, type SealHeader } from './envelope.js';
 import type { KeyMaterial, KeyRef, KeyStore } from './key-store.js';
-import { keyRows } from './key-store.js';
+import { keyRows, rowKey, rowOf } from './key-store.js';
 
 /** Identifier kinds whose value is personal data (the locators carry record ids). */
 const PERSONAL_KINDS: ReadonlySet<string> = new Set<IdentifierKind>(['PHONE', 'EMAIL', 'NAME', 'EXTERNAL']);
@@ -83,7 +86,7 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
   }
 
   async putBatch(items: readonly RecordItem[]): Promise<void> {
-    await this.inner.putBatch(await this.sealAll(items));
+    await this.write(items, (sealed) => this.inner.putBatch(sealed));
   }
 
   async findByPartition(pk: string, options: PartitionQueryOptions = {}): Promise<RecordItem[]> {
@@ -129,16 +132,17 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
     // New content is sealed as the stored item's was: under its subject and epoch.
     const [current] = await this.inner.getBatch([stored]);
     if (current === undefined) return condition?.exists === false ? this.inner.update(stored, changes, condition) : false;
-    const [sealed] = await this.sealAll([{ ...current, data: data as Record<string, unknown> }]);
-    return this.inner.update(stored, { ...changes, set: { ...changes.set, data: sealed?.data } }, condition);
+    return this.write([{ ...current, data: data as Record<string, unknown> }], ([sealed]) =>
+      this.inner.update(stored, { ...changes, set: { ...changes.set, data: sealed?.data } }, condition),
+    );
   }
 
   async putProfiles(profiles: readonly RecordItem[]): Promise<PutProfilesResult> {
-    return this.inner.putProfiles(await this.sealAll(profiles));
+    return this.write(profiles, (sealed) => this.inner.putProfiles(sealed));
   }
 
   async putLatest(items: readonly RecordItem[]): Promise<RecordKey[]> {
-    return this.inner.putLatest(await this.sealAll(items));
+    return this.write(items, (sealed) => this.inner.putLatest(sealed));
   }
 
   raiseActivity(raises: readonly ActivityRaise[]): Promise<void> {
@@ -178,7 +182,7 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
       const from = new Date(start).toISOString();
       const until = new Date(start + DAY_MS).toISOString();
       if (await this.inner.hasIndexEntries(tenantId, partition, from, until, shards)) continue;
-      if (await this.keys.shredEpoch(tenantId, epoch)) shredded += 1;
+      if ((await this.keys.retireEpoch(tenantId, epoch)) === 'shredded') shredded += 1;
     }
     return shredded;
   }
@@ -201,7 +205,27 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
     return `ID#${identifier.kind}#${await this.keys.blindIndex(tenantOfPk(pk), identifier.kind, identifier.value)}`;
   }
 
-  private async sealAll(items: readonly RecordItem[]): Promise<RecordItem[]> {
+  /**
+   * Seals and sends a write, then checks the keys it used are still there: one
+   * destroyed meanwhile (the subject erased, or an epoch retired, while the
+   * write was on its way) would leave what was just written unreadable, so
+   * those items are sealed again under new keys and sent again.
+   */
+  private async write<T>(items: readonly RecordItem[], send: (sealed: RecordItem[]) => Promise<T>): Promise<T> {
+    let { items: sealed, used } = await this.sealAll(items);
+    const result = await send(sealed);
+    let pending = items;
+    for (let round = 0; round < 3; round++) {
+      const stale = new Set((await this.keys.stale(used.flat())).map((ref) => rowKey(rowOf(ref))));
+      if (stale.size === 0) return result;
+      pending = pending.filter((_, i) => (used[i] ?? []).some((u) => stale.has(rowKey(rowOf(u.ref)))));
+      ({ items: sealed, used } = await this.sealAll(pending));
+      await send(sealed);
+    }
+    throw new Error('the keys of the records being written kept being destroyed');
+  }
+
+  private async sealAll(items: readonly RecordItem[]): Promise<Sealed> {
     // Identifiers first: their value moves from the key into the data.
     const blinded = await Promise.all(
       items.map(async (item) => {
@@ -217,7 +241,7 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
       }),
     );
     const needs = blinded.filter((item) => item.data !== undefined && !isSealed(item.data));
-    if (needs.length === 0) return blinded;
+    if (needs.length === 0) return { items: blinded, used: blinded.map(() => []) };
     const refs: KeyRef[] = [];
     for (const item of needs) {
       const subjectPk = subjectPkOf(item.pk);
@@ -225,7 +249,9 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
       refs.push({ kind: 'epoch', tenantId: item.tenantId, epoch: epochOf(item) });
     }
     const material = await this.keys.forWrite(refs);
-    return blinded.map((item) => {
+    const used: { ref: KeyRef; kid: string }[][] = [];
+    const sealedItems = blinded.map((item) => {
+      used.push([]);
       if (item.data === undefined || isSealed(item.data)) return item;
       const subjectPk = subjectPkOf(item.pk);
       const epoch = epochOf(item);
@@ -234,8 +260,12 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
       const header: SealHeader = { ...(subject !== undefined && { s: subject.kid }), e: epoch, k: epochKey.kid };
       const key = dataKey({ ...(subject !== undefined && { subject: subject.key }), epoch: epochKey.key });
       const sealed = seal(key, header, dataContext(item.pk, item.sk), Buffer.from(JSON.stringify(item.data), 'utf8'));
+      const mine = used[used.length - 1] as { ref: KeyRef; kid: string }[];
+      if (subject !== undefined && subjectPk !== undefined) mine.push({ ref: { kind: 'subject', tenantId: item.tenantId, subjectPk }, kid: subject.kid });
+      mine.push({ ref: { kind: 'epoch', tenantId: item.tenantId, epoch }, kid: epochKey.kid });
       return { ...item, data: sealed as unknown as Record<string, unknown> };
     });
+    return { items: sealedItems, used };
   }
 
   private async openAll(items: readonly RecordItem[]): Promise<RecordItem[]> {
@@ -269,6 +299,8 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
   }
 }
 
-function rowKey(row: { readonly pk: string; readonly sk: string }): string {
-  return `${row.pk}\u0000${row.sk}`;
+/** Items sealed for a write, with the keys each one used. */
+interface Sealed {
+  readonly items: RecordItem[];
+  readonly used: (readonly { readonly ref: KeyRef; readonly kid: string }[])[];
 }

@@ -1,0 +1,165 @@
+/**
+ * The sealed records table (crypto-shredding) on the emulators: what is
+ * stored holds no personal data in plaintext, reads give back what was
+ * written, identifiers are found by their blind index, a ciphertext moved to
+ * another item does not open, destroyed keys leave items unreadable but
+ * deletable, a write that races a key's destruction is sealed again, and an
+ * epoch key retires in two steps that a writer in between cancels.
+ */
+import { randomBytes } from 'node:crypto';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KeyStore, MasterKeyWrapper, keyRows } from '../../shared/adapters/crypto/key-store.js';
+import { epochOf, SealedRecordStore } from '../../shared/adapters/crypto/sealed-record-store.js';
+import { DynamoRecordStore } from '../../shared/adapters/dynamodb/record-store.js';
+import { keys, retentionKeysOf, type RecordItem } from '../../shared/domain/records.js';
+import { TestClock } from '../support/clock.js';
+import { makeStores, uniqueSuffix, type Stores } from '../support/env.js';
+import { recordItem } from '../support/records.js';
+
+const NOW = new Date('2025-03-01T10:00:00.000Z');
+
+let stores: Stores;
+let keyStore: KeyStore;
+let sealed: SealedRecordStore;
+
+beforeAll(async () => {
+  stores = await makeStores({ clock: new TestClock(NOW) });
+  keyStore = new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper: new MasterKeyWrapper(randomBytes(32)) });
+  sealed = new SealedRecordStore({ inner: stores.records, keys: keyStore });
+});
+
+const tenant = () => `t-${uniqueSuffix()}`;
+
+function phoneItem(tenantId: string, subjectId: string, phone: string): RecordItem {
+  const base = {
+    pk: keys.subjectPk(tenantId, subjectId),
+    sk: keys.identifierSk('PHONE', phone),
+    tenantId,
+    category: 'customer_profile' as const,
+    id: subjectId,
+    subjectId,
+    parentSk: keys.profileSk(),
+    clockStart: '2025-01-01T00:00:00.000Z',
+  };
+  return { ...base, ...retentionKeysOf(base, 1), identifierPk: keys.identifierPk(tenantId, 'PHONE', phone), identifierSk: subjectId };
+}
+
+async function raw(table: string): Promise<Record<string, unknown>[]> {
+  return ((await stores.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? []) as Record<string, unknown>[];
+}
+
+describe('SealedRecordStore', () => {
+  it('stores no personal data in plaintext and reads back what was written', async () => {
+    const t = tenant();
+    const item = recordItem({ tenantId: t, subjectId: 'c1', id: 'conv1', data: { notes: 'Marguerite called about her invoice' } });
+    const phone = phoneItem(t, 'c1', '+14155550123');
+    await sealed.putBatch([item, phone]);
+
+    const stored = JSON.stringify((await raw(stores.tableNames.records)).filter((i) => i.tenantId === t));
+    expect(stored).not.toContain('Marguerite');
+    expect(stored).not.toContain('4155550123');
+    expect(await sealed.get(item)).toEqual(item);
+    const identifiers = await sealed.findByPartition(keys.subjectPk(t, 'c1'), { skPrefix: 'ID#' });
+    expect(identifiers).toHaveLength(1);
+    expect(identifiers[0]?.sk).toMatch(/^ID#PHONE#~/);
+    expect(identifiers[0]?.data).toEqual({ value: '+14155550123' });
+    expect(await sealed.findByIdentifier(t, 'PHONE', '+14155550123')).toEqual(['c1']);
+    expect(await sealed.findByIdentifier(t, 'PHONE', '+14155550124')).toEqual([]);
+    // The plain spelling of the identifier's key reaches the stored item too.
+    expect(await sealed.get({ pk: phone.pk, sk: phone.sk })).toBeDefined();
+  });
+
+  it('blinds an identifier differently in another tenant', async () => {
+    const [a, b] = [tenant(), tenant()];
+    await sealed.putBatch([phoneItem(a, 'c1', '+14155550199'), phoneItem(b, 'c1', '+14155550199')]);
+    const [sa] = await sealed.findByPartition(keys.subjectPk(a, 'c1'));
+    const [sb] = await sealed.findByPartition(keys.subjectPk(b, 'c1'));
+    expect(sa?.sk).not.toEqual(sb?.sk);
+  });
+
+  it('does not open a ciphertext moved to another item', async () => {
+    const t = tenant();
+    const first = recordItem({ tenantId: t, subjectId: 'c1', id: 'one', data: { notes: 'first' } });
+    const second = recordItem({ tenantId: t, subjectId: 'c1', id: 'two', data: { notes: 'second' } });
+    await sealed.putBatch([first, second]);
+    const { Item } = await stores.doc.send(new GetCommand({ TableName: stores.tableNames.records, Key: { pk: first.pk, sk: first.sk } }));
+    await stores.doc.send(new PutCommand({ TableName: stores.tableNames.records, Item: { ...Item, sk: second.sk, id: 'two' } }));
+    const read = await sealed.get(second);
+    expect(read).toBeDefined();
+    expect(read?.data).toBeUndefined();
+  });
+
+  it('leaves an item whose subject key is gone unreadable, and still deletable', async () => {
+    const t = tenant();
+    const item = recordItem({ tenantId: t, subjectId: 'c1', id: 'conv1', data: { notes: 'private' } });
+    await sealed.putBatch([item]);
+    expect(await keyStore.shredSubject(item.pk)).toBe(true);
+    const read = await sealed.get(item);
+    expect(read?.data).toBeUndefined();
+    expect((await sealed.deleteBatch([item])).failed).toEqual([]);
+    expect(await sealed.get(item)).toBeUndefined();
+  });
+
+  it('destroys a subject key only once nothing of the subject is left', async () => {
+    const t = tenant();
+    const item = recordItem({ tenantId: t, subjectId: 'c1', id: 'conv1', data: { notes: 'x' } });
+    await sealed.putBatch([item]);
+    expect(await sealed.shredSubject(item.pk)).toBe(false);
+    await sealed.deleteBatch([item]);
+    expect(await sealed.shredSubject(item.pk)).toBe(true);
+    expect(await sealed.shredSubject(keys.accountPk(t))).toBe(false);
+  });
+
+  it('seals again what it wrote under a key destroyed while the write was on its way', async () => {
+    const t = tenant();
+    const pk = keys.subjectPk(t, 'c1');
+    // An erasure destroys the subject key between the seal and the write.
+    const racing = new DynamoRecordStore({ doc: stores.doc, tableName: stores.tableNames.records, clock: stores.clock });
+    const originalPut = racing.putBatch.bind(racing);
+    let raced = false;
+    racing.putBatch = async (items) => {
+      if (!raced) {
+        raced = true;
+        await keyStore.shredSubject(pk);
+      }
+      return originalPut(items);
+    };
+    const store = new SealedRecordStore({ inner: racing, keys: keyStore });
+    await sealed.putBatch([recordItem({ tenantId: t, subjectId: 'c1', id: 'earlier', data: { notes: 'before' } })]);
+    const item = recordItem({ tenantId: t, subjectId: 'c1', id: 'conv1', data: { notes: 'returning customer' } });
+    await store.putBatch([item]);
+    expect(raced).toBe(true);
+    expect((await sealed.get(item))?.data).toEqual({ notes: 'returning customer' });
+  });
+
+  it('retires an epoch key in two steps a sweep apart, and a writer in between keeps it', async () => {
+    const t = tenant();
+    const item = recordItem({ tenantId: t, subjectId: 'c1', id: 'conv1', clockStart: '2024-01-01T05:00:00.000Z', data: { notes: 'x' } });
+    await sealed.putBatch([item]);
+    const epoch = epochOf(item);
+    const cutoffs = new Map([['conversation' as const, new Date('2024-06-01T00:00:00.000Z')]]);
+    // A record of the day is still there: nothing happens.
+    expect(await sealed.shredEpochs(t, cutoffs, 1)).toBe(0);
+    expect(await keyStore.retireEpoch(t, epoch)).toBe('marked');
+    // A writer seals under the marked key: the mark goes, the next step only marks again.
+    await sealed.putBatch([recordItem({ tenantId: t, subjectId: 'c2', id: 'conv2', clockStart: '2024-01-01T06:00:00.000Z', data: { notes: 'y' } })]);
+    const row = await stores.doc.send(new GetCommand({ TableName: stores.tableNames.keys, Key: keyRows.epoch(t, epoch), ConsistentRead: true }));
+    expect(row.Item?.retiringAt).toBeUndefined();
+    await sealed.deleteBatch([item, { pk: keys.subjectPk(t, 'c2'), sk: keys.conversationSk('conv2') }]);
+    expect(await sealed.shredEpochs(t, cutoffs, 1)).toBe(0);
+    expect(await sealed.shredEpochs(t, cutoffs, 1)).toBe(1);
+    expect(await keyStore.listEpochs(t)).toEqual([]);
+  });
+
+  it('never retires an epoch key whose day is not wholly before the cutoff', async () => {
+    const t = tenant();
+    const item = recordItem({ tenantId: t, subjectId: 'c1', id: 'conv1', clockStart: '2024-01-01T05:00:00.000Z', data: { notes: 'x' } });
+    await sealed.putBatch([item]);
+    await sealed.deleteBatch([item]);
+    const cutoffs = new Map([['conversation' as const, new Date('2024-01-01T23:00:00.000Z')]]);
+    expect(await sealed.shredEpochs(t, cutoffs, 1)).toBe(0);
+    expect(await sealed.shredEpochs(t, cutoffs, 1)).toBe(0);
+    expect(await keyStore.listEpochs(t)).toEqual([epochOf(item)]);
+  });
+});
