@@ -19,6 +19,15 @@ import { backstopGaps, prefixBackstops } from '../blob-backstops.js';
 import { ValidationError } from '../errors.js';
 import type { DataAccess } from './lethe-table.js';
 
+/**
+ * Where upload URLs put objects in a guarded bucket until the blob guard seals
+ * them into place or deletes them (shared/app/blob-guard.ts).
+ */
+export const QUARANTINE_PREFIX = 'quarantine/';
+
+/** Days after which an upload still in quarantine (the guard failed on it, or never heard of it) expires. */
+export const QUARANTINE_EXPIRATION_DAYS = 1;
+
 /** What a function bound to a bucket may do with its objects. */
 export type BlobAccess = DataAccess | 'put' | 'delete' | 'legalHold';
 
@@ -58,6 +67,8 @@ export interface BlobBucketsProps {
   /**
    * Buckets that send their object events to EventBridge (the blob guard's
    * rule, in the stateless stack, listens there: no reference back to it).
+   * Upload URLs write under their `quarantine/` prefix, whose objects (and
+   * their non-current versions) expire after {@link QUARANTINE_EXPIRATION_DAYS}.
    * @default GUARDED_BUCKETS, the buckets records point into (recordings, media)
    */
   readonly eventBridgeBuckets?: readonly BucketName[];
@@ -66,8 +77,8 @@ export interface BlobBucketsProps {
 /**
  * The blob buckets (recordings, media, exports): KMS-encrypted, TLS-only,
  * public access blocked, server access logs to a dedicated bucket, Object Lock
- * where the definition asks for legal holds, and lifecycle backstops at the
- * platform's caps.
+ * where the definition asks for legal holds, lifecycle backstops at the
+ * platform's caps, and a one-day expiry of uploads left in quarantine.
  */
 export class BlobBuckets extends Construct {
   /** Receives the S3 server access logs of every governed bucket. */
@@ -119,7 +130,12 @@ export class BlobBuckets extends Construct {
         objectLockEnabled: definition.objectLock,
         serverAccessLogsBucket: accessLogs,
         serverAccessLogsPrefix: `${definition.id}/`,
-        lifecycleRules: lifecycleRules(props.platformPolicy, definition, { versioned, noncurrentDays, abortDays }),
+        lifecycleRules: lifecycleRules(props.platformPolicy, definition, {
+          versioned,
+          noncurrentDays,
+          abortDays,
+          quarantine: eventBridgeBuckets.has(definition.id),
+        }),
         removalPolicy,
       });
       if (eventBridgeBuckets.has(definition.id)) {
@@ -218,6 +234,8 @@ interface HousekeepingOptions {
   readonly versioned: boolean;
   readonly noncurrentDays: number;
   readonly abortDays: number;
+  /** Whether upload URLs write to the bucket's quarantine prefix. */
+  readonly quarantine: boolean;
 }
 
 function lifecycleRules(policy: PlatformPolicy, definition: BucketDefinition, options: HousekeepingOptions): LifecycleRule[] {
@@ -229,6 +247,15 @@ function lifecycleRules(policy: PlatformPolicy, definition: BucketDefinition, op
       id: `expire-${backstop.prefix}-at-cap`,
       prefix: `${backstop.prefix}/`,
       expiration: Duration.days(backstop.expirationDays),
+    });
+  }
+  if (options.quarantine) {
+    // The guard seals an upload into place or deletes it within seconds; what is still here a day later has no record to belong to.
+    rules.push({
+      id: 'expire-quarantine',
+      prefix: QUARANTINE_PREFIX,
+      expiration: Duration.days(QUARANTINE_EXPIRATION_DAYS),
+      ...(options.versioned ? { noncurrentVersionExpiration: Duration.days(QUARANTINE_EXPIRATION_DAYS) } : {}),
     });
   }
   if (definition.expireAllAfterDays !== undefined) {

@@ -12,12 +12,15 @@ import { ValidationError } from '../errors.js';
 import type { FunctionAccess, LetheRuntime } from './lethe-runtime.js';
 
 const GUARDED_OBJECTS =
-  'Objects are keyed <prefix>/<tenant>/<subject>/<id> and created at any key an upload URL names; the guard deletes (every version of) one that no record points to.';
+  'Uploads land at quarantine/<prefix>/<tenant>/<subject>/<id>, a key an upload URL names; the guard reads one, seals it into place at <prefix>/<tenant>/<subject>/<id> ' +
+  'if its record still exists, and deletes (every version of) the upload, and of any object no record points to.';
 
 /**
- * What the blob guard may do: read one customer's partition by key, and
+ * What the blob guard may do: read one customer's partition by key; read an
+ * upload in quarantine, put it sealed at its final key (under its record's
+ * keys: keys table and shredding key come with the records access), and
  * delete objects of the recordings and media buckets with every version
- * (listing versions to find them). It writes nothing else, reads no object.
+ * (listing versions to find them). No legal holds, no other bucket.
  */
 export const BLOB_GUARD_ACCESS = {
   tables: {
@@ -27,8 +30,8 @@ export const BLOB_GUARD_ACCESS = {
     },
   },
   buckets: {
-    recordings: { access: ['delete'], objectUse: GUARDED_OBJECTS },
-    media: { access: ['delete'], objectUse: GUARDED_OBJECTS },
+    recordings: { access: ['read', 'put', 'delete'], objectUse: GUARDED_OBJECTS },
+    media: { access: ['read', 'put', 'delete'], objectUse: GUARDED_OBJECTS },
   },
 } as const satisfies FunctionAccess;
 
@@ -84,7 +87,8 @@ export class BlobGuardService extends Construct {
     guard.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(this.deadLetterQueue) });
 
     this.rule = new Rule(this, 'ObjectCreated', {
-      description: 'Lethe blob guard: objects created in the recordings and media buckets',
+      description: 'Lethe blob guard: objects created in the recordings and media buckets (quarantined uploads and any other key)',
+      // No key filter: uploads arrive under quarantine/, and an object anywhere else that no record points to must go too.
       eventPattern: {
         source: ['aws.s3'],
         detailType: ['Object Created'],

@@ -11,12 +11,30 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
+import { QUARANTINE_PREFIX } from '../../infra/constructs/blob-buckets.js';
 import { BlobGuardService } from '../../infra/constructs/blob-guard-service.js';
 import { DEFAULT_BLOB_GUARD_SETTLE_MS } from '../../shared/app/blob-guard.js';
 import { PROFILE_NAMES } from '../../shared/config/profiles.js';
 import { capabilitiesOf, resourceOf, testApp } from './helpers.js';
 
 type Json = Record<string, any>;
+
+/**
+ * EventBridge's matching, for the parts of a pattern Lethe writes: a list of
+ * values (any equal, or a `{ prefix }`), or a nested pattern; a field the
+ * pattern does not name matches anything.
+ */
+function matches(pattern: Json, event: Json): boolean {
+  return Object.entries(pattern).every(([field, expected]) => {
+    const actual = event?.[field];
+    if (!Array.isArray(expected)) return typeof actual === 'object' && actual !== null && matches(expected as Json, actual as Json);
+    return expected.some((candidate: unknown) =>
+      typeof candidate === 'object' && candidate !== null && 'prefix' in candidate
+        ? typeof actual === 'string' && actual.startsWith((candidate as { prefix: string }).prefix)
+        : JSON.stringify(candidate) === JSON.stringify(actual),
+    );
+  });
+}
 
 function synth(profile: string) {
   const app = testApp({ profile, mailFrom: 'alerts@lethe.example' });
@@ -61,6 +79,18 @@ describe.each(PROFILE_NAMES)('the blob guard under the %s profile', (profile) =>
     expect(permissions.map((p) => [p.Properties.Principal, p.Properties.SourceArn])).toEqual([['events.amazonaws.com', { 'Fn::GetAtt': [s.id(s.guard.rule), 'Arn'] }]]);
   });
 
+  it('matches uploads in quarantine and objects at their final keys in both buckets, and nothing of the exports bucket', () => {
+    const pattern = s.resources[s.id(s.guard.rule)]!.Properties.EventPattern as Json;
+    const bucketName = (name: 'recordings' | 'media' | 'exports') => s.imported(s.lethe.stateful.blobs.bucket(name).bucketName);
+    const created = (bucket: Json, key: string) => ({ source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: bucket }, object: { key, size: 10 } } });
+    for (const name of ['recordings', 'media'] as const) {
+      expect(matches(pattern, created(bucketName(name), `${QUARANTINE_PREFIX}${name}/t1/s1/a.bin`)), name).toBe(true);
+      expect(matches(pattern, created(bucketName(name), `${name}/t1/s1/a.bin`)), name).toBe(true);
+    }
+    expect(matches(pattern, created(bucketName('exports'), `${QUARANTINE_PREFIX}exports/t1/r1.json`))).toBe(false);
+    expect(matches(pattern, { ...created(bucketName('media'), `${QUARANTINE_PREFIX}media/t1/s1/a.bin`), 'detail-type': 'Object Deleted' })).toBe(false);
+  });
+
   it('sends the events the function failed on after its retries to the same dead-letter queue, encrypted and TLS-only', () => {
     const invokeConfig = Object.values(s.resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig')!.Properties;
     expect(invokeConfig.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': [s.id(s.guard.deadLetterQueue), 'Arn'] });
@@ -70,15 +100,20 @@ describe.each(PROFILE_NAMES)('the blob guard under the %s profile', (profile) =>
     expect(JSON.stringify(queuePolicies)).toContain('aws:SecureTransport');
   });
 
-  it('lets the guard read records and delete recordings and media objects (every version), and nothing else', () => {
+  it('lets the guard read records, seal uploads into place and delete recordings and media objects (every version), and nothing else', () => {
     expect(capabilitiesOf(s.lethe, s.resources, s.guard.guardFunction)).toEqual([
+      // Sealing under the record's keys.
       'keys:read',
       'keys:write',
       'kms',
       'media:delete',
       'media:listVersions',
+      'media:put',
+      'media:read',
       'recordings:delete',
       'recordings:listVersions',
+      'recordings:put',
+      'recordings:read',
       'records:read',
       'shredding:generate',
       'shredding:unwrap',
@@ -94,6 +129,9 @@ describe.each(PROFILE_NAMES)('the blob guard under the %s profile', (profile) =>
       .flatMap((r) => r.Properties.PolicyDocument.Statement as Json[])
       .filter((st) => [st.Action].flat().some((a: string) => a.startsWith('sqs:')));
     expect(sqs.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [s.id(s.guard.deadLetterQueue), 'Arn'] }]);
+    // It never sets legal holds or retention, and never touches exports.
+    const capabilities = capabilitiesOf(s.lethe, s.resources, s.guard.guardFunction);
+    expect(capabilities.filter((a) => a.startsWith('exports:') || a.endsWith(':legalHold'))).toEqual([]);
   });
 
   it('gives the guard time to wait for an ingest to write its records, then check again', () => {

@@ -1,6 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { backstopDays } from '../../infra/blob-backstops.js';
+import { QUARANTINE_PREFIX } from '../../infra/constructs/blob-buckets.js';
+import { BUCKETS } from '../../shared/adapters/table-definitions.js';
 import { loadProfile, PROFILE_NAMES } from '../../shared/config/profiles.js';
 import { CATALOG, CATEGORIES, type BucketName, type Category } from '../../shared/domain/catalog.js';
 import { backstopCapDays, platformPolicySchema, type PlatformPolicy } from '../../shared/domain/policy.js';
@@ -81,6 +83,20 @@ describe.each(PROFILE_NAMES)('blob buckets under the %s profile', (profile) => {
         expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 1 }, ExpiredObjectDeleteMarker: true }),
       ]),
     );
+  });
+
+  it.each(['recordings', 'media'] as const)('%s: uploads left in quarantine/ expire after a day, their old versions a day later', (name) => {
+    expect(rules(bucket(name)).filter((r) => r.Prefix === QUARANTINE_PREFIX)).toEqual([
+      { Id: 'expire-quarantine', Prefix: 'quarantine/', Status: 'Enabled', ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
+    ]);
+  });
+
+  it('exports: no quarantine, upload URLs never write there', () => {
+    expect(rules(bucket('exports')).filter((r) => r.Prefix === QUARANTINE_PREFIX)).toEqual([]);
+  });
+
+  it('keep the quarantine apart from every governed prefix', () => {
+    for (const definition of BUCKETS) expect(definition.prefixes.map((p) => `${p}/`), definition.id).not.toContain(QUARANTINE_PREFIX);
   });
 
   it('exports: no versioning, so an expired or deleted export is gone', () => {
