@@ -174,10 +174,30 @@ export interface BlobObject {
   readonly size: number;
 }
 
+/**
+ * Whose data a blob is, for crypto-shredding (DESIGN.md §3): the record that
+ * points to it (sealed under that record's subject and epoch keys, so erasure
+ * and the sweep's shredding cover it), or the subjects of an access export
+ * (sealed under their subject keys alone: no sweep deletes an export by age).
+ */
+export type BlobOwner =
+  | Pick<RecordItem, 'tenantId' | 'pk' | 'sk' | 'category' | 'clockStart' | 'retentionPk' | 'retentionSk'>
+  | { readonly tenantId: string; readonly subjectPks: readonly string[] };
+
+/** A stored blob's content and the content type it was stored with. */
+export interface StoredBlob {
+  readonly body: Uint8Array;
+  readonly contentType: string;
+}
+
 /** Blob storage (S3 buckets `recordings`, `media`, `exports`). */
 export interface BlobStore {
-  put(bucket: BucketName, key: string, body: Uint8Array | string, contentType: string): Promise<void>;
+  /** Stores a blob; with `owner`, a store that seals blobs seals it under the owner's keys (others ignore it). */
+  put(bucket: BucketName, key: string, body: Uint8Array | string, contentType: string, owner?: BlobOwner): Promise<void>;
+  /** The content; undefined when there is none, or it can no longer be opened (its keys were shredded). */
   get(bucket: BucketName, key: string): Promise<Uint8Array | undefined>;
+  /** The content and its content type, as `get`. */
+  read(bucket: BucketName, key: string): Promise<StoredBlob | undefined>;
   list(bucket: BucketName, prefix: string): Promise<BlobObject[]>;
   /**
    * Deletes objects (every version where the bucket is versioned), at most 1000
@@ -186,9 +206,16 @@ export interface BlobStore {
   deleteBatch(bucket: BucketName, keys: readonly string[]): Promise<BatchResult<string>>;
   /** Sets or clears an Object Lock legal hold; 'unsupported' where the bucket has no Object Lock. */
   setLegalHold(bucket: BucketName, key: string, on: boolean): Promise<'applied' | 'unsupported'>;
-  /** A pre-signed GET URL. */
+  /**
+   * A link that serves the content for `expiresInSeconds`: a pre-signed GET
+   * URL, or (sealed blobs, whose stored bytes are ciphertext) a download link
+   * of the API, which opens them.
+   */
   presignGet(bucket: BucketName, key: string, expiresInSeconds: number): Promise<string>;
-  /** A pre-signed PUT URL. */
+  /**
+   * A pre-signed PUT URL for the content of `key`; a sealing store has it land
+   * in quarantine (`quarantine/<key>`), whence the blob guard seals it into place.
+   */
   presignPut(bucket: BucketName, key: string, contentType: string, expiresInSeconds: number): Promise<string>;
 }
 

@@ -133,6 +133,7 @@ describe('an export whose deletion fails', () => {
     const failing = (blobs: BlobStore): BlobStore => ({
       put: (...a) => blobs.put(...a),
       get: (...a) => blobs.get(...a),
+      read: (...a) => blobs.read(...a),
       list: (...a) => blobs.list(...a),
       setLegalHold: (...a) => blobs.setLegalHold(...a),
       presignGet: (...a) => blobs.presignGet(...a),

@@ -234,6 +234,10 @@ export class MemoryBlobStore implements BlobStore {
   async get(bucket: BucketName, key: string): Promise<Uint8Array | undefined> {
     return this.objects.get(`${bucket}/${key}`)?.body;
   }
+  async read(bucket: BucketName, key: string): Promise<{ body: Uint8Array; contentType: string } | undefined> {
+    const o = this.objects.get(`${bucket}/${key}`);
+    return o === undefined ? undefined : { body: o.body, contentType: o.contentType };
+  }
   async list(bucket: BucketName, prefix: string): Promise<BlobObject[]> {
     return [...this.objects.entries()]
       .filter(([name]) => name.startsWith(`${bucket}/${prefix}`))

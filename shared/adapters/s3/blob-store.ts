@@ -19,7 +19,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BucketName } from '../../domain/catalog.js';
 import { ValidationError } from '../../domain/errors.js';
-import type { BatchResult, BlobObject, BlobStore } from '../../domain/ports.js';
+import type { BatchResult, BlobObject, BlobOwner, BlobStore, StoredBlob } from '../../domain/ports.js';
 import { backoffDelayMs, chunk, errorName, errorReason, mapConcurrent, retryOptions, type RetryOptions } from '../retry.js';
 import type { BucketDefinition } from '../table-definitions.js';
 
@@ -42,6 +42,11 @@ export function bucketFeaturesFrom(definitions: readonly BucketDefinition[]): Re
   const features = {} as Record<BucketName, BucketFeatures>;
   for (const d of definitions) features[d.id] = { versioned: d.objectLock, objectLock: d.objectLock };
   return features;
+}
+
+/** An object as S3 holds it: bytes, content type and user metadata (names lower-case). */
+export interface StoredObject extends StoredBlob {
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 export interface S3BlobStoreOptions {
@@ -78,13 +83,20 @@ export class S3BlobStore implements BlobStore {
     this.retry = retryOptions(options.retry);
   }
 
-  async put(bucket: BucketName, key: string, body: Uint8Array | string, contentType: string): Promise<void> {
+  /** Stores the blob as given: the owner is for stores that seal (`SealedBlobStore`). */
+  async put(bucket: BucketName, key: string, body: Uint8Array | string, contentType: string, _owner?: BlobOwner): Promise<void> {
+    await this.putObject(bucket, key, body, { contentType });
+  }
+
+  /** Stores an object with user metadata (`x-amz-meta-<name>`; names lower-case, values ASCII). */
+  async putObject(bucket: BucketName, key: string, body: Uint8Array | string, options: { readonly contentType: string; readonly metadata?: Readonly<Record<string, string>> }): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucketNames[bucket],
         Key: key,
         Body: body,
-        ContentType: contentType,
+        ContentType: options.contentType,
+        ...(options.metadata !== undefined && { Metadata: { ...options.metadata } }),
         // End-to-end integrity, and what S3 demands of uploads into Object Lock buckets.
         ChecksumAlgorithm: 'CRC32',
       }),
@@ -92,9 +104,23 @@ export class S3BlobStore implements BlobStore {
   }
 
   async get(bucket: BucketName, key: string): Promise<Uint8Array | undefined> {
+    return (await this.getObject(bucket, key))?.body;
+  }
+
+  async read(bucket: BucketName, key: string): Promise<StoredBlob | undefined> {
+    const object = await this.getObject(bucket, key);
+    return object === undefined ? undefined : { body: object.body, contentType: object.contentType };
+  }
+
+  /** The current version's bytes, content type and user metadata; undefined when there is no such object. */
+  async getObject(bucket: BucketName, key: string): Promise<StoredObject | undefined> {
     try {
       const output = await this.s3.send(new GetObjectCommand({ Bucket: this.bucketNames[bucket], Key: key }));
-      return output.Body === undefined ? new Uint8Array() : await output.Body.transformToByteArray();
+      return {
+        body: output.Body === undefined ? new Uint8Array() : await output.Body.transformToByteArray(),
+        contentType: output.ContentType ?? 'application/octet-stream',
+        metadata: output.Metadata ?? {},
+      };
     } catch (error) {
       if (errorName(error) === 'NoSuchKey') return undefined;
       throw error;
