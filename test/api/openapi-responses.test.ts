@@ -13,12 +13,15 @@ import addFormatsPlugin from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, type RouteSpec } from '../../shared/app/api/contract.js';
 import { Router, routeKey } from '../../shared/app/api/router.js';
+import { DownloadTokens } from '../../shared/app/download-links.js';
 import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
+import { blobKey } from '../../shared/domain/records.js';
 import {
   apiWorld,
   customerRecords,
   daysAgo,
   ingest,
+  REF_SECRET,
   registerTenant,
   SUPER,
   token,
@@ -358,6 +361,24 @@ describe('privacy requests', () => {
     expect(document.subjects).toHaveLength(1);
     validate(document.subjects[0]);
     expect(validate.errors ?? []).toEqual([]);
+  });
+});
+
+describe('download links', () => {
+  it('answer the bytes, a malformed, altered or expired link and a gone object as documented', async () => {
+    const c = await customer();
+    const key = blobKey('recordings', T, c.id, `${c.id}-call-rec`);
+    const tokens = new DownloadTokens(REF_SECRET);
+    const link = (objectKey: string, seconds = 600) => `/v1/downloads/${tokens.issue('recordings', objectKey, new Date(w.clock.now().getTime() + seconds * 1000))}`;
+
+    const served = await call({ method: 'GET', path: link(key) });
+    const malformed = await call({ method: 'GET', path: '/v1/downloads/not-a-token' });
+    const altered = await call({ method: 'GET', path: `${link(key).slice(0, -2)}AA` });
+    const expired = await call({ method: 'GET', path: link(key, -1) });
+    const gone = await call({ method: 'GET', path: link(blobKey('recordings', T, c.id, 'never-stored')) });
+
+    expect([served.status, malformed.status, altered.status, expired.status, gone.status]).toEqual([200, 400, 403, 403, 404]);
+    expect(served.text).toBe(`voice ${c.secret}`);
   });
 });
 

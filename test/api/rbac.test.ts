@@ -12,11 +12,15 @@ import { routeKey } from '../../shared/app/api/router.js';
 import { loadProfile } from '../../shared/config/profiles.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import { ACTIONS, DEFAULT_ACTION_ROLES, type Action } from '../../shared/domain/roles.js';
+import { DownloadTokens } from '../../shared/app/download-links.js';
+import { blobKey } from '../../shared/domain/records.js';
 import {
+  API_NOW,
   apiWorld,
   customerRecords,
   dumpStores,
   ingest,
+  REF_SECRET,
   registerTenant,
   token,
   type ApiWorld,
@@ -146,6 +150,11 @@ const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
   'GET /v1/tenants/{t}/privacy-requests': async () => ({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests` }),
   'GET /v1/tenants/{t}/privacy-requests/{id}': async () => ({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests/${privacyRequestId}` }),
   'GET /v1/openapi.json': async () => ({ method: 'GET', path: '/v1/openapi.json' }),
+  // Public: the signed link is the credential, whatever token comes with it.
+  'GET /v1/downloads/{token}': async () => ({
+    method: 'GET',
+    path: `/v1/downloads/${new DownloadTokens(REF_SECRET).issue('recordings', blobKey('recordings', T, 'rbac-1', 'rbac-1-call-rec'), new Date(API_NOW.getTime() + 3_600_000))}`,
+  }),
 };
 
 async function setUp(platform: PlatformPolicy): Promise<void> {

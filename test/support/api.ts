@@ -211,8 +211,13 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
     handler,
     call: async (call) => {
       const result = await handler(apiEvent(call));
-      const text = typeof result.body === 'string' ? result.body : '';
-      return { status: result.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text), text };
+      const raw = typeof result.body === 'string' ? result.body : '';
+      // A download answers bytes: `body` is them, `text` their UTF-8 reading.
+      if (result.isBase64Encoded === true) {
+        const bytes = Buffer.from(raw, 'base64');
+        return { status: result.statusCode ?? 0, body: bytes, text: bytes.toString('utf8') };
+      }
+      return { status: result.statusCode ?? 0, body: raw === '' ? undefined : JSON.parse(raw), text: raw };
     },
   };
 }

@@ -88,6 +88,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/tenants/{t}/privacy-requests', group: 'privacy', ...byAction('filePrivacyRequests') },
   { method: 'GET', path: '/v1/tenants/{t}/privacy-requests/{id}', group: 'privacy', ...byAction('filePrivacyRequests') },
   { method: 'GET', path: '/v1/openapi.json', group: 'openapi', minRole: 'public' },
+  // The link is the credential (a signed, expiring token), as a pre-signed S3 link was; served by the function that reads the buckets.
+  { method: 'GET', path: '/v1/downloads/{token}', group: 'customers', minRole: 'public' },
 ];
 
 /** What the API's use cases need: the sweep's dependencies plus ways to start runs and privacy requests. */

@@ -276,6 +276,16 @@ export function createApiHandler(deps: ApiDeps, options: ApiHandlerOptions): Api
       caller,
       tenant: tenant as never,
     });
+    if (result.binary !== undefined) {
+      // API Gateway decodes a base64 answer back to the bytes; the 6 MB Lambda limit applies to the encoded form.
+      return {
+        statusCode: result.status,
+        // Served as a file, never rendered on the API's origin (the content type is the ingesting tenant's word).
+        headers: { 'content-type': result.binary.contentType, 'content-disposition': 'attachment', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+        body: Buffer.from(result.binary.bytes).toString('base64'),
+        isBase64Encoded: true,
+      };
+    }
     return respond(result.status, result.body);
   };
 

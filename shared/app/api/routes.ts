@@ -16,6 +16,7 @@ import * as s from './schemas.js';
 import { deleteAdminActivityLogs, listAdminActivityLogs } from './use-cases/admin-logs.js';
 import { listAuditEvents } from './use-cases/audit.js';
 import { exportCustomer, lookupCustomers } from './use-cases/customers.js';
+import { download, MAX_DOWNLOAD_BYTES } from './use-cases/downloads.js';
 import { deleteAttachment, deleteCallRecordings, deleteConversation, deleteCustomer, deleteMessage } from './use-cases/deletions.js';
 import { createHold, listHolds, releaseHold } from './use-cases/holds.js';
 import { ingestRecords } from './use-cases/ingest.js';
@@ -28,6 +29,8 @@ import { getTenant, listTenants, putTenant } from './use-cases/tenants.js';
 export interface RouteResult {
   readonly status: number;
   readonly body: unknown;
+  /** Bytes to answer as they are (a download), instead of `body` as JSON. */
+  readonly binary?: { readonly contentType: string; readonly bytes: Uint8Array };
 }
 
 export interface RouteInput<P, Q, B, H = Record<string, never>> {
@@ -402,6 +405,27 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
       404: { description: 'No such request.' },
     },
     handle: async (app, { tenant, params }) => ok(await getPrivacyRequest(app, tenant, params.id)),
+  }),
+  'GET /v1/downloads/{token}': define({
+    summary: 'Download a blob or an export',
+    description:
+      'The link of a recording, media item, attachment or access export that an export answered: no bearer token, the link is the credential. ' +
+      'Its token names the object and the time it stops working, signed by Lethe. Blobs are stored encrypted under their record\'s keys; this route opens them. ' +
+      'After the erasure of their subject, or the deletion of their record, links answer 404. ' +
+      `At most ${MAX_DOWNLOAD_BYTES} bytes (a Lambda answer is at most 6 MB, base64-encoded).`,
+    params: s.downloadParams,
+    query: s.noQuery,
+    loadTenant: false,
+    responses: {
+      200: { description: 'The content, with its content type.' },
+      400: { description: 'The token is not of the form Lethe makes, or the object is larger than a download through the API can carry.' },
+      403: { description: 'The link is not valid (altered, or not made by this deployment) or has expired; whether the object exists is not said.' },
+      404: { description: 'What the link served is gone (deleted, or its subject erased).' },
+    },
+    handle: async (app, { params, caller }) => {
+      const blob = await download(app, caller, params.token);
+      return { status: 200, body: undefined, binary: { contentType: blob.contentType, bytes: blob.body } };
+    },
   }),
   'GET /v1/openapi.json': define({
     summary: 'This document',

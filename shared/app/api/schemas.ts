@@ -12,6 +12,7 @@ import { ANONYMIZABLE_RECORD_TYPES } from '../../domain/privacy/record-anonymiza
 import { PRIVACY_KINDS, PRIVACY_STATUSES, privacyRequestBodySchema } from '../../domain/privacy/request.js';
 import { KEPT_REASONS } from '../../domain/receipt.js';
 import { MAX_RETENTION_SHARDS } from '../../domain/records.js';
+import { DOWNLOAD_TOKEN_PATTERN } from '../download-links.js';
 import type { FieldIssue } from './errors.js';
 
 // ---------------------------------------------------------------------------
@@ -88,6 +89,10 @@ export const tenantParams = z.strictObject({ t: idSchema });
 export const tenantIdParams = z.strictObject({ t: idSchema, id: idSchema });
 export const holdParams = z.strictObject({ t: idSchema, holdId: idSchema });
 export const messageParams = z.strictObject({ t: idSchema, id: idSchema, msgId: idSchema });
+/** A download link's token: `<payload>.<signature>`, base64url (download-links.ts). */
+export const downloadParams = z.strictObject({
+  token: z.string().regex(DOWNLOAD_TOKEN_PATTERN, 'must be the token of a download link Lethe made'),
+});
 
 // ---------------------------------------------------------------------------
 // Errors
