@@ -57,7 +57,7 @@ export class StatelessStack extends Stack {
   /** Deletes uploaded recordings and media that no record points to (an upload URL used after its record went). */
   readonly blobGuard: BlobGuardService;
   readonly adminApi: AdminApi;
-  /** Alarms (failed sweeps, function errors, dead letters, deletion lag) and the dashboard. */
+  /** Alarms (failed sweeps, function errors, dead letters of the schedule and the blob guard, deletion lag) and the dashboard. */
   readonly monitoring: LetheMonitoring;
   readonly referenceSecret: Secret;
 
@@ -116,6 +116,7 @@ export class StatelessStack extends Stack {
       deletionStateMachine: this.deletions.stateMachine,
       functions: { ...this.sweep.functions, ...this.privacy.functions, ...this.holds.functions, ...this.deletions.functions, ...this.blobGuard.functions },
       scheduleDeadLetterQueue: this.sweep.scheduleDeadLetterQueue,
+      deadLetterQueues: { ...this.blobGuard.deadLetterQueues },
       recordsTable: stateful.recordsTable,
       cadenceMinutes: platformPolicy.sweep.cadenceMinutes,
       graceHours: platformPolicy.sweep.graceHours,

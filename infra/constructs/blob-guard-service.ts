@@ -61,6 +61,8 @@ export class BlobGuardService extends Construct {
   readonly deadLetterQueue: Queue;
   /** The functions whose errors alarm, by the name the alarms carry. */
   readonly functions: Readonly<Record<string, IFunction>>;
+  /** The dead-letter queues that alarm when a message arrives, by the name the alarms carry. */
+  readonly deadLetterQueues: Readonly<Record<string, Queue>>;
 
   constructor(scope: Construct, id: string, props: BlobGuardServiceProps) {
     super(scope, id);
@@ -97,5 +99,6 @@ export class BlobGuardService extends Construct {
       targets: [new LambdaFunction(guard.function, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(6) })],
     });
     this.functions = { BlobGuard: guard.function };
+    this.deadLetterQueues = { BlobGuard: this.deadLetterQueue };
   }
 }

@@ -34,6 +34,12 @@ export interface LetheMonitoringProps {
   readonly functions: Readonly<Record<string, IFunction>>;
   readonly scheduleDeadLetterQueue: IQueue;
   /**
+   * Other dead-letter queues (events or invocations that failed after their
+   * retries), by the name their alarm carries: `<name>DeadLetters`.
+   * @default - none
+   */
+  readonly deadLetterQueues?: Readonly<Record<string, IQueue>>;
+  /**
    * The records table: its retention index alarms when writes to it are
    * throttled (a tenant that needs more write shards).
    * @default no index alarm
@@ -50,7 +56,7 @@ export interface LetheMonitoringProps {
 
 /**
  * Operator view of Lethe: alarms on failed sweeps, function errors, schedule
- * dead letters, retention-index write throttling and deletion lag (no
+ * and other dead letters (the blob guard's), retention-index write throttling and deletion lag (no
  * successful sweep within cadence + grace),
  * sent to an encrypted SNS topic; and one dashboard.
  */
@@ -125,6 +131,14 @@ export class LetheMonitoring extends Construct {
       props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Statistic.MAXIMUM }),
     );
 
+    for (const [name, queue] of Object.entries(props.deadLetterQueues ?? {})) {
+      onAny(
+        `${name}DeadLetters`,
+        `The ${name} dead-letter queue holds a message: an event or invocation failed after its retries and its work was not done.`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Statistic.MAXIMUM }),
+      );
+    }
+
     if (props.recordsTable !== undefined) {
       const throttles = props.recordsTable.metric('WriteThrottleEvents', {
         dimensionsMap: { TableName: props.recordsTable.tableName, GlobalSecondaryIndexName: RETENTION_INDEX_NAME },
@@ -179,8 +193,8 @@ export class LetheMonitoring extends Construct {
         width: 12,
       }),
       new GraphWidget({
-        title: 'Schedule dead letters',
-        left: [props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible()],
+        title: 'Dead letters',
+        left: [props.scheduleDeadLetterQueue, ...Object.values(props.deadLetterQueues ?? {})].map((q) => q.metricApproximateNumberOfMessagesVisible()),
         width: 12,
       }),
     );

@@ -43,6 +43,23 @@ describe('monitoring', () => {
     expect(m.alarm('DeletionWorkerErrors')).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda' });
   });
 
+  it('alarms to the same topic as soon as the blob guard\'s dead-letter queue holds a message (an upload neither sealed nor deleted)', () => {
+    const m = monitoring('voice');
+    const queue = m.stateless.getLogicalId(m.stateless.blobGuard.deadLetterQueue.node.defaultChild as CfnElement);
+    const topic = m.stateless.getLogicalId(m.stateless.monitoring.topic.node.defaultChild as CfnElement);
+    expect(m.alarm('BlobGuardDeadLetters')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topic }],
+    });
+    expect(m.alarm('BlobGuardDeadLetters').Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }]);
+  });
+
   it('alarms when writes to the retention index are throttled, the sign that a tenant needs more write shards', () => {
     const m = monitoring('conversations');
     const alarm = m.alarm('RetentionIndexThrottled');
