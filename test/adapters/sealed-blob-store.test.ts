@@ -108,6 +108,23 @@ describe('a blob stored under its record', () => {
     await expect(sealed.read('recordings', moved)).rejects.toBeInstanceOf(SealedBlobError);
   });
 
+  it('is sealed again under a new key when its subject key is destroyed while it is being stored (a returning customer during an erasure)', async () => {
+    const { item, key } = recording();
+    let shredded = false;
+    const racing = Object.assign(Object.create(stores.blobs) as typeof stores.blobs, {
+      putObject: async (...a: Parameters<typeof stores.blobs.putObject>) => {
+        await stores.blobs.putObject(...a);
+        if (!shredded) shredded = await keyStore.shredSubject(item.pk);
+      },
+    });
+    const store = new SealedBlobStore({ inner: racing, keys: keyStore });
+
+    await store.put('recordings', key, VOICE, 'audio/wav', item);
+
+    expect(shredded).toBe(true);
+    expect(Buffer.from((await store.get('recordings', key))!).toString()).toBe(VOICE);
+  });
+
   it('is refused without an owner, and nothing is stored', async () => {
     const { key } = recording();
 

@@ -34,7 +34,7 @@ import type { BucketName } from '../../domain/catalog.js';
 import type { BatchResult, BlobObject, BlobOwner, BlobStore, StoredBlob } from '../../domain/ports.js';
 import type { S3BlobStore } from '../s3/blob-store.js';
 import { dataKey, headerOf, open, seal, type SealHeader } from './envelope.js';
-import { keyRows, type KeyMaterial, type KeyRef, type KeyStore } from './key-store.js';
+import { keyRows, rowKey, rowOf, type KeyMaterial, type KeyRef, type KeyStore } from './key-store.js';
 import { epochOf, subjectPkOf } from './sealed-record-store.js';
 
 /** Where uploads land until the blob guard seals them into place (same bucket). */
@@ -68,10 +68,6 @@ export interface SealedBlobStoreOptions {
   readonly downloadUrl?: (bucket: BucketName, key: string, expiresInSeconds: number) => string;
 }
 
-function rowKey(row: { readonly pk: string; readonly sk: string }): string {
-  return `${row.pk}\u0000${row.sk}`;
-}
-
 function contextOf(bucket: BucketName, key: string): string {
   return `${bucket}\u0000${key}`;
 }
@@ -97,15 +93,35 @@ export class SealedBlobStore implements BlobStore {
     this.downloadUrl = options.downloadUrl;
   }
 
-  /** Seals the blob under its owner's keys; a blob without an owner is refused (it would be stored in plaintext). */
+  /**
+   * Seals the blob under its owner's keys and stores it; a blob without an
+   * owner is refused (it would be stored in plaintext). Afterwards the keys it
+   * used are checked: one destroyed meanwhile (the subject erased, the epoch
+   * retired, while the blob was on its way) would leave it unreadable beside a
+   * record sealed again under new keys, so it is sealed again and stored again.
+   */
   async put(bucket: BucketName, key: string, body: Uint8Array | string, contentType: string, owner?: BlobOwner): Promise<void> {
     if (owner === undefined) throw new Error(`a sealed ${bucket} object needs the record or subjects it belongs to`);
+    const plain = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    for (let round = 0; round < 4; round++) {
+      const { sealed, used } = await this.seal(bucket, key, plain, owner);
+      await this.inner.putObject(bucket, key, sealed, {
+        contentType: SEALED_CONTENT_TYPE,
+        metadata: { [SEALED_METADATA]: BLOB_FORMAT, [CONTENT_TYPE_METADATA]: encodeURIComponent(contentType) },
+      });
+      if ((await this.keys.stale(used)).length === 0) return;
+    }
+    throw new Error(`the keys of a ${bucket} object being stored kept being destroyed`);
+  }
+
+  private async seal(bucket: BucketName, key: string, plain: Uint8Array, owner: BlobOwner): Promise<{ sealed: Uint8Array; used: { ref: KeyRef; kid: string }[] }> {
     const subjectPks = isRecordOwner(owner) ? [subjectPkOf(owner.pk)].filter((pk): pk is string => pk !== undefined) : [...new Set(owner.subjectPks)].sort();
     const epoch = isRecordOwner(owner) ? epochOf(owner) : undefined;
     if (subjectPks.length === 0 && epoch === undefined) throw new Error(`a sealed ${bucket} object needs a subject or an epoch`);
     const refs: KeyRef[] = subjectPks.map((subjectPk) => ({ kind: 'subject', tenantId: owner.tenantId, subjectPk }));
     if (epoch !== undefined) refs.push({ kind: 'epoch', tenantId: owner.tenantId, epoch });
     const material = await this.keys.forWrite(refs);
+    const used = refs.map((ref) => ({ ref, kid: (material.get(rowKey(rowOf(ref))) as KeyMaterial).kid }));
     const subjects = subjectPks.map((pk) => material.get(rowKey(keyRows.subject(pk))) as KeyMaterial);
     const epochKey = epoch === undefined ? undefined : (material.get(rowKey(keyRows.epoch(owner.tenantId, epoch))) as KeyMaterial);
     const header: BlobSealHeader = {
@@ -118,12 +134,9 @@ export class SealedBlobStore implements BlobStore {
       dataKey({ ...(subject !== undefined && { subject }), ...(epochKey !== undefined && { epoch: epochKey.key }) }),
       header,
       contextOf(bucket, key),
-      typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+      plain,
     );
-    await this.inner.putObject(bucket, key, sealed, {
-      contentType: SEALED_CONTENT_TYPE,
-      metadata: { [SEALED_METADATA]: BLOB_FORMAT, [CONTENT_TYPE_METADATA]: encodeURIComponent(contentType) },
-    });
+    return { sealed, used };
   }
 
   async get(bucket: BucketName, key: string): Promise<Uint8Array | undefined> {
