@@ -11,6 +11,15 @@
  * one API request: an object younger than `settleMs` that no record points to
  * yet is looked at again when it is a second old (most ingests have written
  * their records by then) and when it is `settleMs` old, and deleted only then.
+ *
+ * Uploads through pre-signed URLs land in quarantine (`quarantine/<key>`, where
+ * a sealing blob store points them). An upload whose record still stands (the
+ * record is written before its URL is handed out, so no settling) is read,
+ * stored at its key through the blob store — sealed under the record's keys —
+ * and then deleted from quarantine, every version; one whose record is gone,
+ * tombstoned or anonymised is only deleted. A redelivered event finds the
+ * quarantine empty and does nothing; a record erased while its upload was
+ * being placed is caught by the look after it, and the placed object deleted.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
@@ -44,9 +53,13 @@ const FIRST_RECHECK_MS = 1_000;
 
 export interface BlobGuardDeps {
   readonly records: Pick<RecordStore, 'findBySubject'>;
-  readonly blobs: Pick<BlobStore, 'deleteBatch'>;
+  /** Where blobs are sealed, the sealing store: what it puts, it seals under the owner's keys. */
+  readonly blobs: Pick<BlobStore, 'deleteBatch' | 'read' | 'put'>;
   readonly clock: Clock;
 }
+
+/** Where uploads land until the guard places them (shared/adapters/crypto/sealed-blob-store.ts points them there). */
+export const QUARANTINE = 'quarantine/';
 
 export interface BlobGuardOptions {
   readonly logger: Logger;
@@ -66,7 +79,9 @@ export interface CreatedObject {
 export type GuardOutcome =
   | { readonly outcome: 'kept' }
   | { readonly outcome: 'deleted' }
-  | { readonly outcome: 'ignored'; readonly reason: 'unguarded_bucket' | 'unknown_key' };
+  /** An upload sealed into place at its key and gone from quarantine. */
+  | { readonly outcome: 'placed' }
+  | { readonly outcome: 'ignored'; readonly reason: 'unguarded_bucket' | 'unknown_key' | 'already_handled' };
 
 /** Whether the record points to the object and still stands for it (a tombstone or an anonymised record does not). */
 function pointsTo(item: RecordItem, bucket: BucketName, key: string): boolean {
@@ -86,15 +101,20 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export async function guardBlob(deps: BlobGuardDeps, object: CreatedObject, options: BlobGuardOptions): Promise<GuardOutcome> {
   const prefixes = GUARDED_PREFIXES.get(object.bucket);
   if (prefixes === undefined) return { outcome: 'ignored', reason: 'unguarded_bucket' };
-  const parsed = parseBlobKey(object.key);
+  const quarantined = object.key.startsWith(QUARANTINE);
+  const key = quarantined ? object.key.slice(QUARANTINE.length) : object.key;
+  const parsed = parseBlobKey(key);
   const category = parsed === undefined ? undefined : prefixes.get(parsed.prefix);
   if (parsed === undefined || category === undefined) {
     options.logger.warn('blob guard left an object whose key Lethe does not write', { bucket: object.bucket });
     return { outcome: 'ignored', reason: 'unknown_key' };
   }
-  const pointed = async () =>
-    // Records past their backstop too: a held one keeps its blob, and the sweep deletes the others with theirs.
-    (await deps.records.findBySubject(parsed.tenantId, parsed.subjectId, { includeExpired: true })).some((i) => pointsTo(i, object.bucket, object.key));
+  // Records past their backstop too: a held one keeps its blob, and the sweep deletes the others with theirs.
+  const owner = async () => (await deps.records.findBySubject(parsed.tenantId, parsed.subjectId, { includeExpired: true })).find((i) => pointsTo(i, object.bucket, key));
+  const log = { tenantId: parsed.tenantId, bucket: object.bucket, category };
+  if (quarantined) return placeUpload(deps, { bucket: object.bucket, quarantineKey: object.key, key }, owner, log, options);
+
+  const pointed = async () => (await owner()) !== undefined;
   if (await pointed()) return { outcome: 'kept' };
 
   const settleMs = options.settleMs ?? DEFAULT_BLOB_GUARD_SETTLE_MS;
@@ -106,14 +126,58 @@ export async function guardBlob(deps: BlobGuardDeps, object: CreatedObject, opti
     if (await pointed()) return { outcome: 'kept' };
   }
 
-  const result = await deps.blobs.deleteBatch(object.bucket, [object.key]);
-  const log = { tenantId: parsed.tenantId, bucket: object.bucket, category };
+  await deleteOrphan(deps, object.bucket, object.key, log, options);
+  return { outcome: 'deleted' };
+}
+
+/** What a log line of the guard says: no key, no customer. */
+type GuardLog = { readonly tenantId: string; readonly bucket: BucketName; readonly category: Category };
+
+/** Deletes every version of an object no record points to; throws (the event comes again) when that fails. */
+async function deleteOrphan(deps: BlobGuardDeps, bucket: BucketName, key: string, log: GuardLog, options: BlobGuardOptions): Promise<void> {
+  const result = await deps.blobs.deleteBatch(bucket, [key]);
   if (result.failed.length > 0) {
     options.logger.error('blob guard could not delete an object no record points to', { ...log, error: result.failed[0]?.reason });
-    throw new Error(`blob guard: deleting an orphan object of tenant ${parsed.tenantId} failed`);
+    throw new Error(`blob guard: deleting an orphan object of tenant ${log.tenantId} failed`);
   }
   options.logger.warn('blob guard deleted an object no record points to, every version', log);
-  return { outcome: 'deleted' };
+}
+
+/**
+ * An upload in quarantine: sealed into place at `key` under its record's keys
+ * while the record stands, then deleted from quarantine (every version); only
+ * deleted when the record is gone. The record is looked at again after the
+ * placing: one erased meanwhile takes the placed object with it.
+ */
+async function placeUpload(
+  deps: BlobGuardDeps,
+  upload: { readonly bucket: BucketName; readonly quarantineKey: string; readonly key: string },
+  owner: () => Promise<RecordItem | undefined>,
+  log: GuardLog,
+  options: BlobGuardOptions,
+): Promise<GuardOutcome> {
+  const record = await owner();
+  if (record === undefined) {
+    await deleteOrphan(deps, upload.bucket, upload.quarantineKey, log, options);
+    return { outcome: 'deleted' };
+  }
+  const content = await deps.blobs.read(upload.bucket, upload.quarantineKey);
+  // Placed and cleared by an earlier delivery of the event.
+  if (content === undefined) return { outcome: 'ignored', reason: 'already_handled' };
+  const declared = typeof record.data?.contentType === 'string' ? record.data.contentType : undefined;
+  await deps.blobs.put(upload.bucket, upload.key, content.body, declared ?? content.contentType, record);
+  if ((await owner()) === undefined) {
+    await deleteOrphan(deps, upload.bucket, upload.key, log, options);
+    await deleteOrphan(deps, upload.bucket, upload.quarantineKey, log, options);
+    return { outcome: 'deleted' };
+  }
+  const cleared = await deps.blobs.deleteBatch(upload.bucket, [upload.quarantineKey]);
+  if (cleared.failed.length > 0) {
+    options.logger.error('blob guard placed an upload but could not clear it from quarantine', { ...log, error: cleared.failed[0]?.reason });
+    throw new Error(`blob guard: clearing an upload of tenant ${log.tenantId} from quarantine failed`);
+  }
+  options.logger.info('blob guard sealed an upload into place', log);
+  return { outcome: 'placed' };
 }
 
 const name = z.string().min(1).max(1024);

@@ -5,13 +5,18 @@
  * one a record points to stays, a young one is looked at again once it has
  * settled (an inline blob is stored before its record), keys Lethe never
  * writes are left alone, and the log says what went without personal data.
+ * Uploads in quarantine are sealed into place while their record stands, and
+ * deleted otherwise.
  * Versioned buckets (which s3rver lacks) are checked with a mocked S3 client.
  */
 import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client, type DeleteObjectsCommandInput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { KeyStore, MasterKeyWrapper } from '../../shared/adapters/crypto/key-store.js';
+import { SealedBlobStore } from '../../shared/adapters/crypto/sealed-blob-store.js';
 import { S3BlobStore } from '../../shared/adapters/s3/blob-store.js';
-import { blobGuardHandler, type BlobGuardDeps } from '../../shared/app/blob-guard.js';
+import { blobGuardHandler, QUARANTINE, type BlobGuardDeps } from '../../shared/app/blob-guard.js';
 import type { BucketName } from '../../shared/domain/catalog.js';
 import { blobKey, keys, type RecordItem } from '../../shared/domain/records.js';
 import { CapturingLogger } from '../support/api.js';
@@ -100,6 +105,13 @@ function bridged(bucket: BucketName, key: string, createdAt: Date): unknown {
     },
   };
 }
+
+/** The store's methods the guard uses, bound (to override one of them). */
+const bound = (blobs: BlobGuardDeps['blobs']): BlobGuardDeps['blobs'] => ({
+  read: (...a) => blobs.read(...a),
+  put: (...a) => blobs.put(...a),
+  deleteBatch: (...a) => blobs.deleteBatch(...a),
+});
 
 const longAgo = () => new Date(clock.now().getTime() - 10 * 60_000);
 const exists = async (bucket: BucketName, key: string) => (await stores.blobs.get(bucket, key)) !== undefined;
@@ -206,6 +218,99 @@ describe('a young object no record points to yet', () => {
   });
 });
 
+describe('an upload in quarantine (where sealing stores point upload URLs)', () => {
+  let sealed: SealedBlobStore;
+  let keyStore: KeyStore;
+  beforeAll(() => {
+    keyStore = new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper: new MasterKeyWrapper(randomBytes(32)) });
+    sealed = new SealedBlobStore({ inner: stores.blobs, keys: keyStore });
+  });
+  const sealedGuard = (records: BlobGuardDeps['records'] = stores.records) => guard({ deps: { blobs: sealed, records } });
+  const upload = (key: string, body = 'voice of Harriet Vane') => stores.blobs.put('recordings', `${QUARANTINE}${key}`, body, 'audio/wav');
+
+  it('is sealed into place under its record\'s keys and cleared from quarantine while its record stands', async () => {
+    const { item, key } = recording();
+    await stores.records.putBatch([item]);
+    await upload(key);
+    const g = sealedGuard();
+
+    const result = await g.handle(bridged('recordings', `${QUARANTINE}${key}`, clock.now()));
+
+    expect(result.outcomes).toEqual([{ outcome: 'placed' }]);
+    expect(await exists('recordings', `${QUARANTINE}${key}`)).toBe(false);
+    // Ciphertext (its header names the customer's partition, as the object key does, and nothing of the content).
+    expect(Buffer.from((await stores.blobs.get('recordings', key))!).toString('latin1')).not.toContain('voice of');
+    expect(await sealed.read('recordings', key)).toEqual({ body: new Uint8Array(Buffer.from('voice of Harriet Vane')), contentType: 'audio/wav' });
+    // No waiting: the record was written before its upload URL was handed out.
+    expect(g.sleeps).toEqual([]);
+    expect(g.lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([expect.objectContaining({ message: 'blob guard sealed an upload into place', tenantId: T, category: 'call_recording' })]);
+    for (const line of g.lines) for (const value of [key, item.subjectId as string, 'Harriet']) expect(line).not.toContain(value);
+
+    await keyStore.shredSubject(item.pk);
+    expect(await sealed.read('recordings', key)).toBeUndefined();
+  });
+
+  it('is deleted, and nothing is placed, when its record is gone', async () => {
+    const { key } = recording();
+    await upload(key);
+    const g = sealedGuard();
+
+    const result = await g.handle(bridged('recordings', `${QUARANTINE}${key}`, clock.now()));
+
+    expect(result.outcomes).toEqual([{ outcome: 'deleted' }]);
+    expect(await exists('recordings', `${QUARANTINE}${key}`)).toBe(false);
+    expect(await exists('recordings', key)).toBe(false);
+    expect(g.sleeps).toEqual([]);
+  });
+
+  it('is deleted when its record is a tombstone', async () => {
+    const { item, key } = recording({ status: 'deleted' });
+    await stores.records.putBatch([item]);
+    await upload(key);
+
+    expect((await sealedGuard().handle(bridged('recordings', `${QUARANTINE}${key}`, clock.now()))).outcomes).toEqual([{ outcome: 'deleted' }]);
+    expect(await exists('recordings', key)).toBe(false);
+  });
+
+  it('does nothing more when the event is delivered again', async () => {
+    const { item, key } = recording();
+    await stores.records.putBatch([item]);
+    await upload(key);
+    const event = bridged('recordings', `${QUARANTINE}${key}`, clock.now());
+    await sealedGuard().handle(event);
+
+    const again = await sealedGuard().handle(event);
+
+    expect(again.outcomes).toEqual([{ outcome: 'ignored', reason: 'already_handled' }]);
+    expect(Buffer.from((await sealed.get('recordings', key))!).toString()).toBe('voice of Harriet Vane');
+  });
+
+  it('takes the placed object with it when its record is erased while it is being placed', async () => {
+    const { item, key } = recording();
+    await stores.records.putBatch([item]);
+    await upload(key);
+    let looks = 0;
+    // The first look finds the record; by the second (after placing) an erasure has deleted it.
+    const erasedMeanwhile: BlobGuardDeps['records'] = { findBySubject: async (...a) => ((looks += 1) === 1 ? stores.records.findBySubject(...a) : []) };
+
+    const result = await sealedGuard(erasedMeanwhile).handle(bridged('recordings', `${QUARANTINE}${key}`, clock.now()));
+
+    expect(result.outcomes).toEqual([{ outcome: 'deleted' }]);
+    expect(await exists('recordings', key)).toBe(false);
+    expect(await exists('recordings', `${QUARANTINE}${key}`)).toBe(false);
+  });
+
+  it('stays in quarantine, and the event comes again, when clearing it fails', async () => {
+    const { item, key } = recording();
+    await stores.records.putBatch([item]);
+    await upload(key);
+    const g = guard({ deps: { blobs: { ...bound(sealed), deleteBatch: async (_bucket, keys) => ({ succeeded: [], failed: keys.map((k) => ({ key: k, reason: 'SlowDown' })) }) } } });
+
+    await expect(g.handle(bridged('recordings', `${QUARANTINE}${key}`, clock.now()))).rejects.toThrow(/quarantine/);
+    expect(await exists('recordings', `${QUARANTINE}${key}`)).toBe(true);
+  });
+});
+
 describe('events the guard leaves alone', () => {
   it('an object of the exports bucket, or of a bucket it does not know', async () => {
     const key = `exports/${T}/req-1.json`;
@@ -263,7 +368,7 @@ describe('a deletion that fails', () => {
   it('throws, so the event is delivered again, and logs the failure without the key', async () => {
     const { key } = recording();
     await stores.blobs.put('recordings', key, 'voice', 'audio/wav');
-    const g = guard({ deps: { blobs: { deleteBatch: async (_bucket, keys) => ({ succeeded: [], failed: keys.map((k) => ({ key: k, reason: 'AccessDenied' })) }) } } });
+    const g = guard({ deps: { blobs: { ...bound(stores.blobs), deleteBatch: async (_bucket, keys) => ({ succeeded: [], failed: keys.map((k) => ({ key: k, reason: 'AccessDenied' })) }) } } });
 
     await expect(g.handle(bridged('recordings', key, longAgo()))).rejects.toThrow(/blob guard/);
     expect(await exists('recordings', key)).toBe(true);
