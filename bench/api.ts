@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { KeyWrapper } from '../shared/adapters/crypto/key-store.js';
 import { DynamoPrivacyRequestStore } from '../shared/adapters/dynamodb/privacy-request-store.js';
 import { createApiHandler, type ApiEvent } from '../shared/app/api/handler.js';
 import type { ApiDeps } from '../shared/app/api/contract.js';
@@ -74,7 +75,16 @@ export interface BenchApi {
  * CDK synthesis that takes is not the request's work (in AWS the route only
  * calls StartExecution).
  */
-export function benchApi(h: Harness, stage: Stage, options: { readonly platform: PlatformPolicy; readonly clock: Clock }): BenchApi {
+export function benchApi(
+  h: Harness,
+  stage: Stage,
+  options: {
+    readonly platform: PlatformPolicy;
+    readonly clock: Clock;
+    /** Crypto-shredding on (as deployed): personal data sealed under keys in the stage's keys table. Default off. */
+    readonly keyWrapper?: KeyWrapper;
+  },
+): BenchApi {
   const external = new CountingProvider();
   const runDeps = composeRunDeps({
     doc: h.doc,
@@ -88,6 +98,7 @@ export function benchApi(h: Harness, stage: Stage, options: { readonly platform:
     operatorEmails: ['operator@example.test'],
     clock: options.clock,
     external,
+    ...(options.keyWrapper !== undefined && { keyWrapper: options.keyWrapper }),
   });
   // Errors only: a failed background execution is logged by its starter, and the bench's checks fail on its result.
   const logger = new Logger({ serviceName: 'lethe-bench', logLevel: 'ERROR' });

@@ -7,13 +7,16 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClients, createS3Client } from '../shared/adapters/clients.js';
+import { KeyStore, type KeyWrapper } from '../shared/adapters/crypto/key-store.js';
+import { SealedRecordStore } from '../shared/adapters/crypto/sealed-record-store.js';
 import { DynamoControlStore } from '../shared/adapters/dynamodb/control-store.js';
 import { DynamoRecordStore } from '../shared/adapters/dynamodb/record-store.js';
 import { provisionBuckets, provisionTables, type BucketNames, type TableNames } from '../shared/adapters/provision.js';
 import { mapConcurrent } from '../shared/adapters/retry.js';
 import { S3BlobStore, type BucketFeatures } from '../shared/adapters/s3/blob-store.js';
 import type { BucketName } from '../shared/domain/catalog.js';
-import type { Clock } from '../shared/domain/ports.js';
+import type { Clock, RecordStore } from '../shared/domain/ports.js';
+import { parseIdentifierSk, type RecordItem } from '../shared/domain/records.js';
 import { S3RVER_CREDENTIALS, startEmulators, type Emulators } from '../shared/local/emulators.js';
 import { RequestCounter } from './instrument.js';
 import { blobOf, keyOf, type BenchWorld } from './world.js';
@@ -93,23 +96,33 @@ export interface SeedResult {
   readonly seconds: number;
   readonly records: number;
   readonly blobs: number;
+  /** Seeded sealed (crypto-shredding on): the records through a `SealedRecordStore`. */
+  readonly sealed?: boolean;
+}
+
+export interface SeedOptions {
+  readonly blobConcurrency: number;
+  /**
+   * Seal the records as ingest stores them with shredding on: through a
+   * `SealedRecordStore` over the stage's keys table, so a subject key exists
+   * for every customer and an epoch key for every epoch. Blobs are written as
+   * they are either way: the sweep deletes them by key without reading them.
+   */
+  readonly keyWrapper?: KeyWrapper;
+}
+
+/** The record store of a stage: the DynamoDB one, sealed when a key wrapper is given (as `composeRunDeps` builds it). */
+export function stageRecordStore(h: Harness, stage: Stage, clock: Clock, keyWrapper?: KeyWrapper): RecordStore {
+  const plain = new DynamoRecordStore({ doc: h.doc, tableName: stage.tableNames.records, clock });
+  if (keyWrapper === undefined) return plain;
+  return new SealedRecordStore({ inner: plain, keys: new KeyStore({ doc: h.doc, tableName: stage.tableNames.keys, wrapper: keyWrapper }) });
 }
 
 /** Writes the world through the real adapters: tenants, records (putBatch), blobs (put, bounded concurrency). */
-export async function seed(
-  h: Harness,
-  stage: Stage,
-  world: BenchWorld,
-  clock: Clock,
-  options: { readonly blobConcurrency: number },
-): Promise<SeedResult> {
+export async function seed(h: Harness, stage: Stage, world: BenchWorld, clock: Clock, options: SeedOptions): Promise<SeedResult> {
   const started = performance.now();
   const control = new DynamoControlStore({ doc: h.doc, tableName: stage.tableNames.control });
-  const records = new DynamoRecordStore({
-    doc: h.doc,
-    tableName: stage.tableNames.records,
-    clock,
-  });
+  const records = stageRecordStore(h, stage, clock, options.keyWrapper);
   const blobs = new S3BlobStore({ s3: h.s3, bucketNames: stage.bucketNames, bucketFeatures: EMULATOR_BUCKET_FEATURES });
   const blobRefs = world.items.map(blobOf).filter((b) => b !== undefined);
   const body = new Uint8Array(256).fill(0x61);
@@ -123,7 +136,36 @@ export async function seed(
     })(),
     mapConcurrent(blobRefs, options.blobConcurrency, (b) => blobs.put(b.bucket, b.key, body, 'application/octet-stream')),
   ]);
-  return { seconds: (performance.now() - started) / 1000, records: world.items.length, blobs: blobRefs.length };
+  return {
+    seconds: (performance.now() - started) / 1000,
+    records: world.items.length,
+    blobs: blobRefs.length,
+    ...(options.keyWrapper !== undefined && { sealed: true }),
+  };
+}
+
+/**
+ * Identifier kinds the `SealedRecordStore` stores under a blind index (its
+ * personal kinds). Should the store change them, verification fails loudly:
+ * records missing and strangers in the table.
+ */
+const BLINDED_KINDS: ReadonlySet<string> = new Set(['PHONE', 'EMAIL', 'NAME', 'EXTERNAL']);
+
+/**
+ * The key each world item is stored under when seeded sealed: an identifier's
+ * value replaced by its blind index (under the tenant's key in the stage's
+ * keys table, so call it after seeding); other keys as they are.
+ */
+export async function sealedKeyOf(h: Harness, stage: Stage, world: BenchWorld, keyWrapper: KeyWrapper): Promise<(item: RecordItem) => string> {
+  const keyStore = new KeyStore({ doc: h.doc, tableName: stage.tableNames.keys, wrapper: keyWrapper });
+  const blinded = new Map<string, string>();
+  for (const item of world.items) {
+    const identifier = parseIdentifierSk(item.sk);
+    if (identifier === undefined || !BLINDED_KINDS.has(identifier.kind)) continue;
+    const blind = await keyStore.blindIndex(item.tenantId, identifier.kind, identifier.value);
+    blinded.set(keyOf(item), keyOf({ pk: item.pk, sk: `ID#${identifier.kind}#${blind}` }));
+  }
+  return (item) => blinded.get(keyOf(item)) ?? keyOf(item);
 }
 
 export interface Verification {
@@ -142,6 +184,8 @@ export async function verify(
   stage: Stage,
   world: BenchWorld,
   gone: (index: number) => boolean,
+  /** The key an item is stored under (default its own: `sealedKeyOf` for a world seeded sealed). */
+  storedKeyOf: (item: RecordItem) => string = keyOf,
 ): Promise<Verification> {
   const [presentKeys, presentBlobs] = await Promise.all([scanKeys(h.doc, stage.tableNames.records), listBlobs(h, stage)]);
   const problems: string[] = [];
@@ -153,7 +197,7 @@ export async function verify(
   let blobsGone = 0;
   const known = new Set<string>();
   world.items.forEach((item, i) => {
-    const k = keyOf(item);
+    const k = storedKeyOf(item);
     known.add(k);
     const shouldGo = gone(i);
     const present = presentKeys.has(k);

@@ -9,33 +9,37 @@
  * Prints a table and writes a JSON report. Exits 0 when a speed target is
  * missed (it is a measurement), 1 when a verification fails, 2 on bad flags.
  */
+import { randomBytes } from 'node:crypto';
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
+import { MasterKeyWrapper, type KeyWrapper } from '../shared/adapters/crypto/key-store.js';
 import { loadProfile, UnknownProfileError } from '../shared/config/profiles.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
 import type { Clock } from '../shared/domain/ports.js';
 import { DEFAULT_RETENTION_SHARDS, type RecordItem } from '../shared/domain/records.js';
 import { MAX_GROUP_TENANTS } from '../shared/domain/runs.js';
 import { STAGE_PAGE_SIZES } from '../shared/domain/sweep/stage.js';
-import { provisionStage, seed, startHarness, verify, type Harness, type SeedResult, type Stage } from './harness.js';
+import { provisionStage, sealedKeyOf, seed, startHarness, verify, type Harness, type SeedResult, type Stage } from './harness.js';
 import { byCommand, collectGarbage, total, type Counts } from './instrument.js';
 import { runEngine, runFloor, runNaive, type EngineResult, type LoopResult, type Timed } from './measure.js';
 import { blobOf, buildWorld, prng, WorldShapeError, type BenchWorld } from './world.js';
 import { bulkSection, type BulkReport } from './bulk.js';
 import { erasureSection, type ErasureReport } from './erasure.js';
 import { holdSection, type HoldReport } from './holds.js';
+import { ingestSection, type IngestReport } from './ingest.js';
+import { checkShredding, keyCensus, type KeyCensus, type ShreddingFigures } from './shredding.js';
 
 /** The bench's fixed "now"; the run clock starts here and ticks in real time. */
 const BENCH_NOW = new Date('2026-06-01T00:00:00.000Z');
 
-/** What the bench can measure: the sweep, an erasure of one subject, a bulk erasure, a tenant-wide hold. */
-const SECTIONS = ['sweep', 'erasure', 'bulk', 'holds'] as const;
+/** What the bench can measure: the sweep, ingest, an erasure of one subject, a bulk erasure, a tenant-wide hold. */
+const SECTIONS = ['sweep', 'ingest', 'erasure', 'bulk', 'holds'] as const;
 type Section = (typeof SECTIONS)[number];
 /** The hold over 200,000 records takes longer than the rest together: it runs when asked for (`--only holds`). */
-const DEFAULT_SECTIONS: readonly Section[] = ['sweep', 'erasure', 'bulk'];
+const DEFAULT_SECTIONS: readonly Section[] = ['sweep', 'ingest', 'erasure', 'bulk'];
 
 const USAGE = `Usage: npm run bench -- [options]
   --records N            records to seed (default 100000)
@@ -52,6 +56,13 @@ const USAGE = `Usage: npm run bench -- [options]
   --out PATH             JSON report (default bench/results.json)
   --only LIST            sections to run, comma-separated, of ${SECTIONS.join(', ')} (default ${DEFAULT_SECTIONS.join(',')})
 
+Ingest through the API, crypto-shredding off and on (section ingest):
+  --ingest-records N     records posted per run (default 20000)
+  --ingest-body N        most records in one body, 1–500 (default 250)
+  --ingest-tenants N     tenants they are spread over (default 4)
+  --ingest-runs N        runs with shredding off and on each, alternating; medians reported (default 3)
+  --ingest-concurrency N bodies in flight (default 4)
+  --ingest-blob-ratio R  share of records that are ~1 KiB inline media, 0–0.1 (default 0.01)
 Erasure of one subject (section erasure):
   --erasure-records N    records of the erased subject (default 10000)
   --erasure-blobs N      of them, media blobs (default 150)
@@ -69,6 +80,12 @@ const ERASURE_OTHER_CUSTOMERS = 100;
 
 interface Params {
   readonly only: ReadonlySet<Section>;
+  readonly ingestRecords: number;
+  readonly ingestBody: number;
+  readonly ingestTenants: number;
+  readonly ingestRuns: number;
+  readonly ingestConcurrency: number;
+  readonly ingestBlobRatio: number;
   readonly erasureRecords: number;
   readonly erasureBlobs: number;
   readonly erasureRuns: number;
@@ -112,6 +129,12 @@ function parseParams(argv: string[]): Params | 'help' {
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: 'bench/results.json' },
       only: { type: 'string', default: DEFAULT_SECTIONS.join(',') },
+      'ingest-records': { type: 'string', default: '20000' },
+      'ingest-body': { type: 'string', default: '250' },
+      'ingest-tenants': { type: 'string', default: '4' },
+      'ingest-runs': { type: 'string', default: '3' },
+      'ingest-concurrency': { type: 'string', default: '4' },
+      'ingest-blob-ratio': { type: 'string', default: '0.01' },
       'erasure-records': { type: 'string', default: '10000' },
       'erasure-blobs': { type: 'string', default: '150' },
       'erasure-runs': { type: 'string', default: '5' },
@@ -141,6 +164,12 @@ function parseParams(argv: string[]): Params | 'help' {
   if (only.size === 0) throw new UsageError('--only names no section');
   const params: Params = {
     only,
+    ingestRecords: integer('ingest-records', 1),
+    ingestBody: integer('ingest-body', 1),
+    ingestTenants: integer('ingest-tenants', 1),
+    ingestRuns: integer('ingest-runs', 1),
+    ingestConcurrency: integer('ingest-concurrency', 1),
+    ingestBlobRatio: ratio('ingest-blob-ratio', 0.1),
     erasureRecords: integer('erasure-records', 400),
     erasureBlobs: integer('erasure-blobs', 0),
     erasureRuns: integer('erasure-runs', 1),
@@ -161,6 +190,7 @@ function parseParams(argv: string[]): Params | 'help' {
     seed: integer('seed', 0),
     out: values.out,
   };
+  if (params.ingestBody > 500) throw new UsageError(`--ingest-body must be at most 500 (the API's limit), got ${params.ingestBody}`);
   if (params.erasureBlobs > params.erasureRecords / 2) throw new UsageError('--erasure-blobs must be at most half of --erasure-records');
   if (only.has('sweep') && params.records < params.tenants * 60) {
     throw new UsageError(`--records must be at least 60 per tenant (${params.tenants * 60} for ${params.tenants} tenants)`);
@@ -258,12 +288,37 @@ async function main(): Promise<number> {
   const loadAtStart = loadavg()[0] as number;
   const log = (line: string) => console.log(line);
 
+  // One master key for the process, as local mode has one per data directory: it wraps the tenants' KEKs.
+  const keyWrapper = new MasterKeyWrapper(randomBytes(32));
   if (params.only.has('sweep')) {
-    const sweep = await sweepSection(params, platform, clock, s3Base);
+    const sweep = await sweepSection(params, platform, clock, s3Base, keyWrapper);
     if (typeof sweep === 'number') return sweep;
     Object.assign(results, sweep.results);
     failures.push(...sweep.failures);
     summary.push(...sweep.summary);
+  }
+  if (params.only.has('ingest')) {
+    console.log('');
+    const ingest = await ingestSection(
+      {
+        records: params.ingestRecords,
+        bodySize: params.ingestBody,
+        tenants: params.ingestTenants,
+        runs: params.ingestRuns,
+        concurrency: params.ingestConcurrency,
+        blobRatio: params.ingestBlobRatio,
+        platform,
+        now: BENCH_NOW,
+        clock,
+        s3Base,
+        seed: params.seed,
+        keyWrapper,
+      },
+      log,
+    );
+    results.ingest = ingest.report;
+    failures.push(...ingest.failures);
+    summary.push(...ingestSummary(ingest.report));
   }
   if (params.only.has('erasure')) {
     console.log('');
@@ -325,6 +380,7 @@ async function sweepSection(
   platform: PlatformPolicy,
   clock: Clock,
   s3Base: string,
+  keyWrapper: KeyWrapper,
 ): Promise<{ results: Record<string, unknown>; failures: string[]; summary: SummaryRow[] } | number> {
   let world: BenchWorld;
   const built = performance.now();
@@ -369,18 +425,27 @@ async function sweepSection(
     label: string,
     run: (h: Harness, stage: Stage) => Promise<T>,
     gone: (index: number) => boolean,
-    extraChecks: (result: T) => string[] = () => [],
+    options: {
+      /** Seed sealed (crypto-shredding on) under this wrapper; verification then reads identifiers under their blind index. */
+      readonly keyWrapper?: KeyWrapper;
+      /** More checks after the verification, on the same emulators. */
+      readonly checks?: (h: Harness, stage: Stage, result: T) => Promise<string[]>;
+    } = {},
   ): Promise<{ result: T; seeded: SeedResult; verified: boolean }> => {
     collectGarbage();
     const s3Directory = await mkdtemp(join(s3Base, `lethe-bench-${label}-`));
     const h = await startHarness(s3Directory);
     try {
       const stage = await provisionStage(h, label);
-      const seeded = await seed(h, stage, world, clock, { blobConcurrency: 16 });
-      console.log(`${label.padEnd(6)} seeded ${fmt(seeded.records)} records and ${fmt(seeded.blobs)} blobs in ${seeded.seconds.toFixed(1)} s`);
+      const seeded = await seed(h, stage, world, clock, {
+        blobConcurrency: 16,
+        ...(options.keyWrapper !== undefined && { keyWrapper: options.keyWrapper }),
+      });
+      console.log(`${label.padEnd(6)} seeded ${fmt(seeded.records)} records${seeded.sealed === true ? ' (sealed)' : ''} and ${fmt(seeded.blobs)} blobs in ${seeded.seconds.toFixed(1)} s`);
       const result = await run(h, stage);
-      const v = await verify(h, stage, world, gone);
-      const problems = [...v.problems, ...extraChecks(result)];
+      const storedKeyOf = options.keyWrapper === undefined ? undefined : await sealedKeyOf(h, stage, world, options.keyWrapper);
+      const v = await verify(h, stage, world, gone, storedKeyOf);
+      const problems = [...v.problems, ...(options.checks === undefined ? [] : await options.checks(h, stage, result))];
       console.log(
         `${label.padEnd(6)} ran in ${result.seconds.toFixed(2)} s; ${fmt(v.recordsGone)} records and ${fmt(v.blobsGone)} blobs gone; ` +
           (problems.length === 0 ? 'verified: exactly the expected ones, the rest intact' : 'VERIFICATION FAILED'),
@@ -394,24 +459,40 @@ async function sweepSection(
     }
   };
 
-  const a = await measure(
-    'engine',
-    (h, stage) =>
-      runEngine(h, stage, world.tenants, {
-        platform,
-        clock,
-        budgetMs: params.stageBudgetMs,
-        ...(params.pageSize !== undefined && { pageSize: params.pageSize }),
-      }),
+  const engineOptions = {
+    platform,
+    clock,
+    budgetMs: params.stageBudgetMs,
+    ...(params.pageSize !== undefined && { pageSize: params.pageSize }),
+  };
+  const engineChecks = (result: EngineResult): string[] => {
+    const problems = checkReceipts(world, result);
+    if (result.externalCalls !== dueExternal) {
+      problems.push(`external provider called ${result.externalCalls} times, expected ${dueExternal}`);
+    }
+    return problems;
+  };
+  // Issue 12: the engine twice on the same world, crypto-shredding off then on (seeded sealed, as ingest stores it).
+  const a = await measure('engine', (h, stage) => runEngine(h, stage, world.tenants, engineOptions), isDue, { checks: async (_h, _stage, result) => engineChecks(result) });
+  let keysBefore: KeyCensus | undefined;
+  let shredding: ShreddingFigures | undefined;
+  const d = await measure(
+    'sealed',
+    async (h, stage) => {
+      keysBefore = await keyCensus(h, stage);
+      return runEngine(h, stage, world.tenants, { ...engineOptions, keyWrapper });
+    },
     isDue,
-    (result) => {
-      const problems = checkReceipts(world, result);
-      if (result.externalCalls !== dueExternal) {
-        problems.push(`external provider called ${result.externalCalls} times, expected ${dueExternal}`);
-      }
-      return problems;
+    {
+      keyWrapper,
+      checks: async (h, stage, result) => {
+        const checked = await checkShredding(h, stage, world, keysBefore as KeyCensus, result.receipts, clock, keyWrapper);
+        shredding = checked.figures;
+        return [...engineChecks(result), ...checked.problems];
+      },
     },
   );
+  if (shredding !== undefined) printShredding(shredding);
   const b = await measure('naive', (h, stage) => runNaive(h, stage, sample.map((i) => world.items[i] as RecordItem)), (i) => sampled.has(i));
   const c = await measure(
     'floor',
@@ -420,13 +501,15 @@ async function sweepSection(
   );
   const engine = a.result;
   const floor = c.result;
-  const reports: Record<'engine' | 'naive' | 'floor', MeasurementReport> = {
+  const engineOn = d.result;
+  const reports: Record<MeasurementName, MeasurementReport> = {
     engine: report(engine, dueItems.length, dueBlobs, a.seeded, a.verified),
+    engineShredding: report(engineOn, dueItems.length, dueBlobs, d.seeded, d.verified),
     naive: report(b.result, b.result.records, b.result.blobs, b.seeded, b.verified),
     floor: report(floor, floor.records, floor.blobs, c.seeded, c.verified),
   };
 
-  const { engine: e, naive: n, floor: f } = reports;
+  const { engine: e, engineShredding: es, naive: n, floor: f } = reports;
   const firstAttempts = (r: MeasurementReport): number => total(r.s3Requests) - total(r.sdkRetries.s3);
   const ratios = {
     engineOverFloorThroughput: round(e.itemsPerSecond / f.itemsPerSecond, 3),
@@ -443,8 +526,22 @@ async function sweepSection(
         ((total(f.dynamodbRequestsByTarget) - total(f.sdkRetries.dynamodb)) / f.deletedRecords),
       3,
     ),
+    // Issue 12: the cost of crypto-shredding, the same engine on the same world with it on and off.
+    shreddingOnOverOffThroughput: round(es.itemsPerSecond / e.itemsPerSecond, 3),
+    shreddingOnOverOffThroughputOnCpuTime: round(es.itemsPerCpuSecond / e.itemsPerCpuSecond, 3),
+    shreddingOnOverOffDynamodbRequestsPerRecord: round(es.dynamodbRequestsPerRecord / e.dynamodbRequestsPerRecord, 3),
+    shreddingOnKeysTableRequestsPerRecord: round(keysTableRequests(es.dynamodbRequestsByTarget) / es.deletedRecords, 4),
+    shreddingOnOverFloorDynamodbRequestsPerRecord: round(es.dynamodbRequestsPerRecord / f.dynamodbRequestsPerRecord, 3),
+    shreddingOnOverFloorThroughput: round(es.itemsPerSecond / f.itemsPerSecond, 3),
   };
   const targets: Target[] = [
+    {
+      name: 'engine with crypto-shredding on ≥ 0.85 × off (issue 12: encryption costs ≤ 15 %)',
+      target: '≥ 0.85',
+      measured: ratios.shreddingOnOverOffThroughput,
+      onCpuTime: ratios.shreddingOnOverOffThroughputOnCpuTime,
+      pass: ratios.shreddingOnOverOffThroughput >= 0.85,
+    },
     {
       name: 'engine throughput ≥ 0.7 × floor',
       target: '≥ 0.7',
@@ -493,7 +590,7 @@ async function sweepSection(
     },
   ];
 
-  printReport(params, reports, ratios, targets, engine, floor);
+  printReport(params, reports, ratios, targets, { engine, engineShredding: engineOn }, floor);
 
   const results = {
     parameters: {
@@ -530,6 +627,18 @@ async function sweepSection(
         externalProviderCalls: engine.externalCalls,
         alertsSent: engine.alerts,
       },
+      engineShredding: {
+        ...es,
+        keysTableRequests: keysTableRequests(es.dynamodbRequestsByTarget),
+        keysTableRequestsPerRecord: ratios.shreddingOnKeysTableRequestsPerRecord,
+        dynamodbRequestsByPhase: Object.fromEntries(Object.entries(engineOn.tally.byPhase).map(([p, c]) => [p, sorted(c)])),
+        chunksByStage: engineOn.chunks,
+        stageSecondsSummedOverTenants: Object.fromEntries(Object.entries(engineOn.stageSeconds).map(([s, v]) => [s, round(v, 2)])),
+        externalProviderCalls: engineOn.externalCalls,
+        alertsSent: engineOn.alerts,
+        shredding,
+        receiptsShredded: engineOn.receipts.map((r) => ({ tenantId: r.tenantId, ...(r.shredded ?? { subjectKeys: 0, epochKeys: 0 }) })),
+      },
       naive: { ...n, sampled: sample.length < dueItems.length, sampleSize: sample.length },
       floor: {
         ...f,
@@ -544,6 +653,20 @@ async function sweepSection(
   };
   const summary: SummaryRow[] = [
     { measurement: 'sweep: engine', figure: `${fmt(e.itemsPerSecond)} records/s (${e.seconds.toFixed(2)} s for ${fmt(e.deletedRecords)})` },
+    {
+      measurement: 'sweep: engine, crypto-shredding on',
+      figure: `${fmt(es.itemsPerSecond)} records/s (${es.seconds.toFixed(2)} s; ${es.dynamodbRequestsPerRecord.toFixed(4)} DDB req/record, ${ratios.shreddingOnKeysTableRequestsPerRecord.toFixed(4)} of them keys table)`,
+    },
+    ...(shredding === undefined
+      ? []
+      : [
+          {
+            measurement: 'sweep, shredding on: keys shredded (receipts: subject / epoch keys)',
+            figure:
+              `${fmt(shredding.receiptsShredded.subjectKeys)} / ${fmt(shredding.receiptsShredded.epochKeys)} of ${fmt(shredding.keysBefore.subjectKeys)} / ${fmt(shredding.keysBefore.epochKeys)}` +
+              (shredding.keysAfter.epochKeysRetiring > 0 ? `; ${fmt(shredding.keysAfter.epochKeysRetiring)} epoch keys marked to retire` : ''),
+          },
+        ]),
     { measurement: 'sweep: floor', figure: `${fmt(f.itemsPerSecond)} records/s (${f.seconds.toFixed(2)} s)` },
     { measurement: 'sweep: naive loop (sample)', figure: `${fmt(n.itemsPerSecond)} records/s` },
     ...targets.map((t) => ({
@@ -621,23 +744,49 @@ function categoryBreakdown(world: BenchWorld): Record<string, { total: number; d
   return out;
 }
 
+type MeasurementName = 'engine' | 'engineShredding' | 'naive' | 'floor';
+const MEASUREMENT_LABELS: Readonly<Record<MeasurementName, string>> = {
+  engine: 'engine',
+  engineShredding: 'engine, shredding on',
+  naive: 'naive',
+  floor: 'floor',
+};
+
+/** DynamoDB requests to the keys table (crypto-shredding), of counts by command and target. */
+function keysTableRequests(counts: Counts): number {
+  return Object.entries(counts)
+    .filter(([key]) => key.endsWith(' keys'))
+    .reduce((sum, [, n]) => sum + n, 0);
+}
+
+function printShredding(s: ShreddingFigures): void {
+  console.log(
+    `sealed keys table: ${fmt(s.keysBefore.keks)} tenant KEKs, ${fmt(s.keysBefore.subjectKeys)} subject keys and ${fmt(s.keysBefore.epochKeys)} epoch keys after seeding; ` +
+      `after the sweep ${fmt(s.keysAfter.subjectKeys)} subject keys and ${fmt(s.keysAfter.epochKeys)} epoch keys (${fmt(s.keysAfter.epochKeysRetiring)} of them marked to retire at the next sweep)\n` +
+      `sealed receipts: shredded ${fmt(s.receiptsShredded.subjectKeys)} subject keys (subjects deleted whole: ${fmt(s.subjectsDeletedWhole)}) and ` +
+      `${fmt(s.receiptsShredded.epochKeys)} epoch keys (epochs emptied: ${fmt(s.epochsEmptied)}); ${fmt(s.keptRecordsOpened)} records left opened to what was seeded`,
+  );
+}
+
 function printReport(
   params: Params,
-  reports: Record<'engine' | 'naive' | 'floor', MeasurementReport>,
+  reports: Record<MeasurementName, MeasurementReport>,
   ratios: Record<string, number | null>,
   targets: readonly Target[],
-  engine: EngineResult,
+  engines: Record<'engine' | 'engineShredding', EngineResult>,
   floor: LoopResult,
 ): void {
+  const names = Object.keys(reports) as MeasurementName[];
   const plain = { style: { head: [], border: [] } };
   const main = new Table({
     ...plain,
     head: ['measurement', 'records', 'blobs', 'seconds', 'items/s', 'CPU s', 'items/CPU s', 'DDB req', 'DDB req/record', 'S3 req', 'S3 req/blob', 'peak RSS MB', 'peak heap MB'],
     colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   });
-  for (const [label, r] of Object.entries(reports)) {
+  for (const name of names) {
+    const r = reports[name];
     main.push([
-      label === 'naive' && params.naiveSample > 0 && r.deletedRecords === params.naiveSample ? 'naive (sample)' : label,
+      name === 'naive' && params.naiveSample > 0 && r.deletedRecords === params.naiveSample ? 'naive (sample)' : MEASUREMENT_LABELS[name],
       fmt(r.deletedRecords),
       fmt(r.deletedBlobs),
       r.seconds.toFixed(2),
@@ -658,49 +807,72 @@ function printReport(
       ? `naive: a random sample of ${fmt(reports.naive.deletedRecords)} due records, one request at a time; items/s is the sample's.`
       : 'naive: every due record, one request at a time.',
     `floor: blobs ${floor.blobSeconds?.toFixed(2)} s, then records ${floor.recordSeconds?.toFixed(2)} s.`,
-    `engine: ${engine.groups} sweep group${engine.groups === 1 ? '' : 's'}.`,
-    `S3 requests: ${(['engine', 'naive', 'floor'] as const).map((m) => `${m} ${describe(reports[m].s3Requests, reports[m].sdkRetries.s3)}`).join('; ')}.`,
-    `DynamoDB SDK retries: ${(['engine', 'naive', 'floor'] as const).map((m) => `${m} ${fmt(total(reports[m].sdkRetries.dynamodb))}`).join(', ')}.`,
+    `engine: ${engines.engine.groups} sweep group${engines.engine.groups === 1 ? '' : 's'}; with shredding on, the same world seeded sealed and the engine over the sealed stores (keys table counted).`,
+    `S3 requests: ${names.map((m) => `${MEASUREMENT_LABELS[m]} ${describe(reports[m].s3Requests, reports[m].sdkRetries.s3)}`).join('; ')}.`,
+    `DynamoDB SDK retries: ${names.map((m) => `${MEASUREMENT_LABELS[m]} ${fmt(total(reports[m].sdkRetries.dynamodb))}`).join(', ')}.`,
     'CPU s and memory are the whole process, emulators included; load average (1 min) before/after: ' +
-      (['engine', 'naive', 'floor'] as const).map((m) => `${m} ${reports[m].loadAverage.join('/')}`).join(', ') +
+      names.map((m) => `${MEASUREMENT_LABELS[m]} ${reports[m].loadAverage.join('/')}`).join(', ') +
       ` on ${cpus().length} CPUs.`,
   ];
   console.log(lines.join('\n'));
 
   const e = reports.engine;
+  const es = reports.engineShredding;
   const breakdown = new Table({
     ...plain,
-    head: ['engine DynamoDB requests', 'count', 'per deleted record', 'floor per record'],
-    colAligns: ['left', 'right', 'right', 'right'],
+    head: ['engine DynamoDB requests', 'count', 'per deleted record', 'shredding on: count', 'per deleted record', 'floor per record'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right'],
   });
   const floorByTarget = reports.floor.dynamodbRequestsByTarget;
-  for (const [key, count] of Object.entries(e.dynamodbRequestsByTarget)) {
+  const targetKeys = [...new Set([...Object.keys(e.dynamodbRequestsByTarget), ...Object.keys(es.dynamodbRequestsByTarget)])].sort();
+  for (const key of targetKeys) {
+    const off = e.dynamodbRequestsByTarget[key];
+    const on = es.dynamodbRequestsByTarget[key];
     const f = floorByTarget[key];
-    breakdown.push([key, fmt(count), (count / e.deletedRecords).toFixed(4), f === undefined ? '-' : (f / reports.floor.deletedRecords).toFixed(4)]);
-  }
-  breakdown.push(['total', fmt(total(e.dynamodbRequestsByTarget)), e.dynamodbRequestsPerRecord.toFixed(4), reports.floor.dynamodbRequestsPerRecord.toFixed(4)]);
-  console.log(`\n${breakdown.toString()}`);
-
-  const phases = new Table({
-    ...plain,
-    head: ['engine phase', 'chunks', 'DDB requests', 'by command and target', 'runStages s (Σ groups)'],
-    colAligns: ['left', 'right', 'right', 'left', 'right'],
-  });
-  const order = ['startRun', 'stage 1', 'stage 2', 'stage 3', 'stage 4', 'completeRun'];
-  for (const phase of order) {
-    const counts = engine.tally.byPhase[phase];
-    if (counts === undefined) continue;
-    phases.push([
-      phase,
-      engine.chunks[phase] === undefined ? '-' : fmt(engine.chunks[phase] as number),
-      fmt(total(counts)),
-      Object.entries(sorted(counts))
-        .map(([k, v]) => `${k}: ${fmt(v)}`)
-        .join('\n'),
-      engine.stageSeconds[phase]?.toFixed(2) ?? '-',
+    breakdown.push([
+      key,
+      off === undefined ? '-' : fmt(off),
+      off === undefined ? '-' : (off / e.deletedRecords).toFixed(4),
+      on === undefined ? '-' : fmt(on),
+      on === undefined ? '-' : (on / es.deletedRecords).toFixed(4),
+      f === undefined ? '-' : (f / reports.floor.deletedRecords).toFixed(4),
     ]);
   }
-  console.log(`\n${phases.toString()}`);
+  const keysOn = keysTableRequests(es.dynamodbRequestsByTarget);
+  breakdown.push(['of them keys table', '-', '-', fmt(keysOn), (keysOn / es.deletedRecords).toFixed(4), '-']);
+  breakdown.push([
+    'total',
+    fmt(total(e.dynamodbRequestsByTarget)),
+    e.dynamodbRequestsPerRecord.toFixed(4),
+    fmt(total(es.dynamodbRequestsByTarget)),
+    es.dynamodbRequestsPerRecord.toFixed(4),
+    reports.floor.dynamodbRequestsPerRecord.toFixed(4),
+  ]);
+  console.log(`\n${breakdown.toString()}`);
+
+  for (const name of ['engine', 'engineShredding'] as const) {
+    const engine = engines[name];
+    const phases = new Table({
+      ...plain,
+      head: [`${MEASUREMENT_LABELS[name]}: phase`, 'chunks', 'DDB requests', 'by command and target', 'seconds (Σ groups)'],
+      colAligns: ['left', 'right', 'right', 'left', 'right'],
+    });
+    const order = ['startRun', 'stage 1', 'stage 2', 'stage 3', 'stage 4', 'completeRun'];
+    for (const phase of order) {
+      const counts = engine.tally.byPhase[phase];
+      if (counts === undefined) continue;
+      phases.push([
+        phase,
+        engine.chunks[phase] === undefined ? '-' : fmt(engine.chunks[phase] as number),
+        fmt(total(counts)),
+        Object.entries(sorted(counts))
+          .map(([k, v]) => `${k}: ${fmt(v)}`)
+          .join('\n'),
+        engine.stageSeconds[phase]?.toFixed(2) ?? '-',
+      ]);
+    }
+    console.log(`\n${phases.toString()}`);
+  }
 
   const ratioTable = new Table({ ...plain, head: ['ratio', 'value'], colAligns: ['left', 'right'] });
   for (const [k, v] of Object.entries(ratios)) ratioTable.push([k, v === null ? '-' : v.toFixed(3)]);
@@ -729,6 +901,23 @@ interface SummaryRow {
   readonly figure: string;
   /** PASS or MISS for a target. */
   readonly result?: string;
+}
+
+function ingestSummary(r: IngestReport): SummaryRow[] {
+  const { off, on } = r.medianRecordsPerSecond;
+  const runs = r.runs.length / 2;
+  return [
+    { measurement: `ingest (${fmt(r.world.records)} records, bodies of ≤ ${r.world.bodySize}): shredding off`, figure: `${fmt(off)} records/s (median of ${runs}; ${r.dynamodbRequestsPerRecord.off.toFixed(3)} DDB req/record)` },
+    {
+      measurement: 'ingest: shredding on',
+      figure: `${fmt(on)} records/s (median of ${runs}; ${r.dynamodbRequestsPerRecord.on.toFixed(3)} DDB req/record, ${r.keysTableRequestsPerRecord.toFixed(3)} of them keys table)`,
+    },
+    {
+      measurement: 'ingest with crypto-shredding on ≥ 0.85 × off (issue 12)',
+      figure: `${r.onOverOff.toFixed(3)} (${r.onOverOffOnCpuTime.toFixed(3)} on CPU time)`,
+      result: r.onOverOff >= 0.85 ? 'PASS' : 'MISS',
+    },
+  ];
 }
 
 function erasureSummary(r: ErasureReport): SummaryRow[] {
