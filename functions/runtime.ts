@@ -28,4 +28,5 @@ export const runDeps = composeRunDeps({
   refSecret: secret.SecretString,
   operatorEmails: config.operatorEmails,
   ...(config.shreddingKeyArn !== undefined && { keyWrapper: new KmsKeyWrapper(new KMSClient({ region: config.region }), config.shreddingKeyArn) }),
+  ...(config.publicApiUrl !== undefined && { publicApiUrl: config.publicApiUrl }),
 });

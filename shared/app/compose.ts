@@ -8,6 +8,7 @@ import { BUCKETS } from '../adapters/table-definitions.js';
 import { DynamoControlStore } from '../adapters/dynamodb/control-store.js';
 import { DynamoRecordStore } from '../adapters/dynamodb/record-store.js';
 import { KeyStore, type KeyWrapper } from '../adapters/crypto/key-store.js';
+import { SealedBlobStore } from '../adapters/crypto/sealed-blob-store.js';
 import { SealedRecordStore } from '../adapters/crypto/sealed-record-store.js';
 import { HttpExternalDataProvider } from '../adapters/http/external-provider.js';
 import type { BucketNames, TableNames } from '../adapters/provision.js';
@@ -16,6 +17,7 @@ import type { BucketName } from '../domain/catalog.js';
 import type { PlatformPolicy } from '../domain/policy.js';
 import type { Clock, ExternalDataProvider, Mailer } from '../domain/ports.js';
 import type { RunDeps } from '../domain/runs.js';
+import { downloadLinks } from './download-links.js';
 
 export const systemClock: Clock = { now: () => new Date() };
 
@@ -39,24 +41,40 @@ export interface ComposeOptions {
    * (benchmarks comparing the cost) data is stored as given.
    */
   readonly keyWrapper?: KeyWrapper;
+  /**
+   * The API's base URL (`PUBLIC_API_URL`), for the download links of sealed
+   * blobs (`<url>/v1/downloads/<token>`); a function when it is known only
+   * later (local mode listens after composing). Absent: a function that would
+   * hand out a link fails saying so (the sweep and the blob guard never do).
+   */
+  readonly publicApiUrl?: string | (() => string);
 }
 
 export function composeRunDeps(options: ComposeOptions): RunDeps {
   const clock = options.clock ?? systemClock;
   const plain = new DynamoRecordStore({ doc: options.doc, tableName: options.tableNames.records, clock });
-  const sealed =
-    options.keyWrapper === undefined
-      ? undefined
-      : new SealedRecordStore({ inner: plain, keys: new KeyStore({ doc: options.doc, tableName: options.tableNames.keys, wrapper: options.keyWrapper }) });
+  const plainBlobs = new S3BlobStore({
+    s3: options.s3,
+    bucketNames: options.bucketNames,
+    bucketFeatures: options.bucketFeatures ?? bucketFeaturesFrom(BUCKETS),
+  });
+  // One keys table for records and blobs: a blob is sealed under its record's keys.
+  const keys = options.keyWrapper === undefined ? undefined : new KeyStore({ doc: options.doc, tableName: options.tableNames.keys, wrapper: options.keyWrapper });
+  const sealed = keys === undefined ? undefined : new SealedRecordStore({ inner: plain, keys });
+  const publicApiUrl = options.publicApiUrl;
+  const blobs =
+    keys === undefined
+      ? plainBlobs
+      : new SealedBlobStore({
+          inner: plainBlobs,
+          keys,
+          ...(publicApiUrl !== undefined && { downloadUrl: downloadLinks({ refSecret: options.refSecret, publicApiUrl, clock }) }),
+        });
   return {
     records: sealed ?? plain,
     ...(sealed !== undefined && { keys: sealed }),
     control: new DynamoControlStore({ doc: options.doc, tableName: options.tableNames.control }),
-    blobs: new S3BlobStore({
-      s3: options.s3,
-      bucketNames: options.bucketNames,
-      bucketFeatures: options.bucketFeatures ?? bucketFeaturesFrom(BUCKETS),
-    }),
+    blobs,
     external: options.external ?? new HttpExternalDataProvider(),
     mailer: options.mailer,
     clock,

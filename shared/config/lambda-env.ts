@@ -81,6 +81,27 @@ export interface LambdaConfig {
   readonly shreddingKeyArn?: string;
   /** ARN of the `Deletion` state machine (`DELETION_STATE_MACHINE_ARN`); the admin API's customers function starts executions. */
   readonly deletionStateMachineArn?: string;
+  /**
+   * The admin API's base URL (`PUBLIC_API_URL`, e.g. `https://api.example.com`):
+   * with crypto-shredding, links to blobs and access exports are the API's
+   * download links under it. Set on the functions that hand links out (the
+   * customers function's export, the privacy worker's access exports).
+   */
+  readonly publicApiUrl?: string;
+}
+
+/** An https base URL (http only on loopback), without a trailing slash. */
+function publicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError('environment variable PUBLIC_API_URL is not a URL');
+  }
+  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new ConfigurationError('environment variable PUBLIC_API_URL must be an https URL');
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') throw new ConfigurationError('environment variable PUBLIC_API_URL must be a plain base URL');
+  return url.toString().replace(/\/+$/u, '');
 }
 
 export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
@@ -122,6 +143,7 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     ...(optional(env, 'DELETION_STATE_MACHINE_ARN') !== undefined && {
       deletionStateMachineArn: optional(env, 'DELETION_STATE_MACHINE_ARN'),
     }),
+    ...(optional(env, 'PUBLIC_API_URL') !== undefined && { publicApiUrl: publicUrl(optional(env, 'PUBLIC_API_URL') as string) }),
   };
 }
 

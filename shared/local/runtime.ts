@@ -306,6 +306,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       s3.destroy();
     });
     await Promise.all([provisionTables(dynamo.client, LOCAL_TABLE_NAMES), provisionBuckets(s3, LOCAL_BUCKET_NAMES)]);
+    let url: string | undefined;
 
     const fakeProvider = await startFakeProvider();
     cleanups.push(() => fakeProvider.close());
@@ -324,6 +325,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       external: new HttpExternalDataProvider({ allowPrivateNetworks: true }),
       // The data directory's master key stands in for the shredding KMS key.
       keyWrapper: new MasterKeyWrapper(secrets.masterKey),
+      // Download links of sealed blobs point at this server, known once it listens (below).
+      publicApiUrl: () => {
+        if (url === undefined) throw new Error('the local server is not listening yet');
+        return url;
+      },
     });
     // A run's first chunk releases expired holds through the Hold workflow (started below).
     const baseHandlers = sweepHandlers(
@@ -362,7 +368,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       logger,
       localRoutes: fakeProviderRoutes(fakeProvider),
     });
-    const url = await listen(server, options.port);
+    url = await listen(server, options.port);
     cleanups.push(() => closeServer(server));
 
     // Work the last process left unfinished (stopped past its grace, or killed) starts again.
@@ -378,7 +384,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     );
 
     const runtime: LocalRuntime = {
-      url,
+      url: url as string,
       resumed,
       dataDir,
       outboxDir,

@@ -7,7 +7,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KeyStore, MasterKeyWrapper } from '../../shared/adapters/crypto/key-store.js';
+import { SealedBlobStore } from '../../shared/adapters/crypto/sealed-blob-store.js';
 import { SealedRecordStore } from '../../shared/adapters/crypto/sealed-record-store.js';
+import { downloadLinks } from '../../shared/app/download-links.js';
+import { createLocalServer, listen } from '../../shared/local/server.js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -165,11 +168,18 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
   const platform = options.platform ?? (options.profile === undefined ? conversationsV1() : loadProfile(options.profile));
   const keyStore = options.shredding === true ? new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper: new MasterKeyWrapper(randomBytes(32)) }) : undefined;
   const sealed = keyStore === undefined ? undefined : new SealedRecordStore({ inner: stores.records, keys: keyStore });
+  // Sealed blobs are served through the API's download route: a local server in front of the handler makes their links fetchable.
+  let serve: ApiHandler | undefined;
+  const publicApiUrl = keyStore === undefined ? undefined : await downloadServer((event, context) => (serve as ApiHandler)(event, context));
+  const blobs: BlobStore =
+    keyStore === undefined || publicApiUrl === undefined
+      ? stores.blobs
+      : new SealedBlobStore({ inner: stores.blobs, keys: keyStore, downloadUrl: downloadLinks({ refSecret: REF_SECRET, publicApiUrl, clock }) });
   const runDeps: RunDeps = {
     records: sealed ?? stores.records,
     ...(sealed !== undefined && { keys: sealed }),
     control: stores.control,
-    blobs: options.blobs === undefined ? stores.blobs : options.blobs(stores.blobs),
+    blobs: options.blobs === undefined ? blobs : options.blobs(blobs),
     external: new MemoryExternalProvider(),
     mailer: new MemoryMailer(),
     clock,
@@ -195,6 +205,7 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
     maxInlineBlobBytes: options.maxInlineBlobBytes ?? 1024 * 1024,
   };
   const handler = createApiHandler(deps, { logger });
+  serve = handler;
   return {
     stores,
     clock,
@@ -220,6 +231,23 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
       return { status: result.statusCode ?? 0, body: raw === '' ? undefined : JSON.parse(raw), text: raw };
     },
   };
+}
+
+/**
+ * A server on 127.0.0.1 in front of the API handler, as local mode's, for the
+ * public routes (download links); it stays up for the test file (unref'd).
+ */
+async function downloadServer(handler: ApiHandler): Promise<string> {
+  const server = createLocalServer({
+    handler: (event, context) => handler(event, context),
+    verifyToken: async () => {
+      throw new Error('this server serves public routes only');
+    },
+    logger: new CapturingLogger(),
+  });
+  const url = await listen(server, 0);
+  server.unref();
+  return url;
 }
 
 export const SUPER = token('SuperAdministrator', undefined, 'root');

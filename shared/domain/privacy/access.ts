@@ -1,5 +1,9 @@
-/** Access requests: the subjects' export written to the exports bucket, its link e-mailed later. */
+/**
+ * Access requests: the subjects' export written to the exports bucket (sealed
+ * under the subjects' keys where blobs are sealed), its link e-mailed later.
+ */
 import { buildSubjectExports } from '../export.js';
+import { keys } from '../records.js';
 import { load, type PrivacyDeps } from './deps.js';
 import type { PrivacyOutcome } from './request.js';
 
@@ -25,7 +29,10 @@ export async function executeAccess(deps: PrivacyDeps, tenantId: string, request
   const subjects = await buildSubjectExports(deps, tenantId, request.subjectIds, { linkSeconds: EXPORT_LINK_SECONDS });
   const document = { requestId, tenantId, generatedAt: deps.clock.now().toISOString(), subjects };
   const exportKey = `exports/${tenantId}/${requestId}.json`;
-  await deps.blobs.put('exports', exportKey, JSON.stringify(document, null, 2), 'application/json');
+  // Sealed under the subjects' keys (where blobs are sealed): the erasure of any one of them leaves every copy unreadable.
+  const owner = { tenantId, subjectPks: request.subjectIds.map((subjectId) => keys.subjectPk(tenantId, subjectId)) };
+  await deps.blobs.put('exports', exportKey, JSON.stringify(document, null, 2), 'application/json', owner);
+  // A download link of the API where blobs are sealed (it opens the document; 404 once it or its keys are gone).
   const exportUrl = await deps.blobs.presignGet('exports', exportKey, EXPORT_LINK_SECONDS);
   const outcome: PrivacyOutcome = { status: 'completed' };
   await deps.privacy.put({ ...request, ...outcome, exportKey, exportUrl, updatedAt: deps.clock.now().toISOString() });

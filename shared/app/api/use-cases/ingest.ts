@@ -248,8 +248,9 @@ export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant,
   }
   const write: IngestWrite = await guardHeldData({ records, blobs }, outcome.write, holds, caller.now, parsed.ok ? parsed.body.records : []);
 
-  // Blobs first: an item must never point to a blob that is not there.
-  await forEachLimited(write.blobs, CONCURRENCY, (b) => blobs.put(b.bucket, b.key, b.body, b.contentType));
+  // Blobs first: an item must never point to a blob that is not there. Each is sealed under the keys of the item pointing to it.
+  const owners = new Map(write.items.filter((i) => i.blobKey !== undefined).map((i) => [`${i.blobBucket}/${i.blobKey}`, i]));
+  await forEachLimited(write.blobs, CONCURRENCY, (b) => blobs.put(b.bucket, b.key, b.body, b.contentType, owners.get(`${b.bucket}/${b.key}`)));
   await writeRecords(records, write);
   if (write.lastActivityAt !== undefined) await control.touchTenantActivity(tenantId, write.lastActivityAt);
 
@@ -260,6 +261,7 @@ export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant,
       index: u.index,
       recordId: u.recordId,
       method: 'PUT',
+      // Sealing stores point it into quarantine; the blob guard seals the upload into place while its record stands.
       url: await blobs.presignPut(u.bucket, u.key, u.contentType, UPLOAD_URL_SECONDS),
       headers: { 'content-type': u.contentType },
       expiresAt,
