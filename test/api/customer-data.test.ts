@@ -97,7 +97,7 @@ describe('phone numbers plausibly E.164', () => {
     for (const phone of ['+14151234567', '+1 (415) 123-4567', '+1-415-123-4567', '0014151234567', ' 14151234567']) {
       expect(await lookup(w, { phone }), phone).toMatchObject([{ customerId: 'seed-phone' }]);
     }
-    const items = await w.stores.records.findBySubject(T, 'seed-phone');
+    const items = await w.runDeps.records.findBySubject(T, 'seed-phone');
     expect(items.map((i) => i.sk)).toContain(keys.identifierSk('PHONE', '+14151234567'));
   });
 
@@ -118,7 +118,7 @@ describe('phone numbers plausibly E.164', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.error.field).toBe('records.1.phones.1');
     expect(answer.text).not.toContain('call me maybe');
-    expect(await w.stores.records.findBySubject(T, 'good-one')).toEqual([]);
+    expect(await w.runDeps.records.findBySubject(T, 'good-one')).toEqual([]);
   });
 
   it('refuses a lookup by something that is not a phone number, naming phone', async () => {
@@ -167,7 +167,7 @@ describe('a customer address and custom attributes', () => {
     const request = await privacyRequest(w, { kind: 'anonymization', subject: { customerId: 'addr-3' } });
 
     expect(request.status).toBe('completed');
-    const profile = (await w.stores.records.findBySubject(T, 'addr-3')).find((i) => i.sk === keys.profileSk());
+    const profile = (await w.runDeps.records.findBySubject(T, 'addr-3')).find((i) => i.sk === keys.profileSk());
     expect(profile?.data).toBeDefined();
     expect(profile?.data).not.toHaveProperty('address');
     expect(profile?.data).not.toHaveProperty('customAttributes');
@@ -242,8 +242,8 @@ describe('the first contact of a customer', () => {
     const request = await privacyRequest(w, { kind: 'erasure', filter: { botId: bot, firstContactFrom: daysAgo(250), firstContactTo: daysAgo(150) } });
 
     expect(request).toMatchObject({ status: 'completed', matchedSubjects: 1 });
-    expect(await w.stores.records.findBySubject(T, 'bulk-in')).toEqual([]);
-    expect((await w.stores.records.findBySubject(T, 'bulk-out')).length).toBeGreaterThan(0);
+    expect(await w.runDeps.records.findBySubject(T, 'bulk-in')).toEqual([]);
+    expect((await w.runDeps.records.findBySubject(T, 'bulk-out')).length).toBeGreaterThan(0);
   });
 });
 
@@ -361,7 +361,7 @@ describe('form submissions and web sessions', () => {
 
     expect(run.categories.form_submission).toMatchObject({ deleted: 1 });
     expect(run.categories.web_session).toMatchObject({ deleted: 1 });
-    const left = (await w.stores.records.findBySubject(T, 'web-1')).map((i) => i.id);
+    const left = (await w.runDeps.records.findBySubject(T, 'web-1')).map((i) => i.id);
     expect(left).toEqual(expect.arrayContaining(['recent-form', 'recent-session', 'web-1']));
     expect(left).not.toContain('old-form');
     expect(left).not.toContain('old-session');

@@ -18,7 +18,7 @@ const post = (body: unknown, role: 'Administrator' | 'ComplianceAdministrator' =
   w.call({ method: 'POST', path: `/v1/tenants/${T}/records`, token: token(role, T), body });
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const byId = (id: string) => records.find((r) => r.id === id) as IngestRecordInput & Record<string, unknown>;
-const stored = async () => new Map((await w.stores.records.findBySubject(T, C.id)).map((i) => [i.sk, i]));
+const stored = async () => new Map((await w.runDeps.records.findBySubject(T, C.id)).map((i) => [i.sk, i]));
 const recordingBlob = async () => {
   const rec = [...(await stored()).values()].find((i) => i.category === 'call_recording')!;
   return Buffer.from((await w.stores.blobs.get(rec.blobBucket!, rec.blobKey!))!).toString();

@@ -44,7 +44,7 @@ async function customer(extra: Partial<CustomerFixture> = {}): Promise<CustomerF
   return c;
 }
 
-const itemsOf = (customerId: string) => w.stores.records.findBySubject(T, customerId, { includeExpired: true });
+const itemsOf = (customerId: string) => w.runDeps.records.findBySubject(T, customerId, { includeExpired: true });
 const blobKeysOf = async (customerId: string) => (await itemsOf(customerId)).flatMap((i) => (i.blobKey === undefined ? [] : [i.blobKey]));
 
 async function hold(scope: Record<string, string>): Promise<string> {
@@ -155,7 +155,7 @@ describe('admin activity logs', () => {
   ];
   const list = (query: Record<string, string>) => w.call({ method: 'GET', path: `/v1/tenants/${T}/admin-activity-logs`, query, token: COMPLIANCE });
   const remove = (body: unknown) => w.call({ method: 'POST', path: `/v1/tenants/${T}/admin-activity-logs/delete`, body, token: COMPLIANCE });
-  const storedLogs = async () => (await w.stores.records.findByPartition(keys.accountPk(T), { skPrefix: 'ADMINLOG#' })).map((i) => i.id).sort();
+  const storedLogs = async () => (await w.runDeps.records.findByPartition(keys.accountPk(T), { skPrefix: 'ADMINLOG#' })).map((i) => i.id).sort();
 
   beforeAll(async () => {
     await ingest(

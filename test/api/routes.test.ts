@@ -359,7 +359,7 @@ describe('manual deletion', () => {
     // Everything of hers but her analytics event, which stays unlinked from her.
     expect(outcome.deleted).toBe(customerRecordCount(c) - 1);
     expect(outcome.categories.analytics_event).toMatchObject({ deleted: 0, kept: 1, keptReasons: { unlinked: 1 } });
-    expect(await w.stores.records.findBySubject(T, c.id)).toEqual([]);
+    expect(await w.runDeps.records.findBySubject(T, c.id)).toEqual([]);
     expect(await w.stores.blobs.list('media', `inbound/${T}/${c.id}/`)).toEqual([]);
     expect(await w.stores.blobs.list('recordings', `recordings/${T}/${c.id}/`)).toEqual([]);
     const receipt = await w.stores.control.getReceipt(T, outcome.receiptId);
@@ -384,7 +384,7 @@ describe('manual deletion', () => {
       inbound_media: { deleted: 1 },
       outbound_media: { deleted: 1 },
     });
-    const left = (await w.stores.records.findBySubject(T, c.id)).map((i) => i.category).sort();
+    const left = (await w.runDeps.records.findBySubject(T, c.id)).map((i) => i.category).sort();
     expect(left).toEqual(['analytics_event', 'call', 'call_recording', 'customer_profile', 'customer_profile', 'customer_profile', 'customer_profile', 'third_party_call_data']);
     expect(await w.stores.blobs.list('media', `email/${T}/${c.id}/`)).toEqual([]);
     expect((await latestAudit())?.action).toBe('conversation.deleted');
@@ -399,7 +399,7 @@ describe('manual deletion', () => {
 
     expect(answer.status).toBe(200);
     expect(answer.body.categories).toMatchObject({ message: { deleted: 1 }, email_attachment: { deleted: 1 } });
-    const message = (await w.stores.records.findByPartition(keys.subjectPk(T, c.id), { skPrefix: `${keys.conversationSk(conv)}#MSG#` })).find((m) => m.id === `${conv}-m1`);
+    const message = (await w.runDeps.records.findByPartition(keys.subjectPk(T, c.id), { skPrefix: `${keys.conversationSk(conv)}#MSG#` })).find((m) => m.id === `${conv}-m1`);
     expect(message).toMatchObject({ status: 'deleted', data: { deleted: true, text: 'This item has been deleted' } });
     expect(await w.stores.blobs.list('media', `email/${T}/${c.id}/`)).toEqual([]);
     expect((await latestAudit())?.action).toBe('message.deleted');
@@ -428,7 +428,7 @@ describe('manual deletion', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ deleted: 1, categories: { call_recording: { deleted: 1 } } });
     expect(await w.stores.blobs.list('recordings', `recordings/${T}/${c.id}/`)).toEqual([]);
-    expect(await w.stores.records.get({ pk: keys.subjectPk(T, c.id), sk: keys.callSk(`${c.id}-call`) })).toBeDefined();
+    expect(await w.runDeps.records.get({ pk: keys.subjectPk(T, c.id), sk: keys.callSk(`${c.id}-call`) })).toBeDefined();
     expect((await latestAudit())?.action).toBe('call_recording.deleted');
     const again = await w.call({ method: 'DELETE', path: `/v1/tenants/${T}/calls/${c.id}-call/recording`, token: COMPLIANCE });
     expect(again.status).toBe(404);
@@ -459,7 +459,7 @@ describe('manual deletion', () => {
     const outcome = s.deletionResponse.parse(answer.body);
     expect(outcome.holdIds).toEqual([hold.body.holdId]);
     expect(outcome.categories).toMatchObject({ call: { held: 1 }, call_recording: { held: 1 }, third_party_call_data: { held: 1 }, message: { deleted: 2 } });
-    const left = (await w.stores.records.findBySubject(T, c.id)).map((i) => i.sk.split('#')[0]).sort();
+    const left = (await w.runDeps.records.findBySubject(T, c.id)).map((i) => i.sk.split('#')[0]).sort();
     // The held call keeps its ancestor, the profile, and the profile keeps its identifiers:
     // the customer stays findable while anything of theirs is kept.
     expect(left).toEqual(['CALL', 'CALL', 'CALL', 'ID', 'ID', 'ID', 'PROFILE']);
@@ -484,7 +484,7 @@ describe('ingest', () => {
 
     expect(answer.status).toBe(200);
     expect(s.ingestResponse.parse(answer.body)).toEqual({ accepted: 2 });
-    expect(await w.stores.records.get({ pk: keys.subjectPk(T, 'ing-1'), sk: keys.profileSk() })).toBeDefined();
+    expect(await w.runDeps.records.get({ pk: keys.subjectPk(T, 'ing-1'), sk: keys.profileSk() })).toBeDefined();
     const ingested = daysAgo(0, -60);
     expect((await w.stores.control.getTenant(T))?.lastActivityAt).toBe(before !== undefined && before > ingested ? before : ingested);
     const event = await latestAudit();
@@ -511,7 +511,7 @@ describe('ingest', () => {
     expect(uploads).toHaveLength(1);
     expect(uploads?.[0]).toMatchObject({ index: 1, recordId: 'late-rec', method: 'PUT', headers: { 'content-type': 'audio/wav' } });
     expect(uploads?.[0]?.url).toMatch(/X-Amz-Signature=/);
-    const message = (await w.stores.records.findByPartition(keys.subjectPk(T, c.id), { skPrefix: `${keys.conversationSk(`${c.id}-conv`)}#MSG#` })).find((m) => m.id === 'late-msg');
+    const message = (await w.runDeps.records.findByPartition(keys.subjectPk(T, c.id), { skPrefix: `${keys.conversationSk(`${c.id}-conv`)}#MSG#` })).find((m) => m.id === 'late-msg');
     expect(message?.clockStart).toBe(daysAgo(20));
   });
 
@@ -563,7 +563,7 @@ describe('ingest', () => {
 
   it('keeps each profile\'s activity watermark above every record under it, in whatever order they arrive', async () => {
     const post = (records: unknown[]) => w.call({ method: 'POST', path: `/v1/tenants/${T}/records`, body: { records }, token: ADMIN });
-    const profileOf = async () => w.stores.records.get({ pk: keys.subjectPk(T, 'wm-1'), sk: keys.profileSk() });
+    const profileOf = async () => w.runDeps.records.get({ pk: keys.subjectPk(T, 'wm-1'), sk: keys.profileSk() });
     // A bot conversation first, for a customer not known yet; then the customer, with an older last contact.
     await post([{ type: 'conversation', id: 'wm-bot', customerId: 'wm-1', channel: 'chat', botId: 'bot-1', startedAt: daysAgo(2), status: 'closed' }]);
     await post([{ type: 'customer', id: 'wm-1', lastContactAt: daysAgo(30) }]);
@@ -592,7 +592,7 @@ describe('ingest', () => {
     expect(moved.body.error.field).toBe('records.0.startedAt');
     expect(unchanged).toBe(dump);
     expect(closed.status).toBe(200);
-    expect(await w.stores.records.get({ pk: keys.subjectPk(T, 'mv-c'), sk: keys.conversationSk('mv-1') })).toMatchObject({ status: 'closed', clockStart: daysAgo(10) });
+    expect(await w.runDeps.records.get({ pk: keys.subjectPk(T, 'mv-c'), sk: keys.conversationSk('mv-1') })).toMatchObject({ status: 'closed', clockStart: daysAgo(10) });
   });
 
   it('keeps a customer and their identifiers where they are when an older customer record arrives late, and the old phone findable', async () => {
@@ -602,7 +602,7 @@ describe('ingest', () => {
     const late = await post([{ type: 'customer', id: 'late-c', phones: ['+14155550188'], lastContactAt: daysAgo(100) }]);
 
     expect(late.status).toBe(200);
-    const items = await w.stores.records.findBySubject(T, 'late-c');
+    const items = await w.runDeps.records.findBySubject(T, 'late-c');
     const profile = items.find((i) => i.sk === keys.profileSk())!;
     expect(profile.clockStart).toBe(daysAgo(1));
     for (const identifier of items.filter((i) => i.sk.startsWith('ID#'))) {
@@ -618,7 +618,7 @@ describe('ingest', () => {
 
     await post([{ type: 'user', id: 'late-u', email: 'agent@acme.example', lastSignInAt: daysAgo(400), hasAccountAccess: false }]);
 
-    expect(await w.stores.records.get({ pk: keys.userPk(T, 'late-u'), sk: keys.userSk() })).toMatchObject({ clockStart: daysAgo(1), hasAccountAccess: true });
+    expect(await w.runDeps.records.get({ pk: keys.userPk(T, 'late-u'), sk: keys.userSk() })).toMatchObject({ clockStart: daysAgo(1), hasAccountAccess: true });
   });
 
   it('writes the records of a tenant with more retention shards across all of them', async () => {
@@ -628,7 +628,7 @@ describe('ingest', () => {
     const answer = await w.call({ method: 'POST', path: '/v1/tenants/sharded/records', body: { records }, token: SUPER });
 
     expect(answer.status).toBe(200);
-    const items = await w.stores.records.findByPartition(keys.accountPk('sharded'));
+    const items = await w.runDeps.records.findByPartition(keys.accountPk('sharded'));
     expect(new Set(items.map((i) => i.retentionPk))).toEqual(new Set([0, 1, 2, 3].map((n) => keys.retentionPk('sharded', 'webhook_delivery', n))));
   });
 

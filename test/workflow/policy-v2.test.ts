@@ -46,16 +46,16 @@ async function sweep(w: ApiWorld, tenantId: string): Promise<Receipt> {
 
 /** Every record of a customer, by id. */
 async function customerItems(w: ApiWorld, tenantId: string, customerId: string): Promise<Map<string, RecordItem>> {
-  const items = await w.stores.records.findByPartition(keys.subjectPk(tenantId, customerId), { includeExpired: true });
+  const items = await w.runDeps.records.findByPartition(keys.subjectPk(tenantId, customerId), { includeExpired: true });
   return new Map((items as RecordItem[]).map((i) => [i.sk, i]));
 }
 
 async function accountItems(w: ApiWorld, tenantId: string): Promise<RecordItem[]> {
-  return (await w.stores.records.findByPartition(keys.accountPk(tenantId), { includeExpired: true })) as RecordItem[];
+  return (await w.runDeps.records.findByPartition(keys.accountPk(tenantId), { includeExpired: true })) as RecordItem[];
 }
 
 async function userItem(w: ApiWorld, tenantId: string, userId: string): Promise<RecordItem | undefined> {
-  return w.stores.records.get({ pk: keys.userPk(tenantId, userId), sk: keys.userSk() });
+  return w.runDeps.records.get({ pk: keys.userPk(tenantId, userId), sk: keys.userSk() });
 }
 
 const deletedRefs = (w: ApiWorld) => (w.runDeps.external as MemoryExternalProvider).deleted.map((d) => d.ref);
