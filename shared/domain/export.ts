@@ -1,6 +1,8 @@
 /**
  * The subject export: everything Lethe keeps about one customer as one JSON
- * document (DESIGN.md §5), blobs as pre-signed links. The admin API's export
+ * document (DESIGN.md §5), blobs as links (`BlobStore.presignGet`: where blobs
+ * are sealed, the API's download links, which open them; else pre-signed S3
+ * links). The admin API's export
  * route and access requests both build it here, so they answer alike; only the
  * links' lifetime differs (the caller's choice).
  */
@@ -25,7 +27,7 @@ const MEDIA_CATEGORIES: ReadonlySet<Category> = new Set<Category>(['inbound_medi
 type Json = Record<string, unknown>;
 
 /**
- * A record with a blob: `url`, a pre-signed link to the content, while the blob
+ * A record with a blob: `url`, a link to the content, while the blob
  * exists; once it was deleted and the record kept (anonymisation keeps the
  * metadata), no `url` and `contentDeleted: true` instead.
  */

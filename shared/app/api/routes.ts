@@ -204,7 +204,7 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
   'GET /v1/tenants/{t}/customers/{id}/export': define({
     summary: 'Export a customer',
     description:
-      'Everything kept about the customer, held records whatever their age; blobs as pre-signed links, valid 15 minutes unless the deployment sets EXPORT_LINK_SECONDS. ' +
+      'Everything kept about the customer, held records whatever their age; blobs as links (GET /v1/downloads/{token}, which decrypts them; pre-signed S3 links where blobs are stored unencrypted), valid 15 minutes unless the deployment sets EXPORT_LINK_SECONDS. ' +
       'Access privacy requests write the same document (links valid 7 days).',
     params: s.tenantIdParams,
     query: s.noQuery,
