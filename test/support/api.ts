@@ -166,7 +166,7 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
   const stores = await makeStores({ clock });
   // By default the conversations profile as before policy v2 (every category with a clock of its own): the API's mechanics, not a platform.
   const platform = options.platform ?? (options.profile === undefined ? conversationsV1() : loadProfile(options.profile));
-  const keyStore = options.shredding === true ? new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper: new MasterKeyWrapper(randomBytes(32)) }) : undefined;
+  const keyStore = (options.shredding ?? process.env.LETHE_TEST_SHREDDING === '1') ? new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper: new MasterKeyWrapper(randomBytes(32)) }) : undefined;
   const sealed = keyStore === undefined ? undefined : new SealedRecordStore({ inner: stores.records, keys: keyStore });
   // Sealed blobs are served through the API's download route: a local server in front of the handler makes their links fetchable.
   let serve: ApiHandler | undefined;
