@@ -106,7 +106,7 @@ interface Body {
   readonly records: readonly Record<string, unknown>[];
 }
 
-interface IngestWorld {
+export interface IngestWorld {
   readonly tenants: Tenant[];
   readonly bodies: Body[];
   readonly customers: number;
@@ -275,7 +275,7 @@ export async function ingestSection(options: IngestBenchOptions, log: (line: str
   return { report, failures };
 }
 
-async function ingestRun(options: IngestBenchOptions, world: IngestWorld, variant: Variant): Promise<{ run: IngestRun; problems: string[] }> {
+export async function ingestRun(options: IngestBenchOptions, world: IngestWorld, variant: Variant): Promise<{ run: IngestRun; problems: string[] }> {
   collectGarbage();
   const directory = await mkdtemp(join(options.s3Base, `lethe-bench-ingest-${variant}-`));
   const h = await startHarness(directory);

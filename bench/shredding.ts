@@ -85,13 +85,16 @@ export interface ShreddingFigures {
   readonly subjectsDeletedWhole: number;
   /** Epochs every sealed record of which was due: their keys may go (a day straddling a cutoff keeps its key). */
   readonly epochsEmptied: number;
+  /** Of them, those whose key is gone. */
+  readonly epochsEmptiedShredded: number;
   /** Records left that were opened and compared with what was seeded. */
   readonly keptRecordsOpened: number;
 }
 
 /**
- * Checks the keys table and the records left after a sweep of a world seeded
- * sealed. Returns the figures and the problems (empty: all good).
+ * Checks the keys table and the records left after the sweeps of a world
+ * seeded sealed (`receipts`: of every sweep since seeding, `before`: the keys
+ * after seeding). Returns the figures and the problems (empty: all good).
  */
 export async function checkShredding(
   h: Harness,
@@ -133,9 +136,11 @@ export async function checkShredding(
   if (lingering + lost > 0) problems.unshift(`subject keys: ${lingering} of subjects deleted whole remain, ${lost} of subjects with records left are gone or never were`);
 
   let epochsEmptied = 0;
+  let epochsEmptiedShredded = 0;
   let epochsLost = 0;
   for (const [epoch, kept] of epochKept) {
     if (!kept) epochsEmptied += 1;
+    if (!kept && !after.epochs.has(epoch)) epochsEmptiedShredded += 1;
     if (!before.epochs.has(epoch)) {
       if (epochsLost++ < 5) problems.push(`an epoch had no key after seeding (${epoch.replace('\u0000', ' ')})`);
     } else if (kept && !after.epochs.has(epoch) && epochsLost++ < 5) {
@@ -179,7 +184,7 @@ export async function checkShredding(
   if (unreadable > 0) problems.unshift(`${unreadable} of ${kept.length} records left do not open to what was seeded`);
 
   return {
-    figures: { keysBefore: keyCounts(before), keysAfter: keyCounts(after), receiptsShredded, subjectsDeletedWhole, epochsEmptied, keptRecordsOpened: opened },
+    figures: { keysBefore: keyCounts(before), keysAfter: keyCounts(after), receiptsShredded, subjectsDeletedWhole, epochsEmptied, epochsEmptiedShredded, keptRecordsOpened: opened },
     problems,
   };
 }
