@@ -11,6 +11,7 @@ import {
   type LifecycleRule,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { QUARANTINE_PREFIX as UPLOAD_QUARANTINE_PREFIX } from '../../shared/adapters/crypto/sealed-blob-store.js';
 import { BUCKETS, type BucketDefinition } from '../../shared/adapters/table-definitions.js';
 import { GUARDED_BUCKETS } from '../../shared/app/blob-guard.js';
 import type { BucketName } from '../../shared/domain/catalog.js';
@@ -21,9 +22,9 @@ import type { DataAccess } from './lethe-table.js';
 
 /**
  * Where upload URLs put objects in a guarded bucket until the blob guard seals
- * them into place or deletes them (shared/app/blob-guard.ts).
+ * them into place or deletes them (shared/adapters/crypto/sealed-blob-store.ts).
  */
-export const QUARANTINE_PREFIX = 'quarantine/';
+export const QUARANTINE_PREFIX: string = UPLOAD_QUARANTINE_PREFIX;
 
 /** Days after which an upload still in quarantine (the guard failed on it, or never heard of it) expires. */
 export const QUARANTINE_EXPIRATION_DAYS = 1;

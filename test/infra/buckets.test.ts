@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { backstopDays } from '../../infra/blob-backstops.js';
 import { QUARANTINE_PREFIX } from '../../infra/constructs/blob-buckets.js';
 import { BUCKETS } from '../../shared/adapters/table-definitions.js';
+import { QUARANTINE } from '../../shared/app/blob-guard.js';
 import { loadProfile, PROFILE_NAMES } from '../../shared/config/profiles.js';
 import { CATALOG, CATEGORIES, type BucketName, type Category } from '../../shared/domain/catalog.js';
 import { backstopCapDays, platformPolicySchema, type PlatformPolicy } from '../../shared/domain/policy.js';
@@ -93,6 +94,11 @@ describe.each(PROFILE_NAMES)('blob buckets under the %s profile', (profile) => {
 
   it('exports: no quarantine, upload URLs never write there', () => {
     expect(rules(bucket('exports')).filter((r) => r.Prefix === QUARANTINE_PREFIX)).toEqual([]);
+  });
+
+  it('expire under the prefix upload URLs write to and the blob guard clears', () => {
+    expect(QUARANTINE_PREFIX).toBe(QUARANTINE);
+    expect(QUARANTINE_PREFIX).toMatch(/^[a-z]+\/$/);
   });
 
   it('keep the quarantine apart from every governed prefix', () => {

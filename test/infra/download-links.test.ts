@@ -51,6 +51,17 @@ describe.each(PROFILE_NAMES)('PUBLIC_API_URL under the %s profile', (profile) =>
     expect(JSON.stringify(resources[apiId])).not.toMatch(/Function/);
   });
 
+  it('serves the download route of the contract without a JWT, from the function that reads the buckets and the keys', () => {
+    const route = Object.values(resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.RouteKey === DOWNLOAD_ROUTE)!.Properties;
+    expect(route.AuthorizationType).toBe('NONE');
+    expect(route.AuthorizerId).toBeUndefined();
+    const integrationId = route.Target['Fn::Join'][1][1].Ref as string;
+    const served = resources[integrationId]!.Properties.IntegrationUri as Json;
+    const server = functions.find((fn) => logicalId(fn.function) === served['Fn::GetAtt'][0])!;
+    expect(server.function).toBe(stack.adminApi.functionOf('customers'));
+    expect(variables(server)).toHaveProperty('SHREDDING_KEY_ARN');
+  });
+
   it('synthesizes without a dependency cycle, and the stateful stack still depends on nothing of the stateless one', () => {
     expect(() => app.synth()).not.toThrow();
     expect(lethe.stateful.dependencies).not.toContain(stack);
