@@ -1,9 +1,10 @@
 /**
  * `npm start`: Lethe on one machine. Embedded DynamoDB and S3 persisted under
  * the data directory, the admin API on 127.0.0.1, the Sweep state machine on a
- * schedule, e-mails in an outbox folder. On an empty store it seeds a demo
- * tenant, sweeps it and prints the receipt. Ctrl-C stops it; the next start
- * reuses the data.
+ * schedule, e-mails in an outbox folder. On an empty store it registers a
+ * demo tenant, announces the API, then seeds the tenant in the background,
+ * sweeps it and prints the receipt. Ctrl-C stops it; the next start reuses the
+ * data.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -99,7 +100,13 @@ function progress(label: string, total: number, unit: string) {
   return { update: (value: number, payload?: object) => bar.update(value, payload ?? {}), stop: () => bar.stop() };
 }
 
-async function seedDemoTenant(runtime: LocalRuntime): Promise<void> {
+/** The demo tenant and its dataset, registered before the API is announced; its records go in afterwards (`seedDemoData`). */
+interface DemoSeed {
+  readonly client: ApiClient;
+  readonly dataset: ReturnType<typeof generateDemoDataset>;
+}
+
+async function registerDemoTenant(runtime: LocalRuntime): Promise<DemoSeed> {
   const client = new ApiClient({ endpoint: runtime.url, token: await runtime.issueToken({ roles: ['SuperAdministrator'], subject: 'local-seed' }) });
   await client.put(`/v1/tenants/${DEMO_TENANT}`, {
     name: 'Demo Tenant (synthetic data)',
@@ -108,6 +115,10 @@ async function seedDemoTenant(runtime: LocalRuntime): Promise<void> {
   });
   const dataset = generateDemoDataset({ now: new Date() });
   runtime.fakeProvider.add(...dataset.thirdPartyRefs);
+  return { client, dataset };
+}
+
+async function seedDemoData({ client, dataset }: DemoSeed): Promise<void> {
   const started = Date.now();
   const bar = progress('Seeding', dataset.recordCount, 'records');
   try {
@@ -195,6 +206,7 @@ async function start(options: StartOptions): Promise<void> {
   let runtime: LocalRuntime | undefined;
   let scheduler: Scheduler | undefined;
   let stopping = false;
+  let seedPhase: 'seeding' | 'sweeping' | undefined;
   let firstSignalAt = 0;
 
   const stop = async (signal: string) => {
@@ -206,11 +218,13 @@ async function start(options: StartOptions): Promise<void> {
     }
     stopping = true;
     firstSignalAt = Date.now();
+    const seedInterrupted = seedPhase === 'seeding';
     print(`\n${signal}: stopping Lethe…`);
     void scheduler?.stop();
     try {
       await runtime?.close({ graceMs: 10_000 });
       print('Stopped. The data stays in the data directory; work still running (a sweep, an erasure, a hold) resumes at the next start.');
+      if (seedInterrupted) print('The demo seed was interrupted and is not resumed: start with a fresh --data-dir for a complete one.');
       process.exit(0);
     } catch (error) {
       process.stderr.write(`error while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -229,14 +243,14 @@ async function start(options: StartOptions): Promise<void> {
       `Note: this data directory was created with the ${runtime.createdWithProfile} profile; tenant policies are now checked against ${runtime.platform.profile}.`,
     );
   }
+  // A fresh store gets the demo tenant now and its data once the API is announced: seeding (about
+  // 4,000 records through the API) and the first sweep take most of a fresh start, and the API can
+  // answer meanwhile.
+  let demo: DemoSeed | undefined;
   try {
     if (await runtime.isEmpty()) {
-      if (options.seed) {
-        await seedDemoTenant(runtime);
-        printReceipts(await firstSweep(runtime));
-      } else {
-        print('Empty store, not seeded (--no-seed).');
-      }
+      if (options.seed) demo = await registerDemoTenant(runtime);
+      else print('Empty store, not seeded (--no-seed).');
     } else {
       print(`Reusing the data in ${runtime.dataDir} (no reseed).`);
     }
@@ -277,7 +291,31 @@ async function start(options: StartOptions): Promise<void> {
 
   await printAccess(runtime);
   print(`Sweep every ${formatDuration(periodMs)} (next at ${scheduler.nextAt.toISOString()}); e-mails go to the outbox. Ctrl-C stops.`);
+  if (demo !== undefined) {
+    print(
+      `Seeding "${DEMO_TENANT}" in the background: ${demo.dataset.recordCount} records, then a first sweep and its receipt; ` +
+        'until then the API answers with what is in so far.',
+    );
+  }
   print(`Lethe is ready at ${runtime.url} (started in ${seconds(performance.now())})`);
+  if (demo !== undefined) {
+    const seed = demo;
+    seedPhase = 'seeding';
+    void (async () => {
+      try {
+        await seedDemoData(seed);
+        if (stopping) return;
+        seedPhase = 'sweeping';
+        printReceipts(await firstSweep(live));
+        print(`Demo tenant "${DEMO_TENANT}" seeded and swept (${seconds(performance.now())} after start).`);
+      } catch (error) {
+        // Stopping closes the API under the seed; anything else is worth saying, and the API stays up.
+        if (!stopping) process.stderr.write(`error: seeding the demo tenant failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      } finally {
+        seedPhase = undefined;
+      }
+    })();
+  }
 }
 
 const program = new Command('npm start')
