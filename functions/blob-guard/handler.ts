@@ -1,7 +1,7 @@
 /**
  * The blob guard's Lambda: EventBridge delivers each `Object Created` event of
  * the recordings and media buckets. Built apart from functions/runtime.ts on
- * purpose: the guard reads records, seals uploads into place (with the
+ * purpose: the guard reads records and legal holds, seals uploads into place (with the
  * shredding key: `SHREDDING_KEY_ARN`) and deletes objects, and needs no
  * reference secret, mail or state machine.
  */
@@ -12,6 +12,7 @@ import { KeyStore } from '../../shared/adapters/crypto/key-store.js';
 import { KmsKeyWrapper } from '../../shared/adapters/crypto/kms-wrapper.js';
 import { SealedBlobStore } from '../../shared/adapters/crypto/sealed-blob-store.js';
 import { SealedRecordStore } from '../../shared/adapters/crypto/sealed-record-store.js';
+import { DynamoControlStore } from '../../shared/adapters/dynamodb/control-store.js';
 import { DynamoRecordStore } from '../../shared/adapters/dynamodb/record-store.js';
 import { bucketFeaturesFrom, S3BlobStore } from '../../shared/adapters/s3/blob-store.js';
 import { BUCKETS } from '../../shared/adapters/table-definitions.js';
@@ -33,4 +34,7 @@ const keys =
 const records = keys === undefined ? plainRecords : new SealedRecordStore({ inner: plainRecords, keys });
 const blobs = keys === undefined ? plainBlobs : new SealedBlobStore({ inner: plainBlobs, keys });
 
-export const handler = blobGuardHandler({ records, blobs, clock: systemClock }, { logger, bucketNames: config.bucketNames });
+// Holds: an upload over a held blob is refused.
+const control = new DynamoControlStore({ doc, tableName: config.tableNames.control });
+
+export const handler = blobGuardHandler({ records, blobs, control, clock: systemClock }, { logger, bucketNames: config.bucketNames });

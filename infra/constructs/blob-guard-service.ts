@@ -16,7 +16,8 @@ const GUARDED_OBJECTS =
   'if its record still exists, and deletes (every version of) the upload, and of any object no record points to.';
 
 /**
- * What the blob guard may do: read one customer's partition by key; read an
+ * What the blob guard may do: read one customer's partition by key and the
+ * tenant's legal holds; read an
  * upload in quarantine, put it sealed at its final key (under its record's
  * keys: keys table and shredding key come with the records access), and
  * delete objects of the recordings and media buckets with every version
@@ -28,6 +29,8 @@ export const BLOB_GUARD_ACCESS = {
       access: 'read',
       indexUse: "CDK's read grant covers the records table's indexes; the guard only queries one customer's partition by its key.",
     },
+    // The tenant's legal holds: an upload over a held blob is refused.
+    control: { access: 'read' },
   },
   buckets: {
     recordings: { access: ['read', 'put', 'delete'], objectUse: GUARDED_OBJECTS },

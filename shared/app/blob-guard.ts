@@ -24,7 +24,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { CATALOG, type BucketName, type Category } from '../domain/catalog.js';
-import type { BlobStore, Clock, RecordStore } from '../domain/ports.js';
+import { holdMatcher } from '../domain/holds.js';
+import type { BlobStore, Clock, ControlStore, RecordStore } from '../domain/ports.js';
 import { parseBlobKey, type RecordItem } from '../domain/records.js';
 
 /** Key prefixes of the blob categories, by bucket: the objects records point to. */
@@ -53,8 +54,13 @@ const FIRST_RECHECK_MS = 1_000;
 
 export interface BlobGuardDeps {
   readonly records: Pick<RecordStore, 'findBySubject'>;
+  /**
+   * The tenant's legal holds: an upload over a blob a hold keeps is refused
+   * (an upload URL issued before the hold, used after it). Absent: no check.
+   */
+  readonly control?: Pick<ControlStore, 'listHolds'>;
   /** Where blobs are sealed, the sealing store: what it puts, it seals under the owner's keys. */
-  readonly blobs: Pick<BlobStore, 'deleteBatch' | 'read' | 'put'>;
+  readonly blobs: Pick<BlobStore, 'deleteBatch' | 'read' | 'put' | 'list'>;
   readonly clock: Clock;
 }
 
@@ -134,13 +140,20 @@ export async function guardBlob(deps: BlobGuardDeps, object: CreatedObject, opti
 type GuardLog = { readonly tenantId: string; readonly bucket: BucketName; readonly category: Category };
 
 /** Deletes every version of an object no record points to; throws (the event comes again) when that fails. */
-async function deleteOrphan(deps: BlobGuardDeps, bucket: BucketName, key: string, log: GuardLog, options: BlobGuardOptions): Promise<void> {
+async function deleteOrphan(
+  deps: BlobGuardDeps,
+  bucket: BucketName,
+  key: string,
+  log: GuardLog,
+  options: BlobGuardOptions,
+  message = 'blob guard deleted an object no record points to, every version',
+): Promise<void> {
   const result = await deps.blobs.deleteBatch(bucket, [key]);
   if (result.failed.length > 0) {
     options.logger.error('blob guard could not delete an object no record points to', { ...log, error: result.failed[0]?.reason });
     throw new Error(`blob guard: deleting an orphan object of tenant ${log.tenantId} failed`);
   }
-  options.logger.warn('blob guard deleted an object no record points to, every version', log);
+  options.logger.warn(message, log);
 }
 
 /**
@@ -160,6 +173,14 @@ async function placeUpload(
   if (record === undefined) {
     await deleteOrphan(deps, upload.bucket, upload.quarantineKey, log, options);
     return { outcome: 'deleted' };
+  }
+  // Held means untouched: a blob a hold keeps is not replaced by an upload (a URL issued before the hold).
+  if (deps.control !== undefined && holdMatcher(await deps.control.listHolds(log.tenantId), deps.clock.now())(record)) {
+    const stored = await deps.blobs.list(upload.bucket, upload.key);
+    if (stored.some((o) => o.key === upload.key)) {
+      await deleteOrphan(deps, upload.bucket, upload.quarantineKey, log, options, 'blob guard refused an upload over a held blob, every version');
+      return { outcome: 'deleted' };
+    }
   }
   const content = await deps.blobs.read(upload.bucket, upload.quarantineKey);
   // Placed and cleared by an earlier delivery of the event.

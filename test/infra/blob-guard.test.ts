@@ -100,8 +100,10 @@ describe.each(PROFILE_NAMES)('the blob guard under the %s profile', (profile) =>
     expect(JSON.stringify(queuePolicies)).toContain('aws:SecureTransport');
   });
 
-  it('lets the guard read records, seal uploads into place and delete recordings and media objects (every version), and nothing else', () => {
+  it('lets the guard read records and legal holds, seal uploads into place and delete recordings and media objects (every version), and nothing else', () => {
     expect(capabilitiesOf(s.lethe, s.resources, s.guard.guardFunction)).toEqual([
+      // The tenant's legal holds: no upload replaces a held blob.
+      'control:read',
       // Sealing under the record's keys.
       'keys:read',
       'keys:write',

@@ -111,6 +111,7 @@ const bound = (blobs: BlobGuardDeps['blobs']): BlobGuardDeps['blobs'] => ({
   read: (...a) => blobs.read(...a),
   put: (...a) => blobs.put(...a),
   deleteBatch: (...a) => blobs.deleteBatch(...a),
+  list: (...a) => blobs.list(...a),
 });
 
 const longAgo = () => new Date(clock.now().getTime() - 10 * 60_000);
@@ -308,6 +309,30 @@ describe('an upload in quarantine (where sealing stores point upload URLs)', () 
 
     await expect(g.handle(bridged('recordings', `${QUARANTINE}${key}`, clock.now()))).rejects.toThrow(/quarantine/);
     expect(await exists('recordings', `${QUARANTINE}${key}`)).toBe(true);
+  });
+
+  it('is refused over a blob a legal hold keeps, which stays as it was; placed where the hold keeps nothing yet', async () => {
+    const { item, key } = recording();
+    await stores.records.putBatch([item]);
+    await sealed.put('recordings', key, 'held evidence', 'audio/wav', item);
+    const holds = { listHolds: async () => [{ tenantId: T, holdId: 'hold-1', scope: { customerId: item.subjectId as string }, reason: 'litigation', createdAt: NOW.toISOString(), createdBy: 'h:test' }] };
+    await upload(key, 'replacement audio');
+    const g = guard({ deps: { blobs: sealed, records: stores.records, control: holds } });
+
+    const result = await g.handle(bridged('recordings', `${QUARANTINE}${key}`, clock.now()));
+
+    expect(result.outcomes).toEqual([{ outcome: 'deleted' }]);
+    expect(await exists('recordings', `${QUARANTINE}${key}`)).toBe(false);
+    expect(await sealed.read('recordings', key)).toEqual({ body: new Uint8Array(Buffer.from('held evidence')), contentType: 'audio/wav' });
+    expect(g.lines.map((l) => (JSON.parse(l) as { message: string }).message)).toEqual(['blob guard refused an upload over a held blob, every version']);
+
+    // A held recording whose audio never arrived takes its first upload.
+    const first = recording();
+    await stores.records.putBatch([first.item]);
+    await upload(first.key, 'first audio');
+    const held = { listHolds: async () => [{ ...(await holds.listHolds())[0]!, scope: { customerId: first.item.subjectId as string } }] };
+    const placed = await guard({ deps: { blobs: sealed, records: stores.records, control: held } }).handle(bridged('recordings', `${QUARANTINE}${first.key}`, clock.now()));
+    expect(placed.outcomes).toEqual([{ outcome: 'placed' }]);
   });
 });
 
