@@ -2,8 +2,10 @@
  * Local mode's secrets, generated once per data directory and kept in one file
  * readable by its owner only (0600): the master key that stands in for KMS, the
  * secret of the keyed HMAC subject references, and the HS256 key of dev tokens.
- * In AWS these come from KMS and Secrets Manager; here, losing the file means
- * losing the ability to correlate references and to verify old tokens, nothing more.
+ * In AWS these come from KMS and Secrets Manager. The master key wraps every
+ * tenant's key-encryption key (crypto-shredding): losing the file loses every
+ * personal field and blob the data directory holds, for good. Keep it with the
+ * data directory, and nowhere else.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';

@@ -78,7 +78,7 @@ const content = z
   .min(1, 'must not be empty')
   .max(MAX_BASE64_CHARS, { message: 'must decode to at most 4 MiB; leave it out to get an upload URL for larger blobs', abort: true })
   .refine(isBase64, { message: 'must be standard base64 with padding', abort: true })
-  .refine((s) => decodedBytes(s) <= MAX_INLINE_BLOB_BYTES, 'must decode to at most 5 MB; send larger blobs through an upload URL');
+  .refine((s) => decodedBytes(s) <= MAX_INLINE_BLOB_BYTES, 'must decode to at most 4 MiB; send larger blobs through an upload URL');
 
 const direction = z.enum(['inbound', 'outbound']);
 
