@@ -167,6 +167,12 @@ interface PrivacyView {
   readonly counts?: Partial<Record<Category, { examined?: number; deleted?: number; held?: number; failed?: number; kept?: number }>>;
   readonly exportUrl?: string;
   readonly reason?: string;
+  /** Erasure: subject keys destroyed (crypto-shredding). */
+  readonly subjectKeysShredded?: number;
+  /** Erasure, anonymisation: earlier access exports of the subjects deleted. */
+  readonly exportsDeleted?: number;
+  /** Access: when the export was deleted with its subject. */
+  readonly exportDeletedAt?: string;
 }
 
 const FINAL_PRIVACY = new Set(['completed', 'partially_completed', 'failed', 'rejected']);
@@ -217,7 +223,10 @@ function printPrivacy(ctx: CliContext, r: PrivacyView): void {
     return [c, v.examined, v.deleted, v.held, v.failed, v.kept ?? 0];
   });
   if (rows.length > 0) ctx.print(table(['category', 'examined', 'done', 'held', 'failed', 'kept'], rows, [1, 2, 3, 4, 5]));
+  if (r.subjectKeysShredded !== undefined) ctx.print(`subject keys destroyed: ${r.subjectKeysShredded} (backups of what they sealed can no longer be read)`);
+  if (r.exportsDeleted !== undefined && r.exportsDeleted > 0) ctx.print(`earlier access exports deleted: ${r.exportsDeleted}`);
   if (r.exportUrl !== undefined) ctx.print(`export: ${r.exportUrl}`);
+  if (r.exportDeletedAt !== undefined) ctx.print(`export: deleted ${r.exportDeletedAt} with its subject`);
 }
 
 async function waitForPrivacy(ctx: CliContext, requestId: string): Promise<PrivacyView> {
@@ -353,6 +362,10 @@ export interface RunView {
   readonly categories?: Partial<Record<Category, Counts>>;
   readonly completedStages?: readonly number[];
   readonly failedStages?: readonly { readonly stage: number; readonly error: string }[];
+  /** Keys the run destroyed (crypto-shredding). */
+  readonly shredded?: { readonly subjectKeys: number; readonly epochKeys: number };
+  /** An erasure: earlier access exports of its subjects it deleted. */
+  readonly exportsDeleted?: number;
 }
 
 export function runTotals(run: Pick<RunView, 'categories'>): Counts {
@@ -398,6 +411,11 @@ function printRun(ctx: CliContext, run: RunView): void {
   ctx.print(`run ${run.runId}: ${run.status}${run.dryRun === true ? ' (dry run)' : ''}${duration}${run.startedAt === undefined ? '' : ` · started ${run.startedAt}`}`);
   for (const f of run.failedStages ?? []) ctx.print(`  stage ${f.stage} failed: ${f.error}`);
   ctx.print(receiptTable(run));
+  const after = [
+    ...(run.shredded !== undefined ? [`keys destroyed: ${run.shredded.subjectKeys} subject, ${run.shredded.epochKeys} epoch (what they sealed, backups included, can no longer be read)`] : []),
+    ...(run.exportsDeleted !== undefined && run.exportsDeleted > 0 ? [`access exports deleted: ${run.exportsDeleted}`] : []),
+  ];
+  for (const line of after) ctx.print(line);
 }
 
 /** Stages finished: as the receipt says, or else inferred from the latest stage that has counts. */

@@ -336,6 +336,8 @@ describe('local mode, driven through the lethe CLI', () => {
 
     expect(request.status).toBe('completed');
     expect(request.kind).toBe('erasure');
+    // Local mode seals personal data: the erasure destroyed her subject key too.
+    expect(request.subjectKeysShredded).toBe(1);
     const deleted = Object.values(request.counts as Record<string, Counts>).reduce((n, c) => n + c.deleted, 0);
     expect(deleted).toBeGreaterThan(0);
     const lookup = await api<{ customers: unknown[] }>(`/v1/tenants/acme/customers?email=${encodeURIComponent(erased!.emails[0]!)}`);
