@@ -18,7 +18,8 @@ import type { Clock, Mailer } from '../shared/domain/ports.js';
 import type { PrivacyDeps } from '../shared/domain/privacy/deps.js';
 import type { PrivacyRequest } from '../shared/domain/privacy/request.js';
 import { receivePrivacyRequest } from '../shared/domain/privacy/resolve.js';
-import type { RecordItem } from '../shared/domain/records.js';
+import { retentionShardsOf, unlinkedAnalyticsEvent, type RecordItem } from '../shared/domain/records.js';
+import type { Tenant } from '../shared/domain/tenant.js';
 import { BENCH_REF_SECRET } from './api.js';
 import { EMULATOR_BUCKET_FEATURES, provisionStage, seed, startHarness, verify, type Harness, type Stage } from './harness.js';
 import { collectGarbage, PortTimer, total } from './instrument.js';
@@ -137,7 +138,9 @@ async function onFreshEmulators(
     const stage = await provisionStage(h, kind);
     const seeded = await seed(h, stage, world, options.clock, { blobConcurrency: 16 });
     const { measured, problems } = kind === 'erasure' ? await runErasure(h, stage, options, world) : await runErasureFloor(h, stage, options, subjectItems);
-    const v = await verify(h, stage, world, (i) => world.due[i] === true);
+    // Her analytics events are not deleted but unlinked: moved to the account partition, without her.
+    const unlinked = subjectItems.filter((i) => i.category === 'analytics_event').map((i) => unlinkedAnalyticsEvent(i, retentionShardsOf(world.tenants[0] as Tenant)));
+    const v = await verify(h, stage, world, (i) => world.due[i] === true, undefined, kind === 'erasure' ? unlinked : []);
     const run: ErasureRun = {
       kind,
       seconds: round(measured.seconds, 3),
@@ -206,11 +209,15 @@ async function runErasure(h: Harness, stage: Stage, options: ErasureOptions, wor
   const problems: string[] = [];
   const request = (await deps.privacy.get(world.tenantId, requestId)) as PrivacyRequest;
   const records = world.subjectIndexes.length;
+  // Her analytics events stay, unlinked from her (kept: unlinked); everything else of hers is deleted.
+  const events = world.subjectIndexes.filter((i) => world.items[i]?.category === 'analytics_event').length;
   const counted = totalCounts(request.counts);
   if (request.status !== 'completed') problems.push(`request ended ${request.status}${request.reason === undefined ? '' : ` (${request.reason})`}`);
-  if (counted.deleted !== records || counted.examined !== records) problems.push(`request counts ${counted.deleted} deleted of ${counted.examined} examined, expected ${records} of ${records}`);
+  if (counted.deleted !== records - events || counted.kept !== events || counted.examined !== records) {
+    problems.push(`request counts ${counted.deleted} deleted and ${counted.kept} kept of ${counted.examined} examined, expected ${records - events} and ${events} (unlinked events) of ${records}`);
+  }
   const receipt = await runDeps.control.getReceipt(world.tenantId, request.runIds?.at(-1) ?? '');
-  if (receipt === undefined || totalCounts(receipt.categories).deleted !== records) problems.push(`receipt missing or not counting ${records} deleted records`);
+  if (receipt === undefined || totalCounts(receipt.categories).deleted !== records - events) problems.push(`receipt missing or not counting ${records - events} deleted records`);
   if (external.calls !== options.calls) problems.push(`third-party provider called ${external.calls} times, expected ${options.calls}`);
   const portMs = Object.fromEntries(Object.entries(ports.ms).sort(([, a], [, b]) => b - a).map(([k, v]) => [k, round(v, 1)]));
   return { measured: { ...run, extra: { chunks, portMs, portCalls: { ...ports.calls } } }, problems };

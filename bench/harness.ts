@@ -186,6 +186,8 @@ export async function verify(
   gone: (index: number) => boolean,
   /** The key an item is stored under (default its own: `sealedKeyOf` for a world seeded sealed). */
   storedKeyOf: (item: RecordItem) => string = keyOf,
+  /** Records the run itself writes and must leave (e.g. analytics events an erasure unlinks to the account partition). */
+  created: readonly { readonly pk: string; readonly sk: string }[] = [],
 ): Promise<Verification> {
   const [presentKeys, presentBlobs] = await Promise.all([scanKeys(h.doc, stage.tableNames.records), listBlobs(h, stage)]);
   const problems: string[] = [];
@@ -217,6 +219,11 @@ export async function verify(
       if (blobsMissing++ < 5) problems.push(`blob should remain but is gone: ${blob.bucket} ${blob.key}`);
     }
   });
+  let absent = 0;
+  for (const k of created) {
+    known.add(keyOf(k));
+    if (!presentKeys.has(keyOf(k)) && absent++ < 5) problems.push(`a record the run should have written is absent: ${k.pk} ${k.sk}`);
+  }
   const strangers = [...presentKeys].filter((k) => !known.has(k)).length;
   if (strangers > 0) problems.push(`${strangers} records in the table that the world never wrote`);
   if (lingering + missing + blobsLingering + blobsMissing > 0) {
