@@ -24,6 +24,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { CATALOG, type BucketName, type Category } from '../domain/catalog.js';
+import { QUARANTINE_PREFIX } from '../adapters/crypto/sealed-blob-store.js';
 import { holdMatcher } from '../domain/holds.js';
 import type { BlobStore, Clock, ControlStore, RecordStore } from '../domain/ports.js';
 import { parseBlobKey, type RecordItem } from '../domain/records.js';
@@ -65,7 +66,7 @@ export interface BlobGuardDeps {
 }
 
 /** Where uploads land until the guard places them (shared/adapters/crypto/sealed-blob-store.ts points them there). */
-export const QUARANTINE = 'quarantine/';
+export const QUARANTINE = QUARANTINE_PREFIX;
 
 export interface BlobGuardOptions {
   readonly logger: Logger;

@@ -320,7 +320,7 @@ export async function executeDeletion(deps: DeletionDeps, job: DeletionJob): Pro
     if (list === undefined) failureReasons.set(e.tenant.tenantId, [reason]);
     else list.push(reason);
   };
-  const shredded = dryRun ? new Map<string, number>() : await shredSubjects(deps, candidates.filter((e) => outcomes.get(keyOf(e.record))?.outcome === 'deleted'), noteFailure);
+  const shredded = dryRun ? new Map<string, number>() : await shredSubjects(deps, job, candidates.filter((e) => outcomes.get(keyOf(e.record))?.outcome === 'deleted'), noteFailure);
   for (const e of candidates) {
     const k = keyOf(e.record);
     if (outcomes.has(k)) continue;
@@ -355,14 +355,16 @@ export async function executeDeletion(deps: DeletionDeps, job: DeletionJob): Pro
  * old copy of what she had can be read again. A key that cannot be destroyed
  * now is reported among the failure reasons (the records are gone either way).
  */
-async function shredSubjects(deps: DeletionDeps, deleted: readonly Entry[], note: (e: Entry, reason: string) => void): Promise<Map<string, number>> {
+async function shredSubjects(deps: DeletionDeps, job: DeletionJob, deleted: readonly Entry[], note: (e: Entry, reason: string) => void): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   if (deps.keys === undefined) return counts;
   const shredder = deps.keys;
   const bySubject = new Map<string, Entry>();
   for (const e of deleted) {
     const sk = e.record.sk;
-    if (sk === keys.profileSk() || sk === keys.userSk() || isIdentifierSk(sk)) bySubject.set(e.record.pk, e);
+    // Where identifiers outlive their profile in this job (a sweep deletes them in a later pass), that pass shreds: asking now would only find them.
+    const profileGoesLast = sk === keys.profileSk() && job.identifiers !== 'leave';
+    if (profileGoesLast || sk === keys.userSk() || isIdentifierSk(sk)) bySubject.set(e.record.pk, e);
   }
   await forEachLimited([...bySubject.values()], EXPAND_CONCURRENCY, async (e) => {
     try {
