@@ -23,14 +23,14 @@ export interface KeyCensus {
   readonly subjects: ReadonlySet<string>;
   /** `<tenant>\u0000<epoch>` of every epoch key. */
   readonly epochs: ReadonlySet<string>;
-  /** Of them, keys a sweep marked to retire (they go at the next sweep unless a writer uses them meanwhile). */
-  readonly retiring: number;
+  /** Retirement markers a sweep left (one per tenant and partition family with keys before its cutoff): the next sweep destroys the emptied keys they name. */
+  readonly markers: number;
 }
 
 /** Reads every row key of the stage's keys table (a scan, outside any measurement). */
 export async function keyCensus(h: Harness, stage: Stage): Promise<KeyCensus> {
   let keks = 0;
-  let retiring = 0;
+  let markers = 0;
   const subjects = new Set<string>();
   const epochs = new Set<string>();
   let start: Record<string, unknown> | undefined;
@@ -38,8 +38,8 @@ export async function keyCensus(h: Harness, stage: Stage): Promise<KeyCensus> {
     const page = await h.doc.send(
       new ScanCommand({
         TableName: stage.tableNames.keys,
-        ProjectionExpression: '#pk, #sk, #r',
-        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#r': 'retiringAt' },
+        ProjectionExpression: '#pk, #sk',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
         ConsistentRead: true,
         ...(start !== undefined && { ExclusiveStartKey: start }),
       }),
@@ -49,14 +49,12 @@ export async function keyCensus(h: Harness, stage: Stage): Promise<KeyCensus> {
       const sk = String(row.sk);
       if (sk === 'KEK') keks += 1;
       else if (sk === 'SUBJECT' && pk.startsWith('K#')) subjects.add(pk.slice(2));
-      else if (pk.endsWith('#EPOCHS')) {
-        epochs.add(`${pk.split('#')[1] ?? ''}\u0000${sk}`);
-        if (row.retiringAt !== undefined) retiring += 1;
-      }
+      else if (pk.endsWith('#EPOCHS') && sk.startsWith('~')) markers += 1;
+      else if (pk.endsWith('#EPOCHS')) epochs.add(`${pk.split('#')[1] ?? ''}\u0000${sk}`);
     }
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
-  return { keks, subjects, epochs, retiring };
+  return { keks, subjects, epochs, markers };
 }
 
 /** Whether an item is sealed when stored: it has data, or it is an identifier (its value moves into the data). */
@@ -68,12 +66,12 @@ export interface KeyCounts {
   readonly keks: number;
   readonly subjectKeys: number;
   readonly epochKeys: number;
-  /** Epoch keys marked to retire. */
-  readonly epochKeysRetiring: number;
+  /** Retirement markers (tenant × partition family). */
+  readonly retireMarkers: number;
 }
 
 export function keyCounts(c: KeyCensus): KeyCounts {
-  return { keks: c.keks, subjectKeys: c.subjects.size, epochKeys: c.epochs.size, epochKeysRetiring: c.retiring };
+  return { keks: c.keks, subjectKeys: c.subjects.size, epochKeys: c.epochs.size, retireMarkers: c.markers };
 }
 
 export interface ShreddingFigures {

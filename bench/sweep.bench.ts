@@ -700,7 +700,7 @@ async function sweepSection(
             measurement: 'sweep, shredding on: keys shredded (receipts: subject / epoch keys)',
             figure:
               `${fmt(shredding.receiptsShredded.subjectKeys)} / ${fmt(shredding.receiptsShredded.epochKeys)} of ${fmt(shredding.keysBefore.subjectKeys)} / ${fmt(shredding.keysBefore.epochKeys)}` +
-              (shredding.keysAfter.epochKeysRetiring > 0 ? `; ${fmt(shredding.keysAfter.epochKeysRetiring)} epoch keys marked to retire` : ''),
+              (shredding.keysAfter.retireMarkers > 0 ? `; ${fmt(shredding.keysAfter.retireMarkers)} retirement markers left for the next sweep` : ''),
           },
         ]),
     ...(secondSweep === undefined
@@ -827,7 +827,7 @@ function sumShredded(receipts: readonly Receipt[]): { subjectKeys: number; epoch
 function printShredding(when: string, s: ShreddingFigures): void {
   console.log(
     `sealed keys table ${when}: ${fmt(s.keysAfter.subjectKeys)} of ${fmt(s.keysBefore.subjectKeys)} subject keys and ${fmt(s.keysAfter.epochKeys)} of ${fmt(s.keysBefore.epochKeys)} epoch keys left` +
-      ` (${fmt(s.keysAfter.epochKeysRetiring)} marked to retire), ${fmt(s.keysAfter.keks)} tenant KEKs; ` +
+      ` (${fmt(s.keysAfter.retireMarkers)} retirement markers), ${fmt(s.keysAfter.keks)} tenant KEKs; ` +
       `receipts so far: shredded ${fmt(s.receiptsShredded.subjectKeys)} subject keys (subjects deleted whole: ${fmt(s.subjectsDeletedWhole)}) and ` +
       `${fmt(s.receiptsShredded.epochKeys)} epoch keys (epochs emptied: ${fmt(s.epochsEmptied)}, their keys gone: ${fmt(s.epochsEmptiedShredded)}); ` +
       `${fmt(s.keptRecordsOpened)} records left opened to what was seeded`,

@@ -6,6 +6,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createDynamoClients, createS3Client, createSecretsManagerClient, createSesClient } from '../shared/adapters/clients.js';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgePublisher } from '../shared/adapters/events/eventbridge.js';
 import { KmsKeyWrapper } from '../shared/adapters/crypto/kms-wrapper.js';
 import { SesMailer } from '../shared/adapters/mail/ses-mailer.js';
 import { composeRunDeps } from '../shared/app/compose.js';
@@ -28,5 +30,10 @@ export const runDeps = composeRunDeps({
   refSecret: secret.SecretString,
   operatorEmails: config.operatorEmails,
   ...(config.shreddingKeyArn !== undefined && { keyWrapper: new KmsKeyWrapper(new KMSClient({ region: config.region }), config.shreddingKeyArn) }),
+  // No writer outlives a Lambda's 15 minutes: an epoch key a sweep marked 20 minutes ago is in no one's hands.
+  retireEpochKeysAfterMs: 20 * 60_000,
   ...(config.publicApiUrl !== undefined && { publicApiUrl: config.publicApiUrl }),
+  ...(config.eventBusName !== undefined && {
+    events: new EventBridgePublisher({ client: new EventBridgeClient({ region: config.region }), busName: config.eventBusName, logger }),
+  }),
 });

@@ -14,6 +14,7 @@ import { HttpExternalDataProvider } from '../adapters/http/external-provider.js'
 import type { BucketNames, TableNames } from '../adapters/provision.js';
 import { bucketFeaturesFrom, S3BlobStore, type BucketFeatures } from '../adapters/s3/blob-store.js';
 import type { BucketName } from '../domain/catalog.js';
+import type { EventPublisher } from '../domain/events.js';
 import type { PlatformPolicy } from '../domain/policy.js';
 import type { Clock, ExternalDataProvider, Mailer } from '../domain/ports.js';
 import type { RunDeps } from '../domain/runs.js';
@@ -41,6 +42,8 @@ export interface ComposeOptions {
    * (benchmarks comparing the cost) data is stored as given.
    */
   readonly keyWrapper?: KeyWrapper;
+  /** How old a sweep's retirement marker must be before the epoch keys it names go (`KeyStoreOptions.retireAfterMs`). */
+  readonly retireEpochKeysAfterMs?: number;
   /**
    * The API's base URL (`PUBLIC_API_URL`), for the download links of sealed
    * blobs (`<url>/v1/downloads/<token>`); a function when it is known only
@@ -48,6 +51,8 @@ export interface ComposeOptions {
    * hand out a link fails saying so (the sweep and the blob guard never do).
    */
   readonly publicApiUrl?: string | (() => string);
+  /** Deletion events (an EventBridge bus in AWS, NDJSON files locally); absent: none are published. */
+  readonly events?: EventPublisher;
 }
 
 export function composeRunDeps(options: ComposeOptions): RunDeps {
@@ -59,7 +64,12 @@ export function composeRunDeps(options: ComposeOptions): RunDeps {
     bucketFeatures: options.bucketFeatures ?? bucketFeaturesFrom(BUCKETS),
   });
   // One keys table for records and blobs: a blob is sealed under its record's keys.
-  const keys = options.keyWrapper === undefined ? undefined : new KeyStore({ doc: options.doc, tableName: options.tableNames.keys, wrapper: options.keyWrapper });
+  const keys = options.keyWrapper === undefined ? undefined : new KeyStore({
+          doc: options.doc,
+          tableName: options.tableNames.keys,
+          wrapper: options.keyWrapper,
+          ...(options.retireEpochKeysAfterMs !== undefined && { retireAfterMs: options.retireEpochKeysAfterMs }),
+        });
   const sealed = keys === undefined ? undefined : new SealedRecordStore({ inner: plain, keys });
   const publicApiUrl = options.publicApiUrl;
   const blobs =
@@ -81,5 +91,6 @@ export function composeRunDeps(options: ComposeOptions): RunDeps {
     platform: options.platform,
     refSecret: options.refSecret,
     operatorEmails: options.operatorEmails,
+    ...(options.events !== undefined && { events: options.events }),
   };
 }

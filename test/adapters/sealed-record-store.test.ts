@@ -4,7 +4,8 @@
  * written, identifiers are found by their blind index, a ciphertext moved to
  * another item does not open, destroyed keys leave items unreadable but
  * deletable, a write that races a key's destruction is sealed again, and an
- * epoch key retires in two steps that a writer in between cancels.
+ * epoch key retires a sweep after its day emptied, never under a writer that
+ * knew it was retiring.
  */
 import { randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -133,23 +134,90 @@ describe('SealedRecordStore', () => {
     expect((await sealed.get(item))?.data).toEqual({ notes: 'returning customer' });
   });
 
-  it('retires an epoch key in two steps a sweep apart, and a writer in between keeps it', async () => {
+  const CUTOFFS = new Map([['conversation' as const, new Date('2024-06-01T00:00:00.000Z')]]);
+  const onDay = (t: string, subjectId: string, id: string, hour: string, notes: string) =>
+    recordItem({ tenantId: t, subjectId, id, clockStart: `2024-01-01T${hour}:00:00.000Z`, data: { notes } });
+
+  it('retires an emptied epoch key a sweep after its day emptied, and keeps one a record still needs', async () => {
     const t = tenant();
-    const item = recordItem({ tenantId: t, subjectId: 'c1', id: 'conv1', clockStart: '2024-01-01T05:00:00.000Z', data: { notes: 'x' } });
-    await sealed.putBatch([item]);
-    const epoch = epochOf(item);
-    const cutoffs = new Map([['conversation' as const, new Date('2024-06-01T00:00:00.000Z')]]);
-    // A record of the day is still there: nothing happens.
-    expect(await sealed.shredEpochs(t, cutoffs, 1)).toBe(0);
-    expect(await keyStore.retireEpoch(t, epoch)).toBe('marked');
-    // A writer seals under the marked key: the mark goes, the next step only marks again.
-    await sealed.putBatch([recordItem({ tenantId: t, subjectId: 'c2', id: 'conv2', clockStart: '2024-01-01T06:00:00.000Z', data: { notes: 'y' } })]);
-    const row = await stores.doc.send(new GetCommand({ TableName: stores.tableNames.keys, Key: keyRows.epoch(t, epoch), ConsistentRead: true }));
-    expect(row.Item?.retiringAt).toBeUndefined();
-    await sealed.deleteBatch([item, { pk: keys.subjectPk(t, 'c2'), sk: keys.conversationSk('conv2') }]);
-    expect(await sealed.shredEpochs(t, cutoffs, 1)).toBe(0);
-    expect(await sealed.shredEpochs(t, cutoffs, 1)).toBe(1);
+    const gone = onDay(t, 'c1', 'conv1', '05', 'x');
+    const kept = recordItem({ tenantId: t, subjectId: 'c2', id: 'conv2', clockStart: '2024-01-02T05:00:00.000Z', data: { notes: 'held' } });
+    await sealed.putBatch([gone, kept]);
+    await sealed.deleteBatch([gone]);
+    // The first pass only leaves its marker; the next destroys what was empty under it.
+    expect(await sealed.shredEpochs(t, CUTOFFS, 1)).toBe(0);
+    expect(await sealed.shredEpochs(t, CUTOFFS, 1)).toBe(1);
+    expect(await keyStore.listEpochs(t)).toEqual([epochOf(kept)]);
+    expect((await sealed.get(kept))?.data).toEqual({ notes: 'held' });
+    expect(await sealed.shredEpochs(t, CUTOFFS, 1)).toBe(0);
+    expect(await keyStore.listEpochs(t)).toEqual([epochOf(kept)]);
+  });
+
+  it('seals a record of a retiring day under a late key that the retiring pass leaves', async () => {
+    const t = tenant();
+    const first = onDay(t, 'c1', 'conv1', '05', 'x');
+    await sealed.putBatch([first]);
+    await sealed.deleteBatch([first]);
+    expect(await sealed.shredEpochs(t, CUTOFFS, 1)).toBe(0);
+    // A late record of that day arrives; the next pass runs while it is on its way, before the index shows it.
+    const racing = new DynamoRecordStore({ doc: stores.doc, tableName: stores.tableNames.records, clock: stores.clock });
+    const originalPut = racing.putBatch.bind(racing);
+    let shreddedMeanwhile = -1;
+    racing.putBatch = async (items) => {
+      if (shreddedMeanwhile < 0) shreddedMeanwhile = await sealed.shredEpochs(t, CUTOFFS, 1);
+      return originalPut(items);
+    };
+    const late = onDay(t, 'c2', 'conv2', '06', 'late arrival');
+    await new SealedRecordStore({ inner: racing, keys: keyStore }).putBatch([late]);
+    // The day's own key went; the late one, made after the marker, did not, and the record reads.
+    expect(shreddedMeanwhile).toBe(1);
+    expect((await sealed.get(late))?.data).toEqual({ notes: 'late arrival' });
+    const [epoch] = await keyStore.listEpochs(t);
+    expect(epoch).toMatch(new RegExp(`^${epochOf(late)}@`));
+    // Once that record goes too, its key follows a sweep later.
+    await sealed.deleteBatch([late]);
+    expect(await sealed.shredEpochs(t, CUTOFFS, 1)).toBe(1);
     expect(await keyStore.listEpochs(t)).toEqual([]);
+  });
+
+  it('seals again a record written under a day key destroyed after the writer read it', async () => {
+    const t = tenant();
+    const first = onDay(t, 'c1', 'conv1', '05', 'x');
+    await sealed.putBatch([first]);
+    await sealed.deleteBatch([first]);
+    // The writer read the keys before any marker; two passes then destroy the day's key before its write lands.
+    const racing = new DynamoRecordStore({ doc: stores.doc, tableName: stores.tableNames.records, clock: stores.clock });
+    const originalPut = racing.putBatch.bind(racing);
+    let raced = false;
+    racing.putBatch = async (items) => {
+      if (!raced) {
+        raced = true;
+        await sealed.shredEpochs(t, CUTOFFS, 1);
+        expect(await sealed.shredEpochs(t, CUTOFFS, 1)).toBe(1);
+      }
+      return originalPut(items);
+    };
+    const late = onDay(t, 'c2', 'conv2', '06', 'written meanwhile');
+    await new SealedRecordStore({ inner: racing, keys: keyStore }).putBatch([late]);
+    expect(raced).toBe(true);
+    expect((await sealed.get(late))?.data).toEqual({ notes: 'written meanwhile' });
+  });
+
+  it('waits for a marker to be old enough before its keys go', async () => {
+    const t = tenant();
+    let now = Date.parse('2025-03-01T10:00:00.000Z');
+    const patient = new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper: new MasterKeyWrapper(randomBytes(32)), now: () => now, retireAfterMs: 20 * 60_000 });
+    const store = new SealedRecordStore({ inner: stores.records, keys: patient });
+    const item = onDay(t, 'c1', 'conv1', '05', 'x');
+    await store.putBatch([item]);
+    await store.deleteBatch([item]);
+    now += 1_000;
+    expect(await store.shredEpochs(t, CUTOFFS, 1)).toBe(0);
+    now += 10 * 60_000;
+    // Too young: it stays, and is not replaced (frequent sweeps would otherwise postpone it for ever).
+    expect(await store.shredEpochs(t, CUTOFFS, 1)).toBe(0);
+    now += 11 * 60_000;
+    expect(await store.shredEpochs(t, CUTOFFS, 1)).toBe(1);
   });
 
   it('never retires an epoch key whose day is not wholly before the cutoff', async () => {

@@ -8,9 +8,17 @@
  *   tenant's KEK; destroyed by erasure and by the deletion of the subject;
  * - a retention-epoch key per tenant × partition family × day
  *   (`T#<tenant>#EPOCHS` / `<partition>#<YYYY-MM-DD>`), wrapped by the KEK;
- *   destroyed by the sweep once no record of its day is left, in two steps a
- *   sweep apart (`retireEpoch`), so that a record written just before the
- *   first step, not yet in the index, keeps it.
+ *   destroyed by the sweep once no record of its day is left (`retireEpochs`).
+ *
+ * Epoch keys retire a sweep after they could: each sweep leaves a retirement
+ * marker per partition family (`~RETIRE#<partition>`: the first day not
+ * retiring, and when it was set), and the next sweep destroys, in batches, the
+ * keys of days before that day that existed when the marker was set and of
+ * which the index holds no record. A record written before the marker is in
+ * the index by then; a writer that reads the marker does not seal under those
+ * keys at all but under a late key of the same day (`<partition>#<day>@<marker>`),
+ * made after the marker and so left to a later sweep. No key is ever destroyed
+ * under a writer that knew it was retiring; one that did not wrote long before.
  *
  * The table has no point-in-time recovery: a destroyed row cannot come back,
  * so neither can a restored backup's or an old object version's plaintext.
@@ -22,8 +30,8 @@
  * return value of the seal and open helpers' callers, and is never logged.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { readChunk, BATCH_GET_MAX } from '../dynamodb/batch.js';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readChunk, writeChunk, BATCH_GET_MAX, BATCH_WRITE_MAX } from '../dynamodb/batch.js';
 import { chunk, errorName, mapConcurrent, retryOptions, type RetryOptions } from '../retry.js';
 
 /** Wraps and unwraps tenants' key-encryption keys: KMS in AWS, the master key file in local mode. */
@@ -52,6 +60,12 @@ export interface KeyStoreOptions {
   readonly cacheMs?: number;
   readonly now?: () => number;
   readonly retry?: Partial<RetryOptions>;
+  /**
+   * How old a retirement marker must be before the keys it names go (default
+   * 0: the next sweep). Deployed: longer than the longest write (a Lambda's
+   * 15 minutes), so that no writer still holds a key it read before the marker.
+   */
+  readonly retireAfterMs?: number;
 }
 
 interface KeyRow {
@@ -59,8 +73,36 @@ interface KeyRow {
   readonly sk: string;
   readonly kid: string;
   readonly wrapped: Uint8Array;
-  /** An epoch key a sweep found with nothing left to seal, marked to go at the next sweep unless a writer uses it meanwhile. */
-  readonly retiringAt?: string;
+  /** When the row was made (ms); rows made before this field existed read as made at 0. */
+  readonly createdAt?: number;
+}
+
+/** A sweep's retirement marker of one partition family. */
+interface RetireMarker {
+  /** The first day (`YYYY-MM-DD`) whose keys were not retiring. */
+  readonly below: string;
+  /** When it was set (ms): keys made before it, of days before `below`, go at the next sweep if their day is empty. */
+  readonly at: number;
+  /** The marker's name in late keys' ids. */
+  readonly gen: string;
+}
+
+/** A key to seal new data under, and the row it is (a late key when the asked one is retiring). */
+export interface WriteKey extends KeyMaterial {
+  readonly ref: KeyRef;
+}
+
+/** The partition family and day of an epoch (`<partition>#<day>`, or a late key's `<partition>#<day>@<marker>`). */
+export function splitEpoch(epoch: string): { readonly partition: string; readonly day: string } {
+  const at = epoch.lastIndexOf('#');
+  const rest = epoch.slice(at + 1);
+  const late = rest.indexOf('@');
+  return { partition: epoch.slice(0, at), day: late < 0 ? rest : rest.slice(0, late) };
+}
+
+function markerOf(row: Record<string, unknown> | undefined): RetireMarker | undefined {
+  if (row === undefined || typeof row.below !== 'string' || typeof row.at !== 'number' || typeof row.gen !== 'string') return undefined;
+  return { below: row.below, at: row.at, gen: row.gen };
 }
 
 const KEK_CACHE_MS = 5 * 60_000;
@@ -73,7 +115,11 @@ export const keyRows = {
   subject: (subjectPk: string) => ({ pk: `K#${subjectPk}`, sk: 'SUBJECT' }),
   epochs: (tenantId: string) => `T#${tenantId}#EPOCHS`,
   epoch: (tenantId: string, epoch: string) => ({ pk: `T#${tenantId}#EPOCHS`, sk: epoch }),
+  /** Sorts after every epoch (`~`), so ranges of epochs never include it. */
+  retireMarker: (tenantId: string, partition: string) => ({ pk: `T#${tenantId}#EPOCHS`, sk: `${RETIRE_MARKER}${partition}` }),
 };
+
+const RETIRE_MARKER = '~RETIRE#';
 
 export function rowOf(ref: KeyRef): { readonly pk: string; readonly sk: string } {
   return ref.kind === 'subject' ? keyRows.subject(ref.subjectPk) : keyRows.epoch(ref.tenantId, ref.epoch);
@@ -90,6 +136,7 @@ export class KeyStore {
   private readonly cacheMs: number;
   private readonly now: () => number;
   private readonly retry: RetryOptions;
+  private readonly retireAfterMs: number;
   private readonly keks = new Map<string, { readonly key: Buffer; readonly until: number; readonly blind: Buffer }>();
   private readonly pendingKeks = new Map<string, Promise<Buffer>>();
   /** Unwrapped keys by row, for readers. */
@@ -102,6 +149,7 @@ export class KeyStore {
     this.cacheMs = options.cacheMs ?? DEFAULT_CACHE_MS;
     this.now = options.now ?? Date.now;
     this.retry = retryOptions(options.retry);
+    this.retireAfterMs = options.retireAfterMs ?? 0;
   }
 
   /**
@@ -118,22 +166,54 @@ export class KeyStore {
 
   /**
    * The current keys for sealing new data, read strongly consistent, creating
-   * those that do not exist yet (a subject's first record, an epoch's first day).
+   * those that do not exist yet (a subject's first record, an epoch's first
+   * day). An epoch whose day a sweep is retiring answers with a late key of
+   * that day instead (`WriteKey.ref`), which that sweep leaves alone.
    */
-  async forWrite(refs: readonly KeyRef[]): Promise<Map<string, KeyMaterial>> {
+  async forWrite(refs: readonly KeyRef[]): Promise<Map<string, WriteKey>> {
     const unique = new Map(refs.map((ref) => [rowKey(rowOf(ref)), ref]));
-    const rows = await this.readRows([...unique.values()].map(rowOf));
-    const out = new Map<string, KeyMaterial>();
-    await mapConcurrent([...unique], 8, async ([k, ref]) => {
-      let row = rows.get(k);
-      // A key marked to retire is in use again: the mark goes (or, gone meanwhile, a new key is made).
-      if (row?.retiringAt !== undefined && !(await this.keep(row))) row = undefined;
-      row ??= await this.create(ref);
-      const material = { kid: row.kid, key: await this.unwrapRow(ref.tenantId, row) };
-      out.set(k, material);
-      this.cache.set(k, { material, until: this.now() + this.cacheMs });
+    const markers = new Map<string, { readonly pk: string; readonly sk: string }>();
+    for (const ref of unique.values()) {
+      if (ref.kind !== 'epoch') continue;
+      const marker = keyRows.retireMarker(ref.tenantId, splitEpoch(ref.epoch).partition);
+      markers.set(rowKey(marker), marker);
+    }
+    const rows = await this.readRows([...[...unique.values()].map(rowOf), ...markers.values()]);
+    const targets = new Map<string, KeyRef>();
+    const late: KeyRef[] = [];
+    for (const [k, ref] of unique) {
+      const target = ref.kind === 'epoch' ? this.writableEpoch(ref, rows.get(k), rows) : ref;
+      targets.set(k, target);
+      if (target !== ref) late.push(target);
+    }
+    if (late.length > 0) for (const [k, row] of await this.readRows(late.map(rowOf))) rows.set(k, row);
+    const made = new Map<string, Promise<KeyMaterial>>();
+    const out = new Map<string, WriteKey>();
+    await mapConcurrent([...targets], 8, async ([k, target]) => {
+      const tk = rowKey(rowOf(target));
+      let pending = made.get(tk);
+      if (pending === undefined) {
+        pending = (async () => {
+          const row = rows.get(tk) ?? (await this.create(target));
+          const material = { kid: row.kid, key: await this.unwrapRow(target.tenantId, row) };
+          this.cache.set(tk, { material, until: this.now() + this.cacheMs });
+          return material;
+        })();
+        made.set(tk, pending);
+      }
+      out.set(k, { ...(await pending), ref: target });
     });
     return out;
+  }
+
+  /** The epoch key to seal under: the one asked for, unless a sweep is retiring its day's keys (then a late one). */
+  private writableEpoch(ref: Extract<KeyRef, { kind: 'epoch' }>, row: KeyRow | undefined, rows: ReadonlyMap<string, KeyRow>): KeyRef {
+    const { partition, day } = splitEpoch(ref.epoch);
+    const marker = markerOf(rows.get(rowKey(keyRows.retireMarker(ref.tenantId, partition))) as Record<string, unknown> | undefined);
+    if (marker === undefined || day >= marker.below) return ref;
+    // Made after the marker: the sweep the marker serves leaves it.
+    if (row !== undefined && (row.createdAt ?? 0) >= marker.at) return ref;
+    return { kind: 'epoch', tenantId: ref.tenantId, epoch: `${partition}#${day}@${marker.gen}` };
   }
 
   /**
@@ -185,64 +265,81 @@ export class KeyStore {
   }
 
   /**
-   * Retires an epoch key in two steps, one sweep apart: the first marks it,
-   * the second destroys it if the mark is still the one it left (no writer
-   * used the key in between, and a record written just before the first step
-   * has long been visible to the index check). Resolves what it did.
+   * One retirement pass over a tenant's epoch keys, per partition family up to
+   * the day given (the cutoff's: only days wholly before it). Destroys the keys
+   * the previous pass's marker named (made before it, of days before its day)
+   * whose day `inUse` finds empty, then leaves a new marker for the next pass.
+   * Resolves how many keys went.
    */
-  async retireEpoch(tenantId: string, epoch: string): Promise<'marked' | 'shredded' | 'absent' | 'in_use'> {
-    const row = keyRows.epoch(tenantId, epoch);
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: row, ConsistentRead: true }));
-    if (Item === undefined) return 'absent';
-    try {
-      if (typeof Item.retiringAt !== 'string') {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: row,
-            UpdateExpression: 'SET #r = :now',
-            ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#r)',
-            ExpressionAttributeNames: { '#pk': 'pk', '#r': 'retiringAt' },
-            ExpressionAttributeValues: { ':now': new Date(this.now()).toISOString() },
-          }),
-        );
-        return 'marked';
+  async retireEpochs(
+    tenantId: string,
+    before: ReadonlyMap<string, string>,
+    inUse: (partition: string, days: readonly string[]) => Promise<ReadonlySet<string>>,
+  ): Promise<number> {
+    const partitions = [...before.keys()];
+    const markers = await this.readRows(partitions.map((partition) => keyRows.retireMarker(tenantId, partition)));
+    const now = this.now();
+    const next: Record<string, unknown>[] = [];
+    let shredded = 0;
+    await mapConcurrent(partitions, 4, async (partition) => {
+      const until = before.get(partition) as string;
+      const rows = await this.epochRows(tenantId, partition, until);
+      if (rows.length === 0) return;
+      const marker = markerOf(markers.get(rowKey(keyRows.retireMarker(tenantId, partition))) as Record<string, unknown> | undefined);
+      // Too young: it stays as it is (replacing it would postpone its keys for ever under frequent sweeps).
+      if (marker !== undefined && now - marker.at < this.retireAfterMs) return;
+      if (marker !== undefined) {
+        const candidates = rows.filter((row) => row.day < marker.below && row.createdAt < marker.at);
+        if (candidates.length > 0) {
+          const busy = await inUse(partition, [...new Set(candidates.map((row) => row.day))].sort());
+          const gone = candidates.filter((row) => !busy.has(row.day)).map((row) => keyRows.epoch(tenantId, row.epoch));
+          await this.deleteRows(gone);
+          shredded += gone.length;
+        }
       }
-      this.cache.delete(rowKey(row));
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: row,
-          ConditionExpression: '#r = :seen',
-          ExpressionAttributeNames: { '#r': 'retiringAt' },
-          ExpressionAttributeValues: { ':seen': Item.retiringAt },
-        }),
-      );
-      return 'shredded';
-    } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return 'in_use';
-      throw error;
-    }
+      next.push({ ...keyRows.retireMarker(tenantId, partition), below: until, at: now, gen: now.toString(36) });
+    });
+    await this.writeRows(next.map((Item) => ({ PutRequest: { Item } })));
+    return shredded;
   }
 
-  /** Clears a key's retirement mark; resolves false when the key is gone. */
-  private async keep(row: KeyRow): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
+  /** The tenant's epoch keys of a partition family before a day, with when each was made. */
+  private async epochRows(tenantId: string, partition: string, until: string): Promise<{ readonly epoch: string; readonly day: string; readonly createdAt: number }[]> {
+    const out: { epoch: string; day: string; createdAt: number }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
           TableName: this.tableName,
-          Key: { pk: row.pk, sk: row.sk },
-          UpdateExpression: 'REMOVE #r',
-          ConditionExpression: 'attribute_exists(#pk) AND #kid = :kid',
-          ExpressionAttributeNames: { '#pk': 'pk', '#r': 'retiringAt', '#kid': 'kid' },
-          ExpressionAttributeValues: { ':kid': row.kid },
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :until',
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#c': 'createdAt' },
+          ExpressionAttributeValues: { ':pk': keyRows.epochs(tenantId), ':from': `${partition}#`, ':until': `${partition}#${until}` },
+          ProjectionExpression: '#sk, #c',
+          ConsistentRead: true,
+          ...(start !== undefined && { ExclusiveStartKey: start }),
         }),
       );
-      return true;
-    } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+      for (const item of page.Items ?? []) {
+        const epoch = String(item.sk);
+        const split = splitEpoch(epoch);
+        if (split.partition !== partition || split.day >= until) continue;
+        out.push({ epoch, day: split.day, createdAt: typeof item.createdAt === 'number' ? item.createdAt : 0 });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return out;
+  }
+
+  private async deleteRows(rows: readonly { readonly pk: string; readonly sk: string }[]): Promise<void> {
+    for (const row of rows) this.cache.delete(rowKey(row));
+    await this.writeRows(rows.map((Key) => ({ DeleteRequest: { Key } })));
+  }
+
+  private async writeRows(requests: readonly Record<string, unknown>[]): Promise<void> {
+    await mapConcurrent(chunk(requests, BATCH_WRITE_MAX), 4, async (part) => {
+      const leftover = await writeChunk(this.doc, this.tableName, part, this.retry);
+      if (leftover.pending.length > 0) throw new Error(`keys table: ${leftover.pending.length} write(s) not done (${leftover.reason ?? 'unknown'})`, { cause: leftover.error });
+    });
   }
 
   /** Destroys a subject's key; resolves whether there was one. */
@@ -255,7 +352,7 @@ export class KeyStore {
     return this.destroy(keyRows.epoch(tenantId, epoch));
   }
 
-  /** The epochs (`<partition>#<day>`) of the tenant that still have a key. */
+  /** The epochs (`<partition>#<day>`, late ones `…@<marker>`) of the tenant that still have a key. */
   async listEpochs(tenantId: string): Promise<string[]> {
     const out: string[] = [];
     let start: Record<string, unknown> | undefined;
@@ -271,7 +368,7 @@ export class KeyStore {
           ...(start !== undefined && { ExclusiveStartKey: start }),
         }),
       );
-      for (const item of page.Items ?? []) out.push(String(item.sk));
+      for (const item of page.Items ?? []) if (!String(item.sk).startsWith(RETIRE_MARKER)) out.push(String(item.sk));
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
     return out;
@@ -298,7 +395,7 @@ export class KeyStore {
     const row = rowOf(ref);
     const kek = await this.kek(ref.tenantId);
     const kid = randomBytes(9).toString('base64url');
-    const created: KeyRow = { ...row, kid, wrapped: wrapUnder(kek, randomBytes(32), `${row.pk}\u0000${row.sk}\u0000${kid}`) };
+    const created: KeyRow = { ...row, kid, wrapped: wrapUnder(kek, randomBytes(32), `${row.pk}\u0000${row.sk}\u0000${kid}`), createdAt: this.now() };
     try {
       await this.doc.send(new PutCommand({ TableName: this.tableName, Item: created, ConditionExpression: 'attribute_not_exists(pk)' }));
       return created;

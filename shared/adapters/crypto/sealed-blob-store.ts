@@ -34,7 +34,7 @@ import type { BucketName } from '../../domain/catalog.js';
 import type { BatchResult, BlobObject, BlobOwner, BlobStore, StoredBlob } from '../../domain/ports.js';
 import type { S3BlobStore } from '../s3/blob-store.js';
 import { dataKey, headerOf, open, seal, type SealHeader } from './envelope.js';
-import { keyRows, rowKey, rowOf, type KeyMaterial, type KeyRef, type KeyStore } from './key-store.js';
+import { keyRows, rowKey, rowOf, type KeyMaterial, type KeyRef, type KeyStore, type WriteKey } from './key-store.js';
 import { epochOf, subjectPkOf } from './sealed-record-store.js';
 
 /** Where uploads land until the blob guard seals them into place (same bucket). */
@@ -121,13 +121,17 @@ export class SealedBlobStore implements BlobStore {
     const refs: KeyRef[] = subjectPks.map((subjectPk) => ({ kind: 'subject', tenantId: owner.tenantId, subjectPk }));
     if (epoch !== undefined) refs.push({ kind: 'epoch', tenantId: owner.tenantId, epoch });
     const material = await this.keys.forWrite(refs);
-    const used = refs.map((ref) => ({ ref, kid: (material.get(rowKey(rowOf(ref))) as KeyMaterial).kid }));
-    const subjects = subjectPks.map((pk) => material.get(rowKey(keyRows.subject(pk))) as KeyMaterial);
-    const epochKey = epoch === undefined ? undefined : (material.get(rowKey(keyRows.epoch(owner.tenantId, epoch))) as KeyMaterial);
+    // Each key as written: an epoch's may be a late key of its day (`WriteKey.ref`).
+    const used = refs.map((ref) => {
+      const written = material.get(rowKey(rowOf(ref))) as WriteKey;
+      return { ref: written.ref, kid: written.kid };
+    });
+    const subjects = subjectPks.map((pk) => material.get(rowKey(keyRows.subject(pk))) as WriteKey);
+    const epochKey = epoch === undefined ? undefined : (material.get(rowKey(keyRows.epoch(owner.tenantId, epoch))) as WriteKey);
     const header: BlobSealHeader = {
       t: owner.tenantId,
       ...(subjects.length > 0 && { p: subjectPks, s: subjects.map((m) => m.kid).join(',') }),
-      ...(epoch !== undefined && epochKey !== undefined && { e: epoch, k: epochKey.kid }),
+      ...(epochKey !== undefined && { e: (epochKey.ref as Extract<KeyRef, { kind: 'epoch' }>).epoch, k: epochKey.kid }),
     };
     const subject = subjectsKey(subjects.map((m) => m.key));
     const sealed = seal(

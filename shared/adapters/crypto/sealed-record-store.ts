@@ -18,8 +18,8 @@
  *
  * As the `KeyShredder` it destroys a subject's key once nothing of the subject
  * is left, and an epoch's key once its day is past the cutoff and no index
- * entry of that day is left (a held or failed record keeps it) — in two
- * steps, a sweep apart (`KeyStore.retireEpoch`). A write checks afterwards
+ * entry of that day is left (a held or failed record keeps it) — a sweep
+ * after it could (`KeyStore.retireEpochs`). A write checks afterwards
  * that the keys it sealed under still exist, and seals again what a key
  * destroyed meanwhile would have left unreadable.
  */
@@ -39,12 +39,11 @@ import type {
 } from '../../domain/ports.js';
 import type { DynamoRecordStore } from '../dynamodb/record-store.js';
 import { dataKey, headerOf, isSealed, open, seal, type SealHeader } from './envelope.js';
-import type { KeyMaterial, KeyRef, KeyStore } from './key-store.js';
+import type { KeyRef, KeyStore, WriteKey } from './key-store.js';
 import { keyRows, rowKey, rowOf } from './key-store.js';
 
 /** Identifier kinds whose value is personal data (the locators carry record ids). */
 const PERSONAL_KINDS: ReadonlySet<string> = new Set<IdentifierKind>(['PHONE', 'EMAIL', 'NAME', 'EXTERNAL']);
-const DAY_MS = 86_400_000;
 
 function tenantOfPk(pk: string): string {
   return pk.split('#')[1] ?? '';
@@ -169,22 +168,10 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
   }
 
   async shredEpochs(tenantId: string, cutoffs: ReadonlyMap<RetentionPartition, Date>, shards: number): Promise<number> {
-    const epochs = await this.keys.listEpochs(tenantId);
-    let shredded = 0;
-    for (const epoch of epochs) {
-      const at = epoch.lastIndexOf('#');
-      const partition = epoch.slice(0, at) as RetentionPartition;
-      const day = epoch.slice(at + 1);
-      const cutoff = cutoffs.get(partition);
-      const start = Date.parse(`${day}T00:00:00.000Z`);
-      // Only a day wholly before the cutoff: every record of it was due in this run.
-      if (cutoff === undefined || Number.isNaN(start) || start + DAY_MS > cutoff.getTime()) continue;
-      const from = new Date(start).toISOString();
-      const until = new Date(start + DAY_MS).toISOString();
-      if (await this.inner.hasIndexEntries(tenantId, partition, from, until, shards)) continue;
-      if ((await this.keys.retireEpoch(tenantId, epoch)) === 'shredded') shredded += 1;
-    }
-    return shredded;
+    // Only days wholly before the cutoff: every record of them was due in this run.
+    const before = new Map([...cutoffs].map(([partition, cutoff]) => [partition as string, cutoff.toISOString().slice(0, 10)]));
+    if (before.size === 0) return 0;
+    return this.keys.retireEpochs(tenantId, before, (partition, days) => this.inner.daysInIndex(tenantId, partition as RetentionPartition, days, shards));
   }
 
   // -------------------------------------------------------------------------
@@ -254,9 +241,10 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
       used.push([]);
       if (item.data === undefined || isSealed(item.data)) return item;
       const subjectPk = subjectPkOf(item.pk);
-      const epoch = epochOf(item);
       const subject = subjectPk === undefined ? undefined : material.get(rowKey(keyRows.subject(subjectPk)));
-      const epochKey = material.get(rowKey(keyRows.epoch(item.tenantId, epoch))) as KeyMaterial;
+      const epochKey = material.get(rowKey(keyRows.epoch(item.tenantId, epochOf(item)))) as WriteKey;
+      // The day's key, or a late one of it while a sweep retires the day's.
+      const epoch = (epochKey.ref as Extract<KeyRef, { kind: 'epoch' }>).epoch;
       const header: SealHeader = { ...(subject !== undefined && { s: subject.kid }), e: epoch, k: epochKey.kid };
       const key = dataKey({ ...(subject !== undefined && { subject: subject.key }), epoch: epochKey.key });
       const sealed = seal(key, header, dataContext(item.pk, item.sk), Buffer.from(JSON.stringify(item.data), 'utf8'));

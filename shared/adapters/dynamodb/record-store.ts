@@ -469,25 +469,41 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   /**
-   * Whether any `byRetention` entry of a partition family has an index clock
-   * in [`from`, `until`) on any of its shards (one query of one item per shard).
+   * Which of `days` (`YYYY-MM-DD`, ascending) still have an entry in the
+   * retention index of a partition family, across its shards: a skip scan,
+   * one single-item query per day found (or per day asked, whichever is
+   * fewer) and one more per shard, whatever the number of items on a day.
    */
-  async hasIndexEntries(tenantId: string, partition: RetentionPartition, from: string, until: string, shards: number): Promise<boolean> {
-    const answers = await Promise.all(
-      Array.from({ length: shards }, (_, shard) =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: RETENTION_INDEX,
-            KeyConditionExpression: '#rpk = :rpk AND #rsk BETWEEN :from AND :until',
-            ExpressionAttributeNames: { '#rpk': 'retentionPk', '#rsk': 'retentionSk' },
-            ExpressionAttributeValues: { ':rpk': keys.retentionPk(tenantId, partition, shard), ':from': from, ':until': until },
-            Limit: 1,
-          }),
-        ),
-      ),
+  async daysInIndex(tenantId: string, partition: RetentionPartition, days: readonly string[], shards: number): Promise<Set<string>> {
+    const busy = new Set<string>();
+    if (days.length === 0) return busy;
+    const last = days[days.length - 1] as string;
+    const until = new Date(Date.parse(`${last}T00:00:00.000Z`) + 86_400_000).toISOString();
+    await Promise.all(
+      Array.from({ length: shards }, async (_, shard) => {
+        let i = 0;
+        while (i < days.length) {
+          const output = await this.doc.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: RETENTION_INDEX,
+              KeyConditionExpression: '#rpk = :rpk AND #rsk BETWEEN :from AND :until',
+              ExpressionAttributeNames: { '#rpk': 'retentionPk', '#rsk': 'retentionSk' },
+              ExpressionAttributeValues: { ':rpk': keys.retentionPk(tenantId, partition, shard), ':from': `${days[i] as string}T00:00:00.000Z`, ':until': until },
+              ProjectionExpression: '#rsk',
+              Limit: 1,
+            }),
+          );
+          const found = output.Items?.[0]?.retentionSk;
+          if (typeof found !== 'string') break;
+          const day = found.slice(0, 10);
+          busy.add(day);
+          // On to the first day asked after the one found.
+          while (i < days.length && (days[i] as string) <= day) i += 1;
+        }
+      }),
     );
-    return answers.some((output) => (output.Items ?? []).length > 0);
+    return busy;
   }
 
   /**
