@@ -2,17 +2,33 @@
  * Who may do what: the admin roles, the actions a profile assigns a least role
  * to, and the defaults (the roles the routes had before profiles named them).
  * A profile's `roles` block names only what its platform says differs; every
- * action it leaves out keeps its default. DESIGN.md §5.
+ * action it leaves out keeps its default. Beside the admin roles, the
+ * `Service` role of platform backends: outside the admin ranks, it may only
+ * ingest and read (the `/v1/service/…` routes). DESIGN.md §5.
  */
 import { z } from 'zod';
 
+/** The admin roles, lowest first (the Cognito groups of the same names). */
 export const ROLES = ['Administrator', 'ComplianceAdministrator', 'SuperAdministrator'] as const;
 export type Role = (typeof ROLES)[number];
 
-const RANK: Readonly<Record<Role, number>> = { Administrator: 1, ComplianceAdministrator: 2, SuperAdministrator: 3 };
+/**
+ * The role of a platform service (an IAM principal in AWS, a `lethe token
+ * --role Service` token in local mode): ingest and the read routes of its one
+ * tenant, nothing else; no profile can give it an action.
+ */
+export const SERVICE_ROLE = 'Service';
+export type ServiceRole = typeof SERVICE_ROLE;
+/** Any role a caller can carry. */
+export type CallerRole = Role | ServiceRole;
+/** Every role a caller can carry, admin roles first. */
+export const CALLER_ROLES: readonly CallerRole[] = [...ROLES, SERVICE_ROLE];
 
-/** Whether `role` is at least `least`. */
-export function hasRole(role: Role | undefined, least: Role): boolean {
+// The service role ranks below every admin role: it is never "at least" one of them.
+const RANK: Readonly<Record<CallerRole, number>> = { Service: 0, Administrator: 1, ComplianceAdministrator: 2, SuperAdministrator: 3 };
+
+/** Whether `role` is at least the admin role `least` (a service never is). */
+export function hasRole(role: CallerRole | undefined, least: Role): boolean {
   return role !== undefined && RANK[role] >= RANK[least];
 }
 

@@ -1,13 +1,13 @@
 /**
  * The role and tenant matrix of DESIGN.md §5: every route × {no token, a token
  * of another tenant, Administrator, ComplianceAdministrator, SuperAdministrator,
- * an unknown role}, under two profiles that give the actions different least
+ * an unknown role, a platform service of the tenant and of another}, under two profiles that give the actions different least
  * roles (the defaults, and every action moved to another role). Allowed calls
  * succeed; refused ones answer 401/403 and change nothing in any table or bucket.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { leastRoleOf } from '../../shared/app/api/auth.js';
-import { ROUTES, type Role, type RouteSpec } from '../../shared/app/api/contract.js';
+import { isServiceRoute, ROUTES, type Role, type RouteSpec } from '../../shared/app/api/contract.js';
 import { routeKey } from '../../shared/app/api/router.js';
 import { loadProfile } from '../../shared/config/profiles.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
@@ -16,6 +16,7 @@ import { DownloadTokens } from '../../shared/app/download-links.js';
 import { blobKey } from '../../shared/domain/records.js';
 import {
   API_NOW,
+  apiEvent,
   apiWorld,
   customerRecords,
   dumpStores,
@@ -34,7 +35,7 @@ const RANK: Record<Role, number> = { Administrator: 1, ComplianceAdministrator: 
 interface Principal {
   readonly name: string;
   readonly token?: Token;
-  readonly role?: Role;
+  readonly role?: Role | 'Service';
   readonly ownTenant: boolean;
 }
 
@@ -45,6 +46,8 @@ const PRINCIPALS: readonly Principal[] = [
   { name: 'ComplianceAdministrator', token: token('ComplianceAdministrator', T), role: 'ComplianceAdministrator', ownTenant: true },
   { name: 'SuperAdministrator', token: token('SuperAdministrator'), role: 'SuperAdministrator', ownTenant: true },
   { name: 'unknown role', token: { sub: 'someone', groups: ['Janitor', 'lethe-admins'], tenantId: T }, ownTenant: false },
+  { name: 'Service', token: token('Service', T, 'platform-backend'), role: 'Service', ownTenant: true },
+  { name: "another tenant's Service", token: token('Service', 'globex', 'globex-backend'), role: 'Service', ownTenant: false },
 ];
 
 /** The shipped profile's bounds with no roles of its own: every action at its default role. */
@@ -70,6 +73,9 @@ function expected(route: RouteSpec, platform: PlatformPolicy, p: Principal): 'al
   const least = leastRoleOf(route, platform);
   if (least === 'public') return 'allowed';
   if (p.token === undefined) return 401;
+  // A service calls the /v1/service/ routes of its own tenant, nothing else; nobody else calls those.
+  if (isServiceRoute(route)) return p.role === 'Service' && p.ownTenant ? 'allowed' : 403;
+  if (p.role === 'Service' || least === 'Service') return 403;
   if (p.role === undefined || RANK[p.role] < RANK[least]) return 403;
   if (p.role !== 'SuperAdministrator' && !p.ownTenant) return 403;
   return 'allowed';
@@ -88,8 +94,8 @@ async function freshCustomer(): Promise<string> {
   return id;
 }
 
-/** A valid request for each route (prepared afresh for every principal). */
-const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
+/** A valid request for each admin route (prepared afresh for every principal). */
+const ADMIN_REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
   'GET /v1/tenants': async () => ({ method: 'GET', path: '/v1/tenants' }),
   'GET /v1/tenants/{t}': async () => ({ method: 'GET', path: `/v1/tenants/${T}` }),
   'PUT /v1/tenants/{t}': async () => ({ method: 'PUT', path: `/v1/tenants/${T}`, body: { name: 'Acme', adminEmails: ['admin@acme.example'], thirdPartyEndpoints: [{ name: 'p', deleteUrl: 'https://p.example/{ref}' }] } }),
@@ -97,6 +103,7 @@ const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
   'PUT /v1/tenants/{t}/retention-policy': async () => ({ method: 'PUT', path: `/v1/tenants/${T}/retention-policy`, body: { categories: { call: { days: 300 + (n += 1) } } } }),
   'POST /v1/tenants/{t}/retention-policy/preview': async () => ({ method: 'POST', path: `/v1/tenants/${T}/retention-policy/preview`, body: { categories: { call: { days: 30 } } } }),
   'GET /v1/tenants/{t}/retention-policy/history': async () => ({ method: 'GET', path: `/v1/tenants/${T}/retention-policy/history` }),
+  'GET /v1/tenants/{t}/retention-overview': async () => ({ method: 'GET', path: `/v1/tenants/${T}/retention-overview` }),
   'GET /v1/tenants/{t}/legal-holds': async () => ({ method: 'GET', path: `/v1/tenants/${T}/legal-holds` }),
   'POST /v1/tenants/{t}/legal-holds': async () => ({ method: 'POST', path: `/v1/tenants/${T}/legal-holds`, body: { scope: { category: 'webhook_delivery' }, reason: 'rbac' } }),
   'DELETE /v1/tenants/{t}/legal-holds/{holdId}': async () => {
@@ -106,6 +113,11 @@ const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
   },
   'GET /v1/tenants/{t}/customers': async () => ({ method: 'GET', path: `/v1/tenants/${T}/customers`, query: { email: 'rbac1@example.com' } }),
   'GET /v1/tenants/{t}/customers/{id}/export': async () => ({ method: 'GET', path: `/v1/tenants/${T}/customers/rbac-1/export` }),
+  'GET /v1/tenants/{t}/customers/{id}': async () => ({ method: 'GET', path: `/v1/tenants/${T}/customers/rbac-1` }),
+  'GET /v1/tenants/{t}/customers/{id}/timeline': async () => ({ method: 'GET', path: `/v1/tenants/${T}/customers/rbac-1/timeline` }),
+  'GET /v1/tenants/{t}/conversations/{id}': async () => ({ method: 'GET', path: `/v1/tenants/${T}/conversations/rbac-1-conv` }),
+  'GET /v1/tenants/{t}/conversations/{id}/attachments/{attachmentId}': async () => ({ method: 'GET', path: `/v1/tenants/${T}/conversations/rbac-1-conv/attachments/rbac-1-conv-att` }),
+  'GET /v1/tenants/{t}/calls/{id}': async () => ({ method: 'GET', path: `/v1/tenants/${T}/calls/rbac-1-call` }),
   'DELETE /v1/tenants/{t}/customers/{id}': async () => ({ method: 'DELETE', path: `/v1/tenants/${T}/customers/${await freshCustomer()}` }),
   'DELETE /v1/tenants/{t}/conversations/{id}': async () => ({ method: 'DELETE', path: `/v1/tenants/${T}/conversations/${await freshCustomer()}-conv` }),
   'DELETE /v1/tenants/{t}/conversations/{id}/messages/{msgId}': async () => {
@@ -157,6 +169,21 @@ const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
   }),
 };
 
+/** Every request, the service twins' as their admin route's under /v1/service/. */
+const REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>>> = {
+  ...ADMIN_REQUESTS,
+  ...Object.fromEntries(
+    ROUTES.filter(isServiceRoute).map((route) => {
+      const admin = ADMIN_REQUESTS[routeKey({ method: route.method, path: route.path.replace('/v1/service/', '/v1/') })];
+      if (admin === undefined) throw new Error(`no admin request for ${routeKey(route)}`);
+      return [routeKey(route), async () => {
+        const request = await admin();
+        return { ...request, path: request.path.replace('/v1/tenants/', '/v1/service/tenants/') };
+      }];
+    }),
+  ),
+};
+
 async function setUp(platform: PlatformPolicy): Promise<void> {
   w = await apiWorld({ platform });
   n = 0;
@@ -202,6 +229,47 @@ describe.each(PROFILES)('roles and tenants under %s', (_name, platformOf) => {
         expect(await dumpStores(w.stores), `${principal.name} changed the stores`).toBe(before);
       }
     }
+  });
+});
+
+describe('service principals', () => {
+  beforeAll(async () => {
+    await setUp(withDefaultRoles());
+  });
+
+  it('lets a service ingest and read its tenant through the /v1/service/ routes alone', () => {
+    expect(ROUTES.filter(isServiceRoute).map(routeKey).sort()).toEqual([
+      'GET /v1/service/tenants/{t}/calls/{id}',
+      'GET /v1/service/tenants/{t}/conversations/{id}',
+      'GET /v1/service/tenants/{t}/conversations/{id}/attachments/{attachmentId}',
+      'GET /v1/service/tenants/{t}/customers/{id}',
+      'GET /v1/service/tenants/{t}/customers/{id}/timeline',
+      'POST /v1/service/tenants/{t}/records',
+    ]);
+  });
+
+  it('maps an IAM caller on a service route to the Service role of the path\'s tenant', async () => {
+    const event = apiEvent({ method: 'GET', path: `/v1/service/tenants/${T}/customers/rbac-1` });
+    (event.requestContext as unknown as { authorizer: unknown }).authorizer = { iam: { userArn: 'arn:aws:sts::123456789012:assumed-role/platform/i-1', accountId: '123456789012' } };
+
+    const result = await w.handler(event);
+
+    expect(result.statusCode, String(result.body)).toBe(200);
+  });
+
+  it('does not take an IAM caller for anyone on an admin route', async () => {
+    const event = apiEvent({ method: 'GET', path: `/v1/tenants/${T}/customers/rbac-1` });
+    (event.requestContext as unknown as { authorizer: unknown }).authorizer = { iam: { userArn: 'arn:aws:sts::123456789012:assumed-role/platform/i-1' } };
+
+    const result = await w.handler(event);
+
+    expect(result.statusCode).toBe(401);
+  });
+
+  it('takes an admin role over Service when a token carries both', async () => {
+    const answer = await w.call({ method: 'GET', path: `/v1/service/tenants/${T}/customers/rbac-1`, token: { sub: 'u', groups: ['Service', 'Administrator'], tenantId: T } });
+
+    expect(answer.status).toBe(403);
   });
 });
 

@@ -5,10 +5,10 @@
  * (the ports themselves live in the domain). DESIGN.md §5.
  */
 import type { DeletionWorkStarter, HoldWorkStarter, PrivacyRequestStore, PrivacyStarter, SweepStarter } from '../../domain/ports.js';
-import { DEFAULT_ACTION_ROLES, lowerRole, ROLES, type Action, type Role } from '../../domain/roles.js';
+import { DEFAULT_ACTION_ROLES, lowerRole, ROLES, SERVICE_ROLE, type Action, type Role, type ServiceRole } from '../../domain/roles.js';
 import type { RunDeps } from '../../domain/runs.js';
 
-export { ROLES, type Role };
+export { ROLES, SERVICE_ROLE, type Role, type ServiceRole };
 
 /**
  * JWT claims the handlers read (API Gateway's JWT authorizer puts the verified
@@ -38,10 +38,12 @@ export interface RouteSpec {
   readonly path: string;
   readonly group: RouteGroup;
   /**
-   * The least role allowed; 'public' needs no token. For a route tied to
-   * `actions`, the role under the default roles (the deployment's profile decides).
+   * The least role allowed; 'public' needs no token; `Service`: platform
+   * services only (the `/v1/service/…` routes, IAM-authorized in AWS), no admin
+   * role. For a route tied to `actions`, the role under the default roles (the
+   * deployment's profile decides).
    */
-  readonly minRole: Role | 'public';
+  readonly minRole: Role | ServiceRole | 'public';
   /**
    * The actions the route performs (roles.ts): allowed to whoever the
    * deployment's profile lets do any one of them (the customer lookup: to
@@ -55,8 +57,37 @@ function byAction(...actions: readonly [Action, ...Action[]]): Pick<RouteSpec, '
   return { actions, minRole: actions.map((a) => DEFAULT_ACTION_ROLES[a]).reduce(lowerRole) };
 }
 
-/** Every route of DESIGN.md §5. */
-export const ROUTES: readonly RouteSpec[] = [
+/**
+ * Where the routes of platform services live: `/v1/service/tenants/{t}/…`,
+ * one twin of each route in {@link SERVICE_ROUTE_KEYS}. A twin of its own,
+ * because an API Gateway route has one authorizer: the admin routes keep the
+ * JWT authorizer, the twins get the IAM (SigV4) one. DESIGN.md §5.
+ */
+export const SERVICE_PREFIX = '/v1/service';
+
+/** The admin routes a platform service may call too (through their twins): ingest and the reads. */
+export const SERVICE_ROUTE_KEYS = [
+  'POST /v1/tenants/{t}/records',
+  'GET /v1/tenants/{t}/customers/{id}',
+  'GET /v1/tenants/{t}/customers/{id}/timeline',
+  'GET /v1/tenants/{t}/conversations/{id}',
+  'GET /v1/tenants/{t}/conversations/{id}/attachments/{attachmentId}',
+  'GET /v1/tenants/{t}/calls/{id}',
+] as const;
+
+/** The path of a route's service twin: `/v1/tenants/…` → `/v1/service/tenants/…`. */
+export function servicePathOf(path: string): string {
+  if (!path.startsWith('/v1/tenants/')) throw new Error(`no service twin for ${path}`);
+  return `${SERVICE_PREFIX}${path.slice('/v1'.length)}`;
+}
+
+/** The admin route a service twin mirrors: `/v1/service/tenants/…` → `/v1/tenants/…`; the path itself for any other. */
+export function adminPathOf(path: string): string {
+  return path.startsWith(`${SERVICE_PREFIX}/`) ? `/v1${path.slice(SERVICE_PREFIX.length)}` : path;
+}
+
+/** The admin routes of DESIGN.md §5. */
+const ADMIN_ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/tenants', group: 'tenants', minRole: 'SuperAdministrator' },
   { method: 'PUT', path: '/v1/tenants/{t}', group: 'tenants', minRole: 'SuperAdministrator' },
   { method: 'GET', path: '/v1/tenants/{t}', group: 'tenants', minRole: 'Administrator' },
@@ -69,6 +100,12 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'DELETE', path: '/v1/tenants/{t}/legal-holds/{holdId}', group: 'holds', ...byAction('manageLegalHolds') },
   { method: 'GET', path: '/v1/tenants/{t}/customers', group: 'customers', ...byAction('exportCustomers', 'deleteCustomers', 'filePrivacyRequests', 'anonymizeRecords', 'manageLegalHolds') },
   { method: 'GET', path: '/v1/tenants/{t}/customers/{id}/export', group: 'customers', ...byAction('exportCustomers') },
+  // Reads of a customer's data (decrypted), for the console and, through their twins, platform services.
+  { method: 'GET', path: '/v1/tenants/{t}/customers/{id}', group: 'customers', ...byAction('exportCustomers') },
+  { method: 'GET', path: '/v1/tenants/{t}/customers/{id}/timeline', group: 'customers', ...byAction('exportCustomers') },
+  { method: 'GET', path: '/v1/tenants/{t}/conversations/{id}', group: 'customers', ...byAction('exportCustomers') },
+  { method: 'GET', path: '/v1/tenants/{t}/conversations/{id}/attachments/{attachmentId}', group: 'customers', ...byAction('exportCustomers') },
+  { method: 'GET', path: '/v1/tenants/{t}/calls/{id}', group: 'customers', ...byAction('exportCustomers') },
   { method: 'DELETE', path: '/v1/tenants/{t}/customers/{id}', group: 'customers', ...byAction('deleteCustomers') },
   { method: 'DELETE', path: '/v1/tenants/{t}/conversations/{id}', group: 'customers', ...byAction('deleteConversations') },
   { method: 'DELETE', path: '/v1/tenants/{t}/conversations/{id}/messages/{msgId}', group: 'customers', ...byAction('deleteMessages') },
@@ -91,6 +128,21 @@ export const ROUTES: readonly RouteSpec[] = [
   // The link is the credential (a signed, expiring token), as a pre-signed S3 link was; served by the function that reads the buckets.
   { method: 'GET', path: '/v1/downloads/{token}', group: 'customers', minRole: 'public' },
 ];
+
+/** The service twins, served by the same functions as the routes they mirror. */
+const SERVICE_ROUTES: readonly RouteSpec[] = SERVICE_ROUTE_KEYS.map((key) => {
+  const route = ADMIN_ROUTES.find((r) => `${r.method} ${r.path}` === key);
+  if (route === undefined) throw new Error(`SERVICE_ROUTE_KEYS names ${key}, which is no route`);
+  return { method: route.method, path: servicePathOf(route.path), group: route.group, minRole: SERVICE_ROLE };
+});
+
+/** Every route of DESIGN.md §5: the admin routes, then the service twins. */
+export const ROUTES: readonly RouteSpec[] = [...ADMIN_ROUTES, ...SERVICE_ROUTES];
+
+/** Whether a route is a platform service's (`/v1/service/…`, IAM-authorized in AWS). */
+export function isServiceRoute(route: Pick<RouteSpec, 'minRole'>): boolean {
+  return route.minRole === SERVICE_ROLE;
+}
 
 /** What the API's use cases need: the sweep's dependencies plus ways to start runs and privacy requests. */
 export interface ApiDeps extends RunDeps {

@@ -117,7 +117,7 @@ function operation({ route, definition }: DocumentedRoute): Record<string, unkno
     tags: [route.group],
     'x-lethe-min-role': route.minRole,
     ...(route.actions !== undefined && { 'x-lethe-actions': route.actions }),
-    security: route.minRole === 'public' ? [] : [{ bearer: [] }],
+    security: route.minRole === 'public' ? [] : route.minRole === 'Service' ? [{ sigv4: [] }, { bearer: [] }] : [{ bearer: [] }],
     parameters: parameters(definition),
     ...(definition.body !== undefined && {
       requestBody: {
@@ -145,12 +145,22 @@ export function openApiDocumentOf(routes: readonly DocumentedRoute[]): OpenApiDo
         'Tokens carry the roles (cognito:groups: Administrator, ComplianceAdministrator, SuperAdministrator) and the tenant (custom:tenantId); ' +
         'a token acts only on its own tenant unless it is a SuperAdministrator\'s. ' +
         'x-lethe-min-role is the least role of a route under the default roles; a route with x-lethe-actions is allowed to whoever the deployment\'s profile (its roles block) lets do one of them. ' +
+        'Platform services call ingest and the reads under /v1/service/tenants/{t}/ as the Service role: SigV4-signed with IAM credentials allowed execute-api:Invoke on that tenant\'s paths (AWS), or a Service token (local mode); a service may call nothing else, and no admin token may call those. ' +
         'Errors are {"error": {"code", "message", "field"?}}.',
     },
     paths,
     components: {
       schemas: { Error: jsonSchema(errorResponse, 'output') },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'AWS Signature Version 4 (service execute-api) with IAM credentials; the /v1/service/ routes in AWS.',
+          'x-amazon-apigateway-authtype': 'awsSigv4',
+        },
+      },
     },
   };
 }

@@ -9,7 +9,7 @@
 import type { z } from 'zod';
 import type { Tenant } from '../../domain/tenant.js';
 import type { ApiApp, Caller } from './app.js';
-import { ROUTES, type RouteSpec } from './contract.js';
+import { adminPathOf, isServiceRoute, ROUTES, type RouteSpec } from './contract.js';
 import { openApiDocumentOf, openApiJson, type OpenApiDocument, type RouteDocumentation } from './openapi.js';
 import { routeKey, type RouteKey } from './router.js';
 import * as s from './schemas.js';
@@ -20,6 +20,7 @@ import { download, MAX_DOWNLOAD_BYTES } from './use-cases/downloads.js';
 import { deleteAttachment, deleteCallRecordings, deleteConversation, deleteCustomer, deleteMessage } from './use-cases/deletions.js';
 import { createHold, listHolds, releaseHold } from './use-cases/holds.js';
 import { ingestRecords } from './use-cases/ingest.js';
+import { readAttachment, readCall, readConversation, readCustomer, readTimeline } from './use-cases/reads.js';
 import { getPolicy, policyHistory, previewPolicy, putPolicy } from './use-cases/policy.js';
 import { getPrivacyRequest, listPrivacyRequests, previewBulkErasure, submitPrivacyRequest } from './use-cases/privacy.js';
 import { anonymizeRecord } from './use-cases/record-anonymization.js';
@@ -88,7 +89,11 @@ const deletionResponses = {
   409: { description: 'Everything asked for is under legal hold (the hold ids are named).' },
 };
 
-export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
+const READ_NOTE =
+  'Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. ' +
+  'A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS).';
+
+const ADMIN_ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
   'GET /v1/tenants': define({
     summary: 'List tenants',
     params: s.noParams,
@@ -158,6 +163,10 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     responses: { 200: { description: 'Every saved version, newest first.', schema: s.historyResponse } },
     handle: async (app, { tenant }) => ok({ revisions: await policyHistory(app, tenant) }),
   }),
+    summary: 'Stored records by age, per category',
+    description: 'For the console\'s chart: per category, stored records by age in buckets of bucketDays (default 30), the age past which they are due, and how many are past it. Read-only; counts index entries, reads no personal data.',
+    params: s.tenantParams,
+  }),
   'GET /v1/tenants/{t}/legal-holds': define({
     summary: 'List legal holds',
     params: s.tenantParams,
@@ -210,6 +219,52 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     query: s.noQuery,
     responses: { 200: { description: 'The export.', schema: s.exportResponse }, 404: { description: 'No such customer.' } },
     handle: async (app, { tenant, params, caller }) => ok(await exportCustomer(app, caller, tenant, params.id)),
+  }),
+  'GET /v1/tenants/{t}/customers/{id}': define({
+    summary: 'Read a customer',
+    description: `The customer's profile, decrypted: name, phones, e-mails, external id, address, custom attributes, first and last contact, and how many conversations and calls are kept. ${READ_NOTE}`,
+    params: s.tenantIdParams,
+    query: s.noQuery,
+    responses: { 200: { description: 'The customer.', schema: s.readCustomerResponse }, 404: { description: 'No such customer (or nothing of her is kept).' } },
+    handle: async (app, { tenant, params, caller }) => ok(await readCustomer(app, caller, tenant, params.id)),
+  }),
+  'GET /v1/tenants/{t}/customers/{id}/timeline': define({
+    summary: "A customer's timeline",
+    description: `Her conversations and calls, newest first (start time, then kind and id), in pages of limit (default 50, at most 200). ${READ_NOTE}`,
+    params: s.tenantIdParams,
+    query: s.readPageQuery,
+    responses: { 200: { description: 'One page; pass nextCursor as cursor for the next.', schema: s.timelineResponse }, 404: { description: 'No such customer.' } },
+    handle: async (app, { tenant, params, query, caller }) => ok(await readTimeline(app, caller, tenant, params.id, query)),
+  }),
+  'GET /v1/tenants/{t}/conversations/{id}': define({
+    summary: 'Read a conversation',
+    description:
+      'The conversation with one page of its messages, newest first (a deleted message as {"deleted": true, "text": "This item has been deleted"}), and the attachments and media of those messages with links ' +
+      `valid 15 minutes unless the deployment sets EXPORT_LINK_SECONDS. ${READ_NOTE}`,
+    params: s.tenantIdParams,
+    query: s.readPageQuery,
+    responses: { 200: { description: 'One page; pass nextCursor as cursor for the next.', schema: s.conversationResponse }, 404: { description: 'No such conversation.' } },
+    handle: async (app, { tenant, params, query, caller }) => ok(await readConversation(app, caller, tenant, params.id, query)),
+  }),
+  'GET /v1/tenants/{t}/conversations/{id}/attachments/{attachmentId}': define({
+    summary: 'Read one attachment or media item',
+    description: `One e-mail attachment or media item of a conversation with a fresh link to its content. \`kind\` picks one when an attachment and a media item share the id. ${READ_NOTE}`,
+    params: s.attachmentParams,
+    query: s.attachmentQuery,
+    responses: {
+      200: { description: 'The item and its link.', schema: s.attachmentResponse },
+      404: { description: 'No such conversation, or no such attachment or media item in it.' },
+      409: { description: 'The id names both an attachment and a media item and no kind was given.' },
+    },
+    handle: async (app, { tenant, params, query, caller }) => ok(await readAttachment(app, caller, tenant, params.id, params.attachmentId, query.kind)),
+  }),
+  'GET /v1/tenants/{t}/calls/{id}': define({
+    summary: 'Read a call',
+    description: `The call with its recordings, each with a link valid 15 minutes unless the deployment sets EXPORT_LINK_SECONDS. ${READ_NOTE}`,
+    params: s.tenantIdParams,
+    query: s.noQuery,
+    responses: { 200: { description: 'The call.', schema: s.callResponse }, 404: { description: 'No such call.' } },
+    handle: async (app, { tenant, params, caller }) => ok(await readCall(app, caller, tenant, params.id)),
   }),
   'DELETE /v1/tenants/{t}/customers/{id}': define({
     summary: 'Delete a customer',
@@ -436,6 +491,23 @@ export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     handle: async () => ok(openApiDocument()),
   }),
 };
+
+/** A service twin does what its admin route does; only who may call it differs (contract.ts). */
+function serviceTwinDefinitions(): Record<RouteKey, RouteDefinition> {
+  const out: Record<RouteKey, RouteDefinition> = {};
+  for (const route of ROUTES.filter(isServiceRoute)) {
+    const admin = ADMIN_ROUTE_DEFINITIONS[routeKey({ method: route.method, path: adminPathOf(route.path) })];
+    if (admin === undefined) throw new Error(`no definition for the admin route of ${routeKey(route)}`);
+    out[routeKey(route)] = {
+      ...admin,
+      summary: `${admin.summary} (service)`,
+      description: `${admin.description ?? admin.summary} For platform services: SigV4 (IAM) in AWS, a Service token in local mode; the tenant is the path's.`,
+    };
+  }
+  return out;
+}
+
+export const ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = { ...ADMIN_ROUTE_DEFINITIONS, ...serviceTwinDefinitions() };
 
 /** The definition of a contract route; every route has one (a test checks). */
 export function definitionOf(route: RouteSpec): RouteDefinition {

@@ -726,6 +726,94 @@ export const privacyPreviewResponse = z.object({
 });
 
 // ---------------------------------------------------------------------------
+// Reads (use-cases/reads.ts): a customer, her timeline, a conversation, an attachment, a call
+// ---------------------------------------------------------------------------
+
+/** A page of a read: `limit` items at most (default 50), after `cursor` (a nextCursor this API returned). */
+export const readPageQuery = z.strictObject({
+  limit: positiveIntParam(200).optional(),
+  cursor: z.string().max(2048, 'must have at most 2048 characters').optional(),
+});
+
+const linkFields = {
+  url: z.string().optional().describe('Link to the content (GET /v1/downloads/{token} where blobs are sealed), valid until urlExpiresAt; absent once the content is gone.'),
+  urlExpiresAt: z.string().optional(),
+  contentDeleted: z.literal(true).optional().describe('Present (true) when the content was deleted, or its keys destroyed, and the record kept.'),
+};
+
+export const readCustomerResponse = z
+  .object({
+    customerId: z.string(),
+    name: z.string().optional(),
+    phones: z.array(z.string()).optional(),
+    emails: z.array(z.string()).optional(),
+    externalId: z.string().optional(),
+    botId: z.string().optional(),
+    address: addressSchema.optional(),
+    customAttributes: z.record(z.string(), namedValue).optional(),
+    firstContactAt: z.string(),
+    lastContactAt: z.string().optional(),
+    conversations: z.number().int().describe('Conversations kept (not past their retention).'),
+    calls: z.number().int().describe('Calls kept (not past their retention).'),
+  })
+  .describe("The customer's profile, decrypted.");
+
+const conversationFields = {
+  id: z.string(),
+  customerId: z.string(),
+  category: z.enum(['conversation', 'whatsapp_conversation']),
+  channel: z.string().optional(),
+  botId: z.string().optional(),
+  startedAt: z.string(),
+  status: z.enum(['open', 'closed']).optional(),
+  closedAt: z.string().optional(),
+  closedReason: z.string().optional(),
+};
+const callFields = { id: z.string(), customerId: z.string(), startedAt: z.string(), durationSeconds: z.number().optional() };
+
+export const timelineResponse = z.object({
+  customerId: z.string(),
+  items: z.array(
+    z.discriminatedUnion('type', [
+      z.object({ type: z.literal('conversation'), ...conversationFields }),
+      z.object({ type: z.literal('call'), ...callFields }),
+    ]),
+  ),
+  nextCursor: z.string().optional().describe('Pass as cursor for the next (older) page; absent on the last page.'),
+});
+
+const messageView = z.union([
+  z.object({ id: z.string(), sentAt: z.string().optional(), deleted: z.literal(true), text: z.literal('This item has been deleted') }),
+  z.object({ id: z.string(), sentAt: z.string(), direction: z.string().optional(), text: z.string().optional() }),
+]);
+
+export const attachmentResponse = z.object({
+  id: z.string(),
+  kind: z.enum(ATTACHMENT_KINDS),
+  conversationId: z.string(),
+  messageId: z.string().optional(),
+  direction: z.string().optional(),
+  contentType: z.string().optional(),
+  size: z.number().optional(),
+  sentAt: z.string().optional(),
+  ...linkFields,
+});
+
+export const conversationResponse = z.object({
+  ...conversationFields,
+  notes: z.string().optional(),
+  messages: z.array(messageView).describe('Newest first; a deleted message is its tombstone.'),
+  attachments: z.array(attachmentResponse).describe("This page's messages' attachments and media; the first page also those of no message."),
+  nextCursor: z.string().optional().describe('Pass as cursor for the next (older) page of messages; absent on the last page.'),
+});
+
+export const callResponse = z.object({
+  ...callFields,
+  thirdPartyRef: z.string().optional(),
+  recordings: z.array(z.object({ id: z.string(), contentType: z.string().optional(), size: z.number().optional(), ...linkFields })),
+});
+
+// ---------------------------------------------------------------------------
 // Issues
 // ---------------------------------------------------------------------------
 
