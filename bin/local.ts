@@ -36,12 +36,23 @@ interface StartOptions {
   readonly profile: string;
   readonly seed: boolean;
   readonly sweepEvery?: number;
+  readonly eventsWebhook?: string;
 }
 
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
   return port;
+}
+
+function parseUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.toString();
+  } catch {
+    // falls through
+  }
+  throw new InvalidArgumentError('must be an http(s) URL');
 }
 
 function parsePeriod(value: string): number {
@@ -235,7 +246,13 @@ async function start(options: StartOptions): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   print(`Starting Lethe: profile ${options.profile}, data in ${options.dataDir}`);
-  runtime = await startLocalRuntime({ dataDir: options.dataDir, port: options.port, profile: options.profile, logger });
+  runtime = await startLocalRuntime({
+    dataDir: options.dataDir,
+    port: options.port,
+    profile: options.profile,
+    logger,
+    ...(options.eventsWebhook !== undefined && { eventsWebhookUrl: options.eventsWebhook }),
+  });
   if (stopping) return;
 
   if (runtime.createdWithProfile !== runtime.platform.profile) {
@@ -325,6 +342,9 @@ const program = new Command('npm start')
   .addOption(new Option('--profile <name>', 'platform policy profile').choices(PROFILE_NAMES).default(DEFAULT_PROFILE))
   .option('--no-seed', 'do not seed a demo tenant into an empty store')
   .addOption(new Option('--sweep-every <duration>', "sweep period, e.g. 5m or 2h (default: the profile's cadence)").argParser(parsePeriod))
+  .addOption(
+    new Option('--events-webhook <url>', 'POST every deletion event to this URL too (they are always appended to <data-dir>/events/)').env('LETHE_EVENTS_WEBHOOK').argParser(parseUrl),
+  )
   .action(async (options: StartOptions) => {
     try {
       await start(options);

@@ -88,6 +88,7 @@ export function deletionTaskHandler(deps: RunDeps, options: DeletionTaskOptions)
       callsUntil: new Date(started.getTime() + (options.callsMs ?? chunkMs + EXTERNAL_GRACE_MS)),
       // As the request that began it: a customer's analytics events stay, unlinked from her.
       unlinkAnalytics: true,
+      origin: { kind: 'deletion_task', requestId: task.taskId },
     });
     const report = reportOf(result, task.tenantId);
     const totals = totalCounts(report.counts);
@@ -111,6 +112,7 @@ export function deletionTaskHandler(deps: RunDeps, options: DeletionTaskOptions)
       cutoffs: {},
       categories: report.counts,
       ...(report.subjectKeysShredded !== undefined && { shredded: { subjectKeys: report.subjectKeysShredded, epochKeys: 0 } }),
+      ...(report.eventsUnpublished !== undefined && { eventsUnpublished: report.eventsUnpublished }),
       subjectRefs: subjects.slice(0, MAX_RECEIPT_SUBJECT_REFS).map((s) => subjectRef(deps.refSecret, task.tenantId, s)),
       ...(subjects.length > MAX_RECEIPT_SUBJECT_REFS && { subjectRefsTruncated: true }),
       ...(report.failureReasons.length > 0 && { failedStages: [{ stage: 0, error: report.failureReasons.slice(0, 5).join(',') }] }),

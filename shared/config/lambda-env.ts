@@ -88,6 +88,8 @@ export interface LambdaConfig {
    * customers function's export, the privacy worker's access exports).
    */
   readonly publicApiUrl?: string;
+  /** The deletion events bus (`EVENT_BUS_NAME`), set on the functions that publish. */
+  readonly eventBusName?: string;
 }
 
 /** An https base URL (http only on loopback), without a trailing slash. */
@@ -144,6 +146,7 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
       deletionStateMachineArn: optional(env, 'DELETION_STATE_MACHINE_ARN'),
     }),
     ...(optional(env, 'PUBLIC_API_URL') !== undefined && { publicApiUrl: publicUrl(optional(env, 'PUBLIC_API_URL') as string) }),
+    ...(optional(env, 'EVENT_BUS_NAME') !== undefined && { eventBusName: optional(env, 'EVENT_BUS_NAME') }),
   };
 }
 

@@ -19,6 +19,7 @@ import { NotFoundError } from './errors.js';
 import { holdCovers, type HoldScope, type HoldWorkCounts, type LegalHold } from './holds.js';
 import { backstopExpiresAt, holdLiftsBackstop, type PlatformPolicy } from './policy.js';
 import type { BlobStore, Clock, ControlStore, HoldWorkStarter, RecordStore } from './ports.js';
+import { makeEvent, publishEvents, type EventPublisher } from './events.js';
 import {
   ancestorSks,
   IDENTIFIER_PARTITION,
@@ -263,7 +264,7 @@ export const EXPIRY_RELEASER = 'lethe:expiry';
  * is left alone, and the execution name is the one a manual release uses.
  */
 export async function releaseExpiredHolds(
-  deps: { readonly control: ControlStore; readonly holdWork: HoldWorkStarter },
+  deps: { readonly control: ControlStore; readonly holdWork: HoldWorkStarter; readonly events?: EventPublisher },
   tenantId: string,
   holds: readonly LegalHold[],
   now: Date,
@@ -285,6 +286,7 @@ export async function releaseExpiredHolds(
       refs: { holdId: hold.holdId },
     });
     await deps.holdWork.start({ tenantId, holdId: hold.holdId, executionName: `${hold.holdId}-release` });
+    await publishEvents(deps.events, [makeEvent('HoldReleased', tenantId, now, { holdId: hold.holdId, reason: 'expired' }, hold.holdId)]);
     released.push(hold.holdId);
   }
   return released;

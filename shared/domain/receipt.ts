@@ -83,6 +83,12 @@ export interface Receipt {
    * sealed — in backups, old object versions, anywhere — can no longer be read.
    */
   readonly shredded?: ShredCounts;
+  /**
+   * Deletion events about this run that could not be published after the
+   * publisher's retries (DESIGN.md §4): the deletions stand, a sweep with any
+   * is critical and alerts.
+   */
+  readonly eventsUnpublished?: number;
   /** An erasure: earlier access-export documents of its subjects it deleted from the exports bucket. */
   readonly exportsDeleted?: number;
   /** Keyed HMACs of the subjects touched; never raw ids of people. */

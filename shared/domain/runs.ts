@@ -12,6 +12,7 @@
 import type { Category, Stage } from './catalog.js';
 import { NotFoundError } from './errors.js';
 import { addCounts, forEachLimited } from './deletion/counts.js';
+import { makeEvent, publishEvents, type LetheEvent } from './events.js';
 import { defaultTenantPolicy, type PlatformPolicy, type TenantPolicy } from './policy.js';
 import { releaseExpiredHolds } from './hold-work.js';
 import type { Clock, ControlStore, HoldWorkStarter, Mailer } from './ports.js';
@@ -231,7 +232,7 @@ export async function runStages(
     holds.set(r.tenantId, listed);
     // A run's first chunk releases the holds that expired since the last run (backstops and blob holds go back on).
     if (deps.holdWork !== undefined && input.stage === 1 && input.continuation === undefined && !r.dryRun) {
-      await releaseExpiredHolds({ control: deps.control, holdWork: deps.holdWork }, r.tenantId, listed, deps.clock.now());
+      await releaseExpiredHolds({ control: deps.control, holdWork: deps.holdWork, ...(deps.events !== undefined && { events: deps.events }) }, r.tenantId, listed, deps.clock.now());
     }
   });
   const entries: SweepTenant[] = swept.map((r) => ({
@@ -314,10 +315,12 @@ function foldChunk(
     done && chunk.stageError === undefined ? [...new Set([...(receipt.completedStages ?? []), input.stage])] : receipt.completedStages;
   // A retried chunk finds the keys its first attempt destroyed gone: it counts none twice.
   const shredded = addShredded(receipt.shredded, chunk.subjectKeysShredded === undefined ? undefined : { subjectKeys: chunk.subjectKeysShredded });
+  const eventsUnpublished = (receipt.eventsUnpublished ?? 0) + (chunk.eventsUnpublished ?? 0);
   return {
     ...receipt,
     categories,
     ...(shredded !== undefined && { shredded }),
+    ...(eventsUnpublished > 0 && { eventsUnpublished }),
     subjectRefs: [...refs],
     ...(truncated ? { subjectRefsTruncated: true } : {}),
     ...(failedStages !== undefined && { failedStages }),
@@ -386,6 +389,8 @@ export interface FinishResult {
 /** Whether a run's outcome must alert: a stage failed, or failures above the platform's ratio. */
 export function isCritical(receipt: Receipt, platform: PlatformPolicy): boolean {
   if ((receipt.failedStages ?? []).length > 0) return true;
+  // Downstream copies were not told about some deletions: someone must replay them.
+  if ((receipt.eventsUnpublished ?? 0) > 0) return true;
   let examined = 0;
   let failed = 0;
   for (const c of Object.values(receipt.categories)) {
@@ -445,13 +450,41 @@ export async function finishRuns(deps: RunDeps, group: GroupRef): Promise<GroupF
       durationMs: finishedAt.getTime() - Date.parse(receipt.startedAt),
     };
   });
-  await deps.control.putReceipts(final.filter((r, i) => r !== receipts[i]));
+  const completed = final.filter((r, i) => r !== receipts[i]);
+  await deps.control.putReceipts(completed);
+  // After the receipts are stored: one RunCompleted (and KeysShredded for epoch keys) per run; what cannot go is counted on it.
+  await forEachLimited(completed, HOLDS_CONCURRENCY, async (r) => {
+    const unpublished = await publishEvents(deps.events, runCompletedEvents(r, finishedAt, epochKeys.get(r.tenantId) ?? 0));
+    if (unpublished === 0) return;
+    const counted: Receipt = { ...r, eventsUnpublished: (r.eventsUnpublished ?? 0) + unpublished };
+    final[final.indexOf(r)] = counted;
+    await deps.control.putReceipt(counted);
+  });
   const criticalTenants = final.filter((r) => isCritical(r, deps.platform)).map((r) => r.tenantId);
   return {
     critical: criticalTenants.length > 0,
     criticalTenants,
     statuses: Object.fromEntries(final.map((r) => [r.tenantId, r.status])),
   };
+}
+
+/** A completed run's events: `RunCompleted` with its totals, and `KeysShredded` when its end destroyed epoch keys. */
+function runCompletedEvents(r: Receipt, at: Date, epochKeys: number): LetheEvent[] {
+  const totals = { examined: 0, deleted: 0, held: 0, failed: 0, kept: 0 };
+  for (const c of Object.values(r.categories)) {
+    totals.examined += c.examined;
+    totals.deleted += c.deleted;
+    totals.held += c.held;
+    totals.failed += c.failed;
+    totals.kept += c.kept;
+  }
+  const status = r.status === 'failed' ? 'failed' : 'completed';
+  const events = [makeEvent('RunCompleted', r.tenantId, at, { runId: r.runId, kind: r.kind, status, dryRun: r.dryRun, ...totals }, r.runId)];
+  if (epochKeys > 0) {
+    const origin = { kind: 'sweep' as const, runId: r.runId };
+    events.push(makeEvent('KeysShredded', r.tenantId, at, { origin, subjectKeys: 0, epochKeys }, [origin, 'epochs']));
+  }
+  return events;
 }
 
 /**

@@ -24,6 +24,7 @@ import { conversationsV1 } from './profiles.js';
 import type { IngestRecordInput } from '../../shared/domain/ingest/schemas.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import type { BlobStore } from '../../shared/domain/ports.js';
+import type { EventPublisher } from '../../shared/domain/events.js';
 import type { PrivacyDeps } from '../../shared/domain/privacy/deps.js';
 import type { RunDeps } from '../../shared/domain/runs.js';
 import { holdHandlers, InProcessHoldWorkStarter } from '../../shared/local/hold-runner.js';
@@ -159,6 +160,8 @@ export interface ApiWorldOptions {
   readonly shredding?: boolean;
   /** Wraps the emulator-backed blob store (e.g. to stand in for Object Lock, which s3rver lacks). */
   readonly blobs?: (blobs: BlobStore) => BlobStore;
+  /** Publishes deletion events (default: none). */
+  readonly events?: EventPublisher;
 }
 
 export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld> {
@@ -186,6 +189,7 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
     platform,
     refSecret: REF_SECRET,
     operatorEmails: ['ops@example.test'],
+    ...(options.events !== undefined && { events: options.events }),
   };
   const sweeps = new InProcessSweepStarter(runDeps);
   const logLines: string[] = [];

@@ -23,6 +23,7 @@
  * called again in the same execution.
  */
 import { CATALOG, type BucketName } from '../catalog.js';
+import { makeEvent, publishEvents, recordsDeletedEvents, type EventOrigin, type EventPublisher, type LetheEvent } from '../events.js';
 import type { HoldTarget } from '../holds.js';
 import type { BlobStore, Clock, ExternalDataProvider, KeyShredder, RecordStore } from '../ports.js';
 import type { KeptReason } from '../receipt.js';
@@ -46,6 +47,8 @@ export interface DeletionDeps {
   readonly clock: Clock;
   /** Crypto-shredding: a subject's key goes once nothing of the subject is left (absent: nothing is sealed). */
   readonly keys?: KeyShredder;
+  /** Deletion events (`RecordsDeleted`, `KeysShredded`), published after the deletions they report; absent: none. */
+  readonly events?: EventPublisher;
 }
 
 /** Partitions read at once while finding descendants. */
@@ -112,6 +115,8 @@ export interface DeletionJob {
    * event due by its own clock.
    */
   readonly unlinkAnalytics?: boolean;
+  /** What the deletion is part of, named in its events (default: a manual deletion). */
+  readonly origin?: EventOrigin;
 }
 
 export interface ItemOutcome {
@@ -130,6 +135,8 @@ export interface TenantDeletionReport {
   readonly failureReasons: string[];
   /** Subject keys destroyed because nothing of their subject was left (crypto-shredding). */
   subjectKeysShredded?: number;
+  /** Events about this execution that could not be published (counted on the caller's receipt). */
+  eventsUnpublished?: number;
 }
 
 export interface DeletionResult {
@@ -346,7 +353,52 @@ export async function executeDeletion(deps: DeletionDeps, job: DeletionJob): Pro
     const report = tenants.get(tenantId);
     if (report !== undefined) report.subjectKeysShredded = n;
   }
+  if (!dryRun && deps.events !== undefined) await publishDeletionEvents(deps, job, entries, outcomes, tenants);
   return { items, tenants, remaining, readErrors };
+}
+
+/**
+ * After the deletions, never before: one `RecordsDeleted` per tenant and
+ * category (split past `MAX_IDS_PER_EVENT` ids) for the records that went —
+ * not identifier items (their profile reports the customer) nor records that
+ * only lost their content (anonymisation reports those) — and a
+ * `KeysShredded` where subject keys were destroyed. Events that cannot be
+ * published are counted on the tenant's report and its failure reasons; the
+ * deletions stand.
+ */
+async function publishDeletionEvents(
+  deps: DeletionDeps,
+  job: DeletionJob,
+  entries: ReadonlyMap<string, Entry>,
+  outcomes: ReadonlyMap<string, { outcome: Outcome }>,
+  tenants: Map<string, TenantDeletionReport>,
+): Promise<void> {
+  const origin: EventOrigin = job.origin ?? { kind: 'manual' };
+  const now = deps.clock.now();
+  const deletedBy = new Map<string, { category: DueRecord['category']; id: string; pk: string }[]>();
+  for (const [k, o] of outcomes) {
+    const e = entries.get(k);
+    if (e === undefined || o.outcome !== 'deleted' || e.contentOnly === true || isIdentifierSk(e.record.sk)) continue;
+    const list = deletedBy.get(e.tenant.tenantId);
+    const item = { category: e.record.category, id: e.record.id, pk: e.record.pk };
+    if (list === undefined) deletedBy.set(e.tenant.tenantId, [item]);
+    else list.push(item);
+  }
+  await Promise.all(
+    [...tenants].map(async ([tenantId, report]) => {
+      const deleted = deletedBy.get(tenantId) ?? [];
+      const events: LetheEvent[] = recordsDeletedEvents(tenantId, now, origin, deleted);
+      if ((report.subjectKeysShredded ?? 0) > 0) {
+        const batch = [...new Set(deleted.map((d) => d.pk))].sort();
+        events.push(makeEvent('KeysShredded', tenantId, now, { origin, subjectKeys: report.subjectKeysShredded ?? 0, epochKeys: 0 }, [origin, batch]));
+      }
+      const unpublished = await publishEvents(deps.events, events);
+      if (unpublished > 0) {
+        report.eventsUnpublished = unpublished;
+        report.failureReasons.push('events:unpublished');
+      }
+    }),
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 /** Anonymisation of a request's subjects: identifying values replaced by random tokens, content deleted. */
 import { executeDeletion, type DeletionRoot } from '../deletion/executor.js';
 import { ConflictError } from '../errors.js';
+import { makeEvent, publishEvents, type EventOrigin } from '../events.js';
 import { holdMatcher } from '../holds.js';
 import { isIdentifierSk, recordKeyString, type RecordItem } from '../records.js';
 import { load, tenantOf, type PrivacyDeps } from './deps.js';
@@ -68,13 +69,17 @@ export async function executeAnonymization(
   const isHeld = holdMatcher(await deps.control.listHolds(tenantId), now);
   let held = 0;
   let failed = 0;
+  const origin: EventOrigin = { kind: 'anonymisation', requestId };
+  const anonymised: string[] = [];
   for (const subjectId of request.subjectIds) {
+    const heldBefore = held;
+    const failedBefore = failed;
     const items = await deps.records.findBySubject(tenantId, subjectId);
     // Identifiers go, analytics events are unlinked from her; the other records lose their
     // content (blob, third-party data) and keep the rest.
     const stays = (record: RecordItem) => !isIdentifierSk(record.sk) && record.category !== 'analytics_event';
     const roots: DeletionRoot[] = items.map((record) => ({ tenant, record, expand: false, ...(stays(record) && { contentOnly: true }) }));
-    const result = await executeDeletion(deps, { roots, rules: () => ({ isHeld }), dryRun: false, deadline: options.deadline, unlinkAnalytics: true });
+    const result = await executeDeletion(deps, { roots, rules: () => ({ isHeld }), dryRun: false, deadline: options.deadline, unlinkAnalytics: true, origin });
     for (const item of items) {
       const outcome = result.items.get(recordKeyString(item));
       if (outcome?.outcome === 'held') {
@@ -95,7 +100,13 @@ export async function executeAnonymization(
       } else if (item.blobKey !== undefined || item.externalRef !== undefined) failed += 1;
       await deps.records.update(item, { set, remove });
     }
+    if (held === heldBefore && failed === failedBefore) anonymised.push(subjectId);
   }
+  // After the records are written: what cannot be published fails nothing (the adapter logs it).
+  await publishEvents(
+    deps.events,
+    anonymised.map((customerId) => makeEvent('SubjectAnonymised', tenantId, deps.clock.now(), { origin, customerId }, [requestId, customerId])),
+  );
   // Her earlier access exports hold her identifiers as they were: they go too.
   const exportDeletion = await deleteAccessExports(deps, await storedAccessExports(deps, tenantId), request.subjectIds, requestId);
   failed += exportDeletion.failed;

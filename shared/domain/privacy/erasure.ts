@@ -1,5 +1,6 @@
 /** Erasure of a request's subjects (named, or found by a bulk filter page by page), a chunk at a time. */
 import { addCounts, forEachLimited, type CountsByCategory } from '../deletion/counts.js';
+import { makeEvent, publishEvents, type EventOrigin } from '../events.js';
 import { executeDeletion, reportOf, type DeletionRoot } from '../deletion/executor.js';
 import { holdMatcher } from '../holds.js';
 import type { Receipt } from '../receipt.js';
@@ -72,6 +73,31 @@ async function bulkPage(
     if (matchesBulkFilter(items, filter)) subjects.set(subjectId, items);
   });
   return { subjects, ...(page.cursor !== undefined && { cursor: page.cursor }) };
+}
+
+/**
+ * `SubjectErased` for each subject of the batch of whom nothing is left: none
+ * of her records held, failed or kept but for analytics events unlinked from
+ * her. A subject whose erasure is deferred or failed gets hers when it completes.
+ */
+function subjectErasedEvents(
+  tenantId: string,
+  at: Date,
+  origin: EventOrigin,
+  batch: ReadonlyMap<string, readonly RecordItem[]>,
+  outcomes: Iterable<{ readonly record: { readonly subjectId?: string }; readonly outcome: string; readonly keptReason?: string }>,
+) {
+  const deleted = new Map<string, number>();
+  const left = new Set<string>();
+  for (const o of outcomes) {
+    const s = o.record.subjectId;
+    if (s === undefined) continue;
+    if (o.outcome === 'deleted') deleted.set(s, (deleted.get(s) ?? 0) + 1);
+    else if (!(o.outcome === 'kept' && o.keptReason === 'unlinked')) left.add(s);
+  }
+  return [...batch.keys()]
+    .filter((s) => !left.has(s))
+    .map((customerId) => makeEvent('SubjectErased', tenantId, at, { origin, customerId, deleted: deleted.get(customerId) ?? 0 }, [origin.requestId, customerId]));
 }
 
 const END_OF_TIME = new Date('9999-12-31T00:00:00.000Z');
@@ -158,7 +184,8 @@ export async function executeErasure(
     }
     const roots: DeletionRoot[] = [...batch.values()].flat().map((record) => ({ tenant, record, expand: false }));
     // Her analytics events stay, unlinked from her (counted kept: unlinked).
-    const result = await executeDeletion(deps, { roots, rules: () => ({ isHeld }), dryRun: false, deadline: options.deadline, unlinkAnalytics: true });
+    const origin: EventOrigin = { kind: 'erasure', requestId, runId: progress.runId };
+    const result = await executeDeletion(deps, { roots, rules: () => ({ isHeld }), dryRun: false, deadline: options.deadline, unlinkAnalytics: true, origin });
     const report = reportOf(result, tenantId);
     const deferred = new Set(progress.deferred);
     let failed = progress.failed;
@@ -169,6 +196,7 @@ export async function executeErasure(
     // The subjects' access exports die with them (held ones' too: the hold keeps her records, not copies made for her).
     const exportDeletion = await deleteAccessExports(deps, exports, batch.keys(), requestId);
     failed += exportDeletion.failed;
+    const eventsUnpublished = (report.eventsUnpublished ?? 0) + (await publishEvents(deps.events, subjectErasedEvents(tenantId, deps.clock.now(), origin, batch, result.items.values())));
     const refs = new Set(progress.subjectRefs);
     let truncated = progress.subjectRefsTruncated === true;
     for (const subjectId of batch.keys()) {
@@ -184,6 +212,7 @@ export async function executeErasure(
       failed,
       exportsDeleted: (progress.exportsDeleted ?? 0) + exportDeletion.deleted,
       subjectKeysShredded: (progress.subjectKeysShredded ?? 0) + (report.subjectKeysShredded ?? 0),
+      ...((progress.eventsUnpublished ?? 0) + eventsUnpublished > 0 && { eventsUnpublished: (progress.eventsUnpublished ?? 0) + eventsUnpublished }),
       subjectRefs: [...refs],
       ...(truncated && { subjectRefsTruncated: true }),
     };
@@ -208,6 +237,7 @@ export async function executeErasure(
     categories: progress.counts,
     exportsDeleted: progress.exportsDeleted ?? 0,
     shredded: { subjectKeys: progress.subjectKeysShredded ?? 0, epochKeys: 0 },
+    ...(progress.eventsUnpublished !== undefined && { eventsUnpublished: progress.eventsUnpublished }),
     subjectRefs: progress.subjectRefs,
     ...(progress.subjectRefsTruncated === true && { subjectRefsTruncated: true }),
   };

@@ -138,4 +138,6 @@ export interface ErasureProgress {
   readonly exportsDeleted?: number;
   /** Subject keys this execution destroyed (crypto-shredding). */
   readonly subjectKeysShredded?: number;
+  /** Deletion events of this execution that could not be published (DESIGN.md §4). */
+  readonly eventsUnpublished?: number;
 }

@@ -37,6 +37,8 @@ export interface TenantStageResult {
   readonly failureReasons: string[];
   /** Subject keys destroyed in the chunk (crypto-shredding). */
   readonly subjectKeysShredded?: number;
+  /** Deletion events of the chunk that could not be published. */
+  readonly eventsUnpublished?: number;
   /** Set when the stage failed for this tenant (an error name); the rest of its stage was skipped. */
   readonly stageError?: string;
   /** Customer profiles alone (their identifier items count under `customer_profile` too): customers, counted as customers. */
@@ -128,6 +130,7 @@ export class TenantChunk {
   readonly subjects = new Set<string>();
   readonly failureReasons: string[] = [];
   subjectKeysShredded = 0;
+  eventsUnpublished = 0;
   /** What became of the due profiles seen in this chunk, by partition (for their identifiers). */
   readonly fates = new Map<string, Fate>();
   position: TenantPosition;
@@ -216,6 +219,7 @@ export class TenantChunk {
       subjectsTouched: [...this.subjects],
       failureReasons: this.failureReasons,
       ...(this.subjectKeysShredded > 0 && { subjectKeysShredded: this.subjectKeysShredded }),
+      ...(this.eventsUnpublished > 0 && { eventsUnpublished: this.eventsUnpublished }),
       ...(this.stageError !== undefined && { stageError: this.stageError }),
       ...(this.profiles.customer_profile !== undefined && { profiles: this.profiles.customer_profile }),
     };

@@ -123,7 +123,7 @@ export async function sweepStage(
         }
       });
       try {
-        await executePlans(deps, plans, input.dryRun, closedAt, options.deadline);
+        await executePlans(deps, plans, input.dryRun, closedAt, options.deadline, input.runId);
       } catch (error) {
         // Per-record failures are counted where they happen; anything else fails the stage for
         // the tenants of this iteration, and what was already done stays counted.
@@ -161,7 +161,7 @@ const MOVING_CLOCKS: ReadonlySet<Category> = new Set(
  * execution for every tenant together — the direct records, the identifiers
  * whose profile is gone, and the parents that go through their partition.
  */
-async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string, deadline: Date): Promise<void> {
+async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boolean, closedAt: string, deadline: Date, runId: string): Promise<void> {
   const [identifiers, reread] = await Promise.all([resolveIdentifiers(deps, plans, dryRun), dryRun ? plans : rereadMovingClocks(deps, plans)]);
   const current = await confirmSubjectClocks(deps, reread);
   const chunkOf = new Map(current.map((p) => [p.tenant.tenantId, p.tenant]));
@@ -179,6 +179,7 @@ async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boo
     deadline,
     identifiers: 'leave',
     readPastDeadline: true,
+    origin: { kind: 'sweep', runId },
   });
   for (const [tenantId, error] of result.readErrors) (chunkOf.get(tenantId) as TenantChunk).stageError ??= error;
   for (const item of result.items.values()) {
@@ -195,6 +196,7 @@ async function executePlans(deps: SweepDeps, plans: readonly Plan[], dryRun: boo
     const tenant = chunkOf.get(tenantId) as TenantChunk;
     for (const reason of report.failureReasons) tenant.fail(reason);
     tenant.subjectKeysShredded += report.subjectKeysShredded ?? 0;
+    tenant.eventsUnpublished += report.eventsUnpublished ?? 0;
   }
   if (dryRun) return;
   // An open conversation past retention that could not be deleted is closed now, and retried by the next run.

@@ -8,6 +8,7 @@
 import type { Category } from '../../../domain/catalog.js';
 import { addCounts, totalCounts, type CountsByCategory } from '../../../domain/deletion/counts.js';
 import { executeDeletion, reportOf, type DeletionJob } from '../../../domain/deletion/executor.js';
+import { publishEvents, recordsDeletedEvents } from '../../../domain/events.js';
 import { ConflictError, NotFoundError } from '../../../domain/errors.js';
 import { TOMBSTONE } from '../../../domain/export.js';
 import { holdMatcher, holdsOn, type LegalHold } from '../../../domain/holds.js';
@@ -126,6 +127,7 @@ async function deleteManually(app: ApiApp, caller: Caller, job: ManualDeletion):
     cutoffs: {},
     categories,
     ...(report?.subjectKeysShredded !== undefined && { shredded: { subjectKeys: report.subjectKeysShredded, epochKeys: 0 } }),
+    ...(report?.eventsUnpublished !== undefined && { eventsUnpublished: report.eventsUnpublished }),
     subjectRefs: [...subjects].map((s) => app.refs.subject(tenantId, s)),
     completedStages: [1, 2, 3, 4],
     ...(continues && { continuedBy: [] }),
@@ -277,6 +279,8 @@ export async function deleteMessage(
       );
       if (done) counts.deleted = 1;
       else counts.failed = 1;
+      // Its content is gone (a tombstone stays): copies downstream drop it too.
+      if (done) await publishEvents(app.deps.events, recordsDeletedEvents(tenant.tenantId, caller.now, { kind: 'manual' }, [{ category: 'message', id: messageId }]));
       return { counts: { message: counts }, ...(done && target.subjectId !== undefined && { subject: target.subjectId }) };
     },
   });

@@ -7,6 +7,7 @@
  * `applying` → `active`, `releasing` → `released`. DESIGN.md §3, §4.
  */
 import { NotFoundError, ValidationError } from '../../../domain/errors.js';
+import { makeEvent, publishEvents } from '../../../domain/events.js';
 import { isHoldActive, type HoldScope, type LegalHold } from '../../../domain/holds.js';
 import { holdCapDays, type PlatformPolicy } from '../../../domain/policy.js';
 import type { Tenant } from '../../../domain/tenant.js';
@@ -67,6 +68,10 @@ export async function createHold(app: ApiApp, caller: Caller, tenant: Tenant, bo
     after: { expiresAt: hold.expiresAt ?? null },
   });
   await app.deps.holdWork.start({ tenantId: tenant.tenantId, holdId: hold.holdId, executionName: `${hold.holdId}-apply` });
+  // After the hold is stored (it is in force); the adapter logs what it could not publish.
+  await publishEvents(app.deps.events, [
+    makeEvent('HoldPlaced', tenant.tenantId, caller.now, { holdId: hold.holdId, scope, ...(hold.expiresAt !== undefined && { expiresAt: hold.expiresAt }) }, hold.holdId),
+  ]);
   return { hold: holdView((await app.deps.control.getHold(tenant.tenantId, hold.holdId)) ?? hold, caller.now, app.deps.platform) };
 }
 
@@ -109,6 +114,7 @@ export async function releaseHold(app: ApiApp, caller: Caller, tenant: Tenant, h
   await control.putHold(released);
   await audit(app, caller, { tenantId: tenant.tenantId, action: 'legal_hold.released', refs: { holdId } });
   await app.deps.holdWork.start({ tenantId: tenant.tenantId, holdId, executionName: `${holdId}-release` });
+  await publishEvents(app.deps.events, [makeEvent('HoldReleased', tenant.tenantId, caller.now, { holdId, reason: 'released' }, holdId)]);
   const now = (await control.getHold(tenant.tenantId, holdId)) ?? released;
   return { holdId, releasedAt: released.releasedAt as string, status: now.status };
 }

@@ -10,6 +10,7 @@
 import { CATEGORIES, STAGES, type Category } from '../../../domain/catalog.js';
 import { addCounts } from '../../../domain/deletion/counts.js';
 import { ConflictError } from '../../../domain/errors.js';
+import { makeEvent, publishEvents } from '../../../domain/events.js';
 import {
   applyPolicyChange,
   capDays,
@@ -223,6 +224,10 @@ export async function putPolicy(app: ApiApp, caller: Caller, tenant: Tenant, bod
     before: current,
     after: next,
   });
+  // After the version is saved; the adapter logs what it could not publish.
+  await publishEvents(app.deps.events, [
+    makeEvent('PolicyChanged', tenant.tenantId, caller.now, { version: next.version, previousVersion: current.version }, next.version),
+  ]);
   return policyView(app, next);
 }
 
