@@ -15,6 +15,7 @@ import { createDynamoClients, createS3Client, type DynamoClients } from '../adap
 import { DynamoPrivacyRequestStore } from '../adapters/dynamodb/privacy-request-store.js';
 import { HttpExternalDataProvider } from '../adapters/http/external-provider.js';
 import { OutboxMailer } from '../adapters/mail/outbox-mailer.js';
+import { LocalEventLog } from '../adapters/events/local-event-log.js';
 import { provisionBuckets, provisionTables, type BucketNames, type TableNames } from '../adapters/provision.js';
 import type { BucketFeatures } from '../adapters/s3/blob-store.js';
 import type { ApiDeps } from '../app/api/contract.js';
@@ -39,7 +40,9 @@ import { resumeUnfinishedWork, type ResumeReport } from './resume.js';
 import { holdHandlers, InProcessHoldWorkStarter } from './hold-runner.js';
 import { privacyHandlers } from './privacy-runner.js';
 import { loadOrCreateLocalSecrets, type LocalSecrets } from './secrets.js';
+import { consoleSite } from './console-site.js';
 import { closeServer, createLocalServer, errorReply, listen, type HttpReply, type LocalRoute } from './server.js';
+import { actionRolesOf } from '../domain/roles.js';
 import { runSweepLocally, sweepHandlers, type SweepHandlers } from './sweep-runner.js';
 
 const REGION = 'us-east-1';
@@ -73,6 +76,8 @@ export interface LocalRuntimeOptions {
   readonly exportLinkSeconds?: number;
   /** How old an uploaded object no record points to must be before the blob guard deletes it. @default 60000 (`DEFAULT_BLOB_GUARD_SETTLE_MS`) */
   readonly blobGuardSettleMs?: number;
+  /** Deletion events are appended to `<dataDir>/events/<date>.ndjson`, and POSTed here too when set (`--events-webhook`). */
+  readonly eventsWebhookUrl?: string;
 }
 
 /** Progress of a local sweep, reported after every stage chunk. */
@@ -330,6 +335,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         if (url === undefined) throw new Error('the local server is not listening yet');
         return url;
       },
+      events: new LocalEventLog({
+        directory: join(dataDir, 'events'),
+        ...(options.eventsWebhookUrl !== undefined && { webhookUrl: options.eventsWebhookUrl }),
+        logger,
+      }),
     });
     // A run's first chunk releases expired holds through the Hold workflow (started below).
     const baseHandlers = sweepHandlers(
@@ -362,11 +372,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ...(options.exportLinkSeconds !== undefined && { exportLinkSeconds: options.exportLinkSeconds }),
     };
 
+    // The web console, its API docs page and its dev sign-in (console-site.ts).
+    const site = consoleSite({
+      apiUrl: () => url ?? '',
+      actionRoles: actionRolesOf(platform),
+      issueToken: (request) => signDevToken(secrets.devTokenKey, request),
+      listTenants: () => apiDeps.control.listTenants(),
+    });
     const server: Server = createLocalServer({
       handler: createApiHandler(apiDeps, { logger }),
       verifyToken: async (token) => toAuthorizerClaims(await verifyDevToken(secrets.devTokenKey, token)),
       logger,
-      localRoutes: fakeProviderRoutes(fakeProvider),
+      localRoutes: [...fakeProviderRoutes(fakeProvider), ...site.routes],
+      site: site.site,
     });
     url = await listen(server, options.port);
     cleanups.push(() => closeServer(server));

@@ -59,6 +59,8 @@ export interface LocalServerOptions {
   /** @default every route of the contract */
   readonly routes?: readonly RouteSpec[];
   readonly localRoutes?: readonly LocalRoute[];
+  /** Serves what is not the API (a path outside `/v1/` that no local route takes): the web console. @default a 404 */
+  readonly site?: LocalRoute;
   /** @default 10 MiB */
   readonly maxBodyBytes?: number;
 }
@@ -267,6 +269,9 @@ export function createLocalServer(options: LocalServerOptions): Server {
         if ('reply' in auth) return { reply: auth.reply, routeKey: local.prefix };
       }
       return { reply: await local.handle(request), routeKey: local.prefix };
+    }
+    if (options.site !== undefined && !request.rawPath.startsWith('/v1/')) {
+      return { reply: await options.site.handle(request), routeKey: options.site.prefix };
     }
     const match = matchRoute(routes, request.method, request.rawPath);
     if (match === undefined) {

@@ -95,6 +95,7 @@ const ADMIN_ROUTES: readonly RouteSpec[] = [
   { method: 'PUT', path: '/v1/tenants/{t}/retention-policy', group: 'policy', ...byAction('changeRetentionSettings') },
   { method: 'POST', path: '/v1/tenants/{t}/retention-policy/preview', group: 'policy', ...byAction('readRetentionSettings') },
   { method: 'GET', path: '/v1/tenants/{t}/retention-policy/history', group: 'policy', ...byAction('readRetentionSettings') },
+  { method: 'GET', path: '/v1/tenants/{t}/retention-overview', group: 'policy', ...byAction('readRetentionSettings') },
   { method: 'GET', path: '/v1/tenants/{t}/legal-holds', group: 'holds', ...byAction('manageLegalHolds') },
   { method: 'POST', path: '/v1/tenants/{t}/legal-holds', group: 'holds', ...byAction('manageLegalHolds') },
   { method: 'DELETE', path: '/v1/tenants/{t}/legal-holds/{holdId}', group: 'holds', ...byAction('manageLegalHolds') },

@@ -24,6 +24,7 @@ import { readAttachment, readCall, readConversation, readCustomer, readTimeline 
 import { getPolicy, policyHistory, previewPolicy, putPolicy } from './use-cases/policy.js';
 import { getPrivacyRequest, listPrivacyRequests, previewBulkErasure, submitPrivacyRequest } from './use-cases/privacy.js';
 import { anonymizeRecord } from './use-cases/record-anonymization.js';
+import { retentionOverview, retentionOverviewQuery, retentionOverviewResponse } from './use-cases/retention-overview.js';
 import { getRun, listRuns, startDeletionRun } from './use-cases/runs.js';
 import { getTenant, listTenants, putTenant } from './use-cases/tenants.js';
 
@@ -166,6 +167,14 @@ const ADMIN_ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     summary: 'Stored records by age, per category',
     description: 'For the console\'s chart: per category, stored records by age in buckets of bucketDays (default 30), the age past which they are due, and how many are past it. Read-only; counts index entries, reads no personal data.',
     params: s.tenantParams,
+  }),
+  'GET /v1/tenants/{t}/retention-overview': define({
+    summary: 'Stored records by age, per category',
+    description: 'For the console\'s chart: per category, stored records by age in buckets of bucketDays (default 30), the age past which they are due, and how many are past it. Read-only; counts index entries, reads no personal data.',
+    params: s.tenantParams,
+    query: retentionOverviewQuery,
+    responses: { 200: { description: 'Per category: counts by age and the cutoff.', schema: retentionOverviewResponse } },
+    handle: async (app, { tenant, query, caller }) => ok(await retentionOverview(app, caller, tenant, query.bucketDays)),
   }),
   'GET /v1/tenants/{t}/legal-holds': define({
     summary: 'List legal holds',
