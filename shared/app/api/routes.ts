@@ -164,10 +164,6 @@ const ADMIN_ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
     responses: { 200: { description: 'Every saved version, newest first.', schema: s.historyResponse } },
     handle: async (app, { tenant }) => ok({ revisions: await policyHistory(app, tenant) }),
   }),
-    summary: 'Stored records by age, per category',
-    description: 'For the console\'s chart: per category, stored records by age in buckets of bucketDays (default 30), the age past which they are due, and how many are past it. Read-only; counts index entries, reads no personal data.',
-    params: s.tenantParams,
-  }),
   'GET /v1/tenants/{t}/retention-overview': define({
     summary: 'Stored records by age, per category',
     description: 'For the console\'s chart: per category, stored records by age in buckets of bucketDays (default 30), the age past which they are due, and how many are past it. Read-only; counts index entries, reads no personal data.',
