@@ -1,6 +1,6 @@
 /** `lethe token`, `lethe tenants …` and `lethe seed`. */
 import { Command, Option } from 'commander';
-import { ROLES, type Role } from '../shared/app/api/contract.js';
+import { CALLER_ROLES, type CallerRole } from '../shared/domain/roles.js';
 import { signDevToken } from '../shared/local/dev-token.js';
 import { parseDuration } from '../shared/local/scheduler.js';
 import { readLocalSecrets } from '../shared/local/secrets.js';
@@ -12,12 +12,15 @@ export const DEFAULT_DATA_DIR = '.lethe';
 
 export function tokenCommand(output: Output): Command {
   return new Command('token')
-    .description('print a dev token for local mode, signed with the data directory’s key (deployed stacks: tokens come from Cognito)')
-    .addOption(new Option('--role <role>', 'the role the token carries').choices(ROLES).makeOptionMandatory())
+    .description(
+      'print a dev token for local mode, signed with the data directory’s key (deployed stacks: admin tokens come from Cognito; services sign with IAM). ' +
+        '--role Service: a platform service of --tenant, for the /v1/service/ routes (ingest and reads) only',
+    )
+    .addOption(new Option('--role <role>', 'the role the token carries').choices(CALLER_ROLES).makeOptionMandatory())
     .option('--sub <subject>', 'token subject, recorded (hashed) as the actor in audit events')
     .addOption(new Option('--data-dir <dir>', 'local mode data directory').env('LETHE_DATA_DIR').default(DEFAULT_DATA_DIR))
     .option('--ttl <duration>', 'lifetime, e.g. 30m, 12h, 7d', '12h')
-    .action(async (options: { role: Role; sub?: string; dataDir: string; ttl: string }, command: Command) => {
+    .action(async (options: { role: CallerRole; sub?: string; dataDir: string; ttl: string }, command: Command) => {
       const ctx = CliContext.of(command, output);
       const tenantId = ctx.options.tenant;
       if (tenantId === undefined && options.role !== 'SuperAdministrator') {

@@ -6,16 +6,17 @@
  * hands the claims on in API Gateway's form.
  */
 import { decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { CLAIMS, DEV_TOKEN, ROLES, type Role } from '../app/api/contract.js';
+import { CALLER_ROLES, type CallerRole } from '../domain/roles.js';
+import { CLAIMS, DEV_TOKEN } from '../app/api/contract.js';
 
 const ALGORITHM = 'HS256';
 /** A dev token lives half a day unless asked otherwise. */
 export const DEFAULT_DEV_TOKEN_TTL_SECONDS = 12 * 3600;
 
 export interface DevTokenRequest {
-  /** Required for every role but SuperAdministrator. */
+  /** Required for every role but SuperAdministrator (a `Service` token acts on that tenant's /v1/service/ routes). */
   readonly tenantId?: string;
-  readonly roles: readonly Role[];
+  readonly roles: readonly CallerRole[];
   /** Token subject (the actor in audit events). @default `dev-<first role>` */
   readonly subject?: string;
   /** @default 12 hours */
@@ -29,8 +30,8 @@ export class DevTokenError extends Error {
   override readonly name = 'DevTokenError';
 }
 
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
+export function isRole(value: string): value is CallerRole {
+  return (CALLER_ROLES as readonly string[]).includes(value);
 }
 
 export async function signDevToken(key: Uint8Array, request: DevTokenRequest): Promise<string> {
