@@ -208,7 +208,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Read a customer
+         * @description The customer's profile, decrypted: name, phones, e-mails, external id, address, custom attributes, first and last contact, and how many conversations and calls are kept. Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS).
+         */
+        get: operations["getTenantsByTCustomersById"];
         put?: never;
         post?: never;
         /**
@@ -221,6 +225,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{t}/customers/{id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's timeline
+         * @description Her conversations and calls, newest first (start time, then kind and id), in pages of limit (default 50, at most 200). Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS).
+         */
+        get: operations["getTenantsByTCustomersByIdTimeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{t}/conversations/{id}": {
         parameters: {
             query?: never;
@@ -228,7 +252,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Read a conversation
+         * @description The conversation with one page of its messages, newest first (a deleted message as {"deleted": true, "text": "This item has been deleted"}), and the attachments and media of those messages with links valid 15 minutes unless the deployment sets EXPORT_LINK_SECONDS. Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS).
+         */
+        get: operations["getTenantsByTConversationsById"];
         put?: never;
         post?: never;
         /**
@@ -236,6 +264,50 @@ export interface paths {
          * @description A whole conversation or e-mail thread with its messages, logs, media and attachments.
          */
         delete: operations["deleteTenantsByTConversationsById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{t}/conversations/{id}/attachments/{attachmentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read one attachment or media item
+         * @description One e-mail attachment or media item of a conversation with a fresh link to its content. `kind` picks one when an attachment and a media item share the id. Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS).
+         */
+        get: operations["getTenantsByTConversationsByIdAttachmentsByAttachmentId"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete one attachment or media item
+         * @description One e-mail attachment, or one inbound or outbound media item, of a conversation: its content and its record, through the shared deletion path; the message it came with stays. Refused (409) under a legal hold. A repeat answers 404 (the item is gone). `kind` picks one when an attachment and a media item share the id.
+         */
+        delete: operations["deleteTenantsByTConversationsByIdAttachmentsByAttachmentId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{t}/calls/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a call
+         * @description The call with its recordings, each with a link valid 15 minutes unless the deployment sets EXPORT_LINK_SECONDS. Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS).
+         */
+        get: operations["getTenantsByTCallsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -273,26 +345,6 @@ export interface paths {
         post?: never;
         /** Delete a call's recordings */
         delete: operations["deleteTenantsByTCallsByIdRecording"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/tenants/{t}/conversations/{id}/attachments/{attachmentId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Delete one attachment or media item
-         * @description One e-mail attachment, or one inbound or outbound media item, of a conversation: its content and its record, through the shared deletion path; the message it came with stays. Refused (409) under a legal hold. A repeat answers 404 (the item is gone). `kind` picks one when an attachment and a media item share the id.
-         */
-        delete: operations["deleteTenantsByTConversationsByIdAttachmentsByAttachmentId"];
         options?: never;
         head?: never;
         patch?: never;
@@ -537,6 +589,126 @@ export interface paths {
          * @description The link of a recording, media item, attachment or access export that an export answered: no bearer token, the link is the credential. Its token names the object and the time it stops working, signed by Lethe. Blobs are stored encrypted under their record's keys; this route opens them. After the erasure of their subject, or the deletion of their record, links answer 404. At most 4715520 bytes (a Lambda answer is at most 6 MB, base64-encoded).
          */
         get: operations["getDownloadsByToken"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/service/tenants/{t}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ingest records (service)
+         * @description Up to 500 typed records, all or nothing. Blobs inline as base64, or without content to get a pre-signed upload URL. For platform services: SigV4 (IAM) in AWS, a Service token in local mode; the tenant is the path's.
+         */
+        post: operations["postServiceTenantsByTRecords"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/service/tenants/{t}/customers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a customer (service)
+         * @description The customer's profile, decrypted: name, phones, e-mails, external id, address, custom attributes, first and last contact, and how many conversations and calls are kept. Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS). For platform services: SigV4 (IAM) in AWS, a Service token in local mode; the tenant is the path's.
+         */
+        get: operations["getServiceTenantsByTCustomersById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/service/tenants/{t}/customers/{id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's timeline (service)
+         * @description Her conversations and calls, newest first (start time, then kind and id), in pages of limit (default 50, at most 200). Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS). For platform services: SigV4 (IAM) in AWS, a Service token in local mode; the tenant is the path's.
+         */
+        get: operations["getServiceTenantsByTCustomersByIdTimeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/service/tenants/{t}/conversations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a conversation (service)
+         * @description The conversation with one page of its messages, newest first (a deleted message as {"deleted": true, "text": "This item has been deleted"}), and the attachments and media of those messages with links valid 15 minutes unless the deployment sets EXPORT_LINK_SECONDS. Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS). For platform services: SigV4 (IAM) in AWS, a Service token in local mode; the tenant is the path's.
+         */
+        get: operations["getServiceTenantsByTConversationsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/service/tenants/{t}/conversations/{id}/attachments/{attachmentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read one attachment or media item (service)
+         * @description One e-mail attachment or media item of a conversation with a fresh link to its content. `kind` picks one when an attachment and a media item share the id. Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS). For platform services: SigV4 (IAM) in AWS, a Service token in local mode; the tenant is the path's.
+         */
+        get: operations["getServiceTenantsByTConversationsByIdAttachmentsByAttachmentId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/service/tenants/{t}/calls/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a call (service)
+         * @description The call with its recordings, each with a link valid 15 minutes unless the deployment sets EXPORT_LINK_SECONDS. Shows only what Lethe keeps: nothing past its retention (as the sweep would judge it now, before it has come) or gone; what a legal hold keeps, whatever its age. A record whose keys were destroyed reads as deleted. Platform services call the same route under /v1/service/ (SigV4 in AWS). For platform services: SigV4 (IAM) in AWS, a Service token in local mode; the tenant is the path's.
+         */
+        get: operations["getServiceTenantsByTCallsById"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2159,6 +2331,106 @@ export interface operations {
             };
         };
     };
+    getTenantsByTCustomersById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The customer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        customerId: string;
+                        name?: string;
+                        phones?: string[];
+                        emails?: string[];
+                        externalId?: string;
+                        botId?: string;
+                        address?: {
+                            lines?: string[];
+                            city?: string;
+                            region?: string;
+                            postalCode?: string;
+                            country?: string;
+                        };
+                        customAttributes?: {
+                            [key: string]: string | number | boolean;
+                        };
+                        firstContactAt: string;
+                        lastContactAt?: string;
+                        /** @description Conversations kept (not past their retention). */
+                        conversations: number;
+                        /** @description Calls kept (not past their retention). */
+                        calls: number;
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such customer (or nothing of her is kept). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     deleteTenantsByTCustomersById: {
         parameters: {
             query?: never;
@@ -2316,6 +2588,241 @@ export interface operations {
             };
         };
     };
+    getTenantsByTCustomersByIdTimeline: {
+        parameters: {
+            query?: {
+                limit?: string;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page; pass nextCursor as cursor for the next. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        customerId: string;
+                        items: ({
+                            /** @constant */
+                            type: "conversation";
+                            id: string;
+                            customerId: string;
+                            /** @enum {string} */
+                            category: "conversation" | "whatsapp_conversation";
+                            channel?: string;
+                            botId?: string;
+                            startedAt: string;
+                            /** @enum {string} */
+                            status?: "open" | "closed";
+                            closedAt?: string;
+                            closedReason?: string;
+                        } | {
+                            /** @constant */
+                            type: "call";
+                            id: string;
+                            customerId: string;
+                            startedAt: string;
+                            durationSeconds?: number;
+                        })[];
+                        /** @description Pass as cursor for the next (older) page; absent on the last page. */
+                        nextCursor?: string;
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such customer. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsByTConversationsById: {
+        parameters: {
+            query?: {
+                limit?: string;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page; pass nextCursor as cursor for the next. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        customerId: string;
+                        /** @enum {string} */
+                        category: "conversation" | "whatsapp_conversation";
+                        channel?: string;
+                        botId?: string;
+                        startedAt: string;
+                        /** @enum {string} */
+                        status?: "open" | "closed";
+                        closedAt?: string;
+                        closedReason?: string;
+                        notes?: string;
+                        /** @description Newest first; a deleted message is its tombstone. */
+                        messages: ({
+                            id: string;
+                            sentAt?: string;
+                            /** @constant */
+                            deleted: true;
+                            /** @constant */
+                            text: "This item has been deleted";
+                        } | {
+                            id: string;
+                            sentAt: string;
+                            direction?: string;
+                            text?: string;
+                        })[];
+                        /** @description This page's messages' attachments and media; the first page also those of no message. */
+                        attachments: {
+                            id: string;
+                            /** @enum {string} */
+                            kind: "email_attachment" | "inbound_media" | "outbound_media";
+                            conversationId: string;
+                            messageId?: string;
+                            direction?: string;
+                            contentType?: string;
+                            size?: number;
+                            sentAt?: string;
+                            /** @description Link to the content (GET /v1/downloads/{token} where blobs are sealed), valid until urlExpiresAt; absent once the content is gone. */
+                            url?: string;
+                            urlExpiresAt?: string;
+                            /**
+                             * @description Present (true) when the content was deleted, or its keys destroyed, and the record kept.
+                             * @constant
+                             */
+                            contentDeleted?: true;
+                        }[];
+                        /** @description Pass as cursor for the next (older) page of messages; absent on the last page. */
+                        nextCursor?: string;
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     deleteTenantsByTConversationsById: {
         parameters: {
             query?: never;
@@ -2446,6 +2953,369 @@ export interface operations {
             };
             /** @description Everything asked for is under legal hold (the hold ids are named). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsByTConversationsByIdAttachmentsByAttachmentId: {
+        parameters: {
+            query?: {
+                kind?: "email_attachment" | "inbound_media" | "outbound_media";
+            };
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+                attachmentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item and its link. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        kind: "email_attachment" | "inbound_media" | "outbound_media";
+                        conversationId: string;
+                        messageId?: string;
+                        direction?: string;
+                        contentType?: string;
+                        size?: number;
+                        sentAt?: string;
+                        /** @description Link to the content (GET /v1/downloads/{token} where blobs are sealed), valid until urlExpiresAt; absent once the content is gone. */
+                        url?: string;
+                        urlExpiresAt?: string;
+                        /**
+                         * @description Present (true) when the content was deleted, or its keys destroyed, and the record kept.
+                         * @constant
+                         */
+                        contentDeleted?: true;
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation, or no such attachment or media item in it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The id names both an attachment and a media item and no kind was given. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTenantsByTConversationsByIdAttachmentsByAttachmentId: {
+        parameters: {
+            query?: {
+                kind?: "email_attachment" | "inbound_media" | "outbound_media";
+            };
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+                attachmentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted through the shared deletion path; counts per category and the receipt id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        receiptId: string;
+                        /**
+                         * @description continuing: the rest goes on in a Deletion workflow; the receipt (receiptId) follows it to completed or failed.
+                         * @enum {string}
+                         */
+                        status: "completed" | "failed" | "continuing";
+                        deleted: number;
+                        held: number;
+                        failed: number;
+                        categories: {
+                            [key: string]: {
+                                examined: number;
+                                deleted: number;
+                                held: number;
+                                failed: number;
+                                /** @description Records neither deleted, held nor failed themselves, kept because of something under them (or, identifiers, their profile). Absent on receipts written before it was counted. */
+                                kept?: number;
+                                /** @description The kept records by reason: child_failed (something under it failed), profile_kept (an identifier whose profile stayed), unlinked (an analytics event of a customer being erased, anonymised or deleted, kept without her until its own period ends). */
+                                keptReasons?: {
+                                    [key: string]: number;
+                                };
+                                /** @description Deleted records that something would have kept, by reason (cap_over_hold: a legal hold covered it, but the profile lets no hold keep data past its cap); counted in deleted too. */
+                                deletedReasons?: {
+                                    [key: string]: number;
+                                };
+                            };
+                        };
+                        holdIds?: string[];
+                        /** @description Roots the request had no time to start; the workflow takes them. */
+                        remaining?: number;
+                    };
+                };
+            };
+            /** @description Deleted what the request had time for; the rest (roots not read yet, records a provider or the store failed on) continues in a Deletion workflow, attempt after attempt. The receipt stays running and lists the attempts (continuedBy) until it ends completed or failed (the tenant admins are e-mailed). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        receiptId: string;
+                        /**
+                         * @description continuing: the rest goes on in a Deletion workflow; the receipt (receiptId) follows it to completed or failed.
+                         * @enum {string}
+                         */
+                        status: "completed" | "failed" | "continuing";
+                        deleted: number;
+                        held: number;
+                        failed: number;
+                        categories: {
+                            [key: string]: {
+                                examined: number;
+                                deleted: number;
+                                held: number;
+                                failed: number;
+                                /** @description Records neither deleted, held nor failed themselves, kept because of something under them (or, identifiers, their profile). Absent on receipts written before it was counted. */
+                                kept?: number;
+                                /** @description The kept records by reason: child_failed (something under it failed), profile_kept (an identifier whose profile stayed), unlinked (an analytics event of a customer being erased, anonymised or deleted, kept without her until its own period ends). */
+                                keptReasons?: {
+                                    [key: string]: number;
+                                };
+                                /** @description Deleted records that something would have kept, by reason (cap_over_hold: a legal hold covered it, but the profile lets no hold keep data past its cap); counted in deleted too. */
+                                deletedReasons?: {
+                                    [key: string]: number;
+                                };
+                            };
+                        };
+                        holdIds?: string[];
+                        /** @description Roots the request had no time to start; the workflow takes them. */
+                        remaining?: number;
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation, or no such attachment or media item in it (also once deleted). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A legal hold keeps it (the hold ids are named), or the id names both an attachment and a media item and no kind was given. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsByTCallsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The call. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        customerId: string;
+                        startedAt: string;
+                        durationSeconds?: number;
+                        thirdPartyRef?: string;
+                        recordings: {
+                            id: string;
+                            contentType?: string;
+                            size?: number;
+                            /** @description Link to the content (GET /v1/downloads/{token} where blobs are sealed), valid until urlExpiresAt; absent once the content is gone. */
+                            url?: string;
+                            urlExpiresAt?: string;
+                            /**
+                             * @description Present (true) when the content was deleted, or its keys destroyed, and the record kept.
+                             * @constant
+                             */
+                            contentDeleted?: true;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such call. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2760,166 +3630,6 @@ export interface operations {
                 };
             };
             /** @description Everything asked for is under legal hold (the hold ids are named). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error (no details). */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    deleteTenantsByTConversationsByIdAttachmentsByAttachmentId: {
-        parameters: {
-            query?: {
-                kind?: "email_attachment" | "inbound_media" | "outbound_media";
-            };
-            header?: never;
-            path: {
-                t: string;
-                id: string;
-                attachmentId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Deleted through the shared deletion path; counts per category and the receipt id. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        receiptId: string;
-                        /**
-                         * @description continuing: the rest goes on in a Deletion workflow; the receipt (receiptId) follows it to completed or failed.
-                         * @enum {string}
-                         */
-                        status: "completed" | "failed" | "continuing";
-                        deleted: number;
-                        held: number;
-                        failed: number;
-                        categories: {
-                            [key: string]: {
-                                examined: number;
-                                deleted: number;
-                                held: number;
-                                failed: number;
-                                /** @description Records neither deleted, held nor failed themselves, kept because of something under them (or, identifiers, their profile). Absent on receipts written before it was counted. */
-                                kept?: number;
-                                /** @description The kept records by reason: child_failed (something under it failed), profile_kept (an identifier whose profile stayed), unlinked (an analytics event of a customer being erased, anonymised or deleted, kept without her until its own period ends). */
-                                keptReasons?: {
-                                    [key: string]: number;
-                                };
-                                /** @description Deleted records that something would have kept, by reason (cap_over_hold: a legal hold covered it, but the profile lets no hold keep data past its cap); counted in deleted too. */
-                                deletedReasons?: {
-                                    [key: string]: number;
-                                };
-                            };
-                        };
-                        holdIds?: string[];
-                        /** @description Roots the request had no time to start; the workflow takes them. */
-                        remaining?: number;
-                    };
-                };
-            };
-            /** @description Deleted what the request had time for; the rest (roots not read yet, records a provider or the store failed on) continues in a Deletion workflow, attempt after attempt. The receipt stays running and lists the attempts (continuedBy) until it ends completed or failed (the tenant admins are e-mailed). */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        receiptId: string;
-                        /**
-                         * @description continuing: the rest goes on in a Deletion workflow; the receipt (receiptId) follows it to completed or failed.
-                         * @enum {string}
-                         */
-                        status: "completed" | "failed" | "continuing";
-                        deleted: number;
-                        held: number;
-                        failed: number;
-                        categories: {
-                            [key: string]: {
-                                examined: number;
-                                deleted: number;
-                                held: number;
-                                failed: number;
-                                /** @description Records neither deleted, held nor failed themselves, kept because of something under them (or, identifiers, their profile). Absent on receipts written before it was counted. */
-                                kept?: number;
-                                /** @description The kept records by reason: child_failed (something under it failed), profile_kept (an identifier whose profile stayed), unlinked (an analytics event of a customer being erased, anonymised or deleted, kept without her until its own period ends). */
-                                keptReasons?: {
-                                    [key: string]: number;
-                                };
-                                /** @description Deleted records that something would have kept, by reason (cap_over_hold: a legal hold covered it, but the profile lets no hold keep data past its cap); counted in deleted too. */
-                                deletedReasons?: {
-                                    [key: string]: number;
-                                };
-                            };
-                        };
-                        holdIds?: string[];
-                        /** @description Roots the request had no time to start; the workflow takes them. */
-                        remaining?: number;
-                    };
-                };
-            };
-            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No or invalid token. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The token lacks the role, or is scoped to another tenant. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such conversation, or no such attachment or media item in it (also once deleted). */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A legal hold keeps it (the hold ids are named), or the id names both an attachment and a media item and no kind was given. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4681,6 +5391,801 @@ export interface operations {
             };
             /** @description What the link served is gone (deleted, or its subject erased). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postServiceTenantsByTRecords: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                t: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    records: ({
+                        /** @constant */
+                        type: "customer";
+                        id: string;
+                        name?: string;
+                        phones?: string[];
+                        emails?: string[];
+                        externalId?: string;
+                        /** Format: date-time */
+                        lastContactAt: string;
+                        /** Format: date-time */
+                        firstContactAt?: string;
+                        botId?: string;
+                        address?: {
+                            lines?: string[];
+                            city?: string;
+                            region?: string;
+                            postalCode?: string;
+                            country?: string;
+                        };
+                        customAttributes?: {
+                            [key: string]: string | number | boolean;
+                        };
+                    } | {
+                        /** @constant */
+                        type: "conversation";
+                        id: string;
+                        customerId: string;
+                        /** @enum {string} */
+                        channel: "chat" | "sms" | "whatsapp" | "email" | "voice";
+                        botId?: string;
+                        /** Format: date-time */
+                        startedAt: string;
+                        /** @enum {string} */
+                        status: "open" | "closed";
+                        notes?: string;
+                    } | {
+                        /** @constant */
+                        type: "message";
+                        id: string;
+                        conversationId: string;
+                        customerId: string;
+                        /** Format: date-time */
+                        sentAt: string;
+                        /** @enum {string} */
+                        direction: "inbound" | "outbound";
+                        text: string;
+                    } | {
+                        /** @constant */
+                        type: "call";
+                        id: string;
+                        customerId: string;
+                        /** Format: date-time */
+                        startedAt: string;
+                        durationSeconds: number;
+                        thirdPartyRef?: string;
+                    } | {
+                        /** @constant */
+                        type: "recording";
+                        id: string;
+                        callId: string;
+                        customerId: string;
+                        contentType: string;
+                        contentBase64?: string;
+                    } | {
+                        /** @constant */
+                        type: "media";
+                        id: string;
+                        conversationId: string;
+                        customerId: string;
+                        /** @enum {string} */
+                        direction: "inbound" | "outbound";
+                        contentType: string;
+                        contentBase64?: string;
+                        /** Format: date-time */
+                        sentAt?: string;
+                        messageId?: string;
+                    } | {
+                        /** @constant */
+                        type: "email_attachment";
+                        id: string;
+                        conversationId: string;
+                        customerId: string;
+                        /** Format: date-time */
+                        sentAt: string;
+                        contentType: string;
+                        contentBase64?: string;
+                        messageId?: string;
+                    } | {
+                        /** @constant */
+                        type: "webhook_delivery";
+                        id: string;
+                        /** Format: date-time */
+                        deliveredAt: string;
+                        /** Format: uri */
+                        url: string;
+                        statusCode: number;
+                    } | {
+                        /** @constant */
+                        type: "communication_log";
+                        id: string;
+                        conversationId: string;
+                        customerId: string;
+                        /** Format: date-time */
+                        loggedAt: string;
+                        text: string;
+                    } | {
+                        /** @constant */
+                        type: "analytics_event";
+                        id: string;
+                        /** Format: date-time */
+                        occurredAt: string;
+                        name: string;
+                        customerId?: string;
+                    } | {
+                        /** @constant */
+                        type: "form_submission";
+                        id: string;
+                        customerId: string;
+                        /** Format: date-time */
+                        submittedAt: string;
+                        page?: string;
+                        formName?: string;
+                        fields: {
+                            [key: string]: string | number | boolean;
+                        };
+                    } | {
+                        /** @constant */
+                        type: "web_session";
+                        id: string;
+                        customerId: string;
+                        /** Format: date-time */
+                        startedAt: string;
+                        /** Format: date-time */
+                        endedAt?: string;
+                        landingPage: string;
+                        referrer?: string;
+                        pageCount: number;
+                    } | {
+                        /** @constant */
+                        type: "user";
+                        id: string;
+                        email: string;
+                        /** Format: date-time */
+                        lastSignInAt: string;
+                        hasAccountAccess: boolean;
+                    } | {
+                        /** @constant */
+                        type: "admin_activity_log";
+                        id: string;
+                        /** Format: date-time */
+                        occurredAt: string;
+                        actor: string;
+                        action: string;
+                    } | {
+                        /** @constant */
+                        type: "account_config";
+                        id: string;
+                        /** @enum {string} */
+                        kind: "queue" | "routing" | "workflow" | "form" | "setting";
+                        /** Format: date-time */
+                        updatedAt: string;
+                    })[];
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accepted: number;
+                        uploads?: {
+                            index: number;
+                            recordId: string;
+                            /** @constant */
+                            method: "PUT";
+                            url: string;
+                            headers: {
+                                [key: string]: string;
+                            };
+                            expiresAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getServiceTenantsByTCustomersById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The customer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        customerId: string;
+                        name?: string;
+                        phones?: string[];
+                        emails?: string[];
+                        externalId?: string;
+                        botId?: string;
+                        address?: {
+                            lines?: string[];
+                            city?: string;
+                            region?: string;
+                            postalCode?: string;
+                            country?: string;
+                        };
+                        customAttributes?: {
+                            [key: string]: string | number | boolean;
+                        };
+                        firstContactAt: string;
+                        lastContactAt?: string;
+                        /** @description Conversations kept (not past their retention). */
+                        conversations: number;
+                        /** @description Calls kept (not past their retention). */
+                        calls: number;
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such customer (or nothing of her is kept). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getServiceTenantsByTCustomersByIdTimeline: {
+        parameters: {
+            query?: {
+                limit?: string;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page; pass nextCursor as cursor for the next. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        customerId: string;
+                        items: ({
+                            /** @constant */
+                            type: "conversation";
+                            id: string;
+                            customerId: string;
+                            /** @enum {string} */
+                            category: "conversation" | "whatsapp_conversation";
+                            channel?: string;
+                            botId?: string;
+                            startedAt: string;
+                            /** @enum {string} */
+                            status?: "open" | "closed";
+                            closedAt?: string;
+                            closedReason?: string;
+                        } | {
+                            /** @constant */
+                            type: "call";
+                            id: string;
+                            customerId: string;
+                            startedAt: string;
+                            durationSeconds?: number;
+                        })[];
+                        /** @description Pass as cursor for the next (older) page; absent on the last page. */
+                        nextCursor?: string;
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such customer. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getServiceTenantsByTConversationsById: {
+        parameters: {
+            query?: {
+                limit?: string;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page; pass nextCursor as cursor for the next. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        customerId: string;
+                        /** @enum {string} */
+                        category: "conversation" | "whatsapp_conversation";
+                        channel?: string;
+                        botId?: string;
+                        startedAt: string;
+                        /** @enum {string} */
+                        status?: "open" | "closed";
+                        closedAt?: string;
+                        closedReason?: string;
+                        notes?: string;
+                        /** @description Newest first; a deleted message is its tombstone. */
+                        messages: ({
+                            id: string;
+                            sentAt?: string;
+                            /** @constant */
+                            deleted: true;
+                            /** @constant */
+                            text: "This item has been deleted";
+                        } | {
+                            id: string;
+                            sentAt: string;
+                            direction?: string;
+                            text?: string;
+                        })[];
+                        /** @description This page's messages' attachments and media; the first page also those of no message. */
+                        attachments: {
+                            id: string;
+                            /** @enum {string} */
+                            kind: "email_attachment" | "inbound_media" | "outbound_media";
+                            conversationId: string;
+                            messageId?: string;
+                            direction?: string;
+                            contentType?: string;
+                            size?: number;
+                            sentAt?: string;
+                            /** @description Link to the content (GET /v1/downloads/{token} where blobs are sealed), valid until urlExpiresAt; absent once the content is gone. */
+                            url?: string;
+                            urlExpiresAt?: string;
+                            /**
+                             * @description Present (true) when the content was deleted, or its keys destroyed, and the record kept.
+                             * @constant
+                             */
+                            contentDeleted?: true;
+                        }[];
+                        /** @description Pass as cursor for the next (older) page of messages; absent on the last page. */
+                        nextCursor?: string;
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getServiceTenantsByTConversationsByIdAttachmentsByAttachmentId: {
+        parameters: {
+            query?: {
+                kind?: "email_attachment" | "inbound_media" | "outbound_media";
+            };
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+                attachmentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item and its link. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        kind: "email_attachment" | "inbound_media" | "outbound_media";
+                        conversationId: string;
+                        messageId?: string;
+                        direction?: string;
+                        contentType?: string;
+                        size?: number;
+                        sentAt?: string;
+                        /** @description Link to the content (GET /v1/downloads/{token} where blobs are sealed), valid until urlExpiresAt; absent once the content is gone. */
+                        url?: string;
+                        urlExpiresAt?: string;
+                        /**
+                         * @description Present (true) when the content was deleted, or its keys destroyed, and the record kept.
+                         * @constant
+                         */
+                        contentDeleted?: true;
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation, or no such attachment or media item in it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The id names both an attachment and a media item and no kind was given. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getServiceTenantsByTCallsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The call. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        customerId: string;
+                        startedAt: string;
+                        durationSeconds?: number;
+                        thirdPartyRef?: string;
+                        recordings: {
+                            id: string;
+                            contentType?: string;
+                            size?: number;
+                            /** @description Link to the content (GET /v1/downloads/{token} where blobs are sealed), valid until urlExpiresAt; absent once the content is gone. */
+                            url?: string;
+                            urlExpiresAt?: string;
+                            /**
+                             * @description Present (true) when the content was deleted, or its keys destroyed, and the record kept.
+                             * @constant
+                             */
+                            contentDeleted?: true;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such call. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
