@@ -16,10 +16,11 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ROUTES, type RouteGroup, type RouteSpec } from '../../shared/app/api/contract.js';
+import { isServiceRoute, ROUTES, type RouteGroup, type RouteSpec } from '../../shared/app/api/contract.js';
 import { acknowledge } from '../acknowledgements.js';
 import { ValidationError } from '../errors.js';
 import { keepLogicalIdsOfChildren } from '../logical-ids.js';
+import { ServiceRoutes } from './service-routes.js';
 
 /**
  * What the API writes per request to its access log. Deliberately no path
@@ -87,7 +88,9 @@ export interface AdminRoutesProps {
 /**
  * The admin HTTP API's routes: one per {@link ROUTES} entry of a built group,
  * each integrated with its group's function; a JWT authorizer on every route
- * but those of {@link PUBLIC_ROUTES} (the OpenAPI document, download links); stage and per-route throttling; a JSON
+ * but those of {@link PUBLIC_ROUTES} (the OpenAPI document, download links) and
+ * the platform services' `/v1/service/…` twins, which take the IAM (SigV4) one
+ * and whose managed policy {@link ServiceRoutes} makes; stage and per-route throttling; a JSON
  * access log without bodies, query strings or tokens.
  */
 export class AdminRoutes extends Construct {
@@ -95,6 +98,8 @@ export class AdminRoutes extends Construct {
   readonly stage: HttpStage;
   readonly accessLogs: LogGroup;
   readonly authorizer: HttpJwtAuthorizer;
+  /** The IAM access of platform services (their routes' managed policy); undefined when no service route is built. */
+  readonly serviceRoutes?: ServiceRoutes;
   /** Every route, by route key (`GET /v1/tenants`). */
   readonly routes: ReadonlyMap<string, HttpRoute>;
   /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
@@ -127,6 +132,7 @@ export class AdminRoutes extends Construct {
     }
     const routes = new Map<string, HttpRoute>();
     const publicAuthorizer = new HttpNoneAuthorizer();
+    const iamAuthorizer = ServiceRoutes.authorizer();
     const specs = props.routes ?? ROUTES;
     for (const spec of specs) {
       const integration = integrations.get(spec.group);
@@ -140,12 +146,14 @@ export class AdminRoutes extends Construct {
         httpApi: this.api,
         routeKey: HttpRouteKey.with(spec.path, HttpMethod[spec.method]),
         integration,
-        authorizer: publicReason === undefined ? this.authorizer : publicAuthorizer,
+        authorizer: publicReason !== undefined ? publicAuthorizer : isServiceRoute(spec) ? iamAuthorizer : this.authorizer,
       });
       if (publicReason !== undefined) acknowledge(route.node.defaultChild, 'AwsSolutions-APIG4', publicReason);
       routes.set(key, route);
     }
     this.routes = routes;
+    const builtServiceRoutes = specs.filter((s) => isServiceRoute(s) && routes.has(routeKey(s)));
+    if (builtServiceRoutes.length > 0) this.serviceRoutes = new ServiceRoutes(this, 'ServiceAccess', { api: this.api, routes: builtServiceRoutes });
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.accessLogRetention ?? RetentionDays.THREE_MONTHS,

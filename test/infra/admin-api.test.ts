@@ -85,6 +85,9 @@ describe('the admin API routes', () => {
         expect(route.AuthorizationType, routeKey(spec)).toBe('NONE');
         expect(route.AuthorizerId).toBeUndefined();
         expect(PUBLIC_ROUTES, routeKey(spec)).toHaveProperty([routeKey(spec)]);
+      } else if (spec.minRole === 'Service') {
+        // Platform services' twins: IAM (SigV4), see test/infra/service-routes.test.ts.
+        expect(route.AuthorizationType, routeKey(spec)).toBe('AWS_IAM');
       } else {
         expect(route.AuthorizationType, routeKey(spec)).toBe('JWT');
         expect(route.AuthorizerId, routeKey(spec)).toEqual({ Ref: authorizerId });
