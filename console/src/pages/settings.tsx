@@ -352,7 +352,7 @@ export function SettingsPage() {
                   <td>{r.version}</td>
                   <td>{when(r.changedAt)}</td>
                   <td class="mono small">{r.changedBy}</td>
-                  <td class="small">{describeRevision(r.policy, r.previous)}</td>
+                  <td class="small">{describeRevision(r.policy, r.previous, p)}</td>
                 </tr>
               ))}
             </tbody>
@@ -366,15 +366,18 @@ export function SettingsPage() {
 type Revision = Answer<'/v1/tenants/{t}/retention-policy/history', 'get'>['revisions'][number];
 
 /** `conversation 183 → 90 days; locked` */
-function describeRevision(policy: Revision['policy'], previous: Revision['previous']): string {
+function describeRevision(policy: Revision['policy'], previous: Revision['previous'], view: Policy): string {
   const parts: string[] = [];
   const compare = (kind: 'settings' | 'categories') => {
     const now = (policy[kind] ?? {}) as Record<string, { days: Period } | undefined>;
     const before = (previous?.[kind] ?? {}) as Record<string, { days: Period } | undefined>;
+    // A value the tenant never set is the profile's default.
+    const fallback = (name: string): Period | undefined => (view[kind] as Record<string, { default: Period } | undefined>)[name]?.default;
+    const show = (v: Period | undefined) => (v === undefined ? 'default' : days(v));
     for (const name of new Set([...Object.keys(now), ...Object.keys(before)])) {
       const a = before[name]?.days;
       const b = now[name]?.days;
-      if (a !== b) parts.push(`${label(name)} ${a === undefined ? 'default' : days(a)} → ${b === undefined ? 'default' : days(b)}`);
+      if (a !== b) parts.push(`${label(name)} ${show(a === undefined ? fallback(name) : a)} → ${show(b === undefined ? fallback(name) : b)}`);
     }
   };
   compare('settings');
