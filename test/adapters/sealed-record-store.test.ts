@@ -23,10 +23,11 @@ const NOW = new Date('2025-03-01T10:00:00.000Z');
 let stores: Stores;
 let keyStore: KeyStore;
 let sealed: SealedRecordStore;
+const wrapper = new MasterKeyWrapper(randomBytes(32));
 
 beforeAll(async () => {
   stores = await makeStores({ clock: new TestClock(NOW) });
-  keyStore = new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper: new MasterKeyWrapper(randomBytes(32)) });
+  keyStore = new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper });
   sealed = new SealedRecordStore({ inner: stores.records, keys: keyStore });
 });
 
@@ -134,6 +135,21 @@ describe('SealedRecordStore', () => {
     expect((await sealed.get(item))?.data).toEqual({ notes: 'returning customer' });
   });
 
+  it('seals again what a writer sealed under a key it remembered and another process destroyed', async () => {
+    const t = tenant();
+    const writerKeys = new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper });
+    const writer = new SealedRecordStore({ inner: stores.records, keys: writerKeys });
+    const first = recordItem({ tenantId: t, subjectId: 'c1', id: 'one', data: { notes: 'first' } });
+    await writer.putBatch([first]);
+    await sealed.deleteBatch([first]);
+    // An erasure elsewhere destroys the key the writer still remembers; the customer comes back at once.
+    expect(await sealed.shredSubject(first.pk)).toBe(true);
+    const again = recordItem({ tenantId: t, subjectId: 'c1', id: 'two', data: { notes: 'back again' } });
+    await writer.putBatch([again]);
+    const reader = new SealedRecordStore({ inner: stores.records, keys: new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper }) });
+    expect((await reader.get(again))?.data).toEqual({ notes: 'back again' });
+  });
+
   const CUTOFFS = new Map([['conversation' as const, new Date('2024-06-01T00:00:00.000Z')]]);
   const onDay = (t: string, subjectId: string, id: string, hour: string, notes: string) =>
     recordItem({ tenantId: t, subjectId, id, clockStart: `2024-01-01T${hour}:00:00.000Z`, data: { notes } });
@@ -168,7 +184,9 @@ describe('SealedRecordStore', () => {
       return originalPut(items);
     };
     const late = onDay(t, 'c2', 'conv2', '06', 'late arrival');
-    await new SealedRecordStore({ inner: racing, keys: keyStore }).putBatch([late]);
+    // Another writer (its own process: nothing of that day's key in its memory).
+    const writerKeys = new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper });
+    await new SealedRecordStore({ inner: racing, keys: writerKeys }).putBatch([late]);
     // The day's own key went; the late one, made after the marker, did not, and the record reads.
     expect(shreddedMeanwhile).toBe(1);
     expect((await sealed.get(late))?.data).toEqual({ notes: 'late arrival' });

@@ -32,6 +32,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readChunk, writeChunk, BATCH_GET_MAX, BATCH_WRITE_MAX } from '../dynamodb/batch.js';
+import { dataKey } from './envelope.js';
 import { chunk, errorName, mapConcurrent, retryOptions, type RetryOptions } from '../retry.js';
 
 /** Wraps and unwraps tenants' key-encryption keys: KMS in AWS, the master key file in local mode. */
@@ -107,6 +108,14 @@ function markerOf(row: Record<string, unknown> | undefined): RetireMarker | unde
 
 const KEK_CACHE_MS = 5 * 60_000;
 const DEFAULT_CACHE_MS = 60_000;
+/**
+ * How long a writer seals under keys it read or made without reading them
+ * again. What guarantees a write is the check after it (`stale`): a key
+ * destroyed meanwhile, however recently read, gets what it sealed sealed again.
+ */
+const WRITE_CACHE_MS = 10_000;
+/** Data keys kept at most (the oldest go first). */
+const DATA_KEYS_MAX = 10_000;
 /** A key of the blind indexes is the HMAC's first 16 bytes (128 bits), base64url, after `~`. */
 const BLIND_BYTES = 16;
 
@@ -141,6 +150,10 @@ export class KeyStore {
   private readonly pendingKeks = new Map<string, Promise<Buffer>>();
   /** Unwrapped keys by row, for readers. */
   private readonly cache = new Map<string, { readonly material: KeyMaterial; readonly until: number }>();
+  /** The keys writers were last given, by the row they asked for, trusted for a few seconds (`WRITE_CACHE_MS`). */
+  private readonly writeCache = new Map<string, { readonly key: WriteKey; readonly until: number }>();
+  /** Data keys derived from pairs of keys, by the pair's ids. */
+  private readonly dataKeys = new Map<string, { readonly key: Buffer; readonly until: number }>();
 
   constructor(options: KeyStoreOptions) {
     this.doc = options.doc;
@@ -171,7 +184,16 @@ export class KeyStore {
    * that day instead (`WriteKey.ref`), which that sweep leaves alone.
    */
   async forWrite(refs: readonly KeyRef[]): Promise<Map<string, WriteKey>> {
-    const unique = new Map(refs.map((ref) => [rowKey(rowOf(ref)), ref]));
+    const now = this.now();
+    const out = new Map<string, WriteKey>();
+    const unique = new Map<string, KeyRef>();
+    for (const ref of refs) {
+      const k = rowKey(rowOf(ref));
+      const cached = this.writeCache.get(k);
+      if (cached !== undefined && cached.until > now) out.set(k, cached.key);
+      else unique.set(k, ref);
+    }
+    if (unique.size === 0) return out;
     const markers = new Map<string, { readonly pk: string; readonly sk: string }>();
     for (const ref of unique.values()) {
       if (ref.kind !== 'epoch') continue;
@@ -188,7 +210,6 @@ export class KeyStore {
     }
     if (late.length > 0) for (const [k, row] of await this.readRows(late.map(rowOf))) rows.set(k, row);
     const made = new Map<string, Promise<KeyMaterial>>();
-    const out = new Map<string, WriteKey>();
     await mapConcurrent([...targets], 8, async ([k, target]) => {
       const tk = rowKey(rowOf(target));
       let pending = made.get(tk);
@@ -201,9 +222,34 @@ export class KeyStore {
         })();
         made.set(tk, pending);
       }
-      out.set(k, { ...(await pending), ref: target });
+      const key = { ...(await pending), ref: target };
+      out.set(k, key);
+      this.writeCache.set(k, { key, until: now + WRITE_CACHE_MS });
     });
     return out;
+  }
+
+  /**
+   * The data key of a seal under these keys (`dataKey`), derived once per pair
+   * and kept as long as the keys themselves are: callers hold the keys already
+   * (from `forWrite` or `forRead`), so this says nothing of whether they exist.
+   */
+  dataKey(subject: KeyMaterial | undefined, epoch: KeyMaterial | undefined): Buffer {
+    const id = `${subject?.kid ?? ''}\u0000${epoch?.kid ?? ''}`;
+    const now = this.now();
+    const hit = this.dataKeys.get(id);
+    if (hit !== undefined && hit.until > now) return hit.key;
+    const key = dataKey({ ...(subject !== undefined && { subject: subject.key }), ...(epoch !== undefined && { epoch: epoch.key }) });
+    if (this.dataKeys.size >= DATA_KEYS_MAX) this.dataKeys.delete(this.dataKeys.keys().next().value as string);
+    this.dataKeys.set(id, { key, until: now + this.cacheMs });
+    return key;
+  }
+
+  /** Forgets every unwrapped copy of a row's key (it was just destroyed here). */
+  private forget(row: { readonly pk: string; readonly sk: string }): void {
+    const k = rowKey(row);
+    this.cache.delete(k);
+    for (const [asked, entry] of this.writeCache) if (asked === k || rowKey(rowOf(entry.key.ref)) === k) this.writeCache.delete(asked);
   }
 
   /** The epoch key to seal under: the one asked for, unless a sweep is retiring its day's keys (then a late one). */
@@ -257,7 +303,7 @@ export class KeyStore {
     const out: KeyRef[] = [];
     for (const [k, u] of unique) {
       if (rows.get(k)?.kid !== u.kid) {
-        this.cache.delete(k);
+        this.forget(rowOf(u.ref));
         out.push(u.ref);
       }
     }
@@ -331,7 +377,7 @@ export class KeyStore {
   }
 
   private async deleteRows(rows: readonly { readonly pk: string; readonly sk: string }[]): Promise<void> {
-    for (const row of rows) this.cache.delete(rowKey(row));
+    for (const row of rows) this.forget(row);
     await this.writeRows(rows.map((Key) => ({ DeleteRequest: { Key } })));
   }
 
@@ -375,7 +421,7 @@ export class KeyStore {
   }
 
   private async destroy(row: { readonly pk: string; readonly sk: string }): Promise<boolean> {
-    this.cache.delete(rowKey(row));
+    this.forget(row);
     const output = await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: row, ReturnValues: 'ALL_OLD' }));
     return output.Attributes !== undefined;
   }

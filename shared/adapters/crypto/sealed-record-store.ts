@@ -38,7 +38,7 @@ import type {
   UpdateCondition,
 } from '../../domain/ports.js';
 import type { DynamoRecordStore } from '../dynamodb/record-store.js';
-import { dataKey, headerOf, isSealed, open, seal, type SealHeader } from './envelope.js';
+import { headerOf, isSealed, open, seal, type SealHeader } from './envelope.js';
 import type { KeyRef, KeyStore, WriteKey } from './key-store.js';
 import { keyRows, rowKey, rowOf } from './key-store.js';
 
@@ -246,7 +246,7 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
       // The day's key, or a late one of it while a sweep retires the day's.
       const epoch = (epochKey.ref as Extract<KeyRef, { kind: 'epoch' }>).epoch;
       const header: SealHeader = { ...(subject !== undefined && { s: subject.kid }), e: epoch, k: epochKey.kid };
-      const key = dataKey({ ...(subject !== undefined && { subject: subject.key }), epoch: epochKey.key });
+      const key = this.keys.dataKey(subject, epochKey);
       const sealed = seal(key, header, dataContext(item.pk, item.sk), Buffer.from(JSON.stringify(item.data), 'utf8'));
       const mine = used[used.length - 1] as { ref: KeyRef; kid: string }[];
       if (subject !== undefined && subjectPk !== undefined) mine.push({ ref: { kind: 'subject', tenantId: item.tenantId, subjectPk }, kid: subject.kid });
@@ -278,7 +278,7 @@ export class SealedRecordStore implements RecordStore, KeyShredder {
       // A destroyed key: the content is gone for good, the item is left for the deletion path.
       if ((header.s !== undefined && subject?.kid !== header.s) || (header.e !== undefined && epoch?.kid !== header.k)) return rest as RecordItem;
       try {
-        const plain = open(dataKey({ ...(subject !== undefined && { subject: subject.key }), ...(epoch !== undefined && { epoch: epoch.key }) }), dataContext(item.pk, item.sk), sealed as unknown as Uint8Array);
+        const plain = open(this.keys.dataKey(subject, epoch), dataContext(item.pk, item.sk), sealed as unknown as Uint8Array);
         return { ...rest, data: JSON.parse(plain.toString('utf8')) as Record<string, unknown> } as RecordItem;
       } catch {
         return rest as RecordItem;
