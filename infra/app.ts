@@ -17,11 +17,12 @@ export const PLACEHOLDER_MAIL_FROM = 'lethe-alerts@example.com';
 /**
  * Feature flags the stacks rely on, applied unless the context (cdk.json, -c)
  * already sets them: access-log delivery through a bucket policy rather than
- * the legacy LogDeliveryWrite ACL, and S3 write grants without `s3:PutObjectAcl`.
+ * the legacy LogDeliveryWrite ACL. (S3 write grants leave out `s3:PutObjectAcl`
+ * in CDK v2 anyway; naming that expired v1 flag, `@aws-cdk/aws-s3:grantWriteWithoutAcl`,
+ * makes every CDK write grant on a bucket throw.)
  */
 export const FEATURE_FLAGS: Readonly<Record<string, boolean>> = {
   '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
-  '@aws-cdk/aws-s3:grantWriteWithoutAcl': true,
 };
 
 export interface BuildAppOptions {

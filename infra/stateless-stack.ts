@@ -3,8 +3,10 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { GUARDED_BUCKETS } from '../shared/app/blob-guard.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
+import { actionRolesOf } from '../shared/domain/roles.js';
 import { acknowledge } from './acknowledgements.js';
 import { AdminApi, type AdminApiProps } from './constructs/admin-api.js';
+import { AdminConsole } from './constructs/admin-console.js';
 import { BlobGuardService } from './constructs/blob-guard-service.js';
 import { LetheRuntime } from './constructs/lethe-runtime.js';
 import { LetheMonitoring } from './constructs/monitoring.js';
@@ -57,6 +59,8 @@ export class StatelessStack extends Stack {
   /** Deletes uploaded recordings and media that no record points to (an upload URL used after its record went). */
   readonly blobGuard: BlobGuardService;
   readonly adminApi: AdminApi;
+  /** The web console (S3 + CloudFront, managed login); only with the built-in user pool, whose sign-in it uses. */
+  readonly adminConsole?: AdminConsole;
   /** Alarms (failed sweeps, function errors, dead letters of the schedule and the blob guard, deletion lag) and the dashboard. */
   readonly monitoring: LetheMonitoring;
   readonly referenceSecret: Secret;
@@ -108,6 +112,9 @@ export class StatelessStack extends Stack {
         deletion: this.deletions.stateMachine,
       },
     });
+    if (this.adminApi.users !== undefined) {
+      this.adminConsole = new AdminConsole(this, 'AdminConsole', { users: this.adminApi.users, api: this.adminApi.api, actionRoles: actionRolesOf(platformPolicy) });
+    }
 
     this.monitoring = new LetheMonitoring(this, 'Monitoring', {
       sweepStateMachine: this.sweep.stateMachine,

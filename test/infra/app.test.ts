@@ -1,9 +1,9 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { buildApp, FEATURE_FLAGS, stackName } from '../../infra/app.js';
+import { applyFeatureFlags, buildApp, FEATURE_FLAGS, stackName } from '../../infra/app.js';
 import { ValidationError } from '../../infra/errors.js';
 import { UnknownProfileError } from '../../shared/config/profiles.js';
-import { built, NO_BUNDLING, resourceOf } from './helpers.js';
+import { built, NO_BUNDLING, resourceOf, testApp } from './helpers.js';
 
 describe('buildApp', () => {
   it('deploys the conversations profile when no profile is given', () => {
@@ -42,8 +42,9 @@ describe('buildApp', () => {
   it('applies its feature flags unless the context sets them', () => {
     const { app } = built();
     for (const [flag, value] of Object.entries(FEATURE_FLAGS)) expect(app.node.tryGetContext(flag)).toBe(value);
-    const overridden = built({ '@aws-cdk/aws-s3:grantWriteWithoutAcl': false });
-    expect(overridden.app.node.tryGetContext('@aws-cdk/aws-s3:grantWriteWithoutAcl')).toBe(false);
+    const overridden = testApp({ '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': false });
+    applyFeatureFlags(overridden);
+    expect(overridden.node.tryGetContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy')).toBe(false);
   });
 
   it('tags the stateful resources with their profile', () => {
