@@ -96,7 +96,7 @@ export class StatelessStack extends Stack {
       stageBudget: props.stageBudget ?? Duration.minutes(4),
     });
 
-    this.sweep = new SweepService(this, 'SweepService', { runtime: this.runtime });
+    this.sweep = new SweepService(this, 'SweepService', { runtime: this.runtime, manifestBucket: stateful.exportsBucket });
     this.privacy = new PrivacyService(this, 'PrivacyService', { runtime: this.runtime });
     this.holds = new HoldService(this, 'HoldService', { runtime: this.runtime, privacyStateMachine: this.privacy.stateMachine });
     this.deletions = new DeletionService(this, 'DeletionService', { runtime: this.runtime });

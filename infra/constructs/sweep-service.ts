@@ -3,6 +3,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IStateMachine, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledge } from '../acknowledgements.js';
@@ -14,14 +15,19 @@ import { SweepWorkflow } from './sweep-workflow.js';
 /** Governed objects and their keys, as the sweep meets them. */
 const GOVERNED_OBJECTS = 'Governed objects are keyed <prefix>/<tenant>/<subject>/<id>; the sweep may delete any of them once due.';
 
+/** The run manifests: tenant ids per group, written by the lister, read by the Distributed Map and the closing step. */
+const SWEEP_MANIFESTS = 'Sweep manifests are keyed sweeps/<run>/groups.json in the exports bucket (tenant ids only); the run id is known only at run time.';
+
 /**
- * Least privilege per sweep function: the lister reads control data; the stage
- * deletes records and blobs and writes receipts; the lifecycle writes receipts
- * and sends alerts.
+ * Least privilege per sweep function: the lister reads control data and
+ * writes the run's manifest; the stage deletes records and blobs and writes
+ * receipts; the lifecycle writes receipts, sends alerts and reads the manifest
+ * to close the run.
  */
 export const SWEEP_ACCESS = {
   listTenants: {
     tables: { control: { access: 'read' } },
+    buckets: { exports: { access: ['put'], objectUse: SWEEP_MANIFESTS } },
     readsReferenceSecret: true,
   },
   stage: {
@@ -37,6 +43,7 @@ export const SWEEP_ACCESS = {
   },
   lifecycle: {
     tables: { control: { access: 'readWrite' } },
+    buckets: { exports: { access: ['read'], objectUse: SWEEP_MANIFESTS } },
     readsReferenceSecret: true,
     sendsMail: true,
   },
@@ -45,6 +52,8 @@ export const SWEEP_ACCESS = {
 export interface SweepServiceProps {
   /** The stores, settings and platform policy (its sweep cadence and tenant concurrency) the functions run against. */
   readonly runtime: LetheRuntime;
+  /** Where each run's manifest of tenant groups goes (the exports bucket: not governed, not guarded, every object expires after 7 days). */
+  readonly manifestBucket: IBucket;
 }
 
 /**
@@ -96,6 +105,7 @@ export class SweepService extends Construct {
       stageFunction: this.stageFunction,
       lifecycleFunction: this.lifecycleFunction,
       tenantConcurrency: sweep.tenantConcurrency,
+      manifestBucket: props.manifestBucket,
       stageTimeout,
     });
     this.stateMachine = this.workflow.stateMachine;

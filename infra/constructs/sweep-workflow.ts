@@ -1,13 +1,17 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, type CfnElement } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   Choice,
   Condition,
+  DistributedMap,
+  Fail,
   JsonPath,
-  Map as MapState,
   Pass,
+  S3JsonItemReader,
   StateMachine,
+  StateMachineType,
   Succeed,
   TaskInput,
   Timeout,
@@ -16,6 +20,9 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { acknowledge, defaultPolicyOf, findingArn } from '../acknowledgements.js';
+import { ValidationError } from '../errors.js';
+import { MANIFEST_PREFIX } from '../../shared/domain/sweep/manifest.js';
 import { STAGE_NAMES, STAGES, type Stage } from '../../shared/domain/catalog.js';
 import { letheStateMachine, retryTransient } from './lethe-state-machine.js';
 
@@ -23,8 +30,20 @@ export interface SweepWorkflowProps {
   readonly listTenantsFunction: IFunction;
   readonly stageFunction: IFunction;
   readonly lifecycleFunction: IFunction;
-  /** Sweep groups (of up to 25 tenants) swept in parallel: the Map's MaxConcurrency. */
+  /** Sweep groups (of up to 25 tenants) swept in parallel: the Distributed Map's MaxConcurrency. */
   readonly tenantConcurrency: number;
+  /**
+   * The bucket the list step writes each execution's manifest of groups to
+   * (`sweeps/<run>/groups.json`, the exports bucket), read by the Distributed
+   * Map's ItemReader.
+   */
+  readonly manifestBucket: IBucket;
+  /**
+   * Share of groups whose child execution may fail before the map (and the
+   * execution) fails; their tenants' receipts record the failure either way.
+   * @default 10
+   */
+  readonly toleratedFailurePercentage?: number;
   /** Longest one stage chunk may take (the stage function's timeout). */
   readonly stageTimeout: Duration;
   /**
@@ -37,12 +56,18 @@ export interface SweepWorkflowProps {
 }
 
 /**
- * The `Sweep` state machine: list tenants in groups (of up to 25) → Map over
- * the groups (bounded) → per group: start its tenants' runs → stages 1→4, each
- * looping on its continuation, a failed stage caught and recorded → finish →
- * alert when a run is critical. A group's chunk sweeps all its tenants at once,
- * so deletions of small tenants share full batches. Orchestrates per chunk,
- * never per record or tenant (Standard workflows cost per state transition).
+ * The `Sweep` state machine: list tenants in groups (of up to 25), written to
+ * S3 as the run's manifest → a Distributed Map reads the groups from it
+ * (ItemReader) and runs one Standard child execution per group, bounded and
+ * with a tolerated-failure threshold → per group: start its tenants' runs →
+ * stages 1→4, each looping on its continuation, a failed stage caught and
+ * recorded → finish → alert when a run is critical → once the map is over
+ * (succeeded or failed), close the run: a tenant whose group did not complete
+ * it gets the failure in its receipt. The execution's own state and history
+ * never carry the tenant list, so its size does not bound the tenants swept.
+ * A group's chunk sweeps all its tenants at once, so deletions of small
+ * tenants share full batches. Orchestrates per chunk, never per record or
+ * tenant (Standard workflows cost per state transition).
  */
 export class SweepWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -81,8 +106,9 @@ export class SweepWorkflow extends Construct {
       continuation,
     });
 
-    const groupDone = new Succeed(this, 'Group runs done');
-    const groupNotCompleted = new Pass(this, 'Group runs not completed');
+    // A child's output is collected by the map: keep it empty (4,000 groups stay far below the 256 KB state limit).
+    const groupDone = new Succeed(this, 'Group runs done', { outputPath: JsonPath.DISCARD });
+    const groupNotCompleted = new Pass(this, 'Group runs not completed', { outputPath: JsonPath.DISCARD });
 
     const finish = lifecycle('Finish runs', { action: 'finish' }, { 'critical.$': '$.Payload.critical' });
     const alert = lifecycle('Alert admins', { action: 'alert' });
@@ -144,27 +170,78 @@ export class SweepWorkflow extends Construct {
     const listTenants = retrying(
       new LambdaInvoke(this, 'List tenants', {
         lambdaFunction: props.listTenantsFunction,
-        payload: TaskInput.fromJsonPathAt('$'),
+        payload: TaskInput.fromObject({ runId: JsonPath.stringAt('$$.Execution.Name'), request: JsonPath.objectAt('$') }),
         retryOnServiceExceptions: false,
+        // { runId, manifest: { bucket, key }, groups, dryRun }
         outputPath: '$.Payload',
       }),
     );
-    const sweepGroups = new MapState(this, 'Sweep groups', {
-      itemsPath: JsonPath.stringAt('$.groups'),
+    const tolerated = props.toleratedFailurePercentage ?? 10;
+    if (!(tolerated >= 0 && tolerated <= 100)) throw new ValidationError(`toleratedFailurePercentage must be between 0 and 100, got ${tolerated}`, this);
+    const sweepGroups = new DistributedMap(this, 'Sweep groups', {
+      itemReader: new S3JsonItemReader({
+        bucketNamePath: JsonPath.stringAt('$.manifest.bucket'),
+        key: JsonPath.stringAt('$.manifest.key'),
+      }),
+      mapExecutionType: StateMachineType.STANDARD,
       maxConcurrency: props.tenantConcurrency,
+      toleratedFailurePercentage: tolerated,
+      label: 'SweepGroups',
       itemSelector: {
         tenantIds: JsonPath.listAt('$$.Map.Item.Value.tenantIds'),
-        runId: JsonPath.stringAt('$$.Execution.Name'),
+        runId: JsonPath.stringAt('$.runId'),
         dryRun: JsonPath.stringAt('$.dryRun'),
       },
       resultPath: JsonPath.DISCARD,
     }).itemProcessor(perGroup);
 
+    const close = (name: string) =>
+      retrying(
+        new LambdaInvoke(this, name, {
+          lambdaFunction: lifecycleFunction,
+          payload: TaskInput.fromObject({
+            action: 'close',
+            runId: JsonPath.stringAt('$.runId'),
+            manifest: JsonPath.objectAt('$.manifest'),
+            dryRun: JsonPath.stringAt('$.dryRun'),
+          }),
+          retryOnServiceExceptions: false,
+          resultPath: JsonPath.DISCARD,
+        }),
+      );
+    sweepGroups.addCatch(
+      close('Close runs after failure').next(new Fail(this, 'Sweep groups failed', { error: 'SweepGroupsFailed', cause: 'More sweep groups failed than tolerated; their receipts say so' })),
+      { resultPath: '$.mapError' },
+    );
+
     this.stateMachine = letheStateMachine(this, {
-      definition: listTenants.next(sweepGroups).next(new Succeed(this, 'Sweep done')),
+      definition: listTenants.next(sweepGroups).next(close('Close runs')).next(new Succeed(this, 'Sweep done')),
       timeout: props.timeout ?? Duration.hours(12),
       invokes: [props.listTenantsFunction, stageFunction, lifecycleFunction],
       ...(props.logRetention !== undefined && { logRetention: props.logRetention }),
     });
+    // The ItemReader reads the run's manifest (the bucket comes from the list step, so CDK grants nothing by itself).
+    BucketGrants.fromBucket(props.manifestBucket).actionsOnObjectKeys(this.stateMachine, `${MANIFEST_PREFIX}*`, 's3:GetObject', 'kms:Decrypt');
+    this.acknowledgeDistributedMapFindings(props.manifestBucket);
+  }
+
+  /**
+   * The wildcards a Distributed Map needs: its ItemReader reads any run's
+   * manifest under `sweeps/`, and the map starts, describes, stops and redrives
+   * its own child executions, whose names Step Functions makes up.
+   */
+  private acknowledgeDistributedMapFindings(manifestBucket: IBucket): void {
+    const machine = this.stateMachine;
+    acknowledge(
+      defaultPolicyOf(machine.role),
+      `AwsSolutions-IAM5[Resource::${findingArn(machine, manifestBucket.bucketArn, manifestBucket)}/${MANIFEST_PREFIX}*]`,
+      'The Distributed Map reads the manifest of the running sweep; its key holds the run id, known only at run time (tenant ids only, in the exports bucket).',
+    );
+    const logicalId = Stack.of(machine).getLogicalId(machine.node.defaultChild as CfnElement);
+    const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}`;
+    const policy = machine.node.tryFindChild('DistributedMapPolicy')?.node.defaultChild;
+    const reason = 'A Distributed Map starts, describes, stops and redrives its own child executions (of this state machine only), named by Step Functions at run time.';
+    acknowledge(policy, `AwsSolutions-IAM5[Resource::${executions}:*]`, reason);
+    acknowledge(policy, `AwsSolutions-IAM5[Resource::${executions}/SweepGroups:*]`, reason);
   }
 }

@@ -50,6 +50,11 @@ function flatten(value: unknown, stack: Stack, arnByLogicalId: ReadonlyMap<strin
   throw new Error(`cannot render ${JSON.stringify(value)} locally`);
 }
 
+/** A state machine of `stack` as plain ASL, each function in `functions` given its local ARN by role. */
+export function renderStateMachine<R extends string>(stack: Stack, machine: CfnStateMachine, functions: Record<R, IFunction>): RenderedStateMachine<R> {
+  return render(stack, machine, functions);
+}
+
 function render<R extends string>(stack: Stack, machine: CfnStateMachine, functions: Record<R, IFunction>): RenderedStateMachine<R> {
   const arnByLogicalId = new Map<string, string>();
   const functionArns = {} as Record<R, string>;
@@ -143,4 +148,145 @@ export function renderDeletionStateMachine(): RenderedStateMachine<DeletionFunct
   const workflow = new DeletionWorkflow(stack, 'Deletion', { workerFunction: worker, stepTimeout: Duration.minutes(15) });
   deletionRendered = render(stack, workflow.stateMachine.node.defaultChild as CfnStateMachine, { worker });
   return deletionRendered;
+}
+
+// ---------------------------------------------------------------------------
+// Distributed Map, locally
+// ---------------------------------------------------------------------------
+
+type StateJson = Record<string, unknown>;
+
+/** What {@link inlineDistributedMaps} added, for the local runner to serve. */
+export interface InlinedDistributedMaps {
+  /** The definition with every Distributed Map made an inline one fed by a reader task. */
+  readonly definition: Record<string, unknown>;
+  /** Reader task states: their input is the ItemReader's Parameters (`{ Bucket, Key }`); they answer the items. */
+  readonly readers: readonly string[];
+  /** Tolerance task states, with the threshold of their map. */
+  readonly tolerances: Readonly<Record<string, { readonly percentage?: number; readonly count?: number }>>;
+}
+
+/** Where an inlined map's reader puts the items, and the map its results, in the state. */
+export const LOCAL_ITEMS_FIELD = '__localItems';
+export const LOCAL_RESULTS_FIELD = '__localResults';
+const FAILED_MARKER = '__localFailed';
+
+/**
+ * aws-local-stepfunctions runs Map states inline only: it ignores ItemReader,
+ * ToleratedFailure* and ProcessorConfig. This shim rewrites each top-level
+ * Distributed Map `M` (S3 JSON ItemReader, `ResultPath: null`, no ResultWriter
+ * or ItemBatcher; anything else is refused, not approximated) into
+ * 1. `M: read items (local)`, a task fed the ItemReader's Parameters, whose
+ *    local handler reads the JSON array from the (local) S3 object,
+ * 2. `M`, an inline Map over those items with the same ItemSelector and
+ *    MaxConcurrency, each item's processor wrapped so that a failed child
+ *    becomes a `{ "__localFailed": true }` result instead of failing the map
+ *    (as a Distributed Map's child execution does),
+ * 3. `M: tolerance (local)`, a task that fails with
+ *    `States.ExceedToleratedFailureThreshold` when more children failed than
+ *    the map tolerates, and otherwise hands on the map's input unchanged.
+ * Every reference to `M` now goes to its reader; `M`'s Catch is on all three.
+ */
+export function inlineDistributedMaps(definition: Record<string, unknown>): InlinedDistributedMaps {
+  const states = { ...(definition.States as Record<string, StateJson>) };
+  const readers: string[] = [];
+  const tolerances: Record<string, { percentage?: number; count?: number }> = {};
+  let startAt = definition.StartAt as string;
+  for (const [name, state] of Object.entries(definition.States as Record<string, StateJson>)) {
+    const processor = state.ItemProcessor as StateJson | undefined;
+    if (state.Type !== 'Map' || (processor?.ProcessorConfig as StateJson | undefined)?.Mode !== 'DISTRIBUTED') continue;
+    const reader = state.ItemReader as StateJson | undefined;
+    const refuse = (what: string) => new Error(`${name}: the local Distributed Map shim does not support ${what}`);
+    if (reader === undefined || !String(reader.Resource).endsWith(':s3:getObject') || (reader.ReaderConfig as StateJson | undefined)?.InputType !== 'JSON') {
+      throw refuse('an ItemReader other than an S3 JSON object');
+    }
+    if ((reader.ReaderConfig as StateJson).MaxItems !== undefined) throw refuse('ReaderConfig.MaxItems');
+    if (state.ResultPath !== null) throw refuse('a ResultPath other than null');
+    for (const field of ['ResultWriter', 'ItemBatcher', 'ResultSelector', 'OutputPath', 'InputPath', 'Retry', 'ToleratedFailurePercentagePath', 'ToleratedFailureCountPath', 'ItemsPath']) {
+      if (state[field] !== undefined) throw refuse(field);
+    }
+    const readerName = `${name}: read items (local)`;
+    const toleranceName = `${name}: tolerance (local)`;
+    const wrapName = `${name}: child (local)`;
+    const failedName = `${name}: child failed (local)`;
+    const redirect = (target: unknown) => (target === name ? readerName : target);
+    startAt = redirect(startAt) as string;
+    for (const [other, s] of Object.entries(states)) states[other] = redirectState(s, redirect);
+    const catchers = state.Catch === undefined ? {} : { Catch: state.Catch };
+    const { ProcessorConfig: _config, ...inlineProcessor } = processor as StateJson;
+    states[readerName] = {
+      Type: 'Task',
+      Resource: reader.Resource,
+      Parameters: reader.Parameters,
+      ResultPath: `$.${LOCAL_ITEMS_FIELD}`,
+      Next: name,
+      ...catchers,
+    };
+    states[name] = {
+      Type: 'Map',
+      ItemsPath: `$.${LOCAL_ITEMS_FIELD}`,
+      ...(state.ItemSelector !== undefined && { ItemSelector: state.ItemSelector }),
+      ...(state.MaxConcurrency !== undefined && { MaxConcurrency: state.MaxConcurrency }),
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'INLINE' },
+        StartAt: wrapName,
+        States: {
+          [wrapName]: {
+            Type: 'Parallel',
+            Branches: [inlineProcessor],
+            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: failedName }],
+            End: true,
+          },
+          [failedName]: { Type: 'Pass', Result: { [FAILED_MARKER]: true }, End: true },
+        },
+      },
+      ResultPath: `$.${LOCAL_RESULTS_FIELD}`,
+      Next: toleranceName,
+      ...catchers,
+    };
+    states[toleranceName] = {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::local:tolerance',
+      ...(state.Next !== undefined ? { Next: state.Next } : { End: true }),
+      ...catchers,
+    };
+    readers.push(readerName);
+    tolerances[toleranceName] = {
+      ...(typeof state.ToleratedFailurePercentage === 'number' && { percentage: state.ToleratedFailurePercentage }),
+      ...(typeof state.ToleratedFailureCount === 'number' && { count: state.ToleratedFailureCount }),
+    };
+  }
+  if (readers.length === 0) return { definition, readers, tolerances };
+  // Drop keys set to undefined above (JSON has none).
+  return { definition: JSON.parse(JSON.stringify({ ...definition, StartAt: startAt, States: states })) as Record<string, unknown>, readers, tolerances };
+}
+
+function redirectState(state: StateJson, redirect: (target: unknown) => unknown): StateJson {
+  const out: StateJson = { ...state };
+  if (out.Next !== undefined) out.Next = redirect(out.Next);
+  if (out.Default !== undefined) out.Default = redirect(out.Default);
+  if (Array.isArray(out.Choices)) out.Choices = (out.Choices as StateJson[]).map((c) => ({ ...c, Next: redirect(c.Next) }));
+  if (Array.isArray(out.Catch)) out.Catch = (out.Catch as StateJson[]).map((c) => ({ ...c, Next: redirect(c.Next) }));
+  return out;
+}
+
+/** The error a Distributed Map fails with when more children failed than it tolerates. */
+export class ExceedToleratedFailureThreshold extends Error {
+  override readonly name = 'States.ExceedToleratedFailureThreshold';
+}
+
+/**
+ * The local tolerance check of an inlined map: fails as a Distributed Map does
+ * when its failed children pass the threshold (no threshold: any failure),
+ * else answers the map's input as it was.
+ */
+export function checkTolerance(input: Record<string, unknown>, threshold: { readonly percentage?: number; readonly count?: number }): Record<string, unknown> {
+  const { [LOCAL_ITEMS_FIELD]: _items, [LOCAL_RESULTS_FIELD]: results, ...rest } = input;
+  const all = (results ?? []) as unknown[];
+  const failed = all.filter((r) => typeof r === 'object' && r !== null && (r as Record<string, unknown>)[FAILED_MARKER] === true).length;
+  const overPercentage = threshold.percentage !== undefined && all.length > 0 && (failed / all.length) * 100 > threshold.percentage;
+  const overCount = threshold.count !== undefined && failed > threshold.count;
+  const noThreshold = threshold.percentage === undefined && threshold.count === undefined && failed > 0;
+  if (overPercentage || overCount || noThreshold) throw new ExceedToleratedFailureThreshold(`${failed} of ${all.length} child executions failed`);
+  return rest;
 }

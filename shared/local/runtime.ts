@@ -18,6 +18,7 @@ import { OutboxMailer } from '../adapters/mail/outbox-mailer.js';
 import { LocalEventLog } from '../adapters/events/local-event-log.js';
 import { provisionBuckets, provisionTables, type BucketNames, type TableNames } from '../adapters/provision.js';
 import type { BucketFeatures } from '../adapters/s3/blob-store.js';
+import { S3SweepManifestStore } from '../adapters/s3/sweep-manifest-store.js';
 import type { ApiDeps } from '../app/api/contract.js';
 import { createApiHandler } from '../app/api/handler.js';
 import { composeRunDeps } from '../app/compose.js';
@@ -344,7 +345,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // A run's first chunk releases expired holds through the Hold workflow (started below).
     const baseHandlers = sweepHandlers(
       { ...runDeps, holdWork: { start: (input) => holdWork.start(input) } },
-      { stageBudgetMs: options.stageBudgetMs ?? 5_000, logger },
+      // Each run's groups go to the exports bucket, where the Distributed Map's (local) ItemReader reads them.
+      { stageBudgetMs: options.stageBudgetMs ?? 5_000, logger, manifests: new S3SweepManifestStore({ s3, bucket: LOCAL_BUCKET_NAMES.exports }) },
     );
     const sweeps = new LocalSweeps(runDeps, baseHandlers, logger);
     // An object created in the recordings or media bucket that no record points to (an upload URL used after its record went) is deleted.

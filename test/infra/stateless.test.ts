@@ -49,13 +49,15 @@ describe('the Sweep state machine', () => {
   const map = (definition.States as Json)['Sweep groups'];
   const states = map.ItemProcessor.States as Json;
 
-  it('lists tenants in groups, then sweeps the groups in a Map bounded by the profile concurrency', () => {
+  it('lists tenants in groups to a manifest, then sweeps the groups in a Distributed Map bounded by the profile concurrency', () => {
     expect(definition.StartAt).toBe('List tenants');
+    expect((definition.States as Json)['List tenants'].Parameters.Payload).toEqual({ 'runId.$': '$$.Execution.Name', 'request.$': '$' });
     expect((definition.States as Json)['List tenants'].Next).toBe('Sweep groups');
     expect(map.Type).toBe('Map');
-    expect(map.ItemsPath).toBe('$.groups');
+    expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    expect(map.ItemReader.Parameters).toEqual({ 'Bucket.$': '$.manifest.bucket', 'Key.$': '$.manifest.key' });
     expect(map.MaxConcurrency).toBe(loadProfile('voice').sweep.tenantConcurrency);
-    expect(map.ItemSelector).toMatchObject({ 'runId.$': '$$.Execution.Name', 'tenantIds.$': '$$.Map.Item.Value.tenantIds' });
+    expect(map.ItemSelector).toMatchObject({ 'runId.$': '$.runId', 'tenantIds.$': '$$.Map.Item.Value.tenantIds' });
   });
 
   it('runs the four stages in order between starting and finishing the runs of a group', () => {
@@ -145,7 +147,9 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
   it('lets the tenant lister only read control data', () => {
     const actions = s.actionsOf(s.sweep.listTenantsFunction);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:Query']));
-    expect(actions.filter((a) => /dynamodb:(Put|Delete|Update|BatchWrite)/.test(a) || a.startsWith('s3:') || a.startsWith('ses:'))).toEqual([]);
+    expect(actions.filter((a) => /dynamodb:(Put|Delete|Update|BatchWrite)/.test(a) || a.startsWith('ses:'))).toEqual([]);
+    // Its one write: the run's manifest of groups, in the exports bucket.
+    expect(capabilities(s, s.sweep.listTenantsFunction).filter((c) => /^(recordings|media|exports):/.test(c))).toEqual(['exports:put']);
   });
 
   it('lets the stage function delete records and blobs, but not write blobs or send mail', () => {
@@ -171,16 +175,18 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
     expect(arns).not.toContain('identity/*');
     const recordsTableId = s.lethe.stateful.getLogicalId(s.lethe.stateful.recordsTable.node.defaultChild as CfnElement);
     expect(JSON.stringify(statements)).not.toContain(recordsTableId);
-    expect(s.actionsOf(s.sweep.lifecycleFunction).filter((a) => a.startsWith('s3:'))).toEqual([]);
+    // It reads the run's manifest (exports bucket) to close the run, and touches no governed blob.
+    expect(capabilities(s, s.sweep.lifecycleFunction).filter((c) => /^(recordings|media|exports):/.test(c))).toEqual(['exports:read']);
   });
 
   const sweepGrants: [string, (sweep: Stateless['sweep']) => IFunction, string[]][] = [
-    ['tenant lister', (sweep) => sweep.listTenantsFunction, ['control:read', 'kms', 'secret:read', 'xray']],
+    ['tenant lister', (sweep) => sweep.listTenantsFunction, ['control:read', 'exports:put', 'kms', 'secret:read', 'xray']],
     [
       'stage function',
       (sweep) => sweep.stageFunction,
       [
         'control:read', 'control:write',
+        'events:put',
         // A run's first chunk releases the holds that expired since the last run.
         'hold:start',
         'keys:read', 'keys:write',
@@ -193,7 +199,7 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
         'xray',
       ],
     ],
-    ['lifecycle function', (sweep) => sweep.lifecycleFunction, ['control:read', 'control:write', 'kms', 'secret:read', 'ses:send', 'xray']],
+    ['lifecycle function', (sweep) => sweep.lifecycleFunction, ['control:read', 'control:write', 'events:put', 'exports:read', 'kms', 'secret:read', 'ses:send', 'xray']],
   ];
   it.each(sweepGrants)('grants the sweep %s exactly what its part of the sweep uses', (_, fnOf, expected) => {
     expect(capabilities(s, fnOf(s.sweep))).toEqual(expected);
@@ -212,6 +218,7 @@ describe.each(PROFILE_NAMES)('the %s stateless stack', (profile) => {
   it('lets the privacy worker do what the three kinds of request need, and nothing more', () => {
     expect(capabilities(s, s.lethe.stateless.privacy.workerFunction)).toEqual([
       'control:read', 'control:write',
+      'events:put',
       'exports:put', 'exports:read',
       'keys:read', 'keys:write',
       'kms',
