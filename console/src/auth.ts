@@ -30,7 +30,12 @@ export interface Session {
   readonly expiresAt: number;
 }
 
-export type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+/** sessionStorage, or anything with its three methods. */
+export interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
 
 const SESSION_KEY = 'lethe.session';
 const PENDING_KEY = 'lethe.pkce';

@@ -60,7 +60,8 @@ export function parseConfig(raw: unknown): ConsoleConfig {
 }
 
 export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<ConsoleConfig> {
-  const response = await fetchImpl('/config.json', { cache: 'no-store' });
+  // The server sends it with Cache-Control: no-store.
+  const response = await fetchImpl('/config.json');
   if (!response.ok) throw new ConfigError(`config.json: HTTP ${response.status}`);
   return parseConfig(await response.json());
 }
