@@ -323,6 +323,7 @@ const runBodies: fc.Arbitrary<BodyCase> = bodies(
 );
 
 const COMPLIANCE = token('ComplianceAdministrator', T);
+const SERVICE = token('Service', T, 'platform-backend');
 
 const FUZZ: Readonly<Record<string, RouteFuzz>> = {
   'PUT /v1/tenants/{t}': { params: { t: T }, body: { name: 'Acme', adminEmails: ['a@acme.example'] }, badBodies: tenantBodies(), unknownIdIsHarmless: false, tokens: [SUPER] },
@@ -342,6 +343,8 @@ const FUZZ: Readonly<Record<string, RouteFuzz>> = {
   'POST /v1/tenants/{t}/communication-records/anonymize': { params: { t: T }, body: { type: 'message', id: `${CONV}-m1`, conversationId: CONV }, badBodies: anonymizeBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
   'POST /v1/tenants/{t}/admin-activity-logs/delete': { params: { t: T }, body: { actor: 'nobody' }, badBodies: adminLogDeleteBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
   'POST /v1/tenants/{t}/privacy-requests/preview': { params: { t: T }, body: { kind: 'erasure', filter: { botId: 'bot-1' } }, badBodies: previewBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
+  // A platform service's ingest (issue 13): the same body, its own token.
+  'POST /v1/service/tenants/{t}/records': { params: { t: T }, body: { records: [{ type: 'customer', id: 'x', lastContactAt: daysAgo(1) }] }, badBodies: ingestBodies(), unknownIdIsHarmless: true, tokens: [SERVICE] },
 };
 
 /** A path segment that is not a valid id (raw, or percent-encoded so it stays one segment). */
@@ -409,6 +412,21 @@ const MUTATING = ROUTES.filter((r) => r.method !== 'GET');
 /** Read routes added with issue 11, fuzzed the same way (any body, a bad query or path). */
 const READS: Readonly<Record<string, RouteFuzz>> = {
   'GET /v1/tenants/{t}/admin-activity-logs': { params: { t: T }, badBodies: anyBody, unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
+  // The reads of issue 13, for admins and, under /v1/service/, for a platform service.
+  ...Object.fromEntries(
+    (
+      [
+        ['/customers/{id}', { t: T, id: C }],
+        ['/customers/{id}/timeline', { t: T, id: C }],
+        ['/conversations/{id}', { t: T, id: CONV }],
+        ['/conversations/{id}/attachments/{attachmentId}', { t: T, id: CONV, attachmentId: `${CONV}-att` }],
+        ['/calls/{id}', { t: T, id: `${C}-call` }],
+      ] as const
+    ).flatMap(([path, params]) => [
+      [`GET /v1/tenants/{t}${path}`, { params, badBodies: anyBody, unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] }],
+      [`GET /v1/service/tenants/{t}${path}`, { params, badBodies: anyBody, unknownIdIsHarmless: true, tokens: [SERVICE] }],
+    ]),
+  ),
 };
 
 describe('malformed requests to mutating routes', () => {
