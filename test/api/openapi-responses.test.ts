@@ -317,6 +317,47 @@ describe('one attachment, admin activity logs, one record anonymised, a bulk era
   });
 });
 
+describe('reads of a customer, her timeline, a conversation, an attachment and a call (admins and services)', () => {
+  const SERVICE = token('Service', T, 'platform-backend');
+
+  it.each([
+    ['an admin', '/v1/tenants', COMPLIANCE],
+    ['a service', '/v1/service/tenants', SERVICE],
+  ] as const)('answer %s reading fresh records, a tombstone, a deleted recording, a page, a bad cursor and unknown ids as documented', async (_who, base, reader) => {
+    const c = await customer();
+    const get = (path: string, query?: Record<string, string>) => call({ method: 'GET', path: `${base}/${T}${path}`, token: reader, ...(query !== undefined && { query }) });
+    await call({ method: 'DELETE', path: `/v1/tenants/${T}/conversations/${c.id}-conv/messages/${c.id}-conv-m1`, token: COMPLIANCE });
+    await call({ method: 'DELETE', path: `/v1/tenants/${T}/calls/${c.id}-call/recording`, token: COMPLIANCE });
+
+    const answers = [
+      await get(`/customers/${c.id}`),
+      await get(`/customers/${c.id}/timeline`, { limit: '1' }),
+      await get(`/conversations/${c.id}-conv`, { limit: '1' }),
+      await get(`/conversations/${c.id}-conv`),
+      await get(`/conversations/${c.id}-conv/attachments/${c.id}-conv-in`),
+      await get(`/calls/${c.id}-call`),
+    ];
+    const refusals = [
+      await get(`/customers/${c.id}/timeline`, { cursor: 'nope' }),
+      await get('/customers/nobody-here'),
+      await get('/conversations/nobody-here'),
+      await get(`/conversations/${c.id}-conv/attachments/nothing`),
+      await get('/calls/nobody-here'),
+    ];
+
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(answers[1]?.body.nextCursor).toBeDefined();
+    expect(answers[3]?.body.messages).toContainEqual({ id: `${c.id}-conv-m1`, sentAt: daysAgo(20, 1), deleted: true, text: 'This item has been deleted' });
+    expect(refusals.map((a) => a.status)).toEqual([400, 404, 404, 404, 404]);
+  });
+
+  it('answer a service ingesting as documented', async () => {
+    const answer = await call({ method: 'POST', path: `/v1/service/tenants/${T}/records`, token: SERVICE, body: { records: [{ type: 'customer', id: 'svc-ingested', lastContactAt: daysAgo(1) }] } });
+
+    expect(answer.status).toBe(200);
+  });
+});
+
 describe('deletion runs and audit events', () => {
   it('answer starting, listing and reading a run, an unknown run and a page of events as documented', async () => {
     const started = await call({ method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, body: { dryRun: true }, token: ADMIN });
