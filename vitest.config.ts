@@ -18,6 +18,8 @@ export default defineConfig({
       // Only that notice goes; every other warning, the SDK's included, still prints. Child processes
       // the tests spawn (local mode, the CLI) inherit it with the rest of this environment.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // The CLI's session directory (`lethe login`): never the developer's own, so no test talks to a deployed stack.
+      LETHE_CONFIG_DIR: '/nonexistent/lethe-tests',
     },
   },
 });

@@ -41,7 +41,7 @@ export class CliError extends Error {
 
 /** How to get a token, for messages about a missing or refused one. */
 export const TOKEN_HINT =
-  'local mode: export LETHE_TOKEN=$(npx lethe token --tenant <t> --role ComplianceAdministrator); deployed: sign in again for a new ID token';
+  'local mode: export LETHE_TOKEN=$(npx lethe token --tenant <t> --role ComplianceAdministrator); deployed: npx lethe login';
 
 export interface GlobalOptions {
   readonly endpoint: string;

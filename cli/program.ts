@@ -8,6 +8,7 @@ import { CliError, DEFAULT_ENDPOINT, processOutput, TOKEN_HINT, UsageError, type
 import { conversationCommand, customersCommand, messageCommand, recordingCommand } from './customers.js';
 import { seedCommand, tenantsCommand, tokenCommand } from './data.js';
 import { recordsCommand } from './ingest.js';
+import { loginCommand, logoutCommand, useStoredSession } from './login.js';
 import { auditCommand, holdCommand, privacyCommand, runsCommand, sweepCommand } from './operations.js';
 import { policyCommand } from './policy.js';
 import { adminLogsCommand, anonymizeCommand, attachmentCommand, privacyPreviewCommand } from './records.js';
@@ -39,7 +40,12 @@ export function buildProgram(output: Output = processOutput, json = false): Comm
     },
   };
 
+  // With no --token / LETHE_TOKEN, a command uses the session `lethe login` stored (refreshed when expired).
+  program.hook('preAction', (_program, action) => useStoredSession(program, action));
+
   for (const command of [
+    loginCommand(output),
+    logoutCommand(output),
     tokenCommand(output),
     policyCommand(output),
     holdCommand(output),
