@@ -78,6 +78,7 @@ export function createLetheClient(options: LetheClientOptions): LetheClient {
 
 /** Sets `Authorization: Bearer <token>` on every request. */
 export function bearerMiddleware(token: string | (() => string | Promise<string>)): Middleware {
+  if (typeof token !== 'function' && (typeof token !== 'string' || token.trim() === '')) throw new TypeError('auth.bearer: a token (or a function giving one) is required');
   return {
     onRequest: async ({ request }) => {
       request.headers.set('authorization', `Bearer ${typeof token === 'string' ? token : await token()}`);
