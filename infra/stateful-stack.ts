@@ -7,6 +7,7 @@ import { CONTROL_TABLE, KEYS_TABLE, RECORDS_TABLE } from '../shared/adapters/tab
 import type { PlatformPolicy } from '../shared/domain/policy.js';
 import { BlobBuckets } from './constructs/blob-buckets.js';
 import { LetheEncryptionKey } from './constructs/encryption-key.js';
+import { DeletionEventBus } from './constructs/event-bus.js';
 import { LetheTable, MAX_PITR_PERIOD_DAYS } from './constructs/lethe-table.js';
 
 export interface StatefulStackProps extends StackProps {
@@ -59,6 +60,8 @@ export class StatefulStack extends Stack {
   readonly keys: LetheTable;
   /** The bucket construct, for least-privilege grants (`grantRead`, `grantPut`, `grantDelete`, `grantLegalHold` …). */
   readonly blobs: BlobBuckets;
+  /** The bus of deletion events (with its replay archive): subscribers' rules outlive the stateless stack. */
+  readonly events: DeletionEventBus;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     const { platformPolicy, pointInTimeRecoveryPeriodDays, removalPolicy, deletionProtection, accessLogRetentionDays, ...stackProps } =
@@ -109,5 +112,6 @@ export class StatefulStack extends Stack {
     this.recordingsBucket = this.blobs.bucket('recordings');
     this.mediaBucket = this.blobs.bucket('media');
     this.exportsBucket = this.blobs.bucket('exports');
+    this.events = new DeletionEventBus(this, 'DeletionEvents', { eventBusName: `lethe-${platformPolicy.profile}-events`, removalPolicy: removal });
   }
 }

@@ -3,8 +3,8 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { GUARDED_BUCKETS } from '../shared/app/blob-guard.js';
 import type { PlatformPolicy } from '../shared/domain/policy.js';
-import { actionRolesOf } from '../shared/domain/roles.js';
 import { acknowledge } from './acknowledgements.js';
+import { actionRolesOf } from '../shared/domain/roles.js';
 import { AdminApi, type AdminApiProps } from './constructs/admin-api.js';
 import { AdminConsole } from './constructs/admin-console.js';
 import { BlobGuardService } from './constructs/blob-guard-service.js';
@@ -94,6 +94,7 @@ export class StatelessStack extends Stack {
       operatorEmails: props.operatorEmails,
       mailFrom: props.mailFrom,
       stageBudget: props.stageBudget ?? Duration.minutes(4),
+      eventBus: stateful.events.bus,
     });
 
     this.sweep = new SweepService(this, 'SweepService', { runtime: this.runtime, manifestBucket: stateful.exportsBucket });

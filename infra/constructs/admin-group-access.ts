@@ -43,6 +43,7 @@ export const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
       },
     },
     readsReferenceSecret: true,
+    publishesEvents: true,
   },
   holds: {
     description: 'creates, lists and releases legal holds',
@@ -50,6 +51,7 @@ export const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
     // Applying and releasing run in the Hold workflow, not in the request.
     starts: ['hold'],
     readsReferenceSecret: true,
+    publishesEvents: true,
   },
   customers: {
     description:
@@ -69,6 +71,8 @@ export const GROUP_ACCESS: Readonly<Record<AdminApiGroup, GroupAccess>> = {
     // The reference secret also keys the download links' signatures.
     readsReferenceSecret: true,
     starts: ['deletion'],
+    // Manual deletions' RecordsDeleted and KeysShredded.
+    publishesEvents: true,
   },
   ingest: {
     description: 'writes batches of typed records and their blobs',

@@ -26,6 +26,7 @@ export const DELETION_WORKER_ACCESS = {
   },
   readsReferenceSecret: true,
   sendsMail: true,
+  publishesEvents: true,
 } as const satisfies FunctionAccess;
 
 export interface DeletionServiceProps {

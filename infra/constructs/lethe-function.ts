@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -93,6 +94,11 @@ export interface StateMachineBinding {
 
 export interface ShreddingKeyBinding {
   /** Variable that carries the key's ARN (e.g. `SHREDDING_KEY_ARN`). */
+  readonly envVar: string;
+}
+
+export interface EventBusBinding {
+  /** Variable that carries the bus's name (`EVENT_BUS_NAME`). */
   readonly envVar: string;
 }
 
@@ -231,6 +237,12 @@ export class LetheFunction extends Construct {
         },
       }),
     );
+  }
+
+  /** Tells the function the deletion events bus's name and lets it put events on that bus only. */
+  bindEventBus(bus: IEventBus, binding: EventBusBinding): void {
+    this.setVariable(binding.envVar, bus.eventBusName);
+    bus.grantPutEventsTo(this.function);
   }
 
   /** Tells the function a base URL (e.g. the API's, for the links it builds); no grant. */

@@ -1,4 +1,5 @@
 import type { Duration } from 'aws-cdk-lib';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -7,6 +8,7 @@ import type { BucketName } from '../../shared/domain/catalog.js';
 import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import { ValidationError } from '../errors.js';
 import type { BlobBuckets } from './blob-buckets.js';
+import { EVENT_BUS_VARIABLE } from './event-bus.js';
 import { LetheFunction, type BucketGrant, type LetheFunctionProps } from './lethe-function.js';
 import type { DataAccess, LetheTable } from './lethe-table.js';
 
@@ -94,6 +96,12 @@ export interface FunctionAccess {
    * @default false
    */
   readonly buildsDownloadLinks?: boolean;
+  /**
+   * Publishes deletion events: told the bus's name (`EVENT_BUS_NAME`) and
+   * granted `events:PutEvents` on that bus only (DESIGN.md §4).
+   * @default false
+   */
+  readonly publishesEvents?: boolean;
 }
 
 export interface LetheRuntimeProps {
@@ -112,6 +120,11 @@ export interface LetheRuntimeProps {
   readonly mailFrom: string;
   /** Time one sweep stage chunk works before handing back a continuation. */
   readonly stageBudget: Duration;
+  /**
+   * The bus deletion events go to; required once a function publishes.
+   * @default - none: no function may publish
+   */
+  readonly eventBus?: IEventBus;
 }
 
 /**
@@ -166,6 +179,10 @@ export class LetheRuntime {
     fn.bindMailSender(this.props.mailFrom, { envVar: MAIL_FROM_VARIABLE, access: access.sendsMail === true ? 'send' : 'none' });
     if (seals) fn.bindShreddingKey(this.props.shreddingKey, { envVar: SHREDDING_KEY_VARIABLE });
     if (access.buildsDownloadLinks === true) this.tellApiUrl(fn);
+    if (access.publishesEvents === true) {
+      if (this.props.eventBus === undefined) throw new ValidationError('publishesEvents: the runtime has no event bus (LetheRuntimeProps.eventBus)', fn);
+      fn.bindEventBus(this.props.eventBus, { envVar: EVENT_BUS_VARIABLE });
+    }
   }
 
   /**

@@ -37,6 +37,8 @@ export const PRIVACY_WORKER_ACCESS = {
   sendsMail: true,
   // An access export's link is a download link of the API.
   buildsDownloadLinks: true,
+  // RecordsDeleted, SubjectErased, SubjectAnonymised, KeysShredded.
+  publishesEvents: true,
 } as const satisfies FunctionAccess;
 
 export interface PrivacyServiceProps {

@@ -40,12 +40,16 @@ export const SWEEP_ACCESS = {
       media: { access: ['delete'], objectUse: GOVERNED_OBJECTS },
     },
     readsReferenceSecret: true,
+    // RecordsDeleted, KeysShredded, HoldReleased (expired holds).
+    publishesEvents: true,
   },
   lifecycle: {
     tables: { control: { access: 'readWrite' } },
     buckets: { exports: { access: ['read'], objectUse: SWEEP_MANIFESTS } },
     readsReferenceSecret: true,
     sendsMail: true,
+    // RunCompleted, KeysShredded (epoch keys).
+    publishesEvents: true,
   },
 } as const satisfies Record<string, FunctionAccess>;
 

@@ -319,7 +319,8 @@ describe('the admin API functions', () => {
   it('gives every function the sweep functions\' environment', () => {
     // The stage function's Hold state machine (to release expired holds) is its own, as each API function's workflows are.
     // The shredding key is told only to the functions that touch records (test/infra/shredding.test.ts).
-    const { HOLD_STATE_MACHINE_ARN: _hold, SHREDDING_KEY_ARN: _key, ...sweepEnv } = b.resources[b.logicalId(b.stack.sweep.stageFunction)]!.Properties.Environment.Variables as Json;
+    // The events bus is told only to the functions that publish (test/events/event-bus-infra.test.ts).
+    const { HOLD_STATE_MACHINE_ARN: _hold, SHREDDING_KEY_ARN: _key, EVENT_BUS_NAME: _bus, ...sweepEnv } = b.resources[b.logicalId(b.stack.sweep.stageFunction)]!.Properties.Environment.Variables as Json;
     for (const group of everyGroup) {
       const env = b.resources[b.logicalId(fn(group))]!.Properties.Environment.Variables as Json;
       expect(env, group).toMatchObject(sweepEnv);
@@ -348,12 +349,12 @@ describe('the admin API functions', () => {
   const expected: Record<AdminApiGroup, string[]> = {
     tenants: ['control:read', 'control:write', 'kms', 'secret:read', 'xray'],
     // Whatever reads or writes records opens or seals their personal fields: keys table and shredding key with them.
-    policy: ['control:read', 'control:write', 'kms', ...SEALS, 'records:read', 'secret:read', 'xray'],
+    policy: ['control:read', 'control:write', 'events:put', 'kms', ...SEALS, 'records:read', 'secret:read', 'xray'],
     // Applying and releasing run in the Hold workflow: the function stores the hold and starts it.
-    holds: ['control:read', 'control:write', 'hold:start', 'kms', 'secret:read', 'xray'],
+    holds: ['control:read', 'control:write', 'events:put', 'hold:start', 'kms', 'secret:read', 'xray'],
     // What a DELETE cannot finish in its time goes on in the Deletion workflow, which it starts.
     customers: [
-      'control:read', 'control:write', 'deletion:start', 'kms',
+      'control:read', 'control:write', 'deletion:start', 'events:put', 'kms',
       // Download links: the route reads and opens recordings, media and access exports.
       'exports:read',
       'media:delete', 'media:listVersions', 'media:read',
@@ -404,7 +405,7 @@ describe('the admin API functions', () => {
   it('grants the deletion worker what finishing a manual deletion uses (records, blob deletes, control, mail), and lets it start nothing', () => {
     expect(capabilitiesOf(b, b.stack.deletions.workerFunction)).toEqual(
       [
-        'control:read', 'control:write', 'kms',
+        'control:read', 'control:write', 'events:put', 'kms',
         'media:delete', 'media:listVersions',
         'recordings:delete', 'recordings:listVersions',
         'records:read', 'records:write', 'secret:read', 'ses:send', 'xray', ...SEALS,

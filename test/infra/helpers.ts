@@ -96,6 +96,7 @@ export function capabilitiesOf(lethe: LetheApp, resources: Readonly<Record<strin
     ['deletion', logicalIdOf(stateless.deletions.stateMachine)],
     ['secret', logicalIdOf(stateless.referenceSecret)],
     ['ses', ':ses:'],
+    ['events', exported(stateful.events.bus.eventBusArn)],
   ];
   const kinds: [RegExp, string][] = [
     [/^dynamodb:(BatchGetItem|GetRecords|GetShardIterator|Query|GetItem|Scan|ConditionCheckItem|DescribeTable)$/, 'read'],
@@ -108,6 +109,7 @@ export function capabilitiesOf(lethe: LetheApp, resources: Readonly<Record<strin
     [/^states:StartExecution$/, 'start'],
     [/^secretsmanager:(GetSecretValue|DescribeSecret)$/, 'read'],
     [/^ses:SendEmail$/, 'send'],
+    [/^events:PutEvents$/, 'put'],
   ];
   const shreddingKey = exported(stateful.shreddingKey.keyArn);
   const found = new Set<string>();
