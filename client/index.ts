@@ -5,8 +5,9 @@
  * SigV4 with IAM credentials (the `/v1/service/…` routes of a deployed stack;
  * credentials from the AWS SDK's default provider chain unless given), or a
  * bearer token (local mode's `lethe token`, or an admin's ID token). Answers of
- * 429 and 5xx, and network failures, are retried with exponential backoff and
- * jitter (`Retry-After` honoured); `pages` walks a paged route's cursors.
+ * 429 are retried with exponential backoff and jitter (`Retry-After`
+ * honoured), and so are 5xx and network failures of requests that may be
+ * repeated; `pages` walks a paged route's cursors.
  *
  *   const lethe = createLetheClient({ baseUrl, auth: { bearer: token } });
  *   const { data, error } = await lethe.api.GET('/v1/service/tenants/{t}/calls/{id}', { params: { path: { t, id } } });
@@ -63,6 +64,18 @@ export interface LetheClient {
 
 /** Statuses worth another attempt: throttled, or the server (or API Gateway) failed. */
 const RETRIED_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
+/**
+ * Whether a failed attempt (5xx, network error) may be sent again: it may have
+ * done its work before failing, so only where doing it twice does nothing more —
+ * idempotent methods, ingest (all or nothing, same keys overwritten) and a
+ * request with an `Idempotency-Key` (privacy requests). A 429 was refused
+ * before any work and is always tried again.
+ */
+function repeatable(request: Request): boolean {
+  return IDEMPOTENT_METHODS.has(request.method.toUpperCase()) || request.headers.has('idempotency-key') || /\/records$/u.test(new URL(request.url).pathname);
+}
 
 /** A client of Lethe's API. */
 export function createLetheClient(options: LetheClientOptions): LetheClient {
@@ -160,8 +173,9 @@ function retryAfterMs(response: Response, now: number): number | undefined {
 }
 
 /**
- * A fetch that tries again on 429, 5xx and network errors: up to `retries`
- * more times, waiting a random time up to `baseDelayMs × 2^attempt` (at most
+ * A fetch that tries again on 429, and on 5xx and network errors where the
+ * request is repeatable (see `repeatable`): up to `retries` more times,
+ * waiting a random time up to `baseDelayMs × 2^attempt` (at most
  * `maxDelayMs`), or what `Retry-After` asks when longer.
  */
 export function retryingFetch(
@@ -173,17 +187,18 @@ export function retryingFetch(
   const base = options.baseDelayMs ?? 200;
   const max = options.maxDelayMs ?? 10_000;
   return async (request) => {
+    const mayRepeat = repeatable(request);
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= retries;
       let response: Response;
       try {
         response = await fetchFn(last ? request : request.clone());
       } catch (error) {
-        if (last) throw error;
+        if (last || !mayRepeat) throw error;
         await wait(Math.random() * Math.min(max, base * 2 ** attempt));
         continue;
       }
-      if (last || !RETRIED_STATUSES.has(response.status)) return response;
+      if (last || !RETRIED_STATUSES.has(response.status) || (response.status !== 429 && !mayRepeat)) return response;
       const asked = retryAfterMs(response, Date.now());
       const backoff = Math.random() * Math.min(max, base * 2 ** attempt);
       await response.body?.cancel();

@@ -213,7 +213,7 @@ describe('retries', () => {
     expect(server.calls()).toBe(1);
   });
 
-  it('sends a POST body again on a retry', async () => {
+  it('sends an ingest body again on a retry after a 502', async () => {
     const bodies: string[] = [];
     let calls = 0;
     const fetchFn = async (request: Request) => {
@@ -222,8 +222,20 @@ describe('retries', () => {
       return new Response('{}', { status: calls === 1 ? 502 : 200 });
     };
 
-    await retryingFetch(fetchFn, {}, async () => undefined)(new Request('http://127.0.0.1/x', { method: 'POST', body: '{"a":1}' }));
+    await retryingFetch(fetchFn, {}, async () => undefined)(new Request('http://127.0.0.1/v1/service/tenants/acme/records', { method: 'POST', body: '{"a":1}' }));
 
     expect(bodies).toEqual(['{"a":1}', '{"a":1}']);
+  });
+
+  it('does not repeat a POST that may have done its work (a 503 on a new legal hold), but does after a 429', async () => {
+    const failed = answering([503, 200]);
+    const throttled = answering([429, 200]);
+    const hold = () => new Request('http://127.0.0.1/v1/tenants/acme/legal-holds', { method: 'POST', body: '{}' });
+
+    const once = await retryingFetch(failed.fetchFn, {}, async () => undefined)(hold());
+    const again = await retryingFetch(throttled.fetchFn, {}, async () => undefined)(hold());
+
+    expect([once.status, failed.calls()]).toEqual([503, 1]);
+    expect([again.status, throttled.calls()]).toEqual([200, 2]);
   });
 });
