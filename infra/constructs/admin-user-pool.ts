@@ -137,8 +137,9 @@ export class AdminUserPool extends Construct {
     this.loginClient = this.userPool.addClient('LoginClient', {
       // A browser and a CLI keep no secret: a public client, whose codes only the PKCE verifier redeems.
       generateSecret: false,
-      // No SRP or password flow of its own: it signs in through the managed login only (refresh tokens still work).
-      authFlows: { userSrp: false },
+      // The managed login offers the sign-in methods the client allows: SRP (the password never leaves the
+      // browser in clear), then the pool's required TOTP; no plain-password, custom or choice-based flow.
+      authFlows: { userSrp: true },
       oAuth: {
         flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
         scopes: [...LOGIN_SCOPES],

@@ -193,7 +193,8 @@ describe('the console and CLI app client', () => {
     expect(client.AllowedOAuthFlows).toEqual(['code']);
     expect(client.AllowedOAuthFlowsUserPoolClient).toBe(true);
     expect(client.GenerateSecret).toBe(false);
-    expect(client.ExplicitAuthFlows).toEqual(['ALLOW_REFRESH_TOKEN_AUTH']);
+    // What the managed login may offer: SRP (then the pool's TOTP), and refreshing; no plain password or custom flow.
+    expect([...client.ExplicitAuthFlows].sort()).toEqual(['ALLOW_REFRESH_TOKEN_AUTH', 'ALLOW_USER_SRP_AUTH']);
     expect(client.SupportedIdentityProviders).toEqual(['COGNITO']);
   });
 
