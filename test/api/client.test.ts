@@ -7,8 +7,13 @@
  * SigV4 signing is checked against AWS's published known answer; retries and
  * backoff with a fetch that answers 429 and 503.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLetheClient, pages, retryingFetch, sigV4Signer, signRequest, unwrap, type LetheClient } from '../../client/index.js';
 import { signDevToken, toAuthorizerClaims, verifyDevToken } from '../../shared/local/dev-token.js';
@@ -115,6 +120,16 @@ describe('a platform service through the client, in local mode', () => {
 
     expect(answer.response.status).toBe(403);
     expect(answer.error).toMatchObject({ error: { code: 'forbidden' } });
+  });
+});
+
+describe('the types', () => {
+  it("are openapi.json's, as npm run client:types writes them (run it after npm run openapi)", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'lethe-client-')), 'schema.d.ts');
+
+    await promisify(execFile)(process.execPath, ['node_modules/openapi-typescript/bin/cli.js', 'openapi.json', '-o', out]);
+
+    expect(await readFile('client/schema.d.ts', 'utf8')).toBe(await readFile(out, 'utf8'));
   });
 });
 
