@@ -50,6 +50,8 @@ export async function keyCensus(h: Harness, stage: Stage): Promise<KeyCensus> {
       if (sk === 'KEK') keks += 1;
       else if (sk === 'SUBJECT' && pk.startsWith('K#')) subjects.add(pk.slice(2));
       else if (pk.endsWith('#EPOCHS') && sk.startsWith('~')) markers += 1;
+      // A key's own row (`<name>!<kid>`) beside its name row: one key.
+      else if (sk.includes('!')) continue;
       else if (pk.endsWith('#EPOCHS')) epochs.add(`${pk.split('#')[1] ?? ''}\u0000${sk}`);
     }
     start = page.LastEvaluatedKey;

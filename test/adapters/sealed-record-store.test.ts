@@ -150,6 +150,19 @@ describe('SealedRecordStore', () => {
     expect((await reader.get(again))?.data).toEqual({ notes: 'back again' });
   });
 
+  it('keeps readable what two writers sealed under keys they made for one new customer at the same moment', async () => {
+    const t = tenant();
+    const writers = [0, 1].map(() => new SealedRecordStore({ inner: stores.records, keys: new KeyStore({ doc: stores.doc, tableName: stores.tableNames.keys, wrapper }) }));
+    const items = [0, 1].map((i) => recordItem({ tenantId: t, subjectId: 'c1', id: `conv${i}`, data: { notes: `writer ${i}` } }));
+    await Promise.all(writers.map((writer, i) => writer.putBatch([items[i] as RecordItem])));
+    for (const [i, item] of items.entries()) expect((await sealed.get(item))?.data).toEqual({ notes: `writer ${i}` });
+    // An erasure destroys every key made for the subject.
+    await sealed.deleteBatch(items);
+    expect(await sealed.shredSubject(keys.subjectPk(t, 'c1'))).toBe(true);
+    const left = ((await stores.doc.send(new ScanCommand({ TableName: stores.tableNames.keys, ConsistentRead: true }))).Items ?? []).filter((row) => row.pk === `K#${keys.subjectPk(t, 'c1')}`);
+    expect(left).toEqual([]);
+  });
+
   const CUTOFFS = new Map([['conversation' as const, new Date('2024-06-01T00:00:00.000Z')]]);
   const onDay = (t: string, subjectId: string, id: string, hour: string, notes: string) =>
     recordItem({ tenantId: t, subjectId, id, clockStart: `2024-01-01T${hour}:00:00.000Z`, data: { notes } });

@@ -30,7 +30,7 @@
  * return value of the seal and open helpers' callers, and is never logged.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readChunk, writeChunk, BATCH_GET_MAX, BATCH_WRITE_MAX } from '../dynamodb/batch.js';
 import { dataKey } from './envelope.js';
 import { chunk, errorName, mapConcurrent, retryOptions, type RetryOptions } from '../retry.js';
@@ -96,9 +96,7 @@ export interface WriteKey extends KeyMaterial {
 /** The partition family and day of an epoch (`<partition>#<day>`, or a late key's `<partition>#<day>@<marker>`). */
 export function splitEpoch(epoch: string): { readonly partition: string; readonly day: string } {
   const at = epoch.lastIndexOf('#');
-  const rest = epoch.slice(at + 1);
-  const late = rest.indexOf('@');
-  return { partition: epoch.slice(0, at), day: late < 0 ? rest : rest.slice(0, late) };
+  return { partition: epoch.slice(0, at), day: epoch.slice(at + 1, at + 11) };
 }
 
 function markerOf(row: Record<string, unknown> | undefined): RetireMarker | undefined {
@@ -129,13 +127,41 @@ export const keyRows = {
 };
 
 const RETIRE_MARKER = '~RETIRE#';
+/** Between a key's name and its id in the sort key of the key's own row. */
+const KID_SEPARATOR = '!';
 
+/**
+ * The row naming a key (subject `SUBJECT`, epoch `<partition>#<day>`): the
+ * current key to seal under, which a writer finds with one read.
+ */
 export function rowOf(ref: KeyRef): { readonly pk: string; readonly sk: string } {
   return ref.kind === 'subject' ? keyRows.subject(ref.subjectPk) : keyRows.epoch(ref.tenantId, ref.epoch);
 }
 
+/**
+ * The key's own row (`<name>!<kid>`), which what it sealed is opened by. A key
+ * is made as both rows at once, with a batch write: two writers making one
+ * name's key together each keep their own, and the name points to one of them.
+ * Rows made before there were own rows have only their name row.
+ */
+export function kidRowOf(ref: KeyRef, kid: string): { readonly pk: string; readonly sk: string } {
+  const name = rowOf(ref);
+  return { pk: name.pk, sk: `${name.sk}${KID_SEPARATOR}${kid}` };
+}
+
+/** The name row's sort key of a row (itself, or its name's for a key's own row). */
+function nameSk(sk: string): string {
+  const at = sk.indexOf(KID_SEPARATOR);
+  return at < 0 ? sk : sk.slice(0, at);
+}
+
 export function rowKey(row: { readonly pk: string; readonly sk: string }): string {
   return `${row.pk}\u0000${row.sk}`;
+}
+
+/** A key by name and id, as readers hold it. */
+function cacheKey(ref: KeyRef, kid: string): string {
+  return `${rowKey(rowOf(ref))}\u0000${kid}`;
 }
 
 export class KeyStore {
@@ -209,18 +235,22 @@ export class KeyStore {
       if (target !== ref) late.push(target);
     }
     if (late.length > 0) for (const [k, row] of await this.readRows(late.map(rowOf))) rows.set(k, row);
-    const made = new Map<string, Promise<KeyMaterial>>();
+    // What does not exist yet is made, every key at once in batch writes.
+    const absent = new Map<string, KeyRef>();
+    for (const target of targets.values()) if (!rows.has(rowKey(rowOf(target)))) absent.set(rowKey(rowOf(target)), target);
+    if (absent.size > 0) for (const row of await this.create([...absent.values()])) rows.set(rowKey(row), row);
+    const materials = new Map<string, Promise<KeyMaterial>>();
     await mapConcurrent([...targets], 8, async ([k, target]) => {
       const tk = rowKey(rowOf(target));
-      let pending = made.get(tk);
+      let pending = materials.get(tk);
       if (pending === undefined) {
         pending = (async () => {
-          const row = rows.get(tk) ?? (await this.create(target));
+          const row = rows.get(tk) as KeyRow;
           const material = { kid: row.kid, key: await this.unwrapRow(target.tenantId, row) };
-          this.cache.set(tk, { material, until: this.now() + this.cacheMs });
+          this.cache.set(cacheKey(target, row.kid), { material, until: this.now() + this.cacheMs });
           return material;
         })();
-        made.set(tk, pending);
+        materials.set(tk, pending);
       }
       const key = { ...(await pending), ref: target };
       out.set(k, key);
@@ -245,10 +275,10 @@ export class KeyStore {
     return key;
   }
 
-  /** Forgets every unwrapped copy of a row's key (it was just destroyed here). */
+  /** Forgets every unwrapped copy of a name's keys (destroyed here, or found destroyed). */
   private forget(row: { readonly pk: string; readonly sk: string }): void {
-    const k = rowKey(row);
-    this.cache.delete(k);
+    const k = rowKey({ pk: row.pk, sk: nameSk(row.sk) });
+    for (const cached of this.cache.keys()) if (cached.startsWith(`${k}\u0000`)) this.cache.delete(cached);
     for (const [asked, entry] of this.writeCache) if (asked === k || rowKey(rowOf(entry.key.ref)) === k) this.writeCache.delete(asked);
   }
 
@@ -269,26 +299,36 @@ export class KeyStore {
    */
   async forRead(wanted: readonly { readonly ref: KeyRef; readonly kid: string }[]): Promise<Map<string, KeyMaterial>> {
     const out = new Map<string, KeyMaterial>();
-    const missing = new Map<string, KeyRef>();
+    const missing = new Map<string, { readonly ref: KeyRef; readonly kid: string }>();
     const now = this.now();
-    for (const { ref, kid } of wanted) {
-      const k = rowKey(rowOf(ref));
-      const cached = this.cache.get(k);
-      if (cached !== undefined && cached.until > now && cached.material.kid === kid) out.set(k, cached.material);
-      else missing.set(k, ref);
+    for (const w of wanted) {
+      const k = rowKey(rowOf(w.ref));
+      const cached = this.cache.get(cacheKey(w.ref, w.kid));
+      if (cached !== undefined && cached.until > now) out.set(k, cached.material);
+      else missing.set(k, w);
     }
     if (missing.size === 0) return out;
-    const rows = await this.readRows([...missing.values()].map(rowOf));
-    await mapConcurrent([...missing], 8, async ([k, ref]) => {
-      const row = rows.get(k);
-      if (row === undefined) {
-        this.cache.delete(k);
-        return;
-      }
-      const material = { kid: row.kid, key: await this.unwrapRow(ref.tenantId, row) };
-      this.cache.set(k, { material, until: this.now() + this.cacheMs });
+    const rows = await this.rowsOfKids([...missing.values()]);
+    await mapConcurrent([...missing], 8, async ([k, { ref, kid }]) => {
+      const row = rows.get(cacheKey(ref, kid));
+      if (row === undefined) return;
+      const material = { kid, key: await this.unwrapRow(ref.tenantId, row) };
+      this.cache.set(cacheKey(ref, kid), { material, until: this.now() + this.cacheMs });
       out.set(k, material);
     });
+    return out;
+  }
+
+  /** The stored rows of keys named by id: each key's own row, else (made before own rows) its name row if it names that id. */
+  private async rowsOfKids(wanted: readonly { readonly ref: KeyRef; readonly kid: string }[]): Promise<Map<string, KeyRow>> {
+    const rows = await this.readRows(wanted.flatMap((w) => [kidRowOf(w.ref, w.kid), rowOf(w.ref)]));
+    const out = new Map<string, KeyRow>();
+    for (const w of wanted) {
+      const own = rows.get(rowKey(kidRowOf(w.ref, w.kid)));
+      const named = rows.get(rowKey(rowOf(w.ref)));
+      const row = own ?? (named?.kid === w.kid ? named : undefined);
+      if (row !== undefined) out.set(cacheKey(w.ref, w.kid), row);
+    }
     return out;
   }
 
@@ -298,11 +338,12 @@ export class KeyStore {
    * sealed under a key destroyed meanwhile is sealed again under a new one.
    */
   async stale(used: readonly { readonly ref: KeyRef; readonly kid: string }[]): Promise<KeyRef[]> {
-    const unique = new Map(used.map((u) => [rowKey(rowOf(u.ref)), u]));
-    const rows = await this.readRows([...unique.values()].map((u) => rowOf(u.ref)));
+    const unique = [...new Map(used.map((u) => [cacheKey(u.ref, u.kid), u])).values()];
+    if (unique.length === 0) return [];
+    const rows = await this.rowsOfKids(unique);
     const out: KeyRef[] = [];
-    for (const [k, u] of unique) {
-      if (rows.get(k)?.kid !== u.kid) {
+    for (const u of unique) {
+      if (!rows.has(cacheKey(u.ref, u.kid))) {
         this.forget(rowOf(u.ref));
         out.push(u.ref);
       }
@@ -340,7 +381,8 @@ export class KeyStore {
           const busy = await inUse(partition, [...new Set(candidates.map((row) => row.day))].sort());
           const gone = candidates.filter((row) => !busy.has(row.day)).map((row) => keyRows.epoch(tenantId, row.epoch));
           await this.deleteRows(gone);
-          shredded += gone.length;
+          // Keys, not rows: a key is its name row and its own row.
+          shredded += gone.filter((row) => nameSk(row.sk) === row.sk).length;
         }
       }
       next.push({ ...keyRows.retireMarker(tenantId, partition), below: until, at: now, gen: now.toString(36) });
@@ -388,12 +430,12 @@ export class KeyStore {
     });
   }
 
-  /** Destroys a subject's key; resolves whether there was one. */
+  /** Destroys a subject's keys (every one made for it); resolves whether there was one. */
   async shredSubject(subjectPk: string): Promise<boolean> {
     return this.destroy(keyRows.subject(subjectPk));
   }
 
-  /** Destroys one epoch key at once (an operator's or a test's act; sweeps retire them, `retireEpoch`); resolves whether there was one. */
+  /** Destroys one epoch's keys at once (an operator's or a test's act; sweeps retire them, `retireEpochs`); resolves whether there was one. */
   async shredEpoch(tenantId: string, epoch: string): Promise<boolean> {
     return this.destroy(keyRows.epoch(tenantId, epoch));
   }
@@ -414,16 +456,37 @@ export class KeyStore {
           ...(start !== undefined && { ExclusiveStartKey: start }),
         }),
       );
-      for (const item of page.Items ?? []) if (!String(item.sk).startsWith(RETIRE_MARKER)) out.push(String(item.sk));
+      for (const item of page.Items ?? []) {
+        const sk = String(item.sk);
+        if (!sk.startsWith(RETIRE_MARKER) && nameSk(sk) === sk) out.push(sk);
+      }
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
     return out;
   }
 
-  private async destroy(row: { readonly pk: string; readonly sk: string }): Promise<boolean> {
-    this.forget(row);
-    const output = await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: row, ReturnValues: 'ALL_OLD' }));
-    return output.Attributes !== undefined;
+  /** Deletes a name row and every key's own row under it (one query, batch deletes). */
+  private async destroy(name: { readonly pk: string; readonly sk: string }): Promise<boolean> {
+    this.forget(name);
+    const rows: { pk: string; sk: string }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :name)',
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+          ExpressionAttributeValues: { ':pk': name.pk, ':name': name.sk },
+          ProjectionExpression: '#pk, #sk',
+          ConsistentRead: true,
+          ...(start !== undefined && { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) if (nameSk(String(item.sk)) === name.sk) rows.push({ pk: name.pk, sk: String(item.sk) });
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    await this.writeRows(rows.map((Key) => ({ DeleteRequest: { Key } })));
+    return rows.length > 0;
   }
 
   private async readRows(rows: readonly { readonly pk: string; readonly sk: string }[]): Promise<Map<string, KeyRow>> {
@@ -436,26 +499,27 @@ export class KeyStore {
     return out;
   }
 
-  /** Creates a key row unless one exists, and resolves the stored one. */
-  private async create(ref: KeyRef): Promise<KeyRow> {
-    const row = rowOf(ref);
-    const kek = await this.kek(ref.tenantId);
-    const kid = randomBytes(9).toString('base64url');
-    const created: KeyRow = { ...row, kid, wrapped: wrapUnder(kek, randomBytes(32), `${row.pk}\u0000${row.sk}\u0000${kid}`), createdAt: this.now() };
-    try {
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: created, ConditionExpression: 'attribute_not_exists(pk)' }));
-      return created;
-    } catch (error) {
-      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
-      // Another writer created it first: use theirs.
-      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: row, ConsistentRead: true }));
-      if (Item === undefined) return this.create(ref);
-      return Item as KeyRow;
-    }
+  /**
+   * Makes a new key for each ref, as its name row and its own row, in batch
+   * writes (no condition: a key made at the same moment by another writer
+   * keeps its own row, so what either sealed stays readable), and resolves the
+   * name rows.
+   */
+  private async create(refs: readonly KeyRef[]): Promise<KeyRow[]> {
+    const made = await Promise.all(
+      refs.map(async (ref): Promise<KeyRow> => {
+        const row = rowOf(ref);
+        const kek = await this.kek(ref.tenantId);
+        const kid = randomBytes(9).toString('base64url');
+        return { ...row, kid, wrapped: wrapUnder(kek, randomBytes(32), `${row.pk}\u0000${row.sk}\u0000${kid}`), createdAt: this.now() };
+      }),
+    );
+    await this.writeRows(made.flatMap((row) => [{ PutRequest: { Item: row } }, { PutRequest: { Item: { ...row, sk: `${row.sk}${KID_SEPARATOR}${row.kid}` } } }]));
+    return made;
   }
 
   private async unwrapRow(tenantId: string, row: KeyRow): Promise<Buffer> {
-    return unwrapUnder(await this.kek(tenantId), row.wrapped, `${row.pk}\u0000${row.sk}\u0000${row.kid}`);
+    return unwrapUnder(await this.kek(tenantId), row.wrapped, `${row.pk}\u0000${nameSk(row.sk)}\u0000${row.kid}`);
   }
 
   /** The tenant's key-encryption key, created on first use and kept for five minutes. */
