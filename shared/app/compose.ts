@@ -80,10 +80,13 @@ export function composeRunDeps(options: ComposeOptions): RunDeps {
           keys,
           ...(publicApiUrl !== undefined && { downloadUrl: downloadLinks({ refSecret: options.refSecret, publicApiUrl, clock }) }),
         });
+  const control = new DynamoControlStore({ doc: options.doc, tableName: options.tableNames.control });
   return {
     records: sealed ?? plain,
     ...(sealed !== undefined && { keys: sealed }),
-    control: new DynamoControlStore({ doc: options.doc, tableName: options.tableNames.control }),
+    control,
+    // Retention watermarks live in the control table: sweeps skip what cannot be due, ingest keeps them safe.
+    watermarks: control,
     blobs,
     external: options.external ?? new HttpExternalDataProvider(),
     mailer: options.mailer,

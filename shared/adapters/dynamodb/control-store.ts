@@ -16,6 +16,7 @@
  * | `TENANT#<t>`  | `RUN#<runId>`              | a run receipt, read by id                    |
  * | `TENANT#<t>`  | `RUNAT#<startedAt>#<runId>`| the same receipt, listed newest first        |
  * | `TENANT#<t>`  | `AUDIT#<at>#<eventId>`     | an audit event, listed newest first          |
+ * | `TENANT#<t>`  | `WM#<partition>#<shard>`   | a retention watermark (sweep/watermarks.ts)  |
  *
  * Instants in sort keys are `Date#toISOString()` strings, so string order is time
  * order. Every item carries `type`; domain fields sit at the top level so
@@ -41,6 +42,7 @@ import { isHoldActive, type LegalHold } from '../../domain/holds.js';
 import type { PolicyRevision, TenantPolicy } from '../../domain/policy.js';
 import type { AuditListOptions, ControlStore } from '../../domain/ports.js';
 import type { Receipt } from '../../domain/receipt.js';
+import type { RetentionWatermarks, Watermark, WatermarkKey, WatermarkLower } from '../../domain/sweep/watermarks.js';
 import type { Tenant, TenantStatus } from '../../domain/tenant.js';
 import {
   IncompleteBatchWriteError,
@@ -61,6 +63,9 @@ const DELETION_TASK_PREFIX = 'DELTASK#';
 const RUN_PREFIX = 'RUN#';
 const RUN_BY_START_PREFIX = 'RUNAT#';
 const AUDIT_PREFIX = 'AUDIT#';
+const WATERMARK_PREFIX = 'WM#';
+/** Watermark updates in flight at once (ingest sends one per partition-shard of a batch). */
+const WATERMARK_CONCURRENCY = 8;
 
 /** BatchWriteItem takes at most 25 requests: 12 receipts of two items each. */
 const RECEIPTS_PER_BATCH_WRITE = 12;
@@ -76,6 +81,7 @@ export const controlKeys = {
   runSk: (runId: string): string => `${RUN_PREFIX}${runId}`,
   runByStartSk: (startedAt: string, runId: string): string => `${RUN_BY_START_PREFIX}${startedAt}#${runId}`,
   auditSk: (at: string, eventId: string): string => `${AUDIT_PREFIX}${at}#${eventId}`,
+  watermarkSk: (partition: string, shard: number): string => `${WATERMARK_PREFIX}${partition}#${shard}`,
 } as const;
 
 export interface DynamoControlStoreOptions {
@@ -105,7 +111,7 @@ interface PutRequest {
 /** What one chunk of a batch left undone when the budget ran out, and why. */
 type Leftover<T> = BatchLeftover<T>;
 
-export class DynamoControlStore implements ControlStore {
+export class DynamoControlStore implements ControlStore, RetentionWatermarks {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly retry: RetryOptions;
@@ -361,6 +367,81 @@ export class DynamoControlStore implements ControlStore {
     return limit === undefined ? older : older.slice(0, limit);
   }
 
+  async getWatermarks(keys: readonly WatermarkKey[]): Promise<Watermark[]> {
+    const items = await this.batchGet<Record<string, unknown>>(keys.map(watermarkKey));
+    return items as unknown as Watermark[];
+  }
+
+  /**
+   * Invalidates, per lower, a watermark whose trusted bound is after the
+   * clock (or says empty), or that is flagged for a raise; a watermark that
+   * does not exist is left so (it is not trusted). One conditional update each.
+   */
+  async lowerWatermarks(lowers: readonly WatermarkLower[]): Promise<void> {
+    await mapConcurrent([...lowers], WATERMARK_CONCURRENCY, async (lower) => {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: watermarkKey(lower),
+            ConditionExpression: 'attribute_exists(pk) AND (attribute_exists(flaggedAt) OR (trusted = :true AND (#empty = :true OR oldest > :clock)))',
+            UpdateExpression: 'SET gen = gen + :one REMOVE trusted, flaggedAt, flagGen',
+            ExpressionAttributeNames: { '#empty': 'empty' },
+            ExpressionAttributeValues: { ':true': true, ':clock': lower.clock, ':one': 1 },
+          }),
+        );
+      } catch (error) {
+        if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+      }
+    });
+  }
+
+  async flagWatermark(key: WatermarkKey, expectedGen: number | undefined, at: string): Promise<boolean> {
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: watermarkKey(key),
+        ConditionExpression: expectedGen === undefined ? 'attribute_not_exists(pk)' : 'gen = :gen',
+        UpdateExpression: 'SET flaggedAt = :at, flagGen = :gen, gen = :gen, tenantId = :tenant, #partition = :partition, #shard = :shard, #type = :type',
+        ExpressionAttributeNames: { '#partition': 'partition', '#shard': 'shard', '#type': 'type' },
+        ExpressionAttributeValues: { ':at': at, ':gen': expectedGen ?? 0, ':tenant': key.tenantId, ':partition': key.partition, ':shard': key.shard, ':type': 'watermark' },
+      }),
+    );
+  }
+
+  async raiseWatermark(key: WatermarkKey, flag: { readonly gen: number; readonly flaggedAt: string }, oldest: string | undefined): Promise<boolean> {
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: watermarkKey(key),
+        ConditionExpression: 'gen = :gen AND flaggedAt = :flaggedAt',
+        UpdateExpression:
+          oldest === undefined
+            ? 'SET trusted = :true, #empty = :true, gen = :next REMOVE oldest, flaggedAt, flagGen'
+            : 'SET trusted = :true, oldest = :oldest, gen = :next REMOVE #empty, flaggedAt, flagGen',
+        ExpressionAttributeNames: { '#empty': 'empty' },
+        ExpressionAttributeValues: {
+          ':gen': flag.gen,
+          ':flaggedAt': flag.flaggedAt,
+          ':next': flag.gen + 1,
+          ':true': true,
+          ...(oldest !== undefined && { ':oldest': oldest }),
+        },
+      }),
+    );
+  }
+
+  /** Sends a conditional update: false when its condition did not hold. */
+  private async conditionally(command: UpdateCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command);
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
   private async put(item: Record<string, unknown>): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
@@ -429,6 +510,10 @@ function receiptItems(receipt: Receipt): Item[] {
     { ...receipt, pk, sk: controlKeys.runSk(receipt.runId), type: 'receipt' },
     { ...receipt, pk, sk: controlKeys.runByStartSk(receipt.startedAt, receipt.runId), type: 'receipt_by_start' },
   ];
+}
+
+function watermarkKey(key: WatermarkKey): ItemKey {
+  return { pk: controlKeys.tenantPk(key.tenantId), sk: controlKeys.watermarkSk(key.partition, key.shard) };
 }
 
 function receiptKey(ref: { readonly tenantId: string; readonly runId: string }): ItemKey {

@@ -22,6 +22,7 @@
  * their own retries, and an endpoint that failed repeatedly in a row is not
  * called again in the same execution.
  */
+import { watermarkLowers, type RetentionWatermarks } from '../sweep/watermarks.js';
 import { CATALOG, type BucketName } from '../catalog.js';
 import { makeEvent, publishEvents, recordsDeletedEvents, type EventOrigin, type EventPublisher, type LetheEvent } from '../events.js';
 import type { HoldTarget } from '../holds.js';
@@ -49,6 +50,8 @@ export interface DeletionDeps {
   readonly keys?: KeyShredder;
   /** Deletion events (`RecordsDeleted`, `KeysShredded`), published after the deletions they report; absent: none. */
   readonly events?: EventPublisher;
+  /** Retention watermarks (sweep/watermarks.ts): told before a record moves to another retention partition (unlinked analytics events). */
+  readonly watermarks?: RetentionWatermarks;
 }
 
 /** Partitions read at once while finding descendants. */
@@ -527,7 +530,10 @@ async function unlinkAnalyticsEvents(
   // Already gone from her partition (moved or deleted meanwhile): nothing names her.
   for (const e of entries) if (!stored.has(keyOf(e.record))) unlinked(e);
   try {
-    await deps.records.putBatch(moving.map((e) => unlinkedAnalyticsEvent(stored.get(keyOf(e.record)) as RecordItem, retentionShardsOf(e.tenant))));
+    const unlinkedItems = moving.map((e) => unlinkedAnalyticsEvent(stored.get(keyOf(e.record)) as RecordItem, retentionShardsOf(e.tenant)));
+    // An unlinked event may land on another shard, whose watermark must not hide it from the sweep.
+    if (deps.watermarks !== undefined) await deps.watermarks.lowerWatermarks(watermarkLowers(unlinkedItems));
+    await deps.records.putBatch(unlinkedItems);
   } catch (error) {
     for (const e of moving) fail(e, `dynamodb:${errorName(error)}`);
     return;

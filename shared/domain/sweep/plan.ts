@@ -11,6 +11,7 @@ import type { CategoryCounts, KeptReason } from '../receipt.js';
 import type { Tenant } from '../tenant.js';
 import { IDENTIFIER_PARTITION, retentionShardsOf, type DueRecord, type RetentionPartition } from '../records.js';
 import { DESCENDANTS, isDue, KEY_PARENTS, pastCap, V1_RULES, type Cutoffs, type SweepRules } from './cutoffs.js';
+import { noneBefore, type Watermark } from './watermarks.js';
 
 /** One tenant of a stage chunk: its run's fixed cutoffs, its holds now, and what the run so far left behind. */
 export interface SweepTenant {
@@ -85,7 +86,7 @@ export function roundsOf(stage: Stage): readonly (readonly Pass[])[] {
 export const ROUNDS: Readonly<Record<Stage, readonly (readonly Pass[])[]>> = { 1: roundsOf(1), 2: roundsOf(2), 3: roundsOf(3), 4: roundsOf(4) };
 
 /** How far a query must reach: the latest of the category's cutoff and its parents'. */
-function queryCutoff(cutoffs: Cutoffs, pass: Pass): string | null {
+export function queryCutoff(cutoffs: Cutoffs, pass: Pass): string | null {
   if (pass.partition === IDENTIFIER_PARTITION) return cutoffs.customer_profile;
   let latest: string | null = cutoffs[pass.category];
   for (const parent of KEY_PARENTS[pass.category] ?? []) {
@@ -135,6 +136,12 @@ export class TenantChunk {
   readonly fates = new Map<string, Fate>();
   position: TenantPosition;
   stageError?: string;
+  /** Retention watermarks of the stage's partitions, one per shard (absent: not read, every pass queries). */
+  watermarks?: ReadonlyMap<RetentionPartition, readonly (Watermark | undefined)[]>;
+  /** Passes skipped because their watermarks show nothing before the cutoff. */
+  skippedPasses = 0;
+  /** Passes this chunk queried to the end, whose watermarks the sweep then flags or raises. */
+  readonly queriedPasses: Pass[] = [];
 
   constructor(
     readonly entry: SweepTenant,
@@ -256,6 +263,13 @@ export async function readRound(deps: Pick<DeletionDeps, 'records'>, tenant: Ten
       tenant.position = [index + 1];
       continue;
     }
+    // Nothing stored in the partition can be before the cutoff (see watermarks.ts): the query would find nothing.
+    const marks = tenant.watermarks?.get(pass.partition);
+    if (cursor === undefined && marks !== undefined && noneBefore(marks, cutoff)) {
+      tenant.skippedPasses += 1;
+      tenant.position = [index + 1];
+      continue;
+    }
     const page = await deps.records.findDueForDeletion(tenant.tenantId, pass.partition, new Date(cutoff), {
       shards: tenant.shards,
       limit: pageSize - read,
@@ -264,6 +278,7 @@ export async function readRound(deps: Pick<DeletionDeps, 'records'>, tenant: Ten
     read += page.items.length;
     for (const record of page.items) classify(tenant, pass, record, plan);
     tenant.position = page.cursor === undefined ? [index + 1] : [index, page.cursor];
+    if (page.cursor === undefined) tenant.queriedPasses.push(pass);
   }
   if (tenant.position !== 0 && tenant.position[0] >= passes.length) tenant.position = 0;
   return plan;

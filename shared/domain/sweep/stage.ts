@@ -32,6 +32,7 @@ import type { Clock } from '../ports.js';
 import { keys, recordKeyString, type DueRecord } from '../records.js';
 import { decode, encode } from './continuation.js';
 import { CONTACT_CATEGORIES } from './cutoffs.js';
+import { loadWatermarks, upkeepWatermarks } from './watermark-upkeep.js';
 import { readRound, ROUNDS, TenantChunk, type Fate, type Pass, type Plan, type SweepTenant, type TenantPosition, type TenantStageResult } from './plan.js';
 
 /**
@@ -110,6 +111,8 @@ export async function sweepStage(
     return { done: false, continuation: encode({ v: 3, run: input.runId, s: input.stage, r: round, t }), tenants: results() };
   };
 
+  const watermarks = deps.watermarks;
+  if (watermarks !== undefined) await loadWatermarks(watermarks, chunks, input.stage);
   while (round < rounds.length) {
     const passes = rounds[round] as readonly Pass[];
     const open = () => chunks.filter((c) => c.position !== 0 && c.stageError === undefined);
@@ -129,6 +132,8 @@ export async function sweepStage(
         // the tenants of this iteration, and what was already done stays counted.
         for (const plan of plans) plan.tenant.stageError ??= errorName(error);
       }
+      // Dry runs write nothing but their receipts.
+      if (watermarks !== undefined && !input.dryRun) await upkeepWatermarks({ records: deps.records, watermarks }, plans.map((p) => p.tenant), deps.clock.now());
       if (open().length > 0 && pastDeadline()) return pause();
     }
     round += 1;

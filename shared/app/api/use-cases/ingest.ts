@@ -4,6 +4,7 @@
  * beforehand; blobs are stored before the items that point to them; blobs
  * sent without content get a pre-signed upload URL. DESIGN.md §5.
  */
+import { watermarkLowers } from '../../../domain/sweep/watermarks.js';
 import { forEachLimited } from '../../../domain/deletion/counts.js';
 import type { StoredParent } from '../../../domain/ingest/batch.js';
 import { IngestValidationError, parseIngestBody, type IngestIssue } from '../../../domain/ingest/parse.js';
@@ -248,6 +249,9 @@ export async function ingestRecords(app: ApiApp, caller: Caller, tenant: Tenant,
   }
   const write: IngestWrite = await guardHeldData({ records, blobs }, outcome.write, holds, caller.now, parsed.ok ? parsed.body.records : []);
 
+  // Before anything is written (a crash leaves them lower, never higher): retention watermarks above an
+  // incoming index clock, or flagged for a raise, stop being trusted, so no sweep skips these records.
+  if (app.deps.watermarks !== undefined) await app.deps.watermarks.lowerWatermarks(watermarkLowers(write.items));
   // Blobs first: an item must never point to a blob that is not there. Each is sealed under the keys of the item pointing to it.
   const owners = new Map(write.items.filter((i) => i.blobKey !== undefined).map((i) => [`${i.blobBucket}/${i.blobKey}`, i]));
   await forEachLimited(write.blobs, CONCURRENCY, (b) => blobs.put(b.bucket, b.key, b.body, b.contentType, owners.get(`${b.bucket}/${b.key}`)));
