@@ -1,8 +1,11 @@
 /**
  * A small client for the admin API (local or deployed): JSON in and out, the
  * bearer token on every request, and the API's error bodies
- * (`{"error": {code, message, field?}}`) turned into `ApiError`s.
+ * (`{"error": {code, message, field?}}`) turned into `ApiError`s. Requests go
+ * through `lethe/client`'s retries (429 always; 5xx where the request may be
+ * repeated), unless a fetch of its own is given.
  */
+import { retryingFetch, type RetryOptions } from '../client/retry.js';
 
 export interface ApiErrorBody {
   readonly code: string;
@@ -56,7 +59,10 @@ export interface ApiClientOptions {
   readonly token?: string;
   /** Per-request time-out in ms. @default 120000 */
   readonly timeoutMs?: number;
+  /** @default fetch, through `lethe/client`'s retries */
   readonly fetch?: typeof fetch;
+  /** Retries of the default fetch. @default 2 retries from 200 ms */
+  readonly retry?: RetryOptions;
 }
 
 export class ApiClient {
@@ -69,7 +75,12 @@ export class ApiClient {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 120_000;
-    this.fetchFn = options.fetch ?? fetch;
+    if (options.fetch !== undefined) {
+      this.fetchFn = options.fetch;
+    } else {
+      const retrying = retryingFetch((request) => fetch(request), options.retry ?? { retries: 2 });
+      this.fetchFn = (input, init) => retrying(new Request(input, init));
+    }
   }
 
   get<T>(path: string, query?: Readonly<Record<string, string | number | undefined>>): Promise<T> {
