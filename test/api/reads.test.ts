@@ -225,3 +225,44 @@ it('logs no name, phone, e-mail or message text of what it read', async () => {
 
   for (const pii of [ANA.name, ANA.phone, ANA.email, ANA.secret, 'chat line']) expect(lines).not.toContain(pii);
 });
+
+describe('under a subject clock (support-desk: a customer goes with everything of hers, her last contact deciding)', () => {
+  let s: ApiWorld;
+  const read = (path: string) => s.call({ method: 'GET', path: `/v1/service/tenants/${T}${path}`, token: SERVICE });
+
+  beforeAll(async () => {
+    s = await apiWorld({ profile: 'support-desk' });
+    await registerTenant(s, T);
+    const policy = await s.call({ method: 'PUT', path: `/v1/tenants/${T}/retention-policy`, token: COMPLIANCE, body: { settings: { customer_data: { days: 365 } }, acknowledgeDataLoss: true } });
+    expect(policy.status, policy.text).toBe(200);
+    await ingest(s, T, [
+      { type: 'customer', id: 'gone', lastContactAt: daysAgo(400) },
+      { type: 'conversation', id: 'gone-conv', customerId: 'gone', channel: 'chat', startedAt: daysAgo(400), status: 'closed' },
+      { type: 'customer', id: 'back', lastContactAt: daysAgo(400) },
+      { type: 'conversation', id: 'back-old', customerId: 'back', channel: 'chat', startedAt: daysAgo(400), status: 'closed' },
+      { type: 'conversation', id: 'back-new', customerId: 'back', channel: 'chat', startedAt: daysAgo(10), status: 'closed' },
+    ]);
+  });
+
+  it('reads nothing of a customer whose last contact is past the period', async () => {
+    expect((await read('/customers/gone')).status).toBe(404);
+    expect((await read('/conversations/gone-conv')).status).toBe(404);
+  });
+
+  it('keeps everything of a customer with a later contact, her old conversations too', async () => {
+    const timeline = await read('/customers/back/timeline');
+
+    expect(timeline.status, timeline.text).toBe(200);
+    expect(timeline.body.items.map((i: { id: string }) => i.id)).toEqual(['back-new', 'back-old']);
+    expect((await read('/conversations/back-old')).status).toBe(200);
+  });
+
+  it('shows what a sweep then keeps: the customer gone from the store, the one with a later contact whole', async () => {
+    const run = await s.call({ method: 'POST', path: `/v1/tenants/${T}/deletion-runs`, token: COMPLIANCE, body: {} });
+    expect(run.status, run.text).toBe(202);
+
+    expect(await s.stores.records.findBySubject(T, 'gone', { includeExpired: true })).toEqual([]);
+    const kept = await s.stores.records.findBySubject(T, 'back', { includeExpired: true });
+    expect(kept.map((i) => i.id).sort()).toEqual(['back', 'back-new', 'back-old']);
+  });
+});
