@@ -82,6 +82,17 @@ describe('dev tokens', () => {
     expect((await verifyDevToken(key, token, { now: NOW }))[CLAIMS.tenant]).toBeUndefined();
   });
 
+  it('carry the Service role of one tenant for a platform service, and need that tenant', async () => {
+    await expect(signDevToken(key, { roles: ['Service'] })).rejects.toThrow(/tenant/);
+
+    const token = await signDevToken(key, { tenantId: 'demo', roles: ['Service'], now: NOW });
+    const claims = toAuthorizerClaims(await verifyDevToken(key, token, { now: NOW }));
+
+    expect(claims[CLAIMS.roles]).toBe('[Service]');
+    expect(claims[CLAIMS.tenant]).toBe('demo');
+    expect(claims.sub).toBe('dev-Service');
+  });
+
   it("reach the handler in API Gateway's claim form: strings, arrays bracketed", async () => {
     const token = await signDevToken(key, { tenantId: 'demo', roles: ['Administrator', 'ComplianceAdministrator'], now: NOW });
 
