@@ -22,6 +22,7 @@ import { subjectRef } from './references.js';
 import { runAccountEnd, runCutoffs, sweepRules } from './sweep/cutoffs.js';
 import type { SweepTenant, TenantStageResult } from './sweep/plan.js';
 import { sweepStage, type SweepDeps } from './sweep/stage.js';
+import { readStageWatermarks } from './sweep/watermark-upkeep.js';
 import { CATEGORIES } from './catalog.js';
 import type { Tenant } from './tenant.js';
 
@@ -226,12 +227,24 @@ export async function runStages(
   if (receipts.length === 0) return { done: true, deleted: 0, failed: 0, failedTenants: [], missingTenants };
   const tenants = new Map((await deps.control.getTenants(receipts.map((r) => r.tenantId))).map((t) => [t.tenantId, t]));
   const swept = receipts.filter((r) => tenants.has(r.tenantId));
+  // Retention watermarks, read once for the chunk: a tenant whose every pass they rule out has nothing to
+  // judge, so its holds are not read (but where its run's first chunk releases the holds that expired).
+  const stageMarks =
+    deps.watermarks === undefined
+      ? undefined
+      : await readStageWatermarks(
+          deps.watermarks,
+          swept.map((r) => ({ tenantId: r.tenantId, shards: r.retentionShards ?? retentionShardsOf(tenants.get(r.tenantId) as Tenant), cutoffs: fixedCutoffs(r) })),
+          input.stage,
+        );
+  const releasing = (r: Receipt) => deps.holdWork !== undefined && input.stage === 1 && input.continuation === undefined && !r.dryRun;
   const holds = new Map<string, Awaited<ReturnType<ControlStore['listHolds']>>>();
   await forEachLimited(swept, HOLDS_CONCURRENCY, async (r) => {
+    if (stageMarks?.idle.has(r.tenantId) === true && !releasing(r)) return;
     const listed = await deps.control.listHolds(r.tenantId);
     holds.set(r.tenantId, listed);
     // A run's first chunk releases the holds that expired since the last run (backstops and blob holds go back on).
-    if (deps.holdWork !== undefined && input.stage === 1 && input.continuation === undefined && !r.dryRun) {
+    if (deps.holdWork !== undefined && releasing(r)) {
       await releaseExpiredHolds({ control: deps.control, holdWork: deps.holdWork, ...(deps.events !== undefined && { events: deps.events }) }, r.tenantId, listed, deps.clock.now());
     }
   });
@@ -239,6 +252,7 @@ export async function runStages(
     tenant: { ...(tenants.get(r.tenantId) as Tenant), retentionShards: r.retentionShards ?? retentionShardsOf(tenants.get(r.tenantId) as Tenant) },
     holds: holds.get(r.tenantId) ?? [],
     cutoffs: fixedCutoffs(r),
+    ...(stageMarks?.marks.has(r.tenantId) === true && { watermarks: stageMarks.marks.get(r.tenantId) }),
     runStartedAt: r.startedAt,
     runCounts: r.categories,
     earlierStageFailed: (r.failedStages ?? []).length > 0,

@@ -28,6 +28,8 @@ export interface SweepTenant {
   readonly earlierStageFailed?: boolean;
   /** The run's rules besides its cutoffs (`sweepRules`); default: policy v1's. */
   readonly rules?: SweepRules;
+  /** The stage's retention watermarks, read by the run already (`readStageWatermarks`); absent: the chunk reads them. */
+  readonly watermarks?: ReadonlyMap<RetentionPartition, readonly (Watermark | undefined)[]>;
 }
 
 /** What one chunk did for one tenant. */
@@ -157,6 +159,7 @@ export class TenantChunk {
     this.shards = retentionShardsOf(entry.tenant);
     this.subjectFloor = earliestCutoff(this.cutoffs, DESCENDANTS.customer_profile);
     this.position = start;
+    if (entry.watermarks !== undefined) this.watermarks = entry.watermarks;
   }
 
   count(category: Category, outcome: Outcome, keptReason?: KeptReason): void {
@@ -263,9 +266,9 @@ export async function readRound(deps: Pick<DeletionDeps, 'records'>, tenant: Ten
       tenant.position = [index + 1];
       continue;
     }
-    // Nothing stored in the partition can be before the cutoff (see watermarks.ts): the query would find nothing.
+    // Nothing stored in the partition can be before the cutoff (see watermarks.ts): the query, or the rest of it, would find nothing.
     const marks = tenant.watermarks?.get(pass.partition);
-    if (cursor === undefined && marks !== undefined && noneBefore(marks, cutoff)) {
+    if (marks !== undefined && noneBefore(marks, cutoff)) {
       tenant.skippedPasses += 1;
       tenant.position = [index + 1];
       continue;

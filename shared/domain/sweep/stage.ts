@@ -112,7 +112,7 @@ export async function sweepStage(
   };
 
   const watermarks = deps.watermarks;
-  if (watermarks !== undefined) await loadWatermarks(watermarks, chunks, input.stage);
+  if (watermarks !== undefined && chunks.some((c) => c.watermarks === undefined)) await loadWatermarks(watermarks, chunks, input.stage);
   while (round < rounds.length) {
     const passes = rounds[round] as readonly Pass[];
     const open = () => chunks.filter((c) => c.position !== 0 && c.stageError === undefined);

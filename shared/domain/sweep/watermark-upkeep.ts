@@ -4,11 +4,12 @@
  * raising those of the passes it queried. Neither ever fails a stage: without
  * watermarks every pass queries, and a watermark left unraised stays lower.
  */
-import { ROUNDS, type Pass, type TenantChunk } from './plan.js';
+import { queryCutoff, ROUNDS, type Pass, type TenantChunk } from './plan.js';
+import type { Cutoffs } from './cutoffs.js';
 import { IDENTIFIER_PARTITION, indexClock, type DueRecord, type RetentionPartition } from '../records.js';
 import type { Stage } from '../catalog.js';
 import type { RecordStore } from '../ports.js';
-import { afterPass, type RetentionWatermarks, type Watermark, type WatermarkKey } from './watermarks.js';
+import { afterPass, noneBefore, type RetentionWatermarks, type Watermark, type WatermarkKey } from './watermarks.js';
 
 /** Later than any index clock: the oldest-entry query reads from the start of each shard. */
 const END_OF_TIME = new Date('9999-12-31T23:59:59.999Z');
@@ -73,4 +74,46 @@ export async function upkeepWatermarks(
       }
     }
   }
+}
+
+/** A tenant of a stage chunk, as the run knows it before the chunk: what its watermarks are judged against. */
+export interface StageTenantRef {
+  readonly tenantId: string;
+  readonly shards: number;
+  readonly cutoffs: Cutoffs;
+}
+
+/**
+ * The stage's watermarks of the group's tenants (one batched read), and the
+ * tenants with nothing to look at in the stage: every pass has no cutoff or
+ * watermarks ruling it out. On failure: none read, none idle.
+ */
+export async function readStageWatermarks(
+  store: RetentionWatermarks,
+  tenants: readonly StageTenantRef[],
+  stage: Stage,
+): Promise<{ readonly marks: ReadonlyMap<string, ReadonlyMap<RetentionPartition, readonly (Watermark | undefined)[]>>; readonly idle: ReadonlySet<string> }> {
+  const passes = ROUNDS[stage].flat();
+  const partitions = [...new Set(passes.map((p) => p.partition))];
+  const keysFor = (t: StageTenantRef, partition: RetentionPartition): WatermarkKey[] =>
+    Array.from({ length: t.shards }, (_, shard) => ({ tenantId: t.tenantId, partition, shard }));
+  let found: Watermark[];
+  try {
+    found = await store.getWatermarks(tenants.flatMap((t) => partitions.flatMap((p) => keysFor(t, p))));
+  } catch {
+    return { marks: new Map(), idle: new Set() };
+  }
+  const byKey = new Map(found.map((w) => [keyOf(w), w]));
+  const marks = new Map(tenants.map((t) => [t.tenantId, new Map(partitions.map((p) => [p, keysFor(t, p).map((k) => byKey.get(keyOf(k)))]))]));
+  const idle = new Set(
+    tenants
+      .filter((t) =>
+        passes.every((pass) => {
+          const cutoff = queryCutoff(t.cutoffs, pass);
+          return cutoff === null || noneBefore(marks.get(t.tenantId)?.get(pass.partition) ?? [], cutoff);
+        }),
+      )
+      .map((t) => t.tenantId),
+  );
+  return { marks, idle };
 }
