@@ -560,6 +560,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{t}/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start an account export
+         * @description Exports every live record of the tenant (or of some categories, or whose clock started in [from, to)) with its blobs to the exports bucket, as NDJSON per category in parts of 1,000 records, under account-exports/<tenant>/<exportId>/. Runs asynchronously a page at a time and resumes after an interruption; the tenant's admins get an e-mail when it is complete. The files expire after 7 days.
+         */
+        post: operations["postTenantsByTExports"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{t}/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read an account export */
+        get: operations["getTenantsByTExportsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -5298,6 +5335,216 @@ export interface operations {
                 };
             };
             /** @description No such request. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsByTExports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                t: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Only these categories (default: every category). */
+                    categories?: ("call_recording" | "inbound_media" | "outbound_media" | "email_attachment" | "third_party_call_data" | "webhook_delivery" | "call" | "whatsapp_conversation" | "conversation" | "message" | "communication_log" | "analytics_event" | "form_submission" | "web_session" | "customer_profile" | "user" | "admin_activity_log" | "account_config")[];
+                    /**
+                     * Format: date-time
+                     * @description Only records whose clock started at or after this instant.
+                     */
+                    from?: string;
+                    /**
+                     * Format: date-time
+                     * @description Only records whose clock started before this instant.
+                     */
+                    to?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Started. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        exportId: string;
+                        /** @constant */
+                        status: "running";
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Account exports are not available in this deployment. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsByTExportsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                t: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Status and counts per category; once completed, a download link per NDJSON part. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        exportId: string;
+                        /** @enum {string} */
+                        status: "running" | "completed" | "failed";
+                        filter: {
+                            categories?: ("call_recording" | "inbound_media" | "outbound_media" | "email_attachment" | "third_party_call_data" | "webhook_delivery" | "call" | "whatsapp_conversation" | "conversation" | "message" | "communication_log" | "analytics_event" | "form_submission" | "web_session" | "customer_profile" | "user" | "admin_activity_log" | "account_config")[];
+                            from?: string;
+                            to?: string;
+                        };
+                        createdAt: string;
+                        completedAt?: string;
+                        /** @description Per category: records, NDJSON parts, blobs exported, blobs missing. */
+                        counts: {
+                            [key: string]: {
+                                records: number;
+                                parts: number;
+                                blobs: number;
+                                blobsMissing: number;
+                            };
+                        };
+                        /** @description Once completed: each NDJSON part with a download link valid 7 days (blobs are named in each line's blob field, under blobs/ beside them). */
+                        files: {
+                            /** @enum {string} */
+                            category: "call_recording" | "inbound_media" | "outbound_media" | "email_attachment" | "third_party_call_data" | "webhook_delivery" | "call" | "whatsapp_conversation" | "conversation" | "message" | "communication_log" | "analytics_event" | "form_submission" | "web_session" | "customer_profile" | "user" | "admin_activity_log" | "account_config";
+                            key: string;
+                            url: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request; `error.field` names the offending field (a dotted path into the body, or a parameter name). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No or invalid token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the role, or is scoped to another tenant. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such export. */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -16,6 +16,8 @@ import { DynamoPrivacyRequestStore } from '../adapters/dynamodb/privacy-request-
 import { HttpExternalDataProvider } from '../adapters/http/external-provider.js';
 import { OutboxMailer } from '../adapters/mail/outbox-mailer.js';
 import { LocalEventLog } from '../adapters/events/local-event-log.js';
+import { DynamoAccountExportStore } from '../adapters/dynamodb/account-export-store.js';
+import { InProcessAccountExportStarter } from './account-export-runner.js';
 import { provisionBuckets, provisionTables, type BucketNames, type TableNames } from '../adapters/provision.js';
 import type { BucketFeatures } from '../adapters/s3/blob-store.js';
 import { S3SweepManifestStore } from '../adapters/s3/sweep-manifest-store.js';
@@ -361,9 +363,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const privacyRequests = new InProcessPrivacyStarter(privacyHandlers(privacyDeps, { logger }), { background: true, logger });
     const holdWork = new InProcessHoldWorkStarter(holdHandlers({ ...runDeps, privacy: privacyDeps.privacy, privacyRequests }, { logger }), { background: true, logger });
     const deletionWork = new InProcessDeletionWorkStarter(deletionHandlers(runDeps, { logger }), { background: true, logger });
+    const exportJobs = new DynamoAccountExportStore({ doc: dynamo.doc, tableName: LOCAL_TABLE_NAMES.control });
     const apiDeps: ApiDeps = {
       ...runDeps,
       deletionWork,
+      // Account exports run here in the background (an export interrupted by a stop is not resumed at the next start yet).
+      exportJobs,
+      accountExports: new InProcessAccountExportStarter({ ...runDeps, exportJobs }, { logger }),
       sweeps,
       privacy: privacyDeps.privacy,
       privacyRequests,

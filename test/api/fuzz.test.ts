@@ -302,6 +302,21 @@ function adminLogDeleteBodies(): fc.Arbitrary<BodyCase> {
   );
 }
 
+function accountExportBodies(): fc.Arbitrary<BodyCase> {
+  return bodies(
+    mutated(
+      { categories: ['message'] },
+      {
+        categories: [[], 'message', ['messages'], [5], [null], {}, null, Array.from({ length: 19 }, () => 'message')],
+        from: badInstants,
+        to: badInstants,
+        subject: [{ customerId: C }, 'x'],
+      },
+      [],
+    ),
+  );
+}
+
 function previewBodies(): fc.Arbitrary<BodyCase> {
   return bodies(
     mutated(
@@ -343,6 +358,7 @@ const FUZZ: Readonly<Record<string, RouteFuzz>> = {
   'POST /v1/tenants/{t}/communication-records/anonymize': { params: { t: T }, body: { type: 'message', id: `${CONV}-m1`, conversationId: CONV }, badBodies: anonymizeBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
   'POST /v1/tenants/{t}/admin-activity-logs/delete': { params: { t: T }, body: { actor: 'nobody' }, badBodies: adminLogDeleteBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
   'POST /v1/tenants/{t}/privacy-requests/preview': { params: { t: T }, body: { kind: 'erasure', filter: { botId: 'bot-1' } }, badBodies: previewBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
+  'POST /v1/tenants/{t}/exports': { params: { t: T }, body: { categories: ['message'] }, badBodies: accountExportBodies(), unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
   // A platform service's ingest (issue 13): the same body, its own token.
   'POST /v1/service/tenants/{t}/records': { params: { t: T }, body: { records: [{ type: 'customer', id: 'x', lastContactAt: daysAgo(1) }] }, badBodies: ingestBodies(), unknownIdIsHarmless: true, tokens: [SERVICE] },
 };
@@ -412,6 +428,7 @@ const MUTATING = ROUTES.filter((r) => r.method !== 'GET');
 /** Read routes added with issue 11, fuzzed the same way (any body, a bad query or path). */
 const READS: Readonly<Record<string, RouteFuzz>> = {
   'GET /v1/tenants/{t}/admin-activity-logs': { params: { t: T }, badBodies: anyBody, unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
+  'GET /v1/tenants/{t}/exports/{id}': { params: { t: T, id: 'no-such-export' }, badBodies: anyBody, unknownIdIsHarmless: true, tokens: [SUPER, COMPLIANCE] },
   // The reads of issue 13, for admins and, under /v1/service/, for a platform service.
   ...Object.fromEntries(
     (

@@ -315,6 +315,19 @@ describe('one attachment, admin activity logs, one record anonymised, a bulk era
     expect([first.status, next.status, bad.status]).toEqual([200, 200, 400]);
     expect(first.body.customers).toHaveLength(1);
   });
+
+  it('answer an account export started, read complete with its links, a bad range and an unknown id as documented', async () => {
+    await customer();
+
+    const started = await call({ method: 'POST', path: `/v1/tenants/${T}/exports`, body: { categories: ['customer_profile', 'call_recording'] }, token: COMPLIANCE });
+    const read = await call({ method: 'GET', path: `/v1/tenants/${T}/exports/${started.body.exportId}`, token: COMPLIANCE });
+    const bad = await call({ method: 'POST', path: `/v1/tenants/${T}/exports`, body: { from: daysAgo(1), to: daysAgo(2) }, token: COMPLIANCE });
+    const unknown = await call({ method: 'GET', path: `/v1/tenants/${T}/exports/no-such-export`, token: COMPLIANCE });
+
+    expect([started.status, read.status, bad.status, unknown.status]).toEqual([202, 200, 400, 404]);
+    expect(read.body.status).toBe('completed');
+    expect(read.body.files.length).toBeGreaterThan(0);
+  });
 });
 
 describe('reads of a customer, her timeline, a conversation, an attachment and a call (admins and services)', () => {

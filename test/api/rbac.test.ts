@@ -14,6 +14,7 @@ import type { PlatformPolicy } from '../../shared/domain/policy.js';
 import { ACTIONS, DEFAULT_ACTION_ROLES, type Action } from '../../shared/domain/roles.js';
 import { DownloadTokens } from '../../shared/app/download-links.js';
 import { blobKey } from '../../shared/domain/records.js';
+import { newAccountExport } from '../../shared/domain/account-export.js';
 import {
   API_NOW,
   apiEvent,
@@ -161,6 +162,12 @@ const ADMIN_REQUESTS: Readonly<Record<string, () => Promise<Omit<Call, 'token'>>
   }),
   'GET /v1/tenants/{t}/privacy-requests': async () => ({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests` }),
   'GET /v1/tenants/{t}/privacy-requests/{id}': async () => ({ method: 'GET', path: `/v1/tenants/${T}/privacy-requests/${privacyRequestId}` }),
+  'POST /v1/tenants/{t}/exports': async () => ({ method: 'POST', path: `/v1/tenants/${T}/exports`, body: { categories: ['webhook_delivery'] } }),
+  'GET /v1/tenants/{t}/exports/{id}': async () => {
+    n += 1;
+    await w.deps.exportJobs?.put(newAccountExport({ tenantId: T, exportId: `rbac-export-${n}`, filter: {}, requestedBy: 'x', now: API_NOW }));
+    return { method: 'GET', path: `/v1/tenants/${T}/exports/rbac-export-${n}` };
+  },
   'GET /v1/openapi.json': async () => ({ method: 'GET', path: '/v1/openapi.json' }),
   // Public: the signed link is the credential, whatever token comes with it.
   'GET /v1/downloads/{token}': async () => ({

@@ -19,7 +19,7 @@ import {
   type AccountExportStore,
 } from '../../shared/domain/account-export.js';
 import { isIdentifierSk, keys } from '../../shared/domain/records.js';
-import { apiWorld, customerRecords, daysAgo, ingest, registerTenant, type ApiWorld, type CustomerFixture } from '../support/api.js';
+import { apiWorld, customerRecords, daysAgo, ingest, registerTenant, token, type ApiWorld, type CustomerFixture } from '../support/api.js';
 import type { MemoryMailer } from '../support/memory.js';
 
 const A = 'acct-a';
@@ -191,5 +191,39 @@ describe('an interrupted account export', () => {
     expect(failed).toBe(1);
     expect(midway.status).toBe('running');
     expect(exported).toEqual(await storedRecords(A, [A1.id, A2.id]));
+  });
+});
+
+describe('the account export routes', () => {
+  const COMPLIANCE = token('ComplianceAdministrator', A);
+
+  it('start a job that runs to its end, then link each NDJSON part for download, opened', async () => {
+    const started = await w.call({ method: 'POST', path: `/v1/tenants/${A}/exports`, body: { categories: ['message'] }, token: COMPLIANCE });
+    const read = await w.call({ method: 'GET', path: `/v1/tenants/${A}/exports/${started.body.exportId}`, token: COMPLIANCE });
+    const downloaded = await Promise.all((read.body.files as { url: string }[]).map(async (f) => (await fetch(f.url)).text()));
+    const lines = downloaded.join('').trim().split('\n').map((l) => JSON.parse(l));
+
+    expect(started.status).toBe(202);
+    expect(read.body).toMatchObject({ status: 'completed', filter: { categories: ['message'] }, counts: { message: { records: 4 } } });
+    expect(lines.map((l) => l.id).sort()).toEqual([`${A1.id}-conv-m1`, `${A1.id}-conv-m2`, `${A2.id}-conv-m1`, `${A2.id}-conv-m2`]);
+  });
+
+  it('refuse a range that ends before it starts, naming the field, and start nothing', async () => {
+    const before = (await store.list(A)).length;
+
+    const answer = await w.call({ method: 'POST', path: `/v1/tenants/${A}/exports`, body: { from: daysAgo(1), to: daysAgo(2) }, token: COMPLIANCE });
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.field).toBe('to');
+    expect((await store.list(A)).length).toBe(before);
+  });
+
+  it('answer 404 for an unknown export, and for another tenant\'s', async () => {
+    const mine = await w.call({ method: 'POST', path: `/v1/tenants/${A}/exports`, body: { categories: ['webhook_delivery'] }, token: COMPLIANCE });
+
+    const unknown = await w.call({ method: 'GET', path: `/v1/tenants/${A}/exports/nope`, token: COMPLIANCE });
+    const foreign = await w.call({ method: 'GET', path: `/v1/tenants/${B}/exports/${mine.body.exportId}`, token: token('ComplianceAdministrator', B) });
+
+    expect([unknown.status, foreign.status]).toEqual([404, 404]);
   });
 });

@@ -16,6 +16,8 @@ import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { DynamoPrivacyRequestStore } from '../../shared/adapters/dynamodb/privacy-request-store.js';
+import { DynamoAccountExportStore } from '../../shared/adapters/dynamodb/account-export-store.js';
+import { InProcessAccountExportStarter } from '../../shared/local/account-export-runner.js';
 import type { ApiDeps } from '../../shared/app/api/contract.js';
 import { createApiHandler, type ApiHandler } from '../../shared/app/api/handler.js';
 import { InProcessSweepStarter } from '../../shared/app/api/in-process-sweep-starter.js';
@@ -198,6 +200,7 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
   const privacyRequests = new InProcessPrivacyStarter(privacyHandlers(privacyDeps, { logger }));
   const holdWork = new InProcessHoldWorkStarter(holdHandlers({ ...runDeps, privacy: privacyDeps.privacy, privacyRequests }, { logger }));
   const deletionWork = new InProcessDeletionWorkStarter(deletionHandlers(runDeps, { logger, chunkMs: 2_000 }), { background: true, waitMs: 0, logger });
+  const exportJobs = new DynamoAccountExportStore({ doc: stores.doc, tableName: stores.tableNames.control });
   const deps: ApiDeps = {
     ...runDeps,
     sweeps,
@@ -205,6 +208,9 @@ export async function apiWorld(options: ApiWorldOptions = {}): Promise<ApiWorld>
     privacyRequests,
     holdWork,
     deletionWork,
+    exportJobs,
+    // Runs each account export to its end before the route answers (tests).
+    accountExports: new InProcessAccountExportStarter({ ...runDeps, exportJobs }, { background: false }),
     allowPrivateProviderHosts: options.allowPrivateProviderHosts ?? true,
     maxInlineBlobBytes: options.maxInlineBlobBytes ?? 1024 * 1024,
   };

@@ -4,6 +4,7 @@
  * (least privilege per group), and the dependencies the API's use cases take
  * (the ports themselves live in the domain). DESIGN.md §5.
  */
+import type { AccountExportStarter, AccountExportStore } from '../../domain/account-export.js';
 import type { DeletionWorkStarter, HoldWorkStarter, PrivacyRequestStore, PrivacyStarter, SweepStarter } from '../../domain/ports.js';
 import { DEFAULT_ACTION_ROLES, lowerRole, ROLES, SERVICE_ROLE, type Action, type Role, type ServiceRole } from '../../domain/roles.js';
 import type { RunDeps } from '../../domain/runs.js';
@@ -125,6 +126,9 @@ const ADMIN_ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/tenants/{t}/privacy-requests/preview', group: 'privacy', ...byAction('filePrivacyRequests') },
   { method: 'GET', path: '/v1/tenants/{t}/privacy-requests', group: 'privacy', ...byAction('filePrivacyRequests') },
   { method: 'GET', path: '/v1/tenants/{t}/privacy-requests/{id}', group: 'privacy', ...byAction('filePrivacyRequests') },
+  // Account-level exports: the whole tenant's data, so whoever may file privacy requests.
+  { method: 'POST', path: '/v1/tenants/{t}/exports', group: 'privacy', ...byAction('filePrivacyRequests') },
+  { method: 'GET', path: '/v1/tenants/{t}/exports/{id}', group: 'privacy', ...byAction('filePrivacyRequests') },
   { method: 'GET', path: '/v1/openapi.json', group: 'openapi', minRole: 'public' },
   // The link is the credential (a signed, expiring token), as a pre-signed S3 link was; served by the function that reads the buckets.
   { method: 'GET', path: '/v1/downloads/{token}', group: 'customers', minRole: 'public' },
@@ -161,4 +165,8 @@ export interface ApiDeps extends RunDeps {
   readonly maxInlineBlobBytes: number;
   /** Lifetime of the export route's blob links, in seconds. @default 900 (`DEFAULT_EXPORT_LINK_SECONDS`) */
   readonly exportLinkSeconds?: number;
+  /** Account export jobs; absent: `POST /exports` answers 409 (not available in this deployment). */
+  readonly exportJobs?: AccountExportStore;
+  /** Runs an account export's steps outside the request (in-process locally). */
+  readonly accountExports?: AccountExportStarter;
 }

@@ -14,6 +14,7 @@ import { openApiDocumentOf, openApiJson, type OpenApiDocument, type RouteDocumen
 import { routeKey, type RouteKey } from './router.js';
 import * as s from './schemas.js';
 import { deleteAdminActivityLogs, listAdminActivityLogs } from './use-cases/admin-logs.js';
+import { getAccountExport, startAccountExport } from './use-cases/account-exports.js';
 import { listAuditEvents } from './use-cases/audit.js';
 import { exportCustomer, lookupCustomers } from './use-cases/customers.js';
 import { download, MAX_DOWNLOAD_BYTES } from './use-cases/downloads.js';
@@ -465,6 +466,31 @@ const ADMIN_ROUTE_DEFINITIONS: Readonly<Record<RouteKey, RouteDefinition>> = {
       404: { description: 'No such request.' },
     },
     handle: async (app, { tenant, params }) => ok(await getPrivacyRequest(app, tenant, params.id)),
+  }),
+  'POST /v1/tenants/{t}/exports': define({
+    summary: 'Start an account export',
+    description:
+      "Exports every live record of the tenant (or of some categories, or whose clock started in [from, to)) with its blobs to the exports bucket, as NDJSON per category " +
+      "in parts of 1,000 records, under account-exports/<tenant>/<exportId>/. Runs asynchronously a page at a time and resumes after an interruption; the tenant's admins " +
+      'get an e-mail when it is complete. The files expire after 7 days.',
+    params: s.tenantParams,
+    query: s.noQuery,
+    body: s.accountExportBody,
+    responses: {
+      202: { description: 'Started.', schema: s.accountExportAcceptedResponse },
+      409: { description: 'Account exports are not available in this deployment.' },
+    },
+    handle: async (app, { tenant, body, caller }) => ({ status: 202, body: await startAccountExport(app, caller, tenant, body) }),
+  }),
+  'GET /v1/tenants/{t}/exports/{id}': define({
+    summary: 'Read an account export',
+    params: s.tenantIdParams,
+    query: s.noQuery,
+    responses: {
+      200: { description: 'Status and counts per category; once completed, a download link per NDJSON part.', schema: s.accountExportResponse },
+      404: { description: 'No such export.' },
+    },
+    handle: async (app, { tenant, params }) => ok(await getAccountExport(app, tenant, params.id)),
   }),
   'GET /v1/downloads/{token}': define({
     summary: 'Download a blob or an export',

@@ -868,3 +868,34 @@ export function safeField(field: string, fallback: string): string {
   }
   return kept.length > 0 ? kept.join('.') : fallback;
 }
+
+// ---------------------------------------------------------------------------
+// Account exports
+// ---------------------------------------------------------------------------
+
+export const accountExportBody = z
+  .strictObject({
+    categories: z
+      .array(categorySchema)
+      .min(1, 'must name at least one category')
+      .max(CATEGORIES.length, `must have at most ${CATEGORIES.length} items`)
+      .optional()
+      .describe('Only these categories (default: every category).'),
+    from: instantSchema.optional().describe("Only records whose clock started at or after this instant."),
+    to: instantSchema.optional().describe('Only records whose clock started before this instant.'),
+  })
+  .refine((b) => b.from === undefined || b.to === undefined || b.from < b.to, { path: ['to'], message: 'to: must be later than from' });
+export type AccountExportBody = z.output<typeof accountExportBody>;
+export const accountExportAcceptedResponse = z.object({ exportId: z.string(), status: z.literal('running') });
+const accountExportCounts = z.object({ records: z.number().int(), parts: z.number().int(), blobs: z.number().int(), blobsMissing: z.number().int() });
+export const accountExportResponse = z.object({
+  exportId: z.string(),
+  status: z.enum(['running', 'completed', 'failed']),
+  filter: z.object({ categories: z.array(categorySchema).optional(), from: z.string().optional(), to: z.string().optional() }),
+  createdAt: z.string(),
+  completedAt: z.string().optional(),
+  counts: z.partialRecord(categorySchema, accountExportCounts).describe('Per category: records, NDJSON parts, blobs exported, blobs missing.'),
+  files: z
+    .array(z.object({ category: categorySchema, key: z.string(), url: z.string() }))
+    .describe('Once completed: each NDJSON part with a download link valid 7 days (blobs are named in each line\'s blob field, under blobs/ beside them).'),
+});
