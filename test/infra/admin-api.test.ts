@@ -125,6 +125,9 @@ describe('the privacy-request routes', () => {
       ['POST /v1/tenants/{t}/privacy-requests/preview', 'ComplianceAdministrator'],
       ['GET /v1/tenants/{t}/privacy-requests', 'ComplianceAdministrator'],
       ['GET /v1/tenants/{t}/privacy-requests/{id}', 'ComplianceAdministrator'],
+      // Account exports: the whole tenant's data, for the same role.
+      ['POST /v1/tenants/{t}/exports', 'ComplianceAdministrator'],
+      ['GET /v1/tenants/{t}/exports/{id}', 'ComplianceAdministrator'],
     ]);
     expect(privacyRoutes.every((r) => r.actions?.includes('filePrivacyRequests'))).toBe(true);
   });
