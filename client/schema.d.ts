@@ -4525,6 +4525,8 @@ export interface operations {
                                 subjectKeys: number;
                                 epochKeys: number;
                             };
+                            /** @description Deletion events about this run that could not be published after retries (the deletions stand; a sweep with any is critical and alerts). */
+                            eventsUnpublished?: number;
                         }[];
                     };
                 };
@@ -4739,6 +4741,8 @@ export interface operations {
                             subjectKeys: number;
                             epochKeys: number;
                         };
+                        /** @description Deletion events about this run that could not be published after retries (the deletions stand; a sweep with any is critical and alerts). */
+                        eventsUnpublished?: number;
                     };
                 };
             };

@@ -136,6 +136,7 @@ describe('when events cannot be published', () => {
     expect(receipt?.eventsUnpublished).toBeGreaterThan(1);
     expect(receipt?.status).toBe('completed');
     expect(receipt?.alertedAt).toBeDefined();
+    expect((await broken.call({ method: 'GET', path: `${path}/deletion-runs/${run.body.runId}`, token: ADMIN })).body.eventsUnpublished).toBe(receipt?.eventsUnpublished);
     expect((broken.runDeps.mailer as MemoryMailer).sent.map((m) => m.to)).toEqual([[`admin@${T}.example`, 'ops@example.test']]);
   });
 });

@@ -516,6 +516,11 @@ export const runResponse = z
       .describe(
         'Keys destroyed (crypto-shredding): subject keys of subjects of whom nothing is left, epoch keys of days of which no record is left. What they sealed, in backups and old object versions too, can no longer be read.',
       ),
+    eventsUnpublished: z
+      .number()
+      .int()
+      .optional()
+      .describe('Deletion events about this run that could not be published after retries (the deletions stand; a sweep with any is critical and alerts).'),
   });
 export const runListQuery = z.strictObject({ limit: positiveIntParam(100).optional() });
 export const runListResponse = z.object({ runs: z.array(runResponse) });

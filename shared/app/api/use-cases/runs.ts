@@ -30,6 +30,8 @@ export interface RunView {
   /** An erasure: earlier access exports of its subjects it deleted. */
   readonly exportsDeleted?: number;
   readonly shredded?: Receipt['shredded'];
+  /** Deletion events about the run that could not be published (DESIGN.md §4). */
+  readonly eventsUnpublished?: number;
 }
 
 export function runView(r: Receipt): RunView {
@@ -51,6 +53,7 @@ export function runView(r: Receipt): RunView {
     ...(r.continuationOf !== undefined && { continuationOf: r.continuationOf }),
     ...(r.exportsDeleted !== undefined && { exportsDeleted: r.exportsDeleted }),
     ...(r.shredded !== undefined && { shredded: r.shredded }),
+    ...(r.eventsUnpublished !== undefined && { eventsUnpublished: r.eventsUnpublished }),
   };
 }
 
