@@ -129,8 +129,9 @@ describe('retention policy', () => {
     const stale = await call({ method: 'PUT', path: `/v1/tenants/${T}/retention-policy`, body: { categories: { call: { days: 2900 } }, expectedVersion: 0 }, token: ADMIN });
     const preview = await call({ method: 'POST', path: `/v1/tenants/${T}/retention-policy/preview`, body: { categories: { conversation: { days: 10 } } }, token: ADMIN });
     const history = await call({ method: 'GET', path: `/v1/tenants/${T}/retention-policy/history`, token: ADMIN });
+    const overview = await call({ method: 'GET', path: `/v1/tenants/${T}/retention-overview`, query: { bucketDays: '30' }, token: ADMIN });
 
-    expect([policy.status, changed.status, stale.status, preview.status, history.status]).toEqual([200, 200, 409, 200, 200]);
+    expect([policy.status, changed.status, stale.status, preview.status, history.status, overview.status]).toEqual([200, 200, 409, 200, 200, 200]);
   });
 });
 
