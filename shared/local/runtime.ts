@@ -21,6 +21,7 @@ import { InProcessAccountExportStarter } from './account-export-runner.js';
 import { provisionBuckets, provisionTables, type BucketNames, type TableNames } from '../adapters/provision.js';
 import type { BucketFeatures } from '../adapters/s3/blob-store.js';
 import { S3SweepManifestStore } from '../adapters/s3/sweep-manifest-store.js';
+import type { ManifestLocation } from '../domain/sweep/manifest.js';
 import type { ApiDeps } from '../app/api/contract.js';
 import { createApiHandler } from '../app/api/handler.js';
 import { composeRunDeps } from '../app/compose.js';
@@ -345,10 +346,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       }),
     });
     // A run's first chunk releases expired holds through the Hold workflow (started below).
+    const manifests = new S3SweepManifestStore({ s3, bucket: LOCAL_BUCKET_NAMES.exports });
     const baseHandlers = sweepHandlers(
       { ...runDeps, holdWork: { start: (input) => holdWork.start(input) } },
       // Each run's groups go to the exports bucket, where the Distributed Map's (local) ItemReader reads them.
-      { stageBudgetMs: options.stageBudgetMs ?? 5_000, logger, manifests: new S3SweepManifestStore({ s3, bucket: LOCAL_BUCKET_NAMES.exports }) },
+      { stageBudgetMs: options.stageBudgetMs ?? 5_000, logger, manifests },
     );
     const sweeps = new LocalSweeps(runDeps, baseHandlers, logger);
     // An object created in the recordings or media bucket that no record points to (an upload URL used after its record went) is deleted.
@@ -435,8 +437,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const observed: SweepHandlers = {
           ...baseHandlers,
           listTenants: async (payload) => {
-            const result = (await baseHandlers.listTenants(payload)) as { groups: { tenantIds: string[] }[] };
-            tenantIds = result.groups.flatMap((g) => g.tenantIds);
+            // The groups are in the run's manifest (the list step answers where it wrote them).
+            const result = (await baseHandlers.listTenants(payload)) as { manifest: ManifestLocation };
+            tenantIds = (await manifests.read(result.manifest)).flatMap((g) => g.tenantIds);
             report();
             return result;
           },
