@@ -26,7 +26,9 @@ function stateless() {
   const lethe = buildApp(app, { nag: false });
   const stack = lethe.stateless;
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Json>;
-  const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+  // Lethe's own functions (CDK's custom-resource handlers, such as the console bucket's auto-delete, are not bound to the runtime contract).
+  const own = new Set(stack.node.findAll().filter((c): c is LetheFunction => c instanceof LetheFunction).map((f) => stack.getLogicalId(f.function.node.defaultChild as CfnElement)));
+  const functions = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && own.has(id));
   const imported = (value: string) => stack.resolve(lethe.stateful.exportValue(value)) as Json;
   return { app, lethe, stack, resources, functions, imported };
 }
