@@ -218,6 +218,8 @@ async function start(options: StartOptions): Promise<void> {
   let scheduler: Scheduler | undefined;
   let stopping = false;
   let seedPhase: 'seeding' | 'sweeping' | undefined;
+  /** Whether the demo seed got all its records in (it may end while a stop waits for work in flight). */
+  let seedCompleted = false;
   let firstSignalAt = 0;
 
   const stop = async (signal: string) => {
@@ -229,11 +231,13 @@ async function start(options: StartOptions): Promise<void> {
     }
     stopping = true;
     firstSignalAt = Date.now();
-    const seedInterrupted = seedPhase === 'seeding';
+    const seedingAtSignal = seedPhase === 'seeding';
     print(`\n${signal}: stopping Lethe…`);
     void scheduler?.stop();
     try {
       await runtime?.close({ graceMs: 10_000 });
+      // Judged once stopped: a seed may end during the grace period.
+      const seedInterrupted = seedingAtSignal && !seedCompleted;
       print('Stopped. The data stays in the data directory; work still running (a sweep, an erasure, a hold) resumes at the next start.');
       if (seedInterrupted) print('The demo seed was interrupted and is not resumed: start with a fresh --data-dir for a complete one.');
       process.exit(0);
@@ -321,6 +325,7 @@ async function start(options: StartOptions): Promise<void> {
     void (async () => {
       try {
         await seedDemoData(seed);
+        seedCompleted = true;
         if (stopping) return;
         seedPhase = 'sweeping';
         printReceipts(await firstSweep(live));

@@ -45,7 +45,7 @@ import { holdHandlers, InProcessHoldWorkStarter } from './hold-runner.js';
 import { privacyHandlers } from './privacy-runner.js';
 import { loadOrCreateLocalSecrets, type LocalSecrets } from './secrets.js';
 import { consoleSite } from './console-site.js';
-import { closeServer, createLocalServer, errorReply, listen, type HttpReply, type LocalRoute } from './server.js';
+import { closeServer, createLocalServer, errorReply, listen, settleRequests, type HttpReply, type LocalRoute } from './server.js';
 import { actionRolesOf } from '../domain/roles.js';
 import { runSweepLocally, sweepHandlers, type SweepHandlers } from './sweep-runner.js';
 
@@ -467,7 +467,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         // No new requests first, then let sweeps and privacy requests finish their step before the stores go away.
         await closeServer(server).catch(() => undefined);
         const graceMs = closeOptions.graceMs ?? 10_000;
-        await Promise.all([sweeps.settle(graceMs), privacyRequests.settle(graceMs), holdWork.settle(graceMs), deletionWork.settle(graceMs), blobGuard.settle(graceMs)]);
+        await Promise.all([
+          settleRequests(server, graceMs),
+          sweeps.settle(graceMs),
+          privacyRequests.settle(graceMs),
+          holdWork.settle(graceMs),
+          deletionWork.settle(graceMs),
+          blobGuard.settle(graceMs),
+        ]);
         await cleanup();
       },
     };

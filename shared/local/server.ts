@@ -296,7 +296,8 @@ export function createLocalServer(options: LocalServerOptions): Server {
     }
   };
 
-  return createServer((incoming: IncomingMessage, response: ServerResponse) => {
+  const inFlight = new Set<Promise<unknown>>();
+  const server = createServer((incoming: IncomingMessage, response: ServerResponse) => {
     const started = Date.now();
     const url = incoming.url ?? '/';
     const q = url.indexOf('?');
@@ -308,7 +309,7 @@ export function createLocalServer(options: LocalServerOptions): Server {
       // The handler logs its own requests; this line adds what it never sees (401s, 404s, local routes).
       logger.debug('local server request', { routeKey, status: reply.status, durationMs: Date.now() - started });
     };
-    readBody(incoming, maxBodyBytes)
+    const handled = readBody(incoming, maxBodyBytes)
       .then((body) =>
         dispatch({
           method: (incoming.method ?? 'GET').toUpperCase(),
@@ -328,7 +329,32 @@ export function createLocalServer(options: LocalServerOptions): Server {
         logger.error('local server failed', { error: error instanceof Error ? error.name : 'unknown' });
         send(errorReply(500, 'internal_error', 'Internal Server Error'), '-');
       });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
   });
+  requestsInFlight.set(server, inFlight);
+  return server;
+}
+
+const requestsInFlight = new WeakMap<Server, Set<Promise<unknown>>>();
+
+/**
+ * Resolves once every request the server took has been answered (or after
+ * `graceMs`): a handler whose connection a stop dropped still runs against
+ * the stores, which must stay open until it is done.
+ */
+export async function settleRequests(server: Server, graceMs: number): Promise<void> {
+  const inFlight = requestsInFlight.get(server);
+  if (inFlight === undefined || inFlight.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled([...inFlight]),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /** Listens on 127.0.0.1 and resolves to the base URL. */
