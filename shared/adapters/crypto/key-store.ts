@@ -114,6 +114,18 @@ const DEFAULT_CACHE_MS = 60_000;
 const WRITE_CACHE_MS = 10_000;
 /** Data keys kept at most (the oldest go first). */
 const DATA_KEYS_MAX = 10_000;
+/** Names whose keys readers and writers keep at most: past it, expired ones go, then the oldest. */
+const CACHE_MAX = 10_000;
+
+/** Keeps a cache map within `max` entries: expired ones go first, then the oldest. */
+function bound<V>(map: Map<string, V>, now: number, max: number, expired: (value: V) => boolean = (v) => (v as { until: number }).until <= now): void {
+  if (map.size <= max) return;
+  for (const [k, v] of map) if (expired(v)) map.delete(k);
+  for (const k of map.keys()) {
+    if (map.size <= max) break;
+    map.delete(k);
+  }
+}
 /** A key of the blind indexes is the HMAC's first 16 bytes (128 bits), base64url, after `~`. */
 const BLIND_BYTES = 16;
 
@@ -174,8 +186,8 @@ export class KeyStore {
   private readonly retireAfterMs: number;
   private readonly keks = new Map<string, { readonly key: Buffer; readonly until: number; readonly blind: Buffer }>();
   private readonly pendingKeks = new Map<string, Promise<Buffer>>();
-  /** Unwrapped keys by row, for readers. */
-  private readonly cache = new Map<string, { readonly material: KeyMaterial; readonly until: number }>();
+  /** Unwrapped keys for readers, by name row and then by id (a name may have two keys: two writers made one at once). */
+  private readonly cache = new Map<string, Map<string, { readonly material: KeyMaterial; readonly until: number }>>();
   /** The keys writers were last given, by the row they asked for, trusted for a few seconds (`WRITE_CACHE_MS`). */
   private readonly writeCache = new Map<string, { readonly key: WriteKey; readonly until: number }>();
   /** Data keys derived from pairs of keys, by the pair's ids. */
@@ -247,7 +259,7 @@ export class KeyStore {
         pending = (async () => {
           const row = rows.get(tk) as KeyRow;
           const material = { kid: row.kid, key: await this.unwrapRow(target.tenantId, row) };
-          this.cache.set(cacheKey(target, row.kid), { material, until: this.now() + this.cacheMs });
+          this.remember(target, material);
           return material;
         })();
         materials.set(tk, pending);
@@ -256,6 +268,7 @@ export class KeyStore {
       out.set(k, key);
       this.writeCache.set(k, { key, until: now + WRITE_CACHE_MS });
     });
+    bound(this.writeCache, now, CACHE_MAX);
     return out;
   }
 
@@ -277,9 +290,33 @@ export class KeyStore {
 
   /** Forgets every unwrapped copy of a name's keys (destroyed here, or found destroyed). */
   private forget(row: { readonly pk: string; readonly sk: string }): void {
-    const k = rowKey({ pk: row.pk, sk: nameSk(row.sk) });
-    for (const cached of this.cache.keys()) if (cached.startsWith(`${k}\u0000`)) this.cache.delete(cached);
-    for (const [asked, entry] of this.writeCache) if (asked === k || rowKey(rowOf(entry.key.ref)) === k) this.writeCache.delete(asked);
+    const name = nameSk(row.sk);
+    const k = rowKey({ pk: row.pk, sk: name });
+    this.cache.delete(k);
+    this.writeCache.delete(k);
+    // A late key is handed out for its day's name.
+    const late = name.indexOf('@');
+    if (late < 0) return;
+    const day = rowKey({ pk: row.pk, sk: name.slice(0, late) });
+    const entry = this.writeCache.get(day);
+    if (entry !== undefined && rowKey(rowOf(entry.key.ref)) === k) this.writeCache.delete(day);
+  }
+
+  private cached(ref: KeyRef, kid: string, now: number): KeyMaterial | undefined {
+    const entry = this.cache.get(rowKey(rowOf(ref)))?.get(kid);
+    return entry !== undefined && entry.until > now ? entry.material : undefined;
+  }
+
+  private remember(ref: KeyRef, material: KeyMaterial): void {
+    const now = this.now();
+    const k = rowKey(rowOf(ref));
+    let byKid = this.cache.get(k);
+    if (byKid === undefined) {
+      byKid = new Map();
+      this.cache.set(k, byKid);
+      bound(this.cache, now, CACHE_MAX, (kids) => [...kids.values()].every((e) => e.until <= now));
+    }
+    byKid.set(material.kid, { material, until: now + this.cacheMs });
   }
 
   /** The epoch key to seal under: the one asked for, unless a sweep is retiring its day's keys (then a late one). */
@@ -303,8 +340,8 @@ export class KeyStore {
     const now = this.now();
     for (const w of wanted) {
       const k = rowKey(rowOf(w.ref));
-      const cached = this.cache.get(cacheKey(w.ref, w.kid));
-      if (cached !== undefined && cached.until > now) out.set(k, cached.material);
+      const cached = this.cached(w.ref, w.kid, now);
+      if (cached !== undefined) out.set(k, cached);
       else missing.set(k, w);
     }
     if (missing.size === 0) return out;
@@ -313,7 +350,7 @@ export class KeyStore {
       const row = rows.get(cacheKey(ref, kid));
       if (row === undefined) return;
       const material = { kid, key: await this.unwrapRow(ref.tenantId, row) };
-      this.cache.set(cacheKey(ref, kid), { material, until: this.now() + this.cacheMs });
+      this.remember(ref, material);
       out.set(k, material);
     });
     return out;
